@@ -1,0 +1,363 @@
+//! Code tables OQSCD001–OQSCD017 (業務コード) as enums with their Japanese labels.
+//!
+//! Every table keeps values it does not know in an `Unknown(String)` variant, so a message
+//! with a code outside the table is read without loss and reported by the lint
+//! (`MSG-CODE-001`) instead of being dropped. Values come from public client code (see
+//! `reference/protocol.md` §7); the official annex 別紙5-1 was not available.
+
+use std::fmt;
+
+/// One value of a code table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeEntry {
+    pub code: &'static str,
+    /// Label as clinic staff know it.
+    pub ja: &'static str,
+    /// English gloss.
+    pub en: &'static str,
+}
+
+/// A code table (OQSCDnnn).
+#[derive(Debug, PartialEq, Eq)]
+pub struct CodeTable {
+    pub id: &'static str,
+    pub name_ja: &'static str,
+    pub name_en: &'static str,
+    pub entries: &'static [CodeEntry],
+}
+
+impl CodeTable {
+    pub fn lookup(&self, code: &str) -> Option<&'static CodeEntry> {
+        self.entries.iter().find(|e| e.code == code)
+    }
+
+    /// "1 有効, 2 無効, …" — for error messages that list what would have been accepted.
+    pub fn summary(&self) -> String {
+        self.entries
+            .iter()
+            .map(|e| format!("{} {}", e.code, e.ja))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// A value typed by its code table.
+pub trait Code: Sized + Clone + PartialEq {
+    const TABLE: &'static CodeTable;
+    /// Never fails: values outside the table become `Unknown`.
+    fn from_code(code: &str) -> Self;
+    fn code(&self) -> &str;
+
+    fn entry(&self) -> Option<&'static CodeEntry> {
+        Self::TABLE.lookup(self.code())
+    }
+    fn is_known(&self) -> bool {
+        self.entry().is_some()
+    }
+    fn label_ja(&self) -> Option<&'static str> {
+        self.entry().map(|e| e.ja)
+    }
+    /// "3 — 無効（新しい資格あり）", or "7 — not in OQSCD006" for unknown values.
+    fn describe(&self) -> String {
+        match self.entry() {
+            Some(e) => format!("{} — {}", e.code, e.ja),
+            None => format!(
+                "{:?} — not in {} ({})",
+                self.code(),
+                Self::TABLE.id,
+                Self::TABLE.name_ja
+            ),
+        }
+    }
+}
+
+macro_rules! code_table {
+    (
+        $(#[$meta:meta])*
+        $name:ident = $id:literal, $ja:literal, $en:literal {
+            $( $variant:ident = $code:literal, $vja:literal, $ven:literal; )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $( #[doc = concat!("`", $code, "` ", $vja, " — ", $ven)] $variant, )+
+            /// A value outside the table, kept verbatim.
+            Unknown(String),
+        }
+
+        impl Code for $name {
+            const TABLE: &'static CodeTable = &CodeTable {
+                id: $id,
+                name_ja: $ja,
+                name_en: $en,
+                entries: &[ $( CodeEntry { code: $code, ja: $vja, en: $ven }, )+ ],
+            };
+            fn from_code(code: &str) -> Self {
+                match code {
+                    $( $code => Self::$variant, )+
+                    other => Self::Unknown(other.to_owned()),
+                }
+            }
+            fn code(&self) -> &str {
+                match self {
+                    $( Self::$variant => $code, )+
+                    Self::Unknown(other) => other,
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.describe())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.code())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+                Ok(Self::from_code(&s))
+            }
+        }
+    };
+}
+
+code_table! {
+    /// OQSCD001 限度額適用認定証同意フラグ.
+    LimitConsentFlag = "OQSCD001", "限度額適用認定証同意フラグ", "limit-certificate consent flag" {
+        NotConsented = "0", "未同意", "not consented";
+        Consented = "1", "同意", "consented";
+    }
+}
+
+code_table! {
+    /// OQSCD002 照会区分 (`ReferenceClassification`).
+    ReferenceClassification = "OQSCD002", "照会区分", "reference classification" {
+        MyNumberCard = "1", "マイナンバーカード", "My Number card";
+        InsuranceCard = "2", "被保険者証情報", "insurance-card data";
+    }
+}
+
+code_table! {
+    /// OQSCD003 処理結果区分 (`SegmentOfResult`).
+    SegmentOfResult = "OQSCD003", "処理結果区分", "segment of result" {
+        Normal = "1", "正常終了", "completed normally";
+        Processing = "2", "処理中", "still processing";
+        Abnormal = "9", "異常終了", "ended abnormally";
+    }
+}
+
+code_table! {
+    /// OQSCD004 処理結果状況 (`ProcessingResultStatus`).
+    ProcessingResultStatus = "OQSCD004", "処理結果状況", "processing result status" {
+        Normal = "1", "正常終了", "completed normally";
+        Error = "2", "エラー", "error";
+    }
+}
+
+code_table! {
+    /// OQSCD005 文字コード識別 (`CharacterCodeIdentifier`).
+    CharacterCodeIdentifier = "OQSCD005", "文字コード識別", "character code identifier" {
+        Utf8 = "0", "UTF-8", "UTF-8";
+        ShiftJis = "1", "Shift_JIS", "Shift_JIS";
+    }
+}
+
+code_table! {
+    /// OQSCD006 資格有効性 (`QualificationValidity`).
+    QualificationValidity = "OQSCD006", "資格有効性", "qualification validity" {
+        Valid = "1", "有効", "valid";
+        Invalid = "2", "無効", "invalid";
+        InvalidNewQualification = "3", "無効（新しい資格あり）", "invalid, a newer qualification exists";
+        NoQualification = "4", "該当資格なし", "no matching qualification";
+        Multiple = "5", "複数該当", "several matching qualifications";
+        ValidUnregistered = "6", "有効（未登録）", "valid, not registered (医療扶助 only)";
+    }
+}
+
+code_table! {
+    /// OQSCD007 性別 (`Sex1`, `Sex2`).
+    Sex = "OQSCD007", "性別", "sex" {
+        Male = "1", "男", "male";
+        Female = "2", "女", "female";
+        Unset = "3", "未設定", "not set";
+    }
+}
+
+code_table! {
+    /// OQSCD008 資格喪失事由 (`ReasonOfLoss`).
+    ReasonOfLoss = "OQSCD008", "資格喪失事由", "reason of loss" {
+        Death = "01", "死亡", "death";
+        PublicAssistance = "02", "生活保護受給開始", "public assistance started";
+        OtherInsurance = "03", "医療保険等の資格取得", "joined other insurance";
+        Other = "99", "その他", "other";
+    }
+}
+
+code_table! {
+    /// OQSCD009 本人・家族区分 (`PersonalFamilyClassification`).
+    PersonalFamilyClassification = "OQSCD009", "本人・家族区分", "insured person or dependant" {
+        Insured = "1", "本人", "insured person";
+        Dependant = "2", "家族", "dependant";
+    }
+}
+
+code_table! {
+    /// OQSCD010 被保険者証区分 (`InsuredCardClassification`).
+    InsuredCardClassification = "OQSCD010", "被保険者証区分", "insurance-card type" {
+        General = "01", "被保険者証（一般）", "insurance card (general)";
+        Retired = "02", "被保険者証（退職）", "insurance card (retired)";
+        ShortTermGeneral = "03", "短期被保険者証（一般）", "short-term card (general)";
+        ShortTermRetired = "04", "短期被保険者証（退職）", "short-term card (retired)";
+        Certificate = "05", "被保険者資格証明書", "qualification certificate";
+        SpecialRetired = "06", "特例退職被保険者証", "special retired insurance card";
+        SelfDefenseForces = "07", "自衛官診療証", "Self-Defense Forces medical card";
+        MedicalAid = "A1", "医療扶助", "medical aid";
+    }
+}
+
+code_table! {
+    /// OQSCD011 限度額適用認定証区分.
+    LimitCertificateClassification = "OQSCD011", "限度額適用認定証区分", "limit-certificate type" {
+        Limit = "01", "限度額適用認定証", "limit certificate";
+        LimitAndReduction = "02", "限度額適用・標準負担額減額認定証", "limit and meal-cost reduction certificate";
+        Reduction = "03", "標準負担額減額認定証", "meal-cost reduction certificate";
+    }
+}
+
+code_table! {
+    /// OQSCD012 限度額適用認定証適用区分.
+    LimitCertificateFlag = "OQSCD012", "限度額適用認定証適用区分", "limit-certificate income bracket" {
+        A01 = "A01", "ア", "bracket a";
+        A02 = "A02", "イ", "bracket i";
+        A03 = "A03", "ウ", "bracket u";
+        A04 = "A04", "エ", "bracket e";
+        A05 = "A05", "オ", "bracket o";
+        A06 = "A06", "オ（境）", "bracket o (borderline)";
+        B01 = "B01", "現役並みⅢ", "working-level III";
+        B02 = "B02", "現役並みⅡ", "working-level II";
+        B03 = "B03", "現役並みⅠ", "working-level I";
+        B04 = "B04", "一般", "general";
+        B05 = "B05", "低所得Ⅱ", "low income II";
+        B06 = "B06", "低所得Ⅰ", "low income I";
+        B07 = "B07", "低所得Ⅰ（老福）", "low income I (elderly welfare)";
+        B08 = "B08", "低所得Ⅰ（境）", "low income I (borderline)";
+        B09 = "B09", "一般Ⅱ", "general II";
+        B10 = "B10", "一般Ⅰ", "general I";
+    }
+}
+
+code_table! {
+    /// OQSCD013 特定疾病療養受療証認定疾病区分.
+    SpecificDiseaseCategory = "OQSCD013", "特定疾病療養受療証認定疾病区分", "specific-disease category" {
+        Dialysis = "1", "人工透析を必要とする慢性腎不全", "chronic renal failure requiring dialysis";
+        Hemophilia = "2", "先天性血液凝固因子障害（第VIII因子、第IX因子）", "congenital coagulation factor disorder";
+        Hiv = "3", "血液凝固因子製剤の投与に起因するHIV感染症", "HIV infection from coagulation factor products";
+    }
+}
+
+code_table! {
+    /// OQSCD014 限度額適用認定証情報変更有無 (bulk results).
+    LimitCertificateChanged = "OQSCD014", "限度額適用認定証情報変更有無", "limit-certificate information changed" {
+        Unchanged = "0", "変更なし", "unchanged";
+        ChangedOrUnknown = "1", "変更あり または 判定不能", "changed or undeterminable";
+    }
+}
+
+code_table! {
+    /// OQSCD015 未就学区分.
+    PreschoolClassification = "OQSCD015", "未就学区分", "preschool classification" {
+        Preschool = "1", "未就学該当", "preschool child";
+    }
+}
+
+code_table! {
+    /// OQSCD016 同意区分 (every `*ConsFlg` except 限度額).
+    ConsentFlag = "OQSCD016", "同意区分", "consent" {
+        NoConsent = "0", "同意なし", "no consent";
+        Consent = "1", "同意あり", "consented";
+        Expired = "2", "同意有効期限切れ", "consent expired";
+        Unobtainable = "3", "同意取得困難", "consent could not be obtained";
+    }
+}
+
+code_table! {
+    /// OQSCD017 処方箋発行形態 (`PrescriptionIssueSelect`).
+    PrescriptionIssueSelect = "OQSCD017", "処方箋発行形態", "prescription form" {
+        Electronic = "1", "電子処方箋", "electronic prescription";
+        Paper = "2", "紙の処方箋", "paper prescription";
+    }
+}
+
+/// Every table this crate knows, in numeric order (for catalogues and docs).
+pub const ALL_TABLES: &[&CodeTable] = &[
+    LimitConsentFlag::TABLE,
+    ReferenceClassification::TABLE,
+    SegmentOfResult::TABLE,
+    ProcessingResultStatus::TABLE,
+    CharacterCodeIdentifier::TABLE,
+    QualificationValidity::TABLE,
+    Sex::TABLE,
+    ReasonOfLoss::TABLE,
+    PersonalFamilyClassification::TABLE,
+    InsuredCardClassification::TABLE,
+    LimitCertificateClassification::TABLE,
+    LimitCertificateFlag::TABLE,
+    SpecificDiseaseCategory::TABLE,
+    LimitCertificateChanged::TABLE,
+    PreschoolClassification::TABLE,
+    ConsentFlag::TABLE,
+    PrescriptionIssueSelect::TABLE,
+];
+
+/// Looks a table up by its id ("OQSCD006").
+pub fn table(id: &str) -> Option<&'static CodeTable> {
+    ALL_TABLES.iter().copied().find(|t| t.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_values_round_trip_and_describe_in_japanese() {
+        let v = QualificationValidity::from_code("3");
+        assert_eq!(v, QualificationValidity::InvalidNewQualification);
+        assert_eq!(v.code(), "3");
+        assert_eq!(v.to_string(), "3 — 無効（新しい資格あり）");
+    }
+
+    #[test]
+    fn unknown_values_are_kept_verbatim() {
+        let v = QualificationValidity::from_code("7");
+        assert_eq!(v, QualificationValidity::Unknown("7".into()));
+        assert_eq!(v.code(), "7");
+        assert!(!v.is_known());
+        assert!(v.describe().contains("not in OQSCD006"));
+    }
+
+    #[test]
+    fn tables_are_numbered_consecutively_and_codes_are_unique() {
+        for (i, t) in ALL_TABLES.iter().enumerate() {
+            assert_eq!(t.id, format!("OQSCD{:03}", i + 1));
+            let mut codes: Vec<_> = t.entries.iter().map(|e| e.code).collect();
+            codes.sort_unstable();
+            codes.dedup();
+            assert_eq!(codes.len(), t.entries.len(), "duplicate code in {}", t.id);
+        }
+    }
+
+    #[test]
+    fn serde_uses_the_code_string() {
+        let json = serde_json::to_string(&Sex::Female).unwrap();
+        assert_eq!(json, "\"2\"");
+        let back: Sex = serde_json::from_str("\"9\"").unwrap();
+        assert_eq!(back, Sex::Unknown("9".into()));
+    }
+}

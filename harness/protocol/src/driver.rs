@@ -1,0 +1,581 @@
+//! The driver protocol `onshi-driver/1`: how the harness drives any client through a thin
+//! adapter, as JSON-RPC 2.0 (one JSON object per line over the adapter's stdin/stdout).
+//!
+//! This is a public contract: fields may be added, never renamed or removed. Unknown fields
+//! in an adapter's answer are ignored, so adapters may report more than is asked.
+//! `docs/driver-protocol.md` and `docs/driver-protocol.schema.json` describe it for vendors;
+//! the schema is generated from these types.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The protocol name sent in `initialize`.
+pub const PROTOCOL: &str = "onshi-driver/1";
+
+/// JSON-RPC error codes the harness interprets.
+pub mod error_code {
+    pub const PARSE_ERROR: i64 = -32700;
+    pub const INVALID_REQUEST: i64 = -32600;
+    /// The adapter does not implement the method: its cases become not applicable.
+    pub const METHOD_NOT_FOUND: i64 = -32601;
+    pub const INVALID_PARAMS: i64 = -32602;
+    pub const INTERNAL_ERROR: i64 = -32603;
+    /// Application errors use codes from here up, with a message.
+    pub const APPLICATION_MIN: i64 = 1000;
+}
+
+/// Method names.
+pub mod method {
+    pub const INITIALIZE: &str = "initialize";
+    pub const RESET: &str = "reset";
+    pub const CONFIRM_QUALIFICATION: &str = "confirm_qualification";
+    pub const IMPORT_FACE: &str = "import_face";
+    pub const REGISTER_REFERENCE_NUMBER: &str = "register_reference_number";
+    pub const CONFIRM_BULK: &str = "confirm_bulk";
+    pub const FETCH_MEDICAL_INFO: &str = "fetch_medical_info";
+    pub const VERIFY_CARD_PIN: &str = "verify_card_pin";
+    pub const SHUTDOWN: &str = "shutdown";
+}
+
+/// Capability names a client declares in its implementation statement.
+pub mod capability {
+    pub const FILE_QUALIFICATION: &str = "file.qualification";
+    pub const FILE_FACE: &str = "file.face";
+    pub const FILE_REFERENCE_NUMBER: &str = "file.reference-number";
+    pub const FILE_BULK_QUALIFICATION: &str = "file.bulk-qualification";
+    pub const FILE_MEDICAL_INFO: &str = "file.medical-info";
+    pub const API_QUALIFICATION: &str = "api.qualification";
+    pub const CARD_PCSC: &str = "card.pcsc";
+    pub const ALL: &[&str] = &[
+        FILE_QUALIFICATION,
+        FILE_FACE,
+        FILE_REFERENCE_NUMBER,
+        FILE_BULK_QUALIFICATION,
+        FILE_MEDICAL_INFO,
+        API_QUALIFICATION,
+        CARD_PCSC,
+    ];
+}
+
+/// A JSON-RPC 2.0 request (the harness sends these).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RpcRequest {
+    pub jsonrpc: String,
+    pub id: Value,
+    pub method: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<Value>,
+}
+
+/// A JSON-RPC 2.0 error object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RpcError {
+    pub code: i64,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+/// A JSON-RPC 2.0 response (the adapter sends these).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RpcResponse {
+    pub jsonrpc: String,
+    #[serde(default)]
+    pub id: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<RpcError>,
+}
+
+/// `initialize` params.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct InitializeParams {
+    /// Always `onshi-driver/1`.
+    pub protocol: String,
+    pub harness: HarnessInfo,
+    pub environment: Environment,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct HarnessInfo {
+    pub name: String,
+    pub version: String,
+}
+
+/// Where the simulated World can be reached. Parts not in use are absent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Environment {
+    /// The clinic's 10-digit 医療機関コード (synthetic).
+    pub institution_code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminal: Option<TerminalFolders>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<ApiEnvironment>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pcsc: Option<PcscEnvironment>,
+}
+
+/// The terminal's shared folder: absolute paths.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TerminalFolders {
+    pub root: String,
+    pub req: String,
+    pub res: String,
+    pub face: String,
+}
+
+/// The national system's HTTP API (PEM strings).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ApiEnvironment {
+    pub base_url: String,
+    pub ca_cert_pem: String,
+    pub client_cert_pem: String,
+    pub client_key_pem: String,
+    pub credentials: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PcscEnvironment {
+    pub reader: String,
+}
+
+/// `initialize` result: the client's implementation statement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct InitializeResult {
+    pub client: ClientInfo,
+    /// Capabilities from [`capability`]; cases needing an undeclared one are not applicable.
+    pub capabilities: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ClientInfo {
+    pub name: String,
+    pub version: String,
+}
+
+/// Insurance-card data as printed on the card (or typed in by the receptionist).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Card {
+    /// 保険者番号 as printed: 8 digits, or 6 digits for 国保. The client formats it for the
+    /// request (8 characters, 6-digit numbers right-aligned with two half-width spaces).
+    pub insurer_number: String,
+    /// 記号; absent when the card has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symbol: Option<String>,
+    /// 番号.
+    pub number: String,
+    /// 枝番 (2 digits); absent when the card has none (e.g. 後期高齢者).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// YYYYMMDD.
+    pub birthdate: String,
+}
+
+/// Which interface the client should use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Via {
+    /// The terminal's folder interface.
+    File,
+    /// The national system's HTTP API.
+    Api,
+}
+
+/// `confirm_qualification` params.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ConfirmQualificationParams {
+    pub via: Via,
+    pub card: Card,
+    /// The patient consents to the 限度額適用認定証 information being returned.
+    pub consent_limit_certificate: bool,
+    /// 資格確認日 YYYYMMDD; absent means today.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// How long the client should wait for an answer before giving up (added in
+    /// onshi-driver/1; clients that cannot configure their timeout ignore it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+}
+
+/// What the client concluded and would show at reception.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// QualificationValidity 1 — 有効.
+    Valid,
+    /// QualificationValidity 2 — 無効.
+    Invalid,
+    /// QualificationValidity 3 — 無効（新しい資格あり）.
+    InvalidNewQualification,
+    /// QualificationValidity 4 — 該当資格なし.
+    NotFound,
+    /// QualificationValidity 5 — 複数該当.
+    Multiple,
+    /// No usable answer: an error result, an unreadable file, a timeout.
+    Error,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Valid => "valid",
+            Outcome::Invalid => "invalid",
+            Outcome::InvalidNewQualification => "invalid_new_qualification",
+            Outcome::NotFound => "not_found",
+            Outcome::Multiple => "multiple",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the client stored about the patient. Values exactly as received (codes as their
+/// code strings, dates as YYYYMMDD, the insurer number with its padding); a field is absent
+/// when the result has no value for it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PatientRecord {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insurer_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symbol: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_kana: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birthdate: Option<String>,
+    /// `Sex1` code: 1 男, 2 女, 3 未設定.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sex: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insurer_name: Option<String>,
+    /// `InsuredPartialContributionRatio` (後期高齢者), e.g. `010`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copay_ratio: Option<String>,
+    /// 高齢受給者証.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elderly: Option<ElderlyRecord>,
+    /// 限度額適用認定証.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_certificate: Option<LimitCertificateRecord>,
+    /// 特定疾病療養受療証.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub specific_diseases: Option<Vec<SpecificDiseaseRecord>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ElderlyRecord {
+    /// `ElderlyRecipientContributionRatio`, e.g. `020`.
+    pub ratio: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_start: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_end: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LimitCertificateRecord {
+    /// OQSCD011 code.
+    pub classification: String,
+    /// OQSCD012 code (適用区分), e.g. `A03`.
+    pub flag: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SpecificDiseaseRecord {
+    /// OQSCD013 code.
+    pub category: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_pay: Option<String>,
+}
+
+/// `confirm_qualification` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ConfirmQualificationResult {
+    pub outcome: Outcome,
+    /// The text the client shows at reception (error and supplementary messages verbatim).
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<PatientRecord>,
+}
+
+/// `import_face` params.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ImportFaceParams {
+    /// File name in the face folder.
+    pub file: String,
+    pub timeout_ms: u64,
+}
+
+/// One consent the patient gave (or refused) at the face-auth reader.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ConsentRecord {
+    /// The flag as received (OQSCD001 for the limit certificate, OQSCD016 otherwise).
+    pub flag: String,
+    /// YYYYMMDDHHmmss.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// Until when viewing is allowed, YYYYMMDDHHmmss.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available_time: Option<String>,
+}
+
+/// The consents of a face result; a kind is absent when the result has no flag for it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Consents {
+    /// 限度額適用認定証.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_certificate: Option<ConsentRecord>,
+    /// 特定疾病療養受療証.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub specific_diseases: Option<ConsentRecord>,
+    /// 特定健診情報.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub specific_health_checkups: Option<ConsentRecord>,
+    /// 薬剤情報.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pharmacists: Option<ConsentRecord>,
+    /// 診療情報.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diagnosis: Option<ConsentRecord>,
+    /// 手術情報.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<ConsentRecord>,
+}
+
+/// `import_face` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ImportFaceResult {
+    pub outcome: Outcome,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<PatientRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consents: Option<Consents>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_number: Option<String>,
+}
+
+/// `register_reference_number` params.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RegisterReferenceNumberParams {
+    pub entries: Vec<ReferenceEntry>,
+    /// Use the bulk interface (OQSmuimm) instead of single registrations (OQSsiimm).
+    pub bulk: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ReferenceEntry {
+    pub reference_number: String,
+    pub card: Card,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RegisterReferenceNumberResult {
+    pub results: Vec<ReferenceResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ReferenceResult {
+    pub reference_number: String,
+    pub ok: bool,
+    pub message: String,
+}
+
+/// `confirm_bulk` params.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ConfirmBulkParams {
+    pub cards: Vec<Card>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ConfirmBulkResult {
+    pub results: Vec<BulkResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BulkResult {
+    pub card: Card,
+    pub outcome: Outcome,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<PatientRecord>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MedicalInfoKind {
+    /// 薬剤情報 (YZK).
+    Drug,
+    /// 特定健診情報 (TKK).
+    Checkup,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MedicalInfoFormat {
+    Xml,
+    Pdf,
+}
+
+/// A span of months, YYYYMM.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Period {
+    pub from: String,
+    pub to: String,
+}
+
+/// `fetch_medical_info` params.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FetchMedicalInfoParams {
+    pub kind: MedicalInfoKind,
+    pub card: Card,
+    pub format: MedicalInfoFormat,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<Period>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FetchMedicalInfoResult {
+    pub ok: bool,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<Value>>,
+}
+
+/// `verify_card_pin` params.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct VerifyCardPinParams {
+    pub pin: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PinOutcome {
+    Ok,
+    WrongPin,
+    Blocked,
+    NoCard,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct VerifyCardPinResult {
+    pub outcome: PinOutcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tries_left: Option<u8>,
+}
+
+/// `reset` and `shutdown` take and return an empty object.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Empty {}
+
+/// The JSON Schema of the whole protocol: every method's params and result under
+/// `x-methods`, their types under `$defs`.
+pub fn json_schema() -> Value {
+    use schemars::generate::SchemaSettings;
+    let mut generator = SchemaSettings::draft2020_12().into_generator();
+    let mut methods = serde_json::Map::new();
+    macro_rules! method {
+        ($name:expr, $params:ty, $result:ty) => {
+            methods.insert(
+                $name.to_owned(),
+                serde_json::json!({
+                    "params": generator.subschema_for::<$params>(),
+                    "result": generator.subschema_for::<$result>(),
+                }),
+            );
+        };
+    }
+    method!(method::INITIALIZE, InitializeParams, InitializeResult);
+    method!(method::RESET, Empty, Empty);
+    method!(
+        method::CONFIRM_QUALIFICATION,
+        ConfirmQualificationParams,
+        ConfirmQualificationResult
+    );
+    method!(method::IMPORT_FACE, ImportFaceParams, ImportFaceResult);
+    method!(
+        method::REGISTER_REFERENCE_NUMBER,
+        RegisterReferenceNumberParams,
+        RegisterReferenceNumberResult
+    );
+    method!(method::CONFIRM_BULK, ConfirmBulkParams, ConfirmBulkResult);
+    method!(
+        method::FETCH_MEDICAL_INFO,
+        FetchMedicalInfoParams,
+        FetchMedicalInfoResult
+    );
+    method!(method::VERIFY_CARD_PIN, VerifyCardPinParams, VerifyCardPinResult);
+    method!(method::SHUTDOWN, Empty, Empty);
+    let error = generator.subschema_for::<RpcError>();
+    serde_json::json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://onshi-harness.invalid/schema/onshi-driver-1.json",
+        "title": "onshi-driver/1",
+        "description": "JSON-RPC 2.0 methods the harness calls on a client adapter. Each line on the adapter's stdin is a request {jsonrpc, id, method, params}; the adapter answers one line {jsonrpc, id, result} or {jsonrpc, id, error}.",
+        "x-methods": methods,
+        "x-error": error,
+        "$defs": generator.take_definitions(true),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcome_names_are_the_documented_strings() {
+        for o in [
+            Outcome::Valid,
+            Outcome::Invalid,
+            Outcome::InvalidNewQualification,
+            Outcome::NotFound,
+            Outcome::Multiple,
+            Outcome::Error,
+        ] {
+            assert_eq!(serde_json::to_value(o).unwrap(), Value::String(o.as_str().into()));
+        }
+    }
+
+    #[test]
+    fn unknown_result_fields_are_ignored_for_forward_compatibility() {
+        let r: ConfirmQualificationResult =
+            serde_json::from_str(r#"{"outcome":"valid","message":"","extra":1,"record":{"name":"x","more":true}}"#)
+                .unwrap();
+        assert_eq!(r.record.unwrap().name.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn schema_lists_every_method() {
+        let schema = json_schema();
+        let methods = schema["x-methods"].as_object().unwrap();
+        for m in [
+            "initialize",
+            "reset",
+            "confirm_qualification",
+            "import_face",
+            "register_reference_number",
+            "confirm_bulk",
+            "fetch_medical_info",
+            "verify_card_pin",
+            "shutdown",
+        ] {
+            assert!(methods.contains_key(m), "{m}");
+        }
+        assert!(schema["$defs"]["Card"].is_object());
+    }
+}

@@ -1,0 +1,177 @@
+//! The synthetic error-code catalogue.
+//!
+//! 別紙6-1 (処理結果コード) is not public, so every `ErrorCode`, `ProcessingResultCode` and
+//! `.err` text the World emits comes from this catalogue. The embedded default
+//! (`fixtures/synthetic-error-codes.toml`) marks every code `SYN-`; users can load their own
+//! file with real values.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use thiserror::Error;
+
+/// The situations the World reports with an error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ErrorKey {
+    /// A request file that cannot be decoded or parsed (the `.err` convention).
+    RequestUnreadable,
+    /// A request of a family the terminal does not serve.
+    RequestUnsupported,
+    /// A required element is missing.
+    RequestMissingElement,
+    /// A value is malformed (institution code, insurer number, date, …).
+    RequestInvalidValue,
+    /// The request's MedicalInstitutionCode is not the terminal's.
+    RequestInstitutionMismatch,
+    /// The national system cannot be reached.
+    UpstreamUnavailable,
+    /// The result cannot be written in the terminal's output encoding.
+    ResultUnencodable,
+}
+
+impl ErrorKey {
+    pub const ALL: [ErrorKey; 7] = [
+        ErrorKey::RequestUnreadable,
+        ErrorKey::RequestUnsupported,
+        ErrorKey::RequestMissingElement,
+        ErrorKey::RequestInvalidValue,
+        ErrorKey::RequestInstitutionMismatch,
+        ErrorKey::UpstreamUnavailable,
+        ErrorKey::ResultUnencodable,
+    ];
+
+    /// The key's name in the catalogue file.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKey::RequestUnreadable => "request-unreadable",
+            ErrorKey::RequestUnsupported => "request-unsupported",
+            ErrorKey::RequestMissingElement => "request-missing-element",
+            ErrorKey::RequestInvalidValue => "request-invalid-value",
+            ErrorKey::RequestInstitutionMismatch => "request-institution-mismatch",
+            ErrorKey::UpstreamUnavailable => "upstream-unavailable",
+            ErrorKey::ResultUnencodable => "result-unencodable",
+        }
+    }
+}
+
+/// A code and its message template.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorText {
+    pub code: String,
+    pub message: String,
+}
+
+/// A code with its message filled in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorAnswer {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogueFile {
+    codes: BTreeMap<String, ErrorText>,
+}
+
+/// Why a catalogue file cannot be used.
+#[derive(Debug, Error)]
+pub enum CatalogueError {
+    #[error("{origin}: {source}")]
+    Syntax {
+        origin: String,
+        #[source]
+        source: toml::de::Error,
+    },
+    #[error("{origin}: unknown entry [codes.{key}] (known: {known})")]
+    UnknownKey { origin: String, key: String, known: String },
+    #[error("{origin}: entry [codes.{key}] is missing")]
+    MissingKey { origin: String, key: &'static str },
+}
+
+/// The catalogue of synthetic (or user-supplied) error codes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorCatalogue {
+    entries: BTreeMap<ErrorKey, ErrorText>,
+}
+
+const DEFAULT: &str = include_str!("../../../fixtures/synthetic-error-codes.toml");
+
+impl Default for ErrorCatalogue {
+    fn default() -> Self {
+        ErrorCatalogue::parse(DEFAULT, "embedded synthetic-error-codes.toml").expect("embedded catalogue is valid")
+    }
+}
+
+impl ErrorCatalogue {
+    /// Parses a catalogue; `origin` names the file in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, CatalogueError> {
+        let file: CatalogueFile = toml::from_str(text).map_err(|source| CatalogueError::Syntax {
+            origin: origin.to_owned(),
+            source,
+        })?;
+        let mut entries = BTreeMap::new();
+        for (name, text) in file.codes {
+            let key =
+                ErrorKey::ALL
+                    .into_iter()
+                    .find(|k| k.name() == name)
+                    .ok_or_else(|| CatalogueError::UnknownKey {
+                        origin: origin.to_owned(),
+                        key: name.clone(),
+                        known: ErrorKey::ALL.map(ErrorKey::name).join(", "),
+                    })?;
+            entries.insert(key, text);
+        }
+        if let Some(missing) = ErrorKey::ALL.into_iter().find(|k| !entries.contains_key(k)) {
+            return Err(CatalogueError::MissingKey {
+                origin: origin.to_owned(),
+                key: missing.name(),
+            });
+        }
+        Ok(ErrorCatalogue { entries })
+    }
+
+    /// The code and message for `key`, with `{detail}` filled in.
+    pub fn answer(&self, key: ErrorKey, detail: &str) -> ErrorAnswer {
+        let text = &self.entries[&key];
+        ErrorAnswer {
+            code: text.code.clone(),
+            message: text.message.replace("{detail}", detail),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_catalogue_is_complete_and_marked_synthetic() {
+        let c = ErrorCatalogue::default();
+        for key in ErrorKey::ALL {
+            let a = c.answer(key, "x");
+            assert!(a.code.starts_with("SYN-"), "{key:?}: {}", a.code);
+            assert!(a.message.contains("合成"), "{key:?}");
+        }
+        assert!(
+            c.answer(ErrorKey::RequestMissingElement, "Birthdate")
+                .message
+                .contains("Birthdate")
+        );
+    }
+
+    #[test]
+    fn bad_catalogues_name_the_problem() {
+        let e = ErrorCatalogue::parse("[codes.nope]\ncode='1'\nmessage='m'", "mine.toml").unwrap_err();
+        assert!(
+            e.to_string().contains("mine.toml") && e.to_string().contains("nope"),
+            "{e}"
+        );
+        let e = ErrorCatalogue::parse("[codes]", "mine.toml").unwrap_err();
+        assert!(matches!(e, CatalogueError::MissingKey { .. }), "{e}");
+        let e = ErrorCatalogue::parse("codes = 1", "mine.toml").unwrap_err();
+        assert!(matches!(e, CatalogueError::Syntax { .. }), "{e}");
+    }
+}
