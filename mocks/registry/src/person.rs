@@ -1,0 +1,158 @@
+//! Insured persons and their insurance timelines, with dates resolved for one run.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+/// Who a person is in the registry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PersonId {
+    /// A named persona from `fixtures/personas.toml`.
+    Persona(String),
+    /// Person `n` of the generated population.
+    Generated(u64),
+}
+
+impl std::fmt::Display for PersonId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PersonId::Persona(id) => write!(f, "persona {id}"),
+            PersonId::Generated(n) => write!(f, "generated person #{n}"),
+        }
+    }
+}
+
+/// The data printed on an insurance card that identifies it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct CardIdentity {
+    /// 8 characters as the interface writes it (6-digit 国保 numbers space-padded).
+    pub insurer_number: String,
+    pub symbol: Option<String>,
+    pub number: String,
+    pub branch: Option<String>,
+}
+
+impl CardIdentity {
+    /// The insurer number as printed on the card (6 or 8 digits).
+    pub fn printed_insurer_number(&self) -> &str {
+        self.insurer_number.trim_start()
+    }
+}
+
+/// Formats a printed insurer number the way the interface carries it: 8 characters, a
+/// 6-digit 国保 number right-aligned with two half-width spaces.
+pub fn interface_insurer_number(printed: &str) -> String {
+    format!("{:>8}", printed.trim())
+}
+
+/// 高齢受給者証.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ElderlyCertificate {
+    /// `020` or `030`.
+    pub ratio: String,
+    pub issued: Option<NaiveDate>,
+    pub from: NaiveDate,
+    pub to: Option<NaiveDate>,
+}
+
+/// 限度額適用認定証.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LimitCertificate {
+    /// OQSCD011.
+    pub classification: String,
+    /// OQSCD012, e.g. `A03`.
+    pub flag: String,
+    pub issued: Option<NaiveDate>,
+    pub from: NaiveDate,
+    pub to: Option<NaiveDate>,
+}
+
+/// 特定疾病療養受療証.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SpecificDisease {
+    /// OQSCD013.
+    pub category: String,
+    /// Monthly limit in yen.
+    pub self_pay: Option<String>,
+    pub issued: Option<NaiveDate>,
+    pub from: NaiveDate,
+    pub to: Option<NaiveDate>,
+}
+
+/// One insurance qualification (資格) of a person, valid from `from` to `to` inclusive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InsurancePeriod {
+    pub card: CardIdentity,
+    pub insurer_name: String,
+    /// OQSCD010.
+    pub card_classification: String,
+    /// OQSCD009: 1 本人, 2 家族.
+    pub relationship: String,
+    /// 被保険者氏名 (the householder for dependants).
+    pub insured_name: Option<String>,
+    pub from: NaiveDate,
+    pub to: Option<NaiveDate>,
+    /// OQSCD008, when `to` is set.
+    pub reason_of_loss: Option<String>,
+    pub issued: Option<NaiveDate>,
+    /// `InsuredPartialContributionRatio` (後期高齢者).
+    pub copay_ratio: Option<String>,
+    pub elderly: Option<ElderlyCertificate>,
+    pub limit: Option<LimitCertificate>,
+    pub specific_diseases: Vec<SpecificDisease>,
+}
+
+impl InsurancePeriod {
+    pub fn is_active_on(&self, date: NaiveDate) -> bool {
+        self.from <= date && self.to.is_none_or(|to| date <= to)
+    }
+}
+
+/// What the national system says about a person besides the qualification: a processing
+/// error (ProcessingResultStatus 2) or a supplementary notice with status 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProcessingNotice {
+    /// OQSCD004: `1` (with supplementary information) or `2` (error).
+    pub status: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// An insured person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Person {
+    pub id: PersonId,
+    /// One line about why the person exists (personas) — shown in catalogues.
+    pub summary: String,
+    /// Full-width, family and given name separated by a full-width space.
+    pub name: String,
+    /// Half-width katakana.
+    pub name_kana: String,
+    /// OQSCD007.
+    pub sex: String,
+    pub birthdate: NaiveDate,
+    pub address: Option<String>,
+    pub post_number: Option<String>,
+    /// Oldest first.
+    pub insurance: Vec<InsurancePeriod>,
+    /// 照会番号 registered by the institution.
+    pub reference_number: Option<String>,
+    pub notice: Option<ProcessingNotice>,
+}
+
+impl Person {
+    /// The period active on `date`, preferring the latest-starting one.
+    pub fn active_period(&self, date: NaiveDate) -> Option<usize> {
+        self.insurance
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.is_active_on(date))
+            .max_by_key(|(_, p)| p.from)
+            .map(|(i, _)| i)
+    }
+
+    /// Age in whole years on `date`.
+    pub fn age_on(&self, date: NaiveDate) -> u32 {
+        date.years_since(self.birthdate).unwrap_or(0)
+    }
+}
