@@ -43,7 +43,7 @@ pub enum Lookup {
     NotFound,
     /// The card identifies one qualification.
     Found {
-        person: Person,
+        person: Box<Person>,
         /// The matched period (the card the patient presented).
         period: usize,
         validity: Validity,
@@ -157,7 +157,7 @@ impl Registry {
                     }
                 };
                 Lookup::Found {
-                    person,
+                    person: Box::new(person),
                     period,
                     validity,
                 }
@@ -208,7 +208,7 @@ mod tests {
         let p = r.population().person(123_456).unwrap();
         match r.lookup(&query(&p, 0), today()) {
             Lookup::Found { person, validity, .. } => {
-                assert_eq!(person, p);
+                assert_eq!(*person, p);
                 assert_eq!(validity, Validity::Valid);
             }
             other => panic!("{other:?}"),
