@@ -1,1 +1,369 @@
+//! # onshi-national
+//!
+//! The mock of the national オンライン資格確認等システム. This version is the service only:
+//! [`EligibilityService`] answers a qualification search and a face-reader confirmation from
+//! the registry. The terminal calls it in process; the HTTP server of a later version exposes
+//! the same trait unchanged.
+//!
+//! What the real system returns in each situation is reconstructed (see
+//! `reference/protocol.md`); where the reference is silent the choice is marked \[I\] in
+//! `docs/world.md` — for example that QualificationValidity 3 carries the *new* qualification.
 
+mod result;
+
+use std::sync::Arc;
+
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use onshi_protocol::codes::{self, Code};
+use onshi_protocol::model::{
+    MessageHeader, QualificationConfirmSearchInfo, QualificationRequest, QualificationResult, QualificationResultBody,
+    ResultList,
+};
+use onshi_protocol::synthetic::{ErrorCatalogue, ErrorKey};
+use onshi_registry::{CardQuery, Lookup, Person, Registry, Validity};
+use thiserror::Error;
+
+use result::{Disclose, result_for, ymd, ymdhms};
+
+/// The consent choices a patient makes on the face-auth reader's screens.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentChoices {
+    /// 限度額適用認定証: OQSCD001 (0/1).
+    #[serde(default)]
+    pub limit_certificate: Option<String>,
+    /// 特定疾病療養受療証: OQSCD016.
+    #[serde(default)]
+    pub specific_diseases: Option<String>,
+    /// 特定健診情報: OQSCD016.
+    #[serde(default)]
+    pub specific_health_checkups: Option<String>,
+    /// 薬剤情報: OQSCD016.
+    #[serde(default)]
+    pub pharmacists: Option<String>,
+    /// 診療情報: OQSCD016.
+    #[serde(default)]
+    pub diagnosis: Option<String>,
+    /// 手術情報: OQSCD016.
+    #[serde(default)]
+    pub operation: Option<String>,
+}
+
+impl ConsentChoices {
+    /// Everything consented, as most patients answer.
+    pub fn all() -> Self {
+        let yes = || Some("1".to_owned());
+        ConsentChoices {
+            limit_certificate: yes(),
+            specific_diseases: yes(),
+            specific_health_checkups: yes(),
+            pharmacists: yes(),
+            diagnosis: yes(),
+            operation: yes(),
+        }
+    }
+}
+
+/// A confirmation at the face-auth reader: the person is identified by their card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaceConfirmation {
+    /// The persona holding the card.
+    pub persona: String,
+    pub institution_code: String,
+    pub consents: ConsentChoices,
+}
+
+/// Why a face confirmation cannot be answered.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum FaceError {
+    #[error("no persona {0:?} in the registry")]
+    UnknownPersona(String),
+}
+
+/// The national qualification service.
+pub trait EligibilityService: Send + Sync {
+    /// 資格確認 by insurance-card data (OQS-IF-001/002). Never fails: invalid requests are
+    /// answered with SegmentOfResult 9 and a (synthetic) error code, as the real system does.
+    fn confirm_by_card(&self, request: &QualificationRequest, now: NaiveDateTime) -> QualificationResult;
+
+    /// The lookup behind a face-reader result (ReferenceClassification 1).
+    fn confirm_by_face(&self, face: &FaceConfirmation, now: NaiveDateTime) -> Result<QualificationResult, FaceError>;
+}
+
+/// The service answered from a local registry.
+#[derive(Debug, Clone)]
+pub struct LocalNational {
+    registry: Arc<Registry>,
+    catalogue: Arc<ErrorCatalogue>,
+    /// How long an information-viewing consent stays valid (24 h in the captured sample).
+    pub consent_validity: Duration,
+}
+
+impl LocalNational {
+    pub fn new(registry: Arc<Registry>, catalogue: Arc<ErrorCatalogue>) -> Self {
+        LocalNational {
+            registry,
+            catalogue,
+            consent_validity: Duration::hours(24),
+        }
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    fn error_result(
+        &self,
+        header: MessageHeader,
+        search: Option<QualificationConfirmSearchInfo>,
+        key: ErrorKey,
+        detail: &str,
+    ) -> QualificationResult {
+        let answer = self.catalogue.answer(key, detail);
+        QualificationResult {
+            message_header: Some(MessageHeader {
+                segment_of_result: Some(codes::SegmentOfResult::Abnormal),
+                error_code: Some(answer.code),
+                error_message: Some(answer.message),
+                ..header
+            }),
+            message_body: Some(QualificationResultBody {
+                qualification_confirm_search_info: search,
+                ..Default::default()
+            }),
+        }
+    }
+}
+
+/// The request, checked as the national system checks it.
+struct Checked {
+    query: CardQuery,
+    date: NaiveDate,
+    consent_limit: bool,
+}
+
+fn present(v: &Option<String>) -> Option<&str> {
+    v.as_deref().filter(|s| !s.trim().is_empty())
+}
+
+fn check(request: &QualificationRequest) -> Result<Checked, (ErrorKey, String)> {
+    let header = request.header();
+    let search = request.search_info();
+    let missing = |name: &str| (ErrorKey::RequestMissingElement, name.to_owned());
+    let invalid = |name: &str, v: &str| (ErrorKey::RequestInvalidValue, format!("{name}={v:?}"));
+
+    let mic = present(&header.medical_institution_code).ok_or_else(|| missing("MedicalInstitutionCode"))?;
+    if mic.len() != 10 || !mic.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid("MedicalInstitutionCode", mic));
+    }
+    let date_s =
+        present(&header.qualification_confirmation_date).ok_or_else(|| missing("QualificationConfirmationDate"))?;
+    let date = parse_date(date_s).ok_or_else(|| invalid("QualificationConfirmationDate", date_s))?;
+    let insurer = present(&search.insurer_number).ok_or_else(|| missing("InsurerNumber"))?;
+    let digits = insurer.trim_start();
+    if insurer.len() != 8 || !(digits.len() == 8 || digits.len() == 6) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid("InsurerNumber", insurer));
+    }
+    let number =
+        present(&search.insured_identification_number).ok_or_else(|| missing("InsuredIdentificationNumber"))?;
+    let birthdate = present(&search.birthdate).ok_or_else(|| missing("Birthdate"))?;
+    if parse_date(birthdate).is_none() {
+        return Err(invalid("Birthdate", birthdate));
+    }
+    let branch = present(&search.insured_branch_number);
+    if let Some(b) = branch
+        && (b.len() != 2 || !b.bytes().all(|c| c.is_ascii_digit()))
+    {
+        return Err(invalid("InsuredBranchNumber", b));
+    }
+    let consent = search
+        .limit_application_certificate_related_cons_flg
+        .as_ref()
+        .ok_or_else(|| missing("LimitApplicationCertificateRelatedConsFlg"))?;
+    if !consent.is_known() {
+        return Err(invalid("LimitApplicationCertificateRelatedConsFlg", consent.code()));
+    }
+    Ok(Checked {
+        query: CardQuery {
+            insurer_number: insurer.to_owned(),
+            symbol: present(&search.insured_card_symbol).map(str::to_owned),
+            number: number.to_owned(),
+            branch: branch.map(str::to_owned),
+            birthdate: birthdate.to_owned(),
+        },
+        date,
+        consent_limit: *consent == codes::LimitConsentFlag::Consented,
+    })
+}
+
+fn parse_date(s: &str) -> Option<NaiveDate> {
+    (s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| NaiveDate::parse_from_str(s, "%Y%m%d").ok())
+        .flatten()
+}
+
+fn with_notice(mut body: QualificationResultBody, person: &Person) -> QualificationResultBody {
+    if let Some(n) = &person.notice {
+        body.processing_result_status = Some(codes::ProcessingResultStatus::from_code(&n.status));
+        body.processing_result_code = Some(n.code.clone());
+        body.processing_result_message = Some(n.message.clone());
+        if n.status == "2" {
+            body.qualification_validity = None;
+            body.result_list = None;
+        }
+    }
+    body
+}
+
+impl EligibilityService for LocalNational {
+    fn confirm_by_card(&self, request: &QualificationRequest, now: NaiveDateTime) -> QualificationResult {
+        let req_header = request.header();
+        let search = request
+            .message_body
+            .as_ref()
+            .and_then(|b| b.qualification_confirm_search_info.clone());
+        let header = MessageHeader {
+            process_execution_time: Some(ymdhms(now)),
+            qualification_confirmation_date: req_header.qualification_confirmation_date.clone(),
+            medical_institution_code: req_header.medical_institution_code.clone(),
+            arbitrary_file_identifier: req_header.arbitrary_file_identifier.clone(),
+            reference_classification: Some(codes::ReferenceClassification::InsuranceCard),
+            segment_of_result: Some(codes::SegmentOfResult::Normal),
+            character_code_identifier: Some(codes::CharacterCodeIdentifier::Utf8),
+            ..Default::default()
+        };
+        let checked = match check(request) {
+            Ok(c) => c,
+            Err((key, detail)) => return self.error_result(header, search, key, &detail),
+        };
+        let disclose = Disclose {
+            limit: checked.consent_limit,
+            specific_diseases: false,
+        };
+        let base = QualificationResultBody {
+            qualification_confirm_search_info: search,
+            processing_result_status: Some(codes::ProcessingResultStatus::Normal),
+            ..Default::default()
+        };
+        let body = match self.registry.lookup(&checked.query, checked.date) {
+            Lookup::NotFound => QualificationResultBody {
+                qualification_validity: Some(codes::QualificationValidity::NoQualification),
+                ..base
+            },
+            Lookup::Multiple(matches) => QualificationResultBody {
+                qualification_validity: Some(codes::QualificationValidity::Multiple),
+                result_list: Some(ResultList(
+                    matches
+                        .iter()
+                        .map(|(p, i)| result_for(p, &p.insurance[*i], checked.date, now, disclose))
+                        .collect(),
+                )),
+                ..base
+            },
+            Lookup::Found {
+                person,
+                period,
+                validity,
+            } => {
+                let (code, shown) = match validity {
+                    Validity::Valid => (codes::QualificationValidity::Valid, period),
+                    Validity::Invalid => (codes::QualificationValidity::Invalid, period),
+                    // [I] the answer carries the new qualification so the clinic can update the card.
+                    Validity::InvalidNewQualification { current } => {
+                        (codes::QualificationValidity::InvalidNewQualification, current)
+                    }
+                };
+                let body = QualificationResultBody {
+                    qualification_validity: Some(code),
+                    result_list: Some(ResultList(vec![result_for(
+                        &person,
+                        &person.insurance[shown],
+                        checked.date,
+                        now,
+                        disclose,
+                    )])),
+                    ..base
+                };
+                with_notice(body, &person)
+            }
+        };
+        QualificationResult {
+            message_header: Some(header),
+            message_body: Some(body),
+        }
+    }
+
+    fn confirm_by_face(&self, face: &FaceConfirmation, now: NaiveDateTime) -> Result<QualificationResult, FaceError> {
+        let person = self
+            .registry
+            .persona(&face.persona)
+            .ok_or_else(|| FaceError::UnknownPersona(face.persona.clone()))?;
+        let today = now.date();
+        let c = &face.consents;
+        let flag_is_1 = |f: &Option<String>| f.as_deref() == Some("1");
+        let disclose = Disclose {
+            limit: flag_is_1(&c.limit_certificate),
+            specific_diseases: flag_is_1(&c.specific_diseases),
+        };
+        let (validity, period) = match person.active_period(today) {
+            Some(i) => (codes::QualificationValidity::Valid, i),
+            None => (codes::QualificationValidity::Invalid, person.insurance.len() - 1),
+        };
+        let mut r = result_for(person, &person.insurance[period], today, now, disclose);
+        r.limit_application_certificate_related_cons_flg =
+            c.limit_certificate.as_deref().map(codes::LimitConsentFlag::from_code);
+        r.specific_diseases_certificate_related_cons_flg =
+            c.specific_diseases.as_deref().map(codes::ConsentFlag::from_code);
+        r.specific_diseases_certificate_related_cons_time = c.specific_diseases.as_ref().map(|_| ymdhms(now));
+        let until = ymdhms(now + self.consent_validity);
+        let viewing = |f: &Option<String>| {
+            (
+                f.as_deref().map(codes::ConsentFlag::from_code),
+                f.as_ref().map(|_| ymdhms(now)),
+                flag_is_1(f).then(|| until.clone()),
+            )
+        };
+        (
+            r.specific_health_checkups_info_cons_flg,
+            r.specific_health_checkups_info_cons_time,
+            r.specific_health_checkups_info_available_time,
+        ) = viewing(&c.specific_health_checkups);
+        (
+            r.pharmacists_info_cons_flg,
+            r.pharmacists_info_cons_time,
+            r.pharmacists_info_available_time,
+        ) = viewing(&c.pharmacists);
+        (
+            r.diagnosis_info_cons_flg,
+            r.diagnosis_info_cons_time,
+            r.diagnosis_info_available_time,
+        ) = viewing(&c.diagnosis);
+        (
+            r.operation_info_cons_flg,
+            r.operation_info_cons_time,
+            r.operation_info_available_time,
+        ) = viewing(&c.operation);
+        r.reference_number = person.reference_number.clone();
+        let body = QualificationResultBody {
+            processing_result_status: Some(codes::ProcessingResultStatus::Normal),
+            qualification_validity: Some(validity),
+            result_list: Some(ResultList(vec![r])),
+            ..Default::default()
+        };
+        Ok(QualificationResult {
+            message_header: Some(MessageHeader {
+                process_execution_time: Some(ymdhms(now)),
+                qualification_confirmation_date: Some(ymd(today)),
+                medical_institution_code: Some(face.institution_code.clone()),
+                reference_classification: Some(codes::ReferenceClassification::MyNumberCard),
+                segment_of_result: Some(codes::SegmentOfResult::Normal),
+                character_code_identifier: Some(codes::CharacterCodeIdentifier::Utf8),
+                ..Default::default()
+            }),
+            message_body: Some(with_notice(body, person)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
