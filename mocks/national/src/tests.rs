@@ -162,7 +162,8 @@ fn processing_error_notice_replaces_the_qualification() {
 fn invalid_requests_get_segment_of_result_9_with_synthetic_codes() {
     let n = national();
     let base = request_for(&n, "valid-kenpo-family", 0, true, "1");
-    let mutations: Vec<(&str, Box<dyn Fn(&mut QualificationRequest)>)> = vec![
+    type Mutation = Box<dyn Fn(&mut QualificationRequest)>;
+    let mutations: Vec<(&str, Mutation)> = vec![
         (
             "SYN-E2001",
             Box::new(|r| r.message_header.as_mut().unwrap().medical_institution_code = None),
