@@ -16,10 +16,9 @@ use std::sync::Arc;
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use onshi_protocol::codes::{self, Code};
 use onshi_protocol::model::{
-    MessageHeader, QualificationConfirmSearchInfo, QualificationRequest, QualificationResult, QualificationResultBody,
-    ResultList,
+    MessageHeader, QualificationRequest, QualificationResult, QualificationResultBody, ResultList,
 };
-use onshi_protocol::synthetic::{ErrorCatalogue, ErrorKey};
+use onshi_protocol::synthetic::{ErrorAnswer, ErrorCatalogue, ErrorKey};
 use onshi_registry::{CardQuery, Lookup, Person, Registry, Validity};
 use thiserror::Error;
 
@@ -111,28 +110,6 @@ impl LocalNational {
     pub fn registry(&self) -> &Registry {
         &self.registry
     }
-
-    fn error_result(
-        &self,
-        header: MessageHeader,
-        search: Option<QualificationConfirmSearchInfo>,
-        key: ErrorKey,
-        detail: &str,
-    ) -> QualificationResult {
-        let answer = self.catalogue.answer(key, detail);
-        QualificationResult {
-            message_header: Some(MessageHeader {
-                segment_of_result: Some(codes::SegmentOfResult::Abnormal),
-                error_code: Some(answer.code),
-                error_message: Some(answer.message),
-                ..header
-            }),
-            message_body: Some(QualificationResultBody {
-                qualification_confirm_search_info: search,
-                ..Default::default()
-            }),
-        }
-    }
 }
 
 /// The request, checked as the national system checks it.
@@ -196,6 +173,42 @@ fn check(request: &QualificationRequest) -> Result<Checked, (ErrorKey, String)> 
     })
 }
 
+/// The header every answer to `request` starts from: echoes of the request's date,
+/// institution code and file identifier, the time of processing, ReferenceClassification 2.
+pub fn answer_header(request: &QualificationRequest, now: NaiveDateTime) -> MessageHeader {
+    let h = request.header();
+    MessageHeader {
+        process_execution_time: Some(ymdhms(now)),
+        qualification_confirmation_date: h.qualification_confirmation_date,
+        medical_institution_code: h.medical_institution_code,
+        arbitrary_file_identifier: h.arbitrary_file_identifier,
+        reference_classification: Some(codes::ReferenceClassification::InsuranceCard),
+        segment_of_result: Some(codes::SegmentOfResult::Normal),
+        character_code_identifier: Some(codes::CharacterCodeIdentifier::Utf8),
+        ..Default::default()
+    }
+}
+
+/// A request-level failure: SegmentOfResult 9 — 異常終了 with ErrorCode and ErrorMessage, the
+/// request's search data echoed.
+pub fn error_result(request: &QualificationRequest, now: NaiveDateTime, error: ErrorAnswer) -> QualificationResult {
+    QualificationResult {
+        message_header: Some(MessageHeader {
+            segment_of_result: Some(codes::SegmentOfResult::Abnormal),
+            error_code: Some(error.code),
+            error_message: Some(error.message),
+            ..answer_header(request, now)
+        }),
+        message_body: Some(QualificationResultBody {
+            qualification_confirm_search_info: request
+                .message_body
+                .as_ref()
+                .and_then(|b| b.qualification_confirm_search_info.clone()),
+            ..Default::default()
+        }),
+    }
+}
+
 fn parse_date(s: &str) -> Option<NaiveDate> {
     (s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()))
         .then(|| NaiveDate::parse_from_str(s, "%Y%m%d").ok())
@@ -217,24 +230,14 @@ fn with_notice(mut body: QualificationResultBody, person: &Person) -> Qualificat
 
 impl EligibilityService for LocalNational {
     fn confirm_by_card(&self, request: &QualificationRequest, now: NaiveDateTime) -> QualificationResult {
-        let req_header = request.header();
+        let header = answer_header(request, now);
         let search = request
             .message_body
             .as_ref()
             .and_then(|b| b.qualification_confirm_search_info.clone());
-        let header = MessageHeader {
-            process_execution_time: Some(ymdhms(now)),
-            qualification_confirmation_date: req_header.qualification_confirmation_date.clone(),
-            medical_institution_code: req_header.medical_institution_code.clone(),
-            arbitrary_file_identifier: req_header.arbitrary_file_identifier.clone(),
-            reference_classification: Some(codes::ReferenceClassification::InsuranceCard),
-            segment_of_result: Some(codes::SegmentOfResult::Normal),
-            character_code_identifier: Some(codes::CharacterCodeIdentifier::Utf8),
-            ..Default::default()
-        };
         let checked = match check(request) {
             Ok(c) => c,
-            Err((key, detail)) => return self.error_result(header, search, key, &detail),
+            Err((key, detail)) => return error_result(request, now, self.catalogue.answer(key, &detail)),
         };
         let disclose = Disclose {
             limit: checked.consent_limit,

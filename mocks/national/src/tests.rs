@@ -1,6 +1,6 @@
 use super::*;
 use onshi_protocol::lint::lint;
-use onshi_protocol::model::QualificationRequestBody;
+use onshi_protocol::model::{QualificationConfirmSearchInfo, QualificationRequestBody};
 use onshi_protocol::{Limits, MessageKind, XmlOptions, write_message};
 
 fn today() -> NaiveDate {

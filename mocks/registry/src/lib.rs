@@ -12,6 +12,7 @@ pub mod date;
 pub mod person;
 pub mod persona;
 pub mod population;
+pub mod rng;
 
 use chrono::NaiveDate;
 use serde::Serialize;

@@ -9,6 +9,7 @@
 use chrono::{Duration, NaiveDate};
 
 use crate::person::{CardIdentity, InsurancePeriod, Person, PersonId};
+use crate::rng::Stream;
 
 /// Insurers of the generated population. None is used by a persona, so generated and named
 /// people never collide.
@@ -32,33 +33,6 @@ const FAMILY: &[(&str, &str)] = &[
 ];
 const GIVEN_MALE: &[(&str, &str)] = &[("一郎", "ｲﾁﾛｳ"), ("二郎", "ｼﾞﾛｳ"), ("三郎", "ｻﾌﾞﾛｳ"), ("太郎", "ﾀﾛｳ")];
 const GIVEN_FEMALE: &[(&str, &str)] = &[("花子", "ﾊﾅｺ"), ("桜子", "ｻｸﾗｺ"), ("一子", "ｶｽﾞｺ"), ("葉子", "ﾖｳｺ")];
-
-/// splitmix64: a tiny, well-known mixing function — enough for deterministic synthetic data.
-fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
-
-/// A deterministic stream of numbers for one person.
-struct Stream(u64);
-
-impl Stream {
-    fn new(seed: u64, n: u64) -> Self {
-        Stream(mix(seed ^ mix(n)))
-    }
-    fn next(&mut self) -> u64 {
-        self.0 = mix(self.0);
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
-}
 
 /// The generated population.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,708 @@
+//! The running terminal: watches `req/` (events plus a periodic rescan), takes each request
+//! once its writer is done, answers it from the national service, and writes face-reader
+//! results into `face/`.
+//!
+//! When is a request "done"? When it appeared by a rename (atomic), or when its writer closed
+//! it. A file whose writer the events showed but whose close they did not is waited for up
+//! to `stall_timeout_ms` and then taken as it is (the half-written file meets the `.err`
+//! convention like any unreadable request). A file no event announced — found by the
+//! rescan, as on a network share — is taken once it has not changed for `settle_ms`.
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use base64::Engine as _;
+use chrono::NaiveDateTime;
+use onshi_national::{ConsentChoices, EligibilityService, FaceConfirmation, error_result};
+use onshi_protocol::codes::{self, Code};
+use onshi_protocol::filename::{Direction, Extension, FaceFileName, Family, FileName, MessageFileName};
+use onshi_protocol::model::{QualificationRequest, QualificationResult};
+use onshi_protocol::synthetic::{ErrorCatalogue, ErrorKey};
+use onshi_protocol::xml::{EncodeError, Limits};
+use onshi_protocol::{ReadError, XmlOptions, read_message, write_message};
+use onshi_registry::rng::Stream;
+use thiserror::Error;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::{JoinHandle, JoinSet};
+
+use crate::events::{Blob, Folder, FsOp, Recorder, TerminalEvent};
+use crate::folders::{self, Folders, NotRegular, ReadOutcome};
+use crate::observe::{self, Ownership, ReqEvent};
+use crate::settings::{TerminalSettings, Upstream};
+
+/// The time the World runs on (ProcessExecutionTime, face-file timestamps).
+pub trait Clock: Send + Sync {
+    fn now(&self) -> NaiveDateTime;
+}
+
+/// Wall-clock time in Japan (JST, UTC+9).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> NaiveDateTime {
+        (chrono::Utc::now() + chrono::Duration::hours(9)).naive_utc()
+    }
+}
+
+/// Everything a terminal needs.
+#[derive(Clone)]
+pub struct TerminalConfig {
+    pub folders: Folders,
+    pub settings: TerminalSettings,
+    pub national: Arc<dyn EligibilityService>,
+    pub catalogue: Arc<ErrorCatalogue>,
+    pub clock: Arc<dyn Clock>,
+    pub recorder: Arc<dyn Recorder>,
+    /// Seeds the terminal's identifiers (face file names, ArbitraryFileIdentifier).
+    pub seed: u64,
+}
+
+/// Why the terminal cannot do something.
+#[derive(Debug, Error)]
+pub enum TerminalError {
+    #[error("cannot prepare the terminal folders under {root}: {source}")]
+    Folders {
+        root: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot watch the terminal folders: {0}")]
+    Watch(#[from] notify::Error),
+    #[error("the face-auth reader cannot confirm {persona:?}: {reason}")]
+    Face { persona: String, reason: String },
+    #[error("cannot write the face result {name}: {source}")]
+    FaceWrite {
+        name: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A patient at the face-auth reader.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresentCard {
+    pub persona: String,
+    pub consents: ConsentChoices,
+    /// Write the face file slowly, in place, like a slow share (clients must wait for it).
+    pub slow: Option<SlowWrite>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlowWrite {
+    pub chunks: usize,
+    pub interval_ms: u64,
+}
+
+struct Shared {
+    config: TerminalConfig,
+    ownership: Arc<Ownership>,
+    faces: AtomicU64,
+    background: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Shared {
+    fn record(&self, event: TerminalEvent) {
+        self.config.recorder.record(event);
+    }
+}
+
+/// A running terminal. Stop it with [`Terminal::stop`].
+pub struct Terminal {
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    run: Option<JoinHandle<()>>,
+    _watcher: notify::RecommendedWatcher,
+}
+
+impl Terminal {
+    /// Creates the folders when missing and starts watching them.
+    pub async fn start(config: TerminalConfig) -> Result<Terminal, TerminalError> {
+        config.folders.create().map_err(|source| TerminalError::Folders {
+            root: config.folders.root.display().to_string(),
+            source,
+        })?;
+        let ownership = Arc::new(Ownership::default());
+        let (tx, rx) = mpsc::unbounded_channel();
+        let watcher = observe::watch(&config.folders, config.recorder.clone(), ownership.clone(), tx)?;
+        let shared = Arc::new(Shared {
+            config,
+            ownership,
+            faces: AtomicU64::new(0),
+            background: Mutex::new(Vec::new()),
+        });
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let run = tokio::spawn(run(shared.clone(), rx, stop_rx));
+        Ok(Terminal {
+            shared,
+            stop: Some(stop_tx),
+            run: Some(run),
+            _watcher: watcher,
+        })
+    }
+
+    pub fn folders(&self) -> &Folders {
+        &self.shared.config.folders
+    }
+
+    /// A patient presents their card at the face-auth reader and finishes the screens: the
+    /// face result appears in `face/`. Returns its file name at once; with `slow` the file
+    /// is still being written when this returns.
+    pub async fn present_card(&self, card: PresentCard) -> Result<String, TerminalError> {
+        let s = &self.shared;
+        let cfg = &s.config;
+        let now = cfg.clock.now();
+        let mut result = cfg
+            .national
+            .confirm_by_face(
+                &FaceConfirmation {
+                    persona: card.persona.clone(),
+                    institution_code: cfg.settings.institution_code.clone(),
+                    consents: card.consents.clone(),
+                },
+                now,
+            )
+            .map_err(|e| TerminalError::Face {
+                persona: card.persona.clone(),
+                reason: e.to_string(),
+            })?;
+        let n = s.faces.fetch_add(1, Ordering::Relaxed);
+        let mut rng = Stream::new(cfg.seed, 0xFACE_0000 + n);
+        let id_bytes: Vec<u8> = (0..11).map(|_| rng.below(256) as u8).collect();
+        let hex: String = (0..20).map(|_| format!("{:x}", rng.below(16))).collect();
+        if let Some(h) = result.message_header.as_mut() {
+            h.arbitrary_file_identifier = Some(base64::engine::general_purpose::STANDARD.encode(id_bytes));
+            h.character_code_identifier = Some(character_code(cfg));
+        }
+        let name = FaceFileName {
+            opaque: Some(format!("{}{hex}", cfg.settings.institution_code)),
+            timestamp: now.format("%Y%m%d%H%M%S").to_string(),
+        }
+        .to_string();
+        let bytes = write_message(&result, &xml_options(cfg)).map_err(|e| TerminalError::Face {
+            persona: card.persona.clone(),
+            reason: e.to_string(),
+        })?;
+        let path = cfg.folders.face.join(&name);
+        match card.slow {
+            None => {
+                folders::write_atomic(&cfg.folders.face, &name, &bytes, || {
+                    s.ownership.claim_once(path.clone(), FsOp::RenamedTo)
+                })
+                .map_err(|source| TerminalError::FaceWrite {
+                    name: name.clone(),
+                    source,
+                })?;
+                s.record(TerminalEvent::FaceWritten {
+                    name: name.clone(),
+                    persona: card.persona,
+                    bytes: Blob(bytes),
+                });
+            }
+            Some(slow) => {
+                let chunks = slow.chunks.max(1);
+                let interval = Duration::from_millis(slow.interval_ms);
+                s.ownership
+                    .claim_writes_until(path.clone(), Instant::now() + interval * (chunks as u32 + 2));
+                s.record(TerminalEvent::FaceWriteStarted {
+                    name: name.clone(),
+                    chunks,
+                    interval_ms: slow.interval_ms,
+                });
+                let shared = s.clone();
+                let task_name = name.clone();
+                let handle = tokio::spawn(async move {
+                    match write_slowly(&path, &bytes, chunks, interval).await {
+                        Ok(()) => shared.record(TerminalEvent::FaceWritten {
+                            name: task_name,
+                            persona: card.persona,
+                            bytes: Blob(bytes),
+                        }),
+                        Err(e) => shared.record(TerminalEvent::Problem {
+                            message: format!("writing face result {task_name} failed: {e}"),
+                        }),
+                    }
+                });
+                s.background.lock().expect("background").push(handle);
+            }
+        }
+        Ok(name)
+    }
+
+    /// Stops watching and answering, abandons work in progress, and records which files are
+    /// left in the folders.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(run) = self.run.take() {
+            let _ = run.await;
+        }
+        let background = std::mem::take(&mut *self.shared.background.lock().expect("background"));
+        for h in background {
+            h.abort();
+            let _ = h.await;
+        }
+        let f = &self.shared.config.folders;
+        let list = |folder| {
+            f.list(folder)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|n| n.to_string_lossy().into_owned())
+                .collect()
+        };
+        self.shared.record(TerminalEvent::Inventory {
+            req: list(Folder::Req),
+            res: list(Folder::Res),
+            face: list(Folder::Face),
+        });
+    }
+}
+
+async fn write_slowly(path: &std::path::Path, bytes: &[u8], chunks: usize, interval: Duration) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let mut f = tokio::fs::File::create(path).await?;
+    let size = bytes.len().div_ceil(chunks);
+    for (i, chunk) in bytes.chunks(size.max(1)).enumerate() {
+        if i > 0 {
+            tokio::time::sleep(interval).await;
+        }
+        f.write_all(chunk).await?;
+        f.flush().await?;
+        f.sync_data().await?;
+    }
+    Ok(())
+}
+
+fn xml_options(cfg: &TerminalConfig) -> XmlOptions {
+    XmlOptions {
+        encoding: cfg.settings.encoding,
+        order: cfg.settings.order,
+    }
+}
+
+fn character_code(cfg: &TerminalConfig) -> codes::CharacterCodeIdentifier {
+    codes::CharacterCodeIdentifier::from_code(cfg.settings.encoding.character_code())
+}
+
+/// A file in `req/` waiting to be taken.
+#[derive(Debug)]
+struct Pending {
+    first_seen: Instant,
+    last_change: Instant,
+    /// A rename or a close-after-write said the writer is done.
+    complete: bool,
+    /// Events showed a writer at work and no close yet.
+    writing: bool,
+    /// Size and modification time at the last rescan.
+    stat: Option<(u64, SystemTime)>,
+}
+
+impl Pending {
+    fn new(now: Instant) -> Self {
+        Pending {
+            first_seen: now,
+            last_change: now,
+            complete: false,
+            writing: false,
+            stat: None,
+        }
+    }
+}
+
+/// Names in `req/` nobody should take: temporary files of clients or of the terminal.
+fn is_temporary(name: &OsString) -> bool {
+    name.to_str().is_some_and(|n| n.starts_with('.') || n.ends_with(".tmp"))
+}
+
+struct Loop {
+    shared: Arc<Shared>,
+    pending: HashMap<OsString, Pending>,
+    in_flight: HashSet<OsString>,
+    /// Names already reported as not processable (until they go away).
+    ignored: HashSet<OsString>,
+}
+
+async fn run(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<ReqEvent>, mut stop: oneshot::Receiver<()>) {
+    let settings = shared.config.settings.clone();
+    let mut lp = Loop {
+        shared,
+        pending: HashMap::new(),
+        in_flight: HashSet::new(),
+        ignored: HashSet::new(),
+    };
+    let mut tasks: JoinSet<OsString> = JoinSet::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(10));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut rescan = tokio::time::interval(Duration::from_millis(settings.rescan_ms.max(10)));
+    rescan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            Some(ev) = rx.recv() => lp.on_event(ev),
+            _ = rescan.tick() => lp.rescan(),
+            _ = tick.tick() => {
+                for name in lp.ready(&settings) {
+                    lp.in_flight.insert(name.clone());
+                    let shared = lp.shared.clone();
+                    tasks.spawn(async move { take_request(shared, name.clone()).await; name });
+                }
+            }
+            Some(done) = tasks.join_next() => {
+                if let Ok(name) = done {
+                    lp.in_flight.remove(&name);
+                }
+            }
+        }
+    }
+    tasks.shutdown().await;
+}
+
+impl Loop {
+    fn on_event(&mut self, ev: ReqEvent) {
+        if is_temporary(&ev.name) || self.in_flight.contains(&ev.name) {
+            return;
+        }
+        let now = Instant::now();
+        match ev.op {
+            FsOp::Removed | FsOp::RenamedFrom => {
+                self.pending.remove(&ev.name);
+                self.ignored.remove(&ev.name);
+            }
+            FsOp::Created => {
+                self.ignored.remove(&ev.name);
+                // Only a regular file has a writer to wait for; a link or a directory is whole.
+                let regular = std::fs::symlink_metadata(self.shared.config.folders.req.join(&ev.name))
+                    .is_ok_and(|m| m.file_type().is_file());
+                let mut p = Pending::new(now);
+                p.writing = regular;
+                p.complete = !regular;
+                self.pending.insert(ev.name, p);
+            }
+            FsOp::RenamedTo => {
+                self.ignored.remove(&ev.name);
+                let mut p = Pending::new(now);
+                p.complete = true;
+                self.pending.insert(ev.name, p);
+            }
+            FsOp::Modified => {
+                let p = self.pending.entry(ev.name).or_insert_with(|| Pending::new(now));
+                p.last_change = now;
+                p.complete = false;
+                p.writing = true;
+            }
+            FsOp::ClosedWrite => {
+                let p = self.pending.entry(ev.name).or_insert_with(|| Pending::new(now));
+                p.last_change = now;
+                p.complete = true;
+                p.writing = false;
+            }
+        }
+    }
+
+    fn rescan(&mut self) {
+        let folders = &self.shared.config.folders;
+        let Ok(entries) = std::fs::read_dir(&folders.req) else {
+            return;
+        };
+        let now = Instant::now();
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            if is_temporary(&name) || self.in_flight.contains(&name) || self.ignored.contains(&name) {
+                continue;
+            }
+            let stat = entry
+                .metadata()
+                .ok()
+                .map(|m| (m.len(), m.modified().unwrap_or(SystemTime::UNIX_EPOCH)));
+            match self.pending.get_mut(&name) {
+                Some(p) => {
+                    if p.stat.is_some() && p.stat != stat {
+                        p.last_change = now;
+                    }
+                    p.stat = stat;
+                }
+                None => {
+                    self.shared.record(TerminalEvent::ScanFound {
+                        folder: Folder::Req,
+                        name: name.to_string_lossy().into_owned(),
+                    });
+                    let mut p = Pending::new(now);
+                    p.stat = stat;
+                    self.pending.insert(name, p);
+                }
+            }
+        }
+    }
+
+    /// Requests to take now; names that are not requests are reported once and left alone.
+    fn ready(&mut self, settings: &TerminalSettings) -> Vec<OsString> {
+        let now = Instant::now();
+        let pickup = Duration::from_millis(settings.pickup_delay_ms);
+        let settle = Duration::from_millis(settings.settle_ms);
+        let stall = Duration::from_millis(settings.stall_timeout_ms);
+        let due: Vec<OsString> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| {
+                let settled = if p.writing {
+                    false
+                } else {
+                    now.duration_since(p.last_change) >= settle
+                };
+                now.duration_since(p.first_seen) >= pickup
+                    && (p.complete || settled || now.duration_since(p.first_seen) >= stall)
+            })
+            .map(|(n, _)| n.clone())
+            .collect();
+        let mut take = Vec::new();
+        for name in due {
+            self.pending.remove(&name);
+            match not_a_request(&name) {
+                Some(reason) => {
+                    self.shared.record(TerminalEvent::Ignored {
+                        folder: Folder::Req,
+                        name: name.to_string_lossy().into_owned(),
+                        reason,
+                    });
+                    self.ignored.insert(name);
+                }
+                None => take.push(name),
+            }
+        }
+        take
+    }
+}
+
+/// Why a name in `req/` is not something the terminal takes, if it is not.
+fn not_a_request(name: &OsString) -> Option<String> {
+    match FileName::parse_os(name) {
+        Err(e) => Some(format!("not a request file name: {e}")),
+        Ok(FileName::Face(_)) => Some("a face-result name does not belong in req/".into()),
+        Ok(FileName::Message(m)) if m.direction == Direction::Result => {
+            Some("a result name does not belong in req/; results appear in res/".into())
+        }
+        Ok(FileName::Message(m)) if m.extension != Extension::Xml => Some(format!(
+            "requests end in .xml; .{} files are not taken",
+            m.extension.as_str()
+        )),
+        Ok(_) => None,
+    }
+}
+
+/// Takes one request out of `req/` and answers it.
+async fn take_request(shared: Arc<Shared>, name: OsString) {
+    let cfg = &shared.config;
+    let display = name.to_string_lossy().into_owned();
+    let Ok(FileName::Message(msg_name)) = FileName::parse_os(&name) else {
+        return; // filtered before; a race with a rename
+    };
+    let path = cfg.folders.req.join(&name);
+    let taken_at = Instant::now();
+    let bytes = match folders::read_bounded(&path, cfg.settings.max_request_bytes) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return, // the client took it back
+        Err(e) => {
+            shared.record(TerminalEvent::Problem {
+                message: format!("cannot read req/{display}: {e}"),
+            });
+            return;
+        }
+        Ok(ReadOutcome::NotRegular(NotRegular::Directory)) => {
+            shared.record(TerminalEvent::Ignored {
+                folder: Folder::Req,
+                name: display,
+                reason: "a directory named like a request".into(),
+            });
+            return;
+        }
+        Ok(ReadOutcome::NotRegular(kind)) => {
+            reject(
+                &shared,
+                &msg_name,
+                None,
+                format!("req/{display} is {}", kind.describe()),
+                None,
+            );
+            return;
+        }
+        Ok(ReadOutcome::TooLarge { limit }) => {
+            reject(
+                &shared,
+                &msg_name,
+                None,
+                format!("the file is larger than {limit} bytes"),
+                Some("MSG-XML-003"),
+            );
+            return;
+        }
+        Ok(ReadOutcome::Bytes(b)) => b,
+    };
+    if msg_name.family != Family::OqsSiQuc {
+        reject_unsupported(&shared, &msg_name, bytes);
+        return;
+    }
+    let limits = Limits {
+        max_bytes: cfg.settings.max_request_bytes,
+        ..Limits::default()
+    };
+    let request = match read_message::<QualificationRequest>(&bytes, &limits) {
+        Ok((r, _)) => r,
+        Err(e) => {
+            let check = match &e {
+                ReadError::Decode(d) => d.check_id(),
+                ReadError::Model(_) => "MSG-ELEM-003",
+            };
+            reject(&shared, &msg_name, Some(bytes), e.to_string(), Some(check));
+            return;
+        }
+    };
+    shared.ownership.claim_once(path.clone(), FsOp::Removed);
+    if let Err(e) = std::fs::remove_file(&path) {
+        shared.record(TerminalEvent::Problem {
+            message: format!("cannot remove req/{display} after reading it: {e}"),
+        });
+    }
+    shared.record(TerminalEvent::RequestTaken {
+        name: display.clone(),
+        bytes: Blob(bytes),
+    });
+    let (result, result_bytes) = answer(cfg, &request);
+    let due = taken_at + Duration::from_millis(cfg.settings.result_delay_ms);
+    tokio::time::sleep_until(due.into()).await;
+    if !cfg.settings.answer {
+        shared.record(TerminalEvent::Unanswered {
+            request: display,
+            reason: "the terminal is set never to answer".into(),
+        });
+        return;
+    }
+    let res_name = msg_name.result_name(Extension::Xml).to_string();
+    let res_path = cfg.folders.res.join(&res_name);
+    match folders::write_atomic(&cfg.folders.res, &res_name, &result_bytes, || {
+        shared.ownership.claim_once(res_path.clone(), FsOp::RenamedTo)
+    }) {
+        Ok(()) => {
+            let header = result.header();
+            shared.record(TerminalEvent::ResultWritten {
+                request: display,
+                name: res_name,
+                bytes: Blob(result_bytes),
+                segment_of_result: header
+                    .segment_of_result
+                    .map(|s| s.code().to_owned())
+                    .unwrap_or_default(),
+                error_code: header.error_code,
+            });
+        }
+        Err(e) => shared.record(TerminalEvent::Problem {
+            message: format!("writing res/{res_name} failed: {e}"),
+        }),
+    }
+}
+
+/// The result for a readable request, already encoded. Characters the output encoding
+/// cannot carry turn the answer into a SegmentOfResult 9 error (never a silent `?`).
+fn answer(cfg: &TerminalConfig, request: &QualificationRequest) -> (QualificationResult, Vec<u8>) {
+    let now = cfg.clock.now();
+    let mic = request.header().medical_institution_code.unwrap_or_default();
+    let mut result = if cfg.settings.upstream == Upstream::Down {
+        error_result(request, now, cfg.catalogue.answer(ErrorKey::UpstreamUnavailable, ""))
+    } else if mic.len() == 10 && mic.bytes().all(|b| b.is_ascii_digit()) && mic != cfg.settings.institution_code {
+        let detail = format!("{mic} ≠ {}", cfg.settings.institution_code);
+        error_result(
+            request,
+            now,
+            cfg.catalogue.answer(ErrorKey::RequestInstitutionMismatch, &detail),
+        )
+    } else {
+        cfg.national.confirm_by_card(request, now)
+    };
+    if let Some(h) = result.message_header.as_mut() {
+        h.character_code_identifier = Some(character_code(cfg));
+    }
+    match write_message(&result, &xml_options(cfg)) {
+        Ok(bytes) => (result, bytes),
+        Err(EncodeError::Unencodable { path, ch, .. } | EncodeError::InvalidCharacter { path, ch }) => {
+            let detail = format!("{path} U+{:04X}", ch as u32);
+            let mut fallback = error_result(request, now, cfg.catalogue.answer(ErrorKey::ResultUnencodable, &detail));
+            if let Some(h) = fallback.message_header.as_mut() {
+                h.character_code_identifier = Some(character_code(cfg));
+            }
+            // The echoed request itself may hold the character; drop the echo then.
+            let bytes = write_message(&fallback, &xml_options(cfg)).unwrap_or_else(|_| {
+                if let Some(b) = fallback.message_body.as_mut() {
+                    b.qualification_confirm_search_info = None;
+                }
+                write_message(&fallback, &xml_options(cfg)).expect("error answers are encodable")
+            });
+            (fallback, bytes)
+        }
+    }
+}
+
+/// A request of a family this version does not serve: the `.err` convention.
+fn reject_unsupported(shared: &Arc<Shared>, name: &MessageFileName, bytes: Vec<u8>) {
+    let detail = format!("{} — {}", name.family, name.family.title());
+    let text = shared.config.catalogue.answer(ErrorKey::RequestUnsupported, &detail);
+    move_to_res_with_err(shared, name, Some(bytes), text.code, text.message, None);
+}
+
+/// An unreadable request: the `.err` convention.
+fn reject(shared: &Arc<Shared>, name: &MessageFileName, bytes: Option<Vec<u8>>, detail: String, check: Option<&str>) {
+    let text = shared.config.catalogue.answer(ErrorKey::RequestUnreadable, &detail);
+    move_to_res_with_err(shared, name, bytes, text.code, text.message, check);
+}
+
+/// Writes `res/<request>.err` first, then moves the request into `res/`.
+fn move_to_res_with_err(
+    shared: &Arc<Shared>,
+    name: &MessageFileName,
+    bytes: Option<Vec<u8>>,
+    code: String,
+    message: String,
+    check: Option<&str>,
+) {
+    let cfg = &shared.config;
+    let req_name = name.to_string();
+    if let Some(bytes) = bytes {
+        shared.record(TerminalEvent::RequestTaken {
+            name: req_name.clone(),
+            bytes: Blob(bytes),
+        });
+    }
+    let err_name = name.error_sibling().to_string();
+    let text = format!("{code} {message}\r\n");
+    let encoded = cfg
+        .settings
+        .encoding
+        .encode_str(&text)
+        .unwrap_or_else(|_| text.clone().into_bytes());
+    let err_path = cfg.folders.res.join(&err_name);
+    if let Err(e) = folders::write_atomic(&cfg.folders.res, &err_name, &encoded, || {
+        shared.ownership.claim_once(err_path.clone(), FsOp::RenamedTo)
+    }) {
+        shared.record(TerminalEvent::Problem {
+            message: format!("writing res/{err_name} failed: {e}"),
+        });
+        return;
+    }
+    let from = cfg.folders.req.join(&req_name);
+    let to = cfg.folders.res.join(&req_name);
+    shared.ownership.claim_once(from.clone(), FsOp::RenamedFrom);
+    shared.ownership.claim_once(to.clone(), FsOp::RenamedTo);
+    if let Err(e) = std::fs::rename(&from, &to) {
+        shared.record(TerminalEvent::Problem {
+            message: format!("moving req/{req_name} into res/ failed: {e}"),
+        });
+    }
+    shared.record(TerminalEvent::RequestRejected {
+        name: req_name,
+        err_file: err_name,
+        code,
+        text: message,
+        check: check.map(str::to_owned),
+    });
+}
