@@ -1,1 +1,20 @@
+//! # onshi-harness — the engine
+//!
+//! Scenarios ([`scenario`]) drive the World ([`world`]: registry, national service,
+//! terminal) and a client's adapter ([`driver`], `onshi-driver/1`) through the [`runner`];
+//! everything that crosses an interface goes into the [`journal`]; [`checks`] are pure
+//! functions over the journal; [`report`] turns verdicts into JSON, JUnit and console text.
 
+pub mod checks;
+pub mod clock;
+pub mod docs;
+pub mod driver;
+pub mod journal;
+pub mod report;
+pub mod runner;
+pub mod scenario;
+pub mod world;
+
+pub use report::{RunReport, Verdict};
+pub use runner::{Progress, Quiet, RunOptions, run};
+pub use scenario::{Suite, load_dir, load_sources};

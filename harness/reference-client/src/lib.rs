@@ -1,1 +1,85 @@
+//! # onshi-reference-client
+//!
+//! A correct client of the terminal's folder interface that speaks `onshi-driver/1` over
+//! stdin/stdout — the harness's own yardstick, and an example adapter for vendors.
+//!
+//! It writes requests to a temporary name and renames them, finds results by name and checks
+//! the echoed `MedicalInstitutionCode` and `ArbitraryFileIdentifier`, reads both encodings,
+//! trusts a file only after two identical reads that parse, honours the `.err` convention,
+//! and times out. Its [`defects`] switch on one wrong behaviour each; the mutation-matrix test
+//! proves that a case catches every one of them with the intended check ID.
 
+pub mod defects;
+pub mod folder;
+pub mod interpret;
+mod rpc;
+
+pub use defects::{DEFECTS, Defect, DefectInfo};
+pub use folder::{FolderClient, Options};
+pub use rpc::Adapter;
+
+/// Serves the driver protocol on this process's stdin/stdout.
+pub fn serve_stdio(options: Options) -> std::io::Result<()> {
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    Adapter::new(options).serve(stdin.lock(), stdout.lock())
+}
+
+/// Command-line arguments of the reference client (shared by its binary and `onshi`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Switch on a deliberate defect (repeatable); `--list-defects` shows them.
+    #[arg(long = "defect", value_name = "NAME")]
+    pub defects: Vec<Defect>,
+    /// Print the defects with the case and check that catch each, then exit.
+    #[arg(long)]
+    pub list_defects: bool,
+    /// Wait this long for a result unless the harness says otherwise.
+    #[arg(long, default_value_t = 30_000, value_name = "MS")]
+    pub timeout_ms: u64,
+    /// Encoding of request files.
+    #[arg(long, default_value = "utf-8", value_parser = parse_encoding, value_name = "utf-8|shift_jis")]
+    pub request_encoding: onshi_protocol::TextEncoding,
+}
+
+fn parse_encoding(s: &str) -> Result<onshi_protocol::TextEncoding, String> {
+    onshi_protocol::TextEncoding::from_label(s)
+}
+
+impl Args {
+    pub fn options(&self) -> Options {
+        Options {
+            defects: self.defects.clone(),
+            timeout_ms: self.timeout_ms,
+            request_encoding: self.request_encoding,
+            ..Options::default()
+        }
+    }
+}
+
+/// The defect table as text, for `--list-defects`.
+pub fn defects_table() -> String {
+    let mut out = String::new();
+    for d in DEFECTS {
+        out.push_str(&format!(
+            "{:<28} {} → {}\n    {}\n",
+            d.name, d.case, d.check, d.behaviour
+        ));
+    }
+    out
+}
+
+/// Runs the reference client with parsed arguments: logs to stderr, protocol on stdout.
+pub fn main_with(args: Args) -> anyhow::Result<()> {
+    if args.list_defects {
+        print!("{}", defects_table());
+        return Ok(());
+    }
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("ONSHI_LOG").unwrap_or_else(|_| "warn".into()))
+        .try_init()
+        .ok();
+    serve_stdio(args.options())?;
+    Ok(())
+}

@@ -37,7 +37,7 @@ proptest! {
         let changed = validity(&r, "changed-insurer", 0, true, today);
         prop_assert_eq!(changed, Some(Validity::InvalidNewQualification { current: 1 }));
         prop_assert_eq!(validity(&r, "changed-insurer", 1, true, today), Some(Validity::Valid));
-        for id in ["kokuho-6digit", "kouki-no-branch", "elderly-70-74", "limit-certificate", "specific-disease",
+        for id in ["valid-kenpo-insured", "minimal-record", "kokuho-6digit", "kouki-no-branch", "elderly-70-74", "limit-certificate", "specific-disease",
                    "non-sjis-name", "long-symbol", "processing-error", "expiring-card-notice", "face-consenting"] {
             prop_assert_eq!(validity(&r, id, 0, true, today), Some(Validity::Valid), "{}", id);
         }

@@ -1,0 +1,359 @@
+//! `onshi` — the command line of onshi-harness.
+//!
+//! Exit codes: 0 all applicable cases passed (or the files are clean), 1 some case failed
+//! (or a file has lint errors), 2 harness or adapter error, 3 usage error.
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded_suite.rs"));
+}
+mod validate;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use onshi_harness::report::{self, CaseReport, RunReport, Verdict};
+use onshi_harness::scenario::{Case, LoadError, Suite};
+use onshi_harness::{Progress, RunOptions};
+use onshi_registry::Registry;
+
+const EXIT_FAIL: u8 = 1;
+const EXIT_HARNESS: u8 = 2;
+const EXIT_USAGE: u8 = 3;
+
+#[derive(Parser)]
+#[command(
+    name = "onshi",
+    version,
+    about = "Conformance and load harness for オンライン資格確認 (online eligibility confirmation) clients",
+    after_help = "Exit codes: 0 all applicable cases passed, 1 some failed, 2 harness or adapter error, 3 usage error.\nDocs: README.md, docs/driver-protocol.md, docs/cases.md, docs/checks.md"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the conformance suite against a client's adapter (onshi-driver/1 over stdin/stdout).
+    Run(RunArgs),
+    /// Run the bundled reference client through the whole suite.
+    Demo {
+        /// Where to write report.json, junit.xml, journal.jsonl.
+        #[arg(long, default_value = "onshi-report", value_name = "DIR")]
+        report_dir: PathBuf,
+    },
+    /// Lint message files and print findings with check IDs; non-zero exit on errors.
+    Validate {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Print the case catalogue.
+    Cases {
+        /// Read cases from this folder instead of the embedded suite.
+        #[arg(long, value_name = "DIR")]
+        suite: Option<PathBuf>,
+    },
+    /// The reference client (used by `demo`); see `onshi-reference-client --help`.
+    #[command(hide = true)]
+    ReferenceClient(onshi_reference_client::Args),
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The adapter command, run with `sh -c`, e.g. "python3 my_adapter.py".
+    #[arg(long, value_name = "CMD")]
+    adapter: String,
+    /// Read cases from this folder instead of the embedded suite.
+    #[arg(long, value_name = "DIR")]
+    suite: Option<PathBuf>,
+    /// Run only this case (repeatable).
+    #[arg(long = "case", value_name = "ID")]
+    cases: Vec<String>,
+    /// Seed of the synthetic World (identifiers, generated population).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    seed: u64,
+    /// Where to write report.json, junit.xml, journal.jsonl and adapter-stderr.log.
+    #[arg(long, default_value = "onshi-report", value_name = "DIR")]
+    report_dir: PathBuf,
+    /// Also write the JUnit XML here.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Also write the JSON report here.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// The reception date to simulate, YYYYMMDD (default: today in Japan).
+    #[arg(long, value_parser = parse_date, value_name = "YYYYMMDD")]
+    date: Option<NaiveDate>,
+    /// The terminal's shared folder (default: <report-dir>/terminal).
+    #[arg(long, value_name = "DIR")]
+    terminal_dir: Option<PathBuf>,
+    /// Longest wait for one adapter call, in seconds.
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    call_timeout: u64,
+}
+
+fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y%m%d").map_err(|_| format!("{s:?} is not a date written YYYYMMDD"))
+}
+
+fn today_jst() -> NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(9)).date_naive()
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    if let Command::ReferenceClient(args) = cli.command {
+        return match onshi_reference_client::main_with(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("onshi reference-client: {e:#}");
+                ExitCode::from(EXIT_HARNESS)
+            }
+        };
+    }
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("ONSHI_LOG").unwrap_or_else(|_| "warn".into()))
+        .init();
+    match cli.command {
+        Command::Run(args) => run_command(args),
+        Command::Demo { report_dir } => {
+            let exe = match std::env::current_exe() {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("onshi demo: cannot find this program's path to start the reference client: {e}");
+                    return ExitCode::from(EXIT_HARNESS);
+                }
+            };
+            run_command(RunArgs {
+                adapter: format!("{} reference-client", shell_quote(&exe)),
+                suite: None,
+                cases: Vec::new(),
+                seed: 0,
+                report_dir,
+                junit: None,
+                json: None,
+                date: None,
+                terminal_dir: None,
+                call_timeout: 60,
+            })
+        }
+        Command::Validate { files } => validate::run(&files),
+        Command::Cases { suite } => cases_command(suite.as_deref()),
+        Command::ReferenceClient(_) => unreachable!("handled above"),
+    }
+}
+
+fn shell_quote(p: &Path) -> String {
+    format!("'{}'", p.display().to_string().replace('\'', "'\\''"))
+}
+
+fn load_suite(dir: Option<&Path>, registry: &Registry) -> Result<Suite, Vec<LoadError>> {
+    match dir {
+        Some(d) => onshi_harness::load_dir(d, registry),
+        None => {
+            let sources: Vec<(String, String)> = embedded::SCENARIOS
+                .iter()
+                .map(|(p, t)| ((*p).to_owned(), (*t).to_owned()))
+                .collect();
+            onshi_harness::load_sources("embedded", &sources, registry)
+        }
+    }
+}
+
+fn print_load_errors(errors: &[LoadError]) {
+    eprintln!("onshi: the suite has {} problem(s):", errors.len());
+    for e in errors {
+        eprintln!("  {e}");
+    }
+}
+
+fn cases_command(dir: Option<&Path>) -> ExitCode {
+    let registry = Registry::embedded(today_jst(), 0);
+    let suite = match load_suite(dir, &registry) {
+        Ok(s) => s,
+        Err(e) => {
+            print_load_errors(&e);
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let proofs = proofs();
+    for c in &suite.cases {
+        println!("{}  [{}] {}", c.id(), severity_tag(c), c.def.title);
+        println!(
+            "    requirement {} · needs {}",
+            c.def.requirement,
+            c.def.capabilities.join(", ")
+        );
+        for p in proofs.iter().filter(|p| p.case == c.id()) {
+            println!("    proven by --defect {} → {}", p.defect, p.check);
+        }
+    }
+    println!(
+        "\n{} cases ({}). Details: docs/cases.md",
+        suite.cases.len(),
+        suite.origin
+    );
+    ExitCode::SUCCESS
+}
+
+fn severity_tag(c: &Case) -> &'static str {
+    match c.def.severity {
+        onshi_harness::scenario::Severity::Mandatory => "mandatory",
+        onshi_harness::scenario::Severity::Recommended => "recommended",
+    }
+}
+
+/// The defect table of the reference client, as catalogue proofs.
+fn proofs() -> Vec<onshi_harness::docs::Proof> {
+    onshi_reference_client::DEFECTS
+        .iter()
+        .map(|d| onshi_harness::docs::Proof {
+            case: d.case,
+            defect: d.name,
+            check: d.check,
+            behaviour: d.behaviour,
+        })
+        .collect()
+}
+
+struct Bar {
+    bar: ProgressBar,
+}
+
+impl Progress for Bar {
+    fn started(&mut self, index: usize, total: usize, case: &Case) {
+        self.bar.set_length(total as u64);
+        self.bar.set_position(index as u64);
+        self.bar.set_message(format!("{} {}", case.id(), case.def.title));
+    }
+
+    fn finished(&mut self, r: &CaseReport) {
+        let mark = match r.verdict {
+            Verdict::Pass => "✓",
+            Verdict::Fail => "✗",
+            Verdict::NotApplicable => "-",
+            Verdict::Error => "!",
+        };
+        let line = format!("{mark} {:<18} {:<15} {}", r.id, r.verdict.as_str(), r.title);
+        if self.bar.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            self.bar.println(line);
+        }
+        self.bar.inc(1);
+    }
+}
+
+fn run_command(args: RunArgs) -> ExitCode {
+    let date = args.date.unwrap_or_else(today_jst);
+    let registry = Arc::new(Registry::embedded(date, args.seed));
+    let suite = match load_suite(args.suite.as_deref(), &registry) {
+        Ok(s) => s,
+        Err(e) => {
+            print_load_errors(&e);
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    if let Some(unknown) = args.cases.iter().find(|id| suite.case(id).is_none()) {
+        eprintln!(
+            "onshi run: no case {unknown:?} in the suite ({}); `onshi cases` lists them",
+            suite.origin
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let options = RunOptions {
+        seed: args.seed,
+        terminal_dir: args.terminal_dir.clone(),
+        call_timeout: Duration::from_secs(args.call_timeout.max(1)),
+        ..RunOptions::new(args.adapter.clone(), date, args.report_dir.clone())
+    };
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+            .expect("valid template")
+            .progress_chars("█▉▊▋▌▍▎▏ "),
+    );
+    eprintln!(
+        "onshi: {} case(s) from {} against `{}` — reception date {}, seed {}",
+        if args.cases.is_empty() {
+            suite.cases.len()
+        } else {
+            args.cases.len()
+        },
+        suite.origin,
+        args.adapter,
+        date.format("%Y-%m-%d"),
+        args.seed
+    );
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("onshi: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_HARNESS);
+        }
+    };
+    let mut progress = Bar { bar };
+    let result = runtime.block_on(onshi_harness::run(
+        &suite,
+        &args.cases,
+        registry,
+        &options,
+        &mut progress,
+    ));
+    progress.bar.finish_and_clear();
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("onshi: {e}");
+            return ExitCode::from(EXIT_HARNESS);
+        }
+    };
+    if let Err(e) = write_reports(&report, &args) {
+        eprintln!("onshi: cannot write the reports: {e}");
+        return ExitCode::from(EXIT_HARNESS);
+    }
+    print!("{}", report::summary_table(&report));
+    print!("{}", report::failure_details(&report));
+    println!(
+        "\nreports: {dir}/report.json, {dir}/junit.xml, journal {dir}/journal.jsonl",
+        dir = args.report_dir.display()
+    );
+    if let Some(client) = &report.run.client {
+        println!(
+            "client: {} {} ({})",
+            client.name,
+            client.version,
+            client.capabilities.join(", ")
+        );
+    }
+    ExitCode::from(report.exit_code as u8)
+}
+
+fn write_reports(report: &RunReport, args: &RunArgs) -> std::io::Result<()> {
+    let json = serde_json::to_string_pretty(report).expect("report serialises");
+    let junit = report::junit_xml(report);
+    std::fs::write(args.report_dir.join("report.json"), &json)?;
+    std::fs::write(args.report_dir.join("junit.xml"), &junit)?;
+    if let Some(p) = &args.json {
+        std::fs::write(p, &json)?;
+    }
+    if let Some(p) = &args.junit {
+        std::fs::write(p, &junit)?;
+    }
+    Ok(())
+}

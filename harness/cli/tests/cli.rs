@@ -1,0 +1,265 @@
+//! The command line: exit codes, `validate` on bad input, `cases`, and adapters that break.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn code(args: &[&str]) -> (i32, String) {
+    let out = run_onshi(args);
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn usage_errors_exit_3_and_help_exits_0() {
+    assert_eq!(code(&["--help"]).0, 0);
+    assert_eq!(code(&["run", "--help"]).0, 0);
+    assert_eq!(code(&[]).0, 3);
+    assert_eq!(code(&["run"]).0, 3);
+    assert_eq!(code(&["frobnicate"]).0, 3);
+    let (c, text) = code(&["run", "--adapter", "true", "--date", "20251301"]);
+    assert_eq!(c, 3, "{text}");
+    assert!(text.contains("YYYYMMDD"), "{text}");
+    let dir = tempfile::tempdir().unwrap();
+    let (c, text) = code(&[
+        "run",
+        "--adapter",
+        "true",
+        "--case",
+        "NOPE-001",
+        "--report-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(c, 3);
+    assert!(text.contains("no case \"NOPE-001\""), "{text}");
+}
+
+#[test]
+fn a_broken_suite_is_a_usage_error_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("suite/file");
+    std::fs::create_dir_all(&suite).unwrap();
+    std::fs::write(
+        suite.join("FILE-X-001.toml"),
+        "id = \"FILE-X-001\"\ntitle = \"t\"\nrequirement = \"r\"\ncapabilities = []\nseverity = \"sometimes\"\nsummary = \"s\"\n",
+    )
+    .unwrap();
+    let (c, text) = code(&[
+        "run",
+        "--adapter",
+        "true",
+        "--suite",
+        dir.path().join("suite").to_str().unwrap(),
+    ]);
+    assert_eq!(c, 3, "{text}");
+    assert!(text.contains("file/FILE-X-001.toml:5:"), "{text}");
+    assert!(text.contains("sometimes"), "{text}");
+    let (c, text) = code(&["run", "--adapter", "true", "--suite", "/nonexistent/suite"]);
+    assert_eq!(c, 3);
+    assert!(text.contains("cannot read the suite folder"), "{text}");
+}
+
+#[test]
+fn cases_lists_the_catalogue_with_its_proofs() {
+    let (c, text) = code(&["cases"]);
+    assert_eq!(c, 0);
+    assert!(text.contains("FILE-QUAL-003"));
+    assert!(
+        text.contains("proven by --defect newqual-as-valid → OUT-NEWQUAL"),
+        "{text}"
+    );
+}
+
+const REQUEST: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="no"?>
+<XmlMsg><MessageHeader><QualificationConfirmationDate>20250101</QualificationConfirmationDate>
+<MedicalInstitutionCode>9900000001</MedicalInstitutionCode></MessageHeader>
+<MessageBody><QualificationConfirmSearchInfo><InsurerNumber>  990015</InsurerNumber>
+<InsuredIdentificationNumber>12345</InsuredIdentificationNumber><Birthdate>19660723</Birthdate>
+<LimitApplicationCertificateRelatedConsFlg>0</LimitApplicationCertificateRelatedConsFlg>
+</QualificationConfirmSearchInfo></MessageBody></XmlMsg>
+"#;
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn validate_reports_findings_with_check_ids_and_never_hangs() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(dir.path(), "OQSsiquc01req_202501010001.xml", REQUEST.as_bytes());
+    let (c, text) = code(&["validate", &good]);
+    assert_eq!(c, 0, "{text}");
+    assert!(text.contains("ok"));
+
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "OQSsiquc01req_1.xml",
+            REQUEST.replace("  990015", "00990015").into_bytes(),
+            "MSG-INS-002",
+        ),
+        ("OQSsiquc01req_2.xml", Vec::new(), "MSG-XML-001"),
+        ("OQSsiquc01req_3.xml", REQUEST.as_bytes()[..150].to_vec(), "MSG-XML-001"),
+        (
+            "OQSsiquc01req_4.xml",
+            REQUEST
+                .replace("<XmlMsg>", "<!DOCTYPE x [<!ENTITY a \"b\">]><XmlMsg>")
+                .into_bytes(),
+            "MSG-XML-002",
+        ),
+        ("OQSsiquc01req_5.xml", vec![b' '; 5 * 1024 * 1024], "MSG-XML-003"),
+        (
+            "OQSsiquc01req_6.xml",
+            {
+                let mut b = REQUEST.replace("12345", "検証").into_bytes();
+                let i = b.windows(6).position(|w| w == "検証".as_bytes()).unwrap();
+                b.splice(i..i + 6, [0x8c, 0x9f, 0x8f, 0xd8]); // 検証 in Shift_JIS under a UTF-8 declaration
+                b
+            },
+            "MSG-ENC-001",
+        ),
+        (
+            "weird name.xml",
+            REQUEST.replace("19660723", "19661332").into_bytes(),
+            "MSG-DATE-001",
+        ),
+        ("OQSsiquc01req_../x.xml", Vec::new(), "MSG-NAME-001"),
+    ];
+    for (name, bytes, check) in cases {
+        let safe = name.replace('/', "_");
+        let path = write(dir.path(), &safe, &bytes);
+        let start = Instant::now();
+        let (c, text) = code(&["validate", &path]);
+        assert!(start.elapsed() < Duration::from_secs(20));
+        assert_eq!(c, 1, "{name}: {text}");
+        assert!(text.contains(check), "{name}: expected {check} in\n{text}");
+    }
+    let (c, text) = code(&["validate", "/nonexistent/file.xml"]);
+    assert_eq!(c, 3, "{text}");
+}
+
+fn python() -> &'static str {
+    "python3"
+}
+
+fn misbehaving(mode: &str) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/adapters/misbehaving.py");
+    format!("{} '{}' {mode}", python(), script.display())
+}
+
+fn case_report(report: &serde_json::Value, id: &str) -> serde_json::Value {
+    report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn an_adapter_that_crashes_makes_errors_not_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let (c, report, text) = run_suite(
+        &misbehaving("crash-on-init"),
+        dir.path(),
+        &["--case", "FILE-QUAL-001", "--case", "FILE-QUAL-002"],
+    );
+    assert_eq!(c, 2, "{text}");
+    let report = report.unwrap();
+    for id in ["FILE-QUAL-001", "FILE-QUAL-002"] {
+        let case = case_report(&report, id);
+        assert_eq!(case["verdict"], "error");
+        let reason = case["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("status 3") && reason.contains("configuration file missing"),
+            "{reason}"
+        );
+    }
+    let stderr = std::fs::read_to_string(dir.path().join("adapter-stderr.log")).unwrap();
+    assert!(stderr.contains("configuration file missing"));
+}
+
+#[test]
+fn a_hung_adapter_is_cut_off_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = Instant::now();
+    let (c, report, text) = run_suite(
+        &misbehaving("hang-on-confirm"),
+        dir.path(),
+        &[
+            "--case",
+            "FILE-QUAL-001",
+            "--case",
+            "FILE-QUAL-004",
+            "--call-timeout",
+            "2",
+        ],
+    );
+    assert!(start.elapsed() < Duration::from_secs(30), "took {:?}", start.elapsed());
+    assert_eq!(c, 2, "{text}");
+    let report = report.unwrap();
+    for id in ["FILE-QUAL-001", "FILE-QUAL-004"] {
+        let case = case_report(&report, id);
+        assert_eq!(case["verdict"], "error", "{case}");
+        assert_eq!(case["reason_check"], "DRV-HANG");
+    }
+}
+
+#[test]
+fn method_not_found_makes_the_case_not_applicable_and_bad_answers_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (c, report, text) = run_suite(
+        &misbehaving("no-face"),
+        &dir.path().join("a"),
+        &["--case", "FILE-FACE-001"],
+    );
+    assert_eq!(c, 0, "{text}");
+    let case = case_report(&report.unwrap(), "FILE-FACE-001");
+    assert_eq!(case["verdict"], "not_applicable");
+    assert!(case["reason"].as_str().unwrap().contains("import_face"));
+
+    let (c, report, text) = run_suite(
+        &misbehaving("bad-outcome"),
+        &dir.path().join("b"),
+        &["--case", "FILE-QUAL-001"],
+    );
+    assert_eq!(c, 2, "{text}");
+    let case = case_report(&report.unwrap(), "FILE-QUAL-001");
+    assert_eq!(case["verdict"], "error");
+    assert_eq!(case["reason_check"], "DRV-ANSWER");
+    assert!(
+        case["reason"].as_str().unwrap().contains("unknown variant `ok`"),
+        "{case}"
+    );
+
+    // Garbage on stdout is journaled and skipped; the answers behind it are still judged
+    // (this fake client writes no request, so the case fails rather than errors).
+    let (c, report, text) = run_suite(
+        &misbehaving("garbage"),
+        &dir.path().join("c"),
+        &["--case", "FILE-ERR-001"],
+    );
+    assert_eq!(c, 1, "{text}");
+    let case = case_report(&report.unwrap(), "FILE-ERR-001");
+    assert_eq!(case["verdict"], "fail");
+    assert!(
+        case["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == "OUT-ERROR" && c["status"] == "pass")
+    );
+    let journal = std::fs::read_to_string(dir.path().join("c/journal.jsonl")).unwrap();
+    assert!(journal.contains("\"event\":\"garbage\""));
+}

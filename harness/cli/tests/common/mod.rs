@@ -1,0 +1,72 @@
+//! Helpers for running the `onshi` binary in tests.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+pub fn onshi() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_onshi"))
+}
+
+/// The reference client as an adapter command, optionally with a defect.
+pub fn reference_adapter(defect: Option<&str>) -> String {
+    let base = format!("'{}' reference-client", onshi().display());
+    match defect {
+        Some(d) => format!("{base} --defect {d}"),
+        None => base,
+    }
+}
+
+pub fn run_onshi(args: &[&str]) -> Output {
+    Command::new(onshi()).args(args).output().expect("onshi runs")
+}
+
+/// `onshi run` with `adapter`; returns the exit code and the parsed report.json.
+pub fn run_suite(adapter: &str, report_dir: &Path, extra: &[&str]) -> (i32, Option<Value>, String) {
+    let mut args = vec![
+        "run",
+        "--adapter",
+        adapter,
+        "--report-dir",
+        report_dir.to_str().expect("utf-8 path"),
+    ];
+    args.extend_from_slice(extra);
+    let out = run_onshi(&args);
+    let report = std::fs::read_to_string(report_dir.join("report.json"))
+        .ok()
+        .map(|t| serde_json::from_str(&t).expect("report.json is JSON"));
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), report, text)
+}
+
+/// (case id, verdict, failed check ids) of every case.
+pub fn verdicts(report: &Value) -> Vec<(String, String, Vec<String>)> {
+    report["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .map(|c| {
+            let mut failed: Vec<String> = c["checks"]
+                .as_array()
+                .expect("checks")
+                .iter()
+                .filter(|x| x["status"] == "fail")
+                .map(|x| x["id"].as_str().expect("id").to_owned())
+                .collect();
+            failed.sort();
+            failed.dedup();
+            (
+                c["id"].as_str().expect("id").to_owned(),
+                c["verdict"].as_str().expect("verdict").to_owned(),
+                failed,
+            )
+        })
+        .collect()
+}

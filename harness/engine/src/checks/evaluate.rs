@@ -1,0 +1,705 @@
+//! Evaluating a case: message lint on every request the client wrote, the expectations of
+//! each driver step, and the case-level file-system checks.
+
+use std::ffi::OsStr;
+
+use onshi_protocol::Severity;
+use onshi_protocol::codes::Code;
+use onshi_protocol::driver::{Card, ConfirmQualificationParams, ConsentRecord, Consents, Outcome, PatientRecord};
+use onshi_protocol::filename::{Family, FileName};
+use onshi_protocol::lint::{lint, lint_file_name};
+use onshi_protocol::model::{QualificationRequest, ResultOfQualificationConfirmation};
+use onshi_protocol::xml::Limits;
+use onshi_protocol::{MessageKind, read_message};
+use onshi_terminal::{Folder, FsOp};
+
+use super::terminal_view::{self as view, Answer};
+use super::{CallAnswer, CheckResult, Status, StepData, StepRecord};
+use crate::journal::Entry;
+use crate::scenario::{Case, Expect, FromResult, StepDef};
+
+/// Evaluates every check of a case. `entries` are the case's journal entries.
+pub fn evaluate(case: &Case, steps: &[StepRecord], entries: &[Entry]) -> Vec<CheckResult> {
+    let mut out = Vec::new();
+    lint_requests(entries, &mut out);
+    for step in steps {
+        let window = window(entries, step.first_seq, step.end_seq);
+        let def = &case.def.steps[step.index];
+        let n = step.index + 1;
+        match (&step.data, def) {
+            (StepData::Confirm { params, answer }, StepDef::ConfirmQualification { expect, .. }) => {
+                let terminal = view::answer(window);
+                outcome_check(expect, answer.by_ref().map(|a| a.outcome), &terminal, n, &mut out);
+                if let CallAnswer::Answered(a) = answer {
+                    if expect.message == Some(FromResult::Result) {
+                        message_check(&a.message, &terminal, n, &mut out);
+                    }
+                    if expect.record == Some(FromResult::Result) {
+                        let result = single_result(terminal.as_ref());
+                        record_checks(a.record.as_ref(), result, n, &mut out);
+                    }
+                }
+                if expect.request != Some(false) {
+                    request_checks(params, window, n, &mut out);
+                }
+                if case.def.checks.iter().any(|c| c == "FS-REQ-DUP") {
+                    duplicate_check(window, n, &mut out);
+                }
+            }
+            (StepData::ImportFace { file, answer }, StepDef::ImportFace { expect, .. }) => {
+                let face = view::face(entries, file);
+                let terminal = face.as_ref().map(|(seq, r)| Answer::Result {
+                    seq: *seq,
+                    result: Box::new(r.clone()),
+                });
+                outcome_check(expect, answer.by_ref().map(|a| a.outcome), &terminal, n, &mut out);
+                if let CallAnswer::Answered(a) = answer {
+                    let result = || single_result(terminal.as_ref());
+                    if expect.message == Some(FromResult::Result) {
+                        message_check(&a.message, &terminal, n, &mut out);
+                    }
+                    if expect.record == Some(FromResult::Result) {
+                        record_checks(a.record.as_ref(), result(), n, &mut out);
+                    }
+                    if expect.consents == Some(FromResult::Result) {
+                        consent_check(a.consents.as_ref(), result(), n, &mut out);
+                    }
+                    if expect.reference_number == Some(FromResult::Result) {
+                        refnum_check(a.reference_number.as_deref(), result(), n, &mut out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if case.def.checks.iter().any(|c| c == "FS-REQ-ATOMIC") {
+        atomic_check(entries, &mut out);
+    }
+    out
+}
+
+impl<T> CallAnswer<T> {
+    fn by_ref(&self) -> CallAnswer<&T> {
+        match self {
+            CallAnswer::Answered(a) => CallAnswer::Answered(a),
+            CallAnswer::TimedOut { after_ms } => CallAnswer::TimedOut { after_ms: *after_ms },
+        }
+    }
+
+    fn map<U>(self, f: impl FnOnce(T) -> U) -> CallAnswer<U> {
+        match self {
+            CallAnswer::Answered(a) => CallAnswer::Answered(f(a)),
+            CallAnswer::TimedOut { after_ms } => CallAnswer::TimedOut { after_ms },
+        }
+    }
+}
+
+/// A compared field: name, expected (from the terminal), actual (from the client).
+type Field<'a> = (&'a str, Option<String>, Option<String>);
+
+fn window(entries: &[Entry], from: u64, to: u64) -> &[Entry] {
+    let lo = entries.partition_point(|e| e.seq < from);
+    let hi = entries.partition_point(|e| e.seq < to);
+    &entries[lo..hi]
+}
+
+fn result(id: &str, status: Status, message: String, step: Option<usize>, events: Vec<u64>) -> CheckResult {
+    CheckResult {
+        id: id.to_owned(),
+        status,
+        message,
+        expected: None,
+        actual: None,
+        events,
+        step,
+    }
+}
+
+fn pass(id: &str, message: String, step: usize, events: Vec<u64>) -> CheckResult {
+    result(id, Status::Pass, message, Some(step), events)
+}
+
+fn fail(id: &str, message: String, expected: String, actual: String, step: usize, events: Vec<u64>) -> CheckResult {
+    CheckResult {
+        expected: Some(expected),
+        actual: Some(actual),
+        ..result(id, Status::Fail, message, Some(step), events)
+    }
+}
+
+/// MSG-* on every request the client wrote (as the terminal read it).
+fn lint_requests(entries: &[Entry], out: &mut Vec<CheckResult>) {
+    for t in view::requests(entries) {
+        let (parsed, mut findings) = lint_file_name(OsStr::new(t.name));
+        let is_qualification = matches!(&parsed, Ok(FileName::Message(m)) if m.family == Family::OqsSiQuc);
+        if is_qualification {
+            findings.extend(lint(MessageKind::QualificationRequest, t.bytes, &Limits::default()).findings);
+        }
+        for f in findings {
+            let at = match (&f.path, f.line) {
+                (Some(p), Some(l)) => format!(" ({p}, line {l})"),
+                (Some(p), None) => format!(" ({p})"),
+                _ => String::new(),
+            };
+            out.push(CheckResult {
+                actual: Some(f.message.clone()),
+                ..result(
+                    f.check,
+                    match f.severity {
+                        Severity::Error => Status::Fail,
+                        Severity::Warning => Status::Warning,
+                    },
+                    format!("req/{}{at}: {}", t.name, f.message),
+                    None,
+                    vec![t.seq],
+                )
+            });
+        }
+    }
+}
+
+fn default_outcome_check(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Valid => "OUT-VALID",
+        Outcome::Invalid => "OUT-INVALID",
+        Outcome::InvalidNewQualification => "OUT-NEWQUAL",
+        Outcome::NotFound => "OUT-NOTFOUND",
+        Outcome::Multiple => "OUT-MULTIPLE",
+        Outcome::Error => "OUT-ERROR",
+    }
+}
+
+fn outcome_check(
+    expect: &Expect,
+    answer: CallAnswer<Outcome>,
+    terminal: &Option<Answer>,
+    step: usize,
+    out: &mut Vec<CheckResult>,
+) {
+    let Some(expected) = expect.outcome else { return };
+    let id = expect.check.as_deref().unwrap_or_else(|| match answer {
+        CallAnswer::TimedOut { .. } if expected == Outcome::Error => "OUT-TIMEOUT",
+        _ => default_outcome_check(expected),
+    });
+    let said = match terminal {
+        Some(a) => format!("the terminal answered {} (event #{})", a.describe(), a.seq()),
+        None => "the terminal gave no answer".to_owned(),
+    };
+    let events: Vec<u64> = terminal.iter().map(Answer::seq).collect();
+    match answer {
+        CallAnswer::Answered(got) if got == expected => {
+            out.push(pass(id, format!("{said}; the client reported `{got}`"), step, events));
+        }
+        CallAnswer::Answered(got) => out.push(fail(
+            id,
+            format!("{said}; the client reported `{got}` instead of `{expected}`"),
+            expected.to_string(),
+            got.to_string(),
+            step,
+            events,
+        )),
+        CallAnswer::TimedOut { after_ms } => out.push(fail(
+            id,
+            format!("{said}; the client did not answer within {after_ms} ms — it must give up and report `{expected}`"),
+            format!("`{expected}` within {after_ms} ms"),
+            "no answer".to_owned(),
+            step,
+            events,
+        )),
+    }
+}
+
+fn message_check(message: &str, terminal: &Option<Answer>, step: usize, out: &mut Vec<CheckResult>) {
+    let Some(expected) = terminal.as_ref().and_then(Answer::message) else {
+        let why = match terminal {
+            None => "the terminal gave no answer (no request reached it), so there is no message the client could show",
+            Some(_) => "the case expects a message but the terminal's answer carries none (a problem of the scenario)",
+        };
+        out.push(result("OUT-MESSAGE", Status::Fail, why.into(), Some(step), vec![]));
+        return;
+    };
+    let events = terminal.iter().map(Answer::seq).collect();
+    if message.contains(&expected) {
+        out.push(pass(
+            "OUT-MESSAGE",
+            format!("the client shows {expected:?}"),
+            step,
+            events,
+        ));
+    } else {
+        out.push(fail(
+            "OUT-MESSAGE",
+            "the client's message does not contain the terminal's message verbatim".into(),
+            format!("a message containing {expected:?}"),
+            format!("{message:?}"),
+            step,
+            events,
+        ));
+    }
+}
+
+fn single_result(terminal: Option<&Answer>) -> Result<(u64, &ResultOfQualificationConfirmation), String> {
+    match terminal {
+        Some(Answer::Result { seq, result }) => match result.results() {
+            [one] => Ok((*seq, one)),
+            many => Err(format!(
+                "the terminal's answer holds {} results; there is no single record to compare with",
+                many.len()
+            )),
+        },
+        Some(Answer::Rejected { .. }) => Err("the terminal rejected the request; there is no record".into()),
+        None => Err("the terminal gave no answer; there is no record to compare with".into()),
+    }
+}
+
+fn same(expected: Option<&str>, actual: Option<&str>) -> bool {
+    expected.unwrap_or("") == actual.unwrap_or("")
+}
+
+fn show(v: Option<&str>) -> String {
+    v.map_or_else(|| "(absent)".to_owned(), |s| format!("{s:?}"))
+}
+
+/// Compares field lists and reports one check.
+fn compare(id: &str, what: &str, fields: &[Field<'_>], seq: u64, step: usize, out: &mut Vec<CheckResult>) {
+    let wrong: Vec<_> = fields
+        .iter()
+        .filter(|(_, e, a)| !same(e.as_deref(), a.as_deref()))
+        .collect();
+    if wrong.is_empty() {
+        out.push(pass(id, format!("{what} match the terminal's result"), step, vec![seq]));
+    } else {
+        let list = |f: fn(&Field<'_>) -> String| wrong.iter().map(|w| f(w)).collect::<Vec<_>>().join("; ");
+        out.push(fail(
+            id,
+            format!(
+                "{what} differ from the terminal's result: {}",
+                wrong.iter().map(|w| w.0).collect::<Vec<_>>().join(", ")
+            ),
+            list(|(n, e, _)| format!("{n}={}", show(e.as_deref()))),
+            list(|(n, _, a)| format!("{n}={}", show(a.as_deref()))),
+            step,
+            vec![seq],
+        ));
+    }
+}
+
+fn record_checks(
+    record: Option<&PatientRecord>,
+    result: Result<(u64, &ResultOfQualificationConfirmation), String>,
+    step: usize,
+    out: &mut Vec<CheckResult>,
+) {
+    let ids = ["REC-INSURER", "REC-CARD", "REC-NAME", "REC-PERSON", "REC-BENEFIT"];
+    let (seq, r) = match result {
+        Ok(x) => x,
+        Err(reason) => {
+            for id in ids {
+                out.push(result_fail_plain(id, &reason, step));
+            }
+            return;
+        }
+    };
+    let Some(rec) = record else {
+        for id in ids {
+            out.push(fail(
+                id,
+                "the client reported no record".into(),
+                "the record of the terminal's result".into(),
+                "no record".into(),
+                step,
+                vec![seq],
+            ));
+        }
+        return;
+    };
+    let s = |v: &Option<String>| v.clone();
+    compare(
+        "REC-INSURER",
+        "the insurer number",
+        &[("insurer_number", s(&r.insurer_number), s(&rec.insurer_number))],
+        seq,
+        step,
+        out,
+    );
+    compare(
+        "REC-CARD",
+        "the card data",
+        &[
+            ("symbol", s(&r.insured_card_symbol), s(&rec.symbol)),
+            ("number", s(&r.insured_identification_number), s(&rec.number)),
+            ("branch", s(&r.insured_branch_number), s(&rec.branch)),
+            ("insurer_name", s(&r.insurer_name), s(&rec.insurer_name)),
+        ],
+        seq,
+        step,
+        out,
+    );
+    compare(
+        "REC-NAME",
+        "the name and kana",
+        &[
+            ("name", s(&r.name), s(&rec.name)),
+            ("name_kana", s(&r.name_kana), s(&rec.name_kana)),
+        ],
+        seq,
+        step,
+        out,
+    );
+    compare(
+        "REC-PERSON",
+        "the birth date and sex",
+        &[
+            ("birthdate", s(&r.birthdate), s(&rec.birthdate)),
+            ("sex", r.sex1.as_ref().map(|x| x.code().to_owned()), s(&rec.sex)),
+        ],
+        seq,
+        step,
+        out,
+    );
+    let elderly = r.elderly_recipient_certificate_info.as_ref();
+    let limit = r.limit_application_certificate_related_info.as_ref();
+    let diseases = |list: Vec<(String, Option<String>)>| {
+        (!list.is_empty()).then(|| {
+            list.iter()
+                .map(|(c, p)| format!("{c}:{}", p.as_deref().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+    };
+    compare(
+        "REC-BENEFIT",
+        "the benefit information",
+        &[
+            (
+                "copay_ratio",
+                s(&r.insured_partial_contribution_ratio),
+                s(&rec.copay_ratio),
+            ),
+            (
+                "elderly.ratio",
+                elderly.and_then(|e| e.contribution_ratio.clone()),
+                rec.elderly.as_ref().map(|e| e.ratio.clone()),
+            ),
+            (
+                "elderly.valid_start",
+                elderly.and_then(|e| e.valid_start_date.clone()),
+                rec.elderly.as_ref().and_then(|e| e.valid_start.clone()),
+            ),
+            (
+                "elderly.valid_end",
+                elderly.and_then(|e| e.valid_end_date.clone()),
+                rec.elderly.as_ref().and_then(|e| e.valid_end.clone()),
+            ),
+            (
+                "limit_certificate.classification",
+                limit.and_then(|l| l.classification.as_ref().map(|c| c.code().to_owned())),
+                rec.limit_certificate.as_ref().map(|l| l.classification.clone()),
+            ),
+            (
+                "limit_certificate.flag",
+                limit.and_then(|l| l.classification_flag.as_ref().map(|c| c.code().to_owned())),
+                rec.limit_certificate.as_ref().map(|l| l.flag.clone()),
+            ),
+            (
+                "specific_diseases",
+                diseases(
+                    r.specific_diseases_certificate_list
+                        .as_ref()
+                        .map(|l| {
+                            l.0.iter()
+                                .map(|d| {
+                                    (
+                                        d.disease_category
+                                            .as_ref()
+                                            .map(|c| c.code().to_owned())
+                                            .unwrap_or_default(),
+                                        d.self_pay.clone(),
+                                    )
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                ),
+                diseases(
+                    rec.specific_diseases
+                        .iter()
+                        .flatten()
+                        .map(|d| (d.category.clone(), d.self_pay.clone()))
+                        .collect(),
+                ),
+            ),
+        ],
+        seq,
+        step,
+        out,
+    );
+}
+
+fn result_fail_plain(id: &str, reason: &str, step: usize) -> CheckResult {
+    result(id, Status::Fail, reason.to_owned(), Some(step), vec![])
+}
+
+fn consent_check(
+    consents: Option<&Consents>,
+    result: Result<(u64, &ResultOfQualificationConfirmation), String>,
+    step: usize,
+    out: &mut Vec<CheckResult>,
+) {
+    let (seq, r) = match result {
+        Ok(x) => x,
+        Err(reason) => return out.push(result_fail_plain("FACE-CONSENT", &reason, step)),
+    };
+    let c = consents.cloned().unwrap_or_default();
+    let code = |f: Option<&str>| f.map(str::to_owned);
+    type Kind<'a> = (
+        &'a str,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        &'a Option<ConsentRecord>,
+    );
+    let kinds: [Kind<'_>; 6] = [
+        (
+            "limit_certificate",
+            code(
+                r.limit_application_certificate_related_cons_flg
+                    .as_ref()
+                    .map(|f| f.code()),
+            ),
+            r.limit_application_certificate_related_cons_time.clone(),
+            None,
+            &c.limit_certificate,
+        ),
+        (
+            "specific_diseases",
+            code(
+                r.specific_diseases_certificate_related_cons_flg
+                    .as_ref()
+                    .map(|f| f.code()),
+            ),
+            r.specific_diseases_certificate_related_cons_time.clone(),
+            None,
+            &c.specific_diseases,
+        ),
+        (
+            "specific_health_checkups",
+            code(r.specific_health_checkups_info_cons_flg.as_ref().map(|f| f.code())),
+            r.specific_health_checkups_info_cons_time.clone(),
+            r.specific_health_checkups_info_available_time.clone(),
+            &c.specific_health_checkups,
+        ),
+        (
+            "pharmacists",
+            code(r.pharmacists_info_cons_flg.as_ref().map(|f| f.code())),
+            r.pharmacists_info_cons_time.clone(),
+            r.pharmacists_info_available_time.clone(),
+            &c.pharmacists,
+        ),
+        (
+            "diagnosis",
+            code(r.diagnosis_info_cons_flg.as_ref().map(|f| f.code())),
+            r.diagnosis_info_cons_time.clone(),
+            r.diagnosis_info_available_time.clone(),
+            &c.diagnosis,
+        ),
+        (
+            "operation",
+            code(r.operation_info_cons_flg.as_ref().map(|f| f.code())),
+            r.operation_info_cons_time.clone(),
+            r.operation_info_available_time.clone(),
+            &c.operation,
+        ),
+    ];
+    let mut fields = Vec::new();
+    for (kind, f, t, a, got) in kinds {
+        fields.push((format!("{kind}.flag"), f, got.as_ref().map(|g| g.flag.clone())));
+        fields.push((format!("{kind}.time"), t, got.as_ref().and_then(|g| g.time.clone())));
+        fields.push((
+            format!("{kind}.available_time"),
+            a,
+            got.as_ref().and_then(|g| g.available_time.clone()),
+        ));
+    }
+    let borrowed: Vec<Field<'_>> = fields
+        .iter()
+        .map(|(n, e, a)| (n.as_str(), e.clone(), a.clone()))
+        .collect();
+    compare("FACE-CONSENT", "the consents", &borrowed, seq, step, out);
+}
+
+fn refnum_check(
+    reference_number: Option<&str>,
+    result: Result<(u64, &ResultOfQualificationConfirmation), String>,
+    step: usize,
+    out: &mut Vec<CheckResult>,
+) {
+    match result {
+        Ok((seq, r)) => compare(
+            "FACE-REFNUM",
+            "the 照会番号",
+            &[(
+                "reference_number",
+                r.reference_number.clone(),
+                reference_number.map(str::to_owned),
+            )],
+            seq,
+            step,
+            out,
+        ),
+        Err(reason) => out.push(result_fail_plain("FACE-REFNUM", &reason, step)),
+    }
+}
+
+/// The card as the request must carry it.
+fn expected_request(card: &Card) -> [(&'static str, Option<String>); 5] {
+    [
+        ("InsurerNumber", Some(format!("{:>8}", card.insurer_number.trim()))),
+        ("InsuredCardSymbol", card.symbol.clone()),
+        ("InsuredIdentificationNumber", Some(card.number.clone())),
+        ("InsuredBranchNumber", card.branch.clone()),
+        ("Birthdate", Some(card.birthdate.clone())),
+    ]
+}
+
+fn request_checks(params: &ConfirmQualificationParams, window: &[Entry], step: usize, out: &mut Vec<CheckResult>) {
+    let taken = view::requests(window);
+    if taken.is_empty() {
+        for id in ["REQ-CARD", "REQ-CONSENT", "REQ-DATE"] {
+            out.push(fail(
+                id,
+                "no request file reached the terminal while the client worked on this confirmation".into(),
+                "a request in req/".into(),
+                "none".into(),
+                step,
+                vec![],
+            ));
+        }
+        return;
+    }
+    for t in taken {
+        let Ok((req, _)) = read_message::<QualificationRequest>(t.bytes, &Limits::default()) else {
+            continue; // unreadable: the message lint reports why
+        };
+        let info = req.search_info();
+        let header = req.header();
+        let actual = [
+            info.insurer_number.clone(),
+            info.insured_card_symbol.clone(),
+            info.insured_identification_number.clone(),
+            info.insured_branch_number.clone(),
+            info.birthdate.clone(),
+        ];
+        let fields: Vec<Field<'_>> = expected_request(&params.card)
+            .into_iter()
+            .zip(actual)
+            .map(|((n, e), a)| (n, e, a))
+            .collect();
+        compare(
+            "REQ-CARD",
+            &format!("the card fields of req/{}", t.name),
+            &fields,
+            t.seq,
+            step,
+            out,
+        );
+        let flag = info
+            .limit_application_certificate_related_cons_flg
+            .as_ref()
+            .map(|f| f.code().to_owned());
+        let consent = if params.consent_limit_certificate { "1" } else { "0" };
+        compare(
+            "REQ-CONSENT",
+            &format!("the 限度額 consent flag of req/{}", t.name),
+            &[(
+                "LimitApplicationCertificateRelatedConsFlg",
+                Some(consent.to_owned()),
+                flag,
+            )],
+            t.seq,
+            step,
+            out,
+        );
+        if let Some(date) = &params.date {
+            compare(
+                "REQ-DATE",
+                &format!("the confirmation date of req/{}", t.name),
+                &[(
+                    "QualificationConfirmationDate",
+                    Some(date.clone()),
+                    header.qualification_confirmation_date,
+                )],
+                t.seq,
+                step,
+                out,
+            );
+        }
+    }
+}
+
+fn duplicate_check(window: &[Entry], step: usize, out: &mut Vec<CheckResult>) {
+    let appeared = view::client_requests_appearing(window);
+    let events = appeared.iter().map(|(s, _)| *s).collect();
+    if appeared.len() <= 1 {
+        out.push(pass(
+            "FS-REQ-DUP",
+            format!("{} request file for this confirmation", appeared.len()),
+            step,
+            events,
+        ));
+    } else {
+        out.push(fail(
+            "FS-REQ-DUP",
+            format!(
+                "the client wrote {} request files for one confirmation: {}",
+                appeared.len(),
+                appeared.iter().map(|(_, n)| *n).collect::<Vec<_>>().join(", ")
+            ),
+            "1 request file".into(),
+            format!("{} request files", appeared.len()),
+            step,
+            events,
+        ));
+    }
+}
+
+fn atomic_check(entries: &[Entry], out: &mut Vec<CheckResult>) {
+    let mut names: Vec<&str> = view::requests(entries).iter().map(|t| t.name).collect();
+    names.dedup();
+    for name in names {
+        let fs = view::client_fs(entries, Folder::Req, name);
+        let events: Vec<u64> = fs.iter().map(|(s, _)| *s).collect();
+        match fs.first() {
+            Some((_, FsOp::Created)) => {
+                let writes = fs.iter().filter(|(_, op)| *op == FsOp::Modified).count();
+                let span = entries
+                    .iter()
+                    .filter(|e| events.contains(&e.seq))
+                    .map(|e| e.t_ms)
+                    .fold((f64::MAX, f64::MIN), |(lo, hi), t| (lo.min(t), hi.max(t)));
+                out.push(CheckResult {
+                    expected: Some("the file appears by a rename from a temporary name".into()),
+                    actual: Some(format!(
+                        "created in place as req/{name} and written in {writes} writes over {:.0} ms",
+                        (span.1 - span.0).max(0.0)
+                    )),
+                    ..result(
+                        "FS-REQ-ATOMIC",
+                        Status::Fail,
+                        format!("req/{name} was created under its final name and written afterwards"),
+                        None,
+                        events,
+                    )
+                });
+            }
+            Some(_) => out.push(result(
+                "FS-REQ-ATOMIC",
+                Status::Pass,
+                format!("req/{name} appeared complete, by a rename"),
+                None,
+                events,
+            )),
+            None => {}
+        }
+    }
+}

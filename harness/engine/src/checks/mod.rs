@@ -1,0 +1,112 @@
+//! Checks: pure functions over a case's journal entries and step records. Every check has a
+//! stable ID and a catalogue entry; every failure names what was expected, what happened and
+//! the journal events that prove it.
+
+mod catalogue;
+mod evaluate;
+mod terminal_view;
+
+use onshi_protocol::CheckInfo;
+use onshi_protocol::driver::{ConfirmQualificationParams, ConfirmQualificationResult, ImportFaceResult};
+use serde::{Deserialize, Serialize};
+
+pub use catalogue::{CASE_CHECKS, CATALOGUE};
+pub use evaluate::evaluate;
+
+/// Every check the harness can report: the message lint's and the behaviour checks.
+pub fn all() -> impl Iterator<Item = &'static CheckInfo> {
+    onshi_protocol::lint::CHECKS.iter().chain(CATALOGUE.iter())
+}
+
+pub fn info(id: &str) -> Option<&'static CheckInfo> {
+    all().find(|c| c.id == id)
+}
+
+/// The result of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    Fail,
+    /// A finding that does not fail the case.
+    Warning,
+}
+
+/// One check as evaluated in a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct CheckResult {
+    pub id: String,
+    pub status: Status,
+    /// What was checked or what went wrong, in the user's terms.
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual: Option<String>,
+    /// Journal sequence numbers of the events that prove it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<u64>,
+    /// The step (1-based) it belongs to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<usize>,
+}
+
+/// How a driver call ended, as far as checks are concerned.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallAnswer<T> {
+    Answered(T),
+    /// No answer within the step's deadline.
+    TimedOut {
+        after_ms: u64,
+    },
+}
+
+/// What a step did, for the checks.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // a handful per case; boxing would buy nothing
+pub enum StepData {
+    Confirm {
+        params: ConfirmQualificationParams,
+        answer: CallAnswer<ConfirmQualificationResult>,
+    },
+    ImportFace {
+        file: String,
+        answer: CallAnswer<ImportFaceResult>,
+    },
+    PresentCard {
+        file: String,
+    },
+    Other,
+}
+
+/// One executed step: its journal window and what it did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepRecord {
+    /// 0-based index in the case.
+    pub index: usize,
+    /// First journal sequence number of the step.
+    pub first_seq: u64,
+    /// First sequence number after the step.
+    pub end_seq: u64,
+    pub data: StepData,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_ids_are_unique_and_documented() {
+        let ids: Vec<_> = all().map(|c| c.id).collect();
+        let mut sorted = ids.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), ids.len());
+        for c in all() {
+            assert!(!c.rule.is_empty() && !c.why.is_empty() && !c.fix.is_empty(), "{}", c.id);
+        }
+        for id in CASE_CHECKS {
+            assert!(info(id).is_some(), "{id}");
+        }
+    }
+}

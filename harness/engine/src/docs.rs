@@ -1,0 +1,176 @@
+//! Generated documentation: the case catalogue (`docs/cases.md`) and the check catalogue
+//! (`docs/checks.md`), from the suite and the check catalogue — the source of truth.
+
+use std::collections::BTreeMap;
+
+use crate::checks;
+use crate::scenario::{Severity, StepDef, Suite};
+
+/// A deliberate defect that proves a case catches its bug.
+#[derive(Debug, Clone, Copy)]
+pub struct Proof {
+    pub case: &'static str,
+    pub defect: &'static str,
+    pub check: &'static str,
+    pub behaviour: &'static str,
+}
+
+const GENERATED: &str = "<!-- Generated from the scenarios and the check catalogue. Do not edit: run \
+`ONSHI_UPDATE_DOCS=1 cargo test -p onshi-cli --test docs` to regenerate. -->";
+
+/// The check IDs a case can report, by the steps and expectations it has.
+fn checks_of(case: &crate::scenario::Case) -> Vec<String> {
+    let mut ids: Vec<String> = case.def.checks.clone();
+    for step in &case.def.steps {
+        let expect = match step {
+            StepDef::ConfirmQualification { expect, .. } => {
+                if expect.request != Some(false) {
+                    ids.extend(["REQ-CARD", "REQ-CONSENT", "REQ-DATE"].map(String::from));
+                }
+                expect
+            }
+            StepDef::ImportFace { expect, .. } => expect,
+            _ => continue,
+        };
+        if let Some(o) = expect.outcome {
+            ids.push(expect.check.clone().unwrap_or_else(|| {
+                if expect.within_ms.is_some() && o == onshi_protocol::driver::Outcome::Error {
+                    "OUT-TIMEOUT".into()
+                } else {
+                    format!("OUT-{}", outcome_suffix(o))
+                }
+            }));
+        }
+        if expect.message.is_some() {
+            ids.push("OUT-MESSAGE".into());
+        }
+        if expect.record.is_some() {
+            ids.extend(["REC-INSURER", "REC-CARD", "REC-NAME", "REC-PERSON", "REC-BENEFIT"].map(String::from));
+        }
+        if expect.consents.is_some() {
+            ids.push("FACE-CONSENT".into());
+        }
+        if expect.reference_number.is_some() {
+            ids.push("FACE-REFNUM".into());
+        }
+    }
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+fn outcome_suffix(o: onshi_protocol::driver::Outcome) -> &'static str {
+    use onshi_protocol::driver::Outcome::*;
+    match o {
+        Valid => "VALID",
+        Invalid => "INVALID",
+        InvalidNewQualification => "NEWQUAL",
+        NotFound => "NOTFOUND",
+        Multiple => "MULTIPLE",
+        Error => "ERROR",
+    }
+}
+
+/// `docs/cases.md`.
+pub fn cases_markdown(suite: &Suite, proofs: &[Proof]) -> String {
+    let mut out = format!(
+        "# Case catalogue\n\n{GENERATED}\n\n{} cases. Every case is proven by at least one deliberate defect of the \
+         reference client: the reference client passes the case, the defect variant fails it with the check named. \
+         Message lint (`MSG-*`, see [checks.md](checks.md)) runs on every request in every case.\n\n\
+         | case | title | requirement | severity | capabilities | proven by |\n|---|---|---|---|---|---|\n",
+        suite.cases.len()
+    );
+    for c in &suite.cases {
+        let proven: Vec<String> = proofs
+            .iter()
+            .filter(|p| p.case == c.id())
+            .map(|p| format!("`{}` → {}", p.defect, p.check))
+            .collect();
+        out.push_str(&format!(
+            "| [{id}](#{anchor}) | {} | {} | {} | {} | {} |\n",
+            c.def.title.replace('|', "\\|"),
+            c.def.requirement,
+            severity(c.def.severity),
+            c.def.capabilities.join(", "),
+            proven.join("<br>"),
+            id = c.id(),
+            anchor = c.id().to_lowercase(),
+        ));
+    }
+    for c in &suite.cases {
+        out.push_str(&format!(
+            "\n## {}\n\n**{}** — {} · {} · `scenarios/{}`\n\n{}\n\n",
+            c.id(),
+            c.def.title,
+            c.def.requirement,
+            severity(c.def.severity),
+            c.source,
+            c.def.summary.trim()
+        ));
+        let ids = checks_of(c);
+        out.push_str(&format!(
+            "Checks: {}\n\n",
+            ids.iter()
+                .map(|id| format!("[{id}](checks.md#{})", id.to_lowercase()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        for p in proofs.iter().filter(|p| p.case == c.id()) {
+            out.push_str(&format!(
+                "Proven by `--defect {}` ({}) → fails {}.\n\n",
+                p.defect, p.behaviour, p.check
+            ));
+        }
+    }
+    out
+}
+
+fn severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Mandatory => "mandatory",
+        Severity::Recommended => "recommended",
+    }
+}
+
+/// `docs/checks.md`.
+pub fn checks_markdown(suite: &Suite) -> String {
+    let mut used: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for c in &suite.cases {
+        for id in checks_of(c) {
+            used.entry(id).or_default().push(c.id());
+        }
+    }
+    let mut out = format!(
+        "# Check catalogue\n\n{GENERATED}\n\nEvery finding the harness reports carries one of these IDs. `MSG-*` \
+         checks are the message lint: they run on every request a client writes, in every case, and on any file \
+         given to `onshi validate`. The others are behaviour checks named by the cases. `DRV-*` explain why a case \
+         ended as an *error* (the adapter broke) rather than a failure.\n\n| id | rule |\n|---|---|\n"
+    );
+    for c in checks::all() {
+        out.push_str(&format!(
+            "| [{}](#{}) | {} |\n",
+            c.id,
+            c.id.to_lowercase(),
+            c.title.replace('|', "\\|")
+        ));
+    }
+    for c in checks::all() {
+        out.push_str(&format!(
+            "\n## {}\n\n**{}**\n\n- **Rule:** {}\n- **Why it matters at reception:** {}\n- **How to fix:** {}\n",
+            c.id, c.title, c.rule, c.why, c.fix
+        ));
+        if let Some(cases) = used.get(c.id) {
+            out.push_str(&format!(
+                "- **Cases:** {}\n",
+                cases
+                    .iter()
+                    .map(|id| format!("[{id}](cases.md#{})", id.to_lowercase()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        } else if c.id.starts_with("MSG-") {
+            out.push_str("- **Cases:** every case (message lint)\n");
+        }
+    }
+    out
+}

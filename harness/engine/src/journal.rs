@@ -1,0 +1,223 @@
+//! The journal: one ordered, timestamped log of everything that crossed an interface in a
+//! run — file-system events, the terminal's decisions, every driver call and answer, the
+//! steps of each case. It is the single source of truth: checks read only the journal, and
+//! it is written as JSON Lines so a run can be re-checked offline.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use onshi_terminal::TerminalEvent;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// What the driver client saw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum DriverEvent {
+    Spawned {
+        command: String,
+        pid: Option<u32>,
+    },
+    Call {
+        id: u64,
+        method: String,
+        params: Value,
+    },
+    Result {
+        id: u64,
+        method: String,
+        result: Value,
+        elapsed_ms: u64,
+    },
+    Error {
+        id: u64,
+        method: String,
+        code: i64,
+        message: String,
+        elapsed_ms: u64,
+    },
+    /// No answer within the deadline.
+    Timeout {
+        id: u64,
+        method: String,
+        after_ms: u64,
+    },
+    /// A stdout line that is not a JSON-RPC response.
+    Garbage {
+        line: String,
+    },
+    Exited {
+        status: Option<i32>,
+        stderr_tail: String,
+    },
+    Killed {
+        reason: String,
+    },
+}
+
+/// One journal event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "source", rename_all = "snake_case")]
+pub enum Event {
+    Run {
+        harness_version: String,
+        seed: u64,
+        date: String,
+        adapter: String,
+    },
+    CaseStart {
+        case: String,
+    },
+    CaseEnd {
+        case: String,
+        verdict: String,
+    },
+    Step {
+        case: String,
+        index: usize,
+        action: String,
+        detail: Value,
+    },
+    Terminal(TerminalEvent),
+    Driver(DriverEvent),
+    Note {
+        message: String,
+    },
+}
+
+/// A journal entry: sequence number, milliseconds since the run started, the event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub seq: u64,
+    pub t_ms: f64,
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+/// The journal of one run.
+#[derive(Debug)]
+pub struct Journal {
+    start: Instant,
+    entries: Mutex<Vec<Entry>>,
+}
+
+impl Default for Journal {
+    fn default() -> Self {
+        Journal {
+            start: Instant::now(),
+            entries: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl Journal {
+    /// Appends an event; returns its sequence number.
+    pub fn append(&self, event: Event) -> u64 {
+        let t_ms = self.start.elapsed().as_secs_f64() * 1000.0;
+        let mut entries = self.entries.lock().expect("journal");
+        let seq = entries.len() as u64 + 1;
+        entries.push(Entry {
+            seq,
+            t_ms: (t_ms * 1000.0).round() / 1000.0,
+            event,
+        });
+        seq
+    }
+
+    /// The next sequence number (the first event appended after this call gets it).
+    pub fn next_seq(&self) -> u64 {
+        self.entries.lock().expect("journal").len() as u64 + 1
+    }
+
+    /// Entries with `from <= seq < to`.
+    pub fn range(&self, from: u64, to: u64) -> Vec<Entry> {
+        let entries = self.entries.lock().expect("journal");
+        let lo = (from.max(1) - 1) as usize;
+        let hi = ((to.max(1) - 1) as usize).min(entries.len());
+        entries.get(lo..hi).map(<[Entry]>::to_vec).unwrap_or_default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.lock().expect("journal").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Writes entries `from..` as JSON Lines, appending to `path`.
+    pub fn append_jsonl(&self, path: &Path, from: u64) -> std::io::Result<()> {
+        let entries = self.range(from, u64::MAX);
+        let mut f = std::io::BufWriter::new(std::fs::OpenOptions::new().create(true).append(true).open(path)?);
+        for e in entries {
+            serde_json::to_writer(&mut f, &e)?;
+            f.write_all(b"\n")?;
+        }
+        f.flush()
+    }
+}
+
+/// Reads a journal written by [`Journal::append_jsonl`].
+pub fn read_jsonl(path: &Path) -> std::io::Result<Vec<Entry>> {
+    let text = std::fs::read_to_string(path)?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|e| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("{}:{}: {e}", path.display(), i + 1),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Lets the terminal record straight into the journal.
+pub struct TerminalRecorder(pub std::sync::Arc<Journal>);
+
+impl onshi_terminal::Recorder for TerminalRecorder {
+    fn record(&self, event: TerminalEvent) {
+        self.0.append(Event::Terminal(event));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onshi_terminal::{Actor, Blob, Folder, FsOp};
+
+    #[test]
+    fn entries_round_trip_through_jsonl() {
+        let j = Journal::default();
+        j.append(Event::CaseStart { case: "X".into() });
+        j.append(Event::Terminal(TerminalEvent::Fs {
+            folder: Folder::Req,
+            op: FsOp::RenamedTo,
+            name: "OQSsiquc01req_1.xml".into(),
+            cookie: Some(7),
+            actor: Actor::Client,
+        }));
+        j.append(Event::Terminal(TerminalEvent::RequestTaken {
+            name: "OQSsiquc01req_1.xml".into(),
+            bytes: Blob(vec![0xff, 0, b'<']),
+        }));
+        j.append(Event::Driver(DriverEvent::Call {
+            id: 1,
+            method: "reset".into(),
+            params: serde_json::json!({}),
+        }));
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal.jsonl");
+        j.append_jsonl(&p, 1).unwrap();
+        let back = read_jsonl(&p).unwrap();
+        assert_eq!(back, j.range(1, u64::MAX));
+        let line = std::fs::read_to_string(&p).unwrap();
+        assert!(line.contains(r#""source":"terminal","event":"fs""#), "{line}");
+        assert_eq!(j.range(2, 4).len(), 2);
+        assert_eq!(j.next_seq(), 5);
+    }
+}

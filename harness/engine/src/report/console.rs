@@ -1,0 +1,81 @@
+//! The console view of a report: a summary table and, for each failed check, what was
+//! expected, what happened, the events that prove it and how to fix it.
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+
+use super::{RunReport, Verdict};
+use crate::checks;
+
+/// One row per case.
+pub fn summary_table(report: &RunReport) -> String {
+    let mut t = Table::new();
+    t.load_style(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(120)
+        .set_header(["case", "verdict", "title", "failed checks / reason"]);
+    for c in &report.cases {
+        let mut failed: Vec<&str> = c.failures().map(|f| f.id.as_str()).collect();
+        failed.dedup();
+        let detail = match c.verdict {
+            Verdict::Fail => failed.join(" "),
+            Verdict::Error | Verdict::NotApplicable => c.reason.clone().unwrap_or_default(),
+            Verdict::Pass => String::new(),
+        };
+        let verdict = match c.verdict {
+            Verdict::Pass => "PASS",
+            Verdict::Fail => "FAIL",
+            Verdict::NotApplicable => "n/a",
+            Verdict::Error => "ERROR",
+        };
+        t.add_row([c.id.as_str(), verdict, c.title.as_str(), first_line(&detail)]);
+    }
+    let s = &report.summary;
+    format!(
+        "{t}\n{} cases: {} passed, {} failed ({} mandatory), {} not applicable, {} errors\n",
+        s.total, s.pass, s.fail, s.mandatory_failures, s.not_applicable, s.error
+    )
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
+/// The details of every failure and error, with the catalogue's advice.
+pub fn failure_details(report: &RunReport) -> String {
+    let mut out = String::new();
+    for c in &report.cases {
+        match c.verdict {
+            Verdict::Fail => {
+                out.push_str(&format!("\n✗ {} — {}\n", c.id, c.title));
+                for f in c.failures() {
+                    let title = checks::info(&f.id).map(|i| i.title).unwrap_or("");
+                    out.push_str(&format!("  {} {title}\n    {}\n", f.id, f.message));
+                    if let (Some(e), Some(a)) = (&f.expected, &f.actual) {
+                        out.push_str(&format!("    expected: {e}\n    actual:   {a}\n"));
+                    }
+                    if !f.events.is_empty() {
+                        let ev: Vec<String> = f.events.iter().map(|e| format!("#{e}")).collect();
+                        out.push_str(&format!("    journal events: {}\n", ev.join(" ")));
+                    }
+                    if let Some(i) = checks::info(&f.id) {
+                        out.push_str(&format!("    fix: {}\n", i.fix));
+                    }
+                }
+            }
+            Verdict::Error => {
+                out.push_str(&format!("\n! {} — {} (harness or adapter error)\n", c.id, c.title));
+                if let Some(r) = &c.reason {
+                    for line in r.lines() {
+                        out.push_str(&format!("    {line}\n"));
+                    }
+                }
+                if let Some(i) = c.reason_check.as_deref().and_then(checks::info) {
+                    out.push_str(&format!("    {}: {}\n", i.id, i.fix));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}

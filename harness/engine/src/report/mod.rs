@@ -1,0 +1,183 @@
+//! The run report: the JSON document every other view (console, JUnit) is derived from.
+//! Its schema is `docs/report.schema.json` (generated from these types).
+
+mod console;
+mod junit;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::checks::{CheckResult, Status};
+use crate::scenario::Severity;
+
+pub use console::{failure_details, summary_table};
+pub use junit::junit_xml;
+
+/// The schema name written in every report.
+pub const SCHEMA: &str = "onshi-report/1";
+
+/// A case's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    /// The client does not declare a capability the case needs, or its adapter answers
+    /// -32601 for a method the case calls.
+    NotApplicable,
+    /// The harness or the adapter broke; nothing was learned about the client.
+    Error,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::NotApplicable => "not_applicable",
+            Verdict::Error => "error",
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+/// The client as its adapter described itself in `initialize`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ClientReport {
+    pub name: String,
+    pub version: String,
+    pub capabilities: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RunInfo {
+    pub seed: u64,
+    /// The reception date the run simulates, YYYYMMDD.
+    pub date: String,
+    /// When the run started (RFC 3339).
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub adapter: String,
+    /// Where the cases came from (a folder, or "embedded").
+    pub suite: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<ClientReport>,
+    /// The journal (JSON Lines), relative to the report.
+    pub journal: String,
+    /// The terminal folder the client was told to use.
+    pub terminal_root: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Summary {
+    pub total: usize,
+    pub pass: usize,
+    pub fail: usize,
+    pub not_applicable: usize,
+    pub error: usize,
+    /// Failed cases of severity `mandatory`.
+    pub mandatory_failures: usize,
+}
+
+/// Journal sequence numbers of a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct JournalSpan {
+    pub first: u64,
+    pub last: u64,
+}
+
+/// One case's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CaseReport {
+    pub id: String,
+    pub title: String,
+    pub requirement: String,
+    pub severity: Severity,
+    pub area: String,
+    /// The scenario file, relative to the suite.
+    pub source: String,
+    pub capabilities: Vec<String>,
+    pub verdict: Verdict,
+    /// Why the verdict is `error` or `not_applicable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The catalogue entry explaining `reason` (DRV-* for adapter problems).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_check: Option<String>,
+    pub duration_ms: u64,
+    /// Every check evaluated, passed ones included.
+    pub checks: Vec<CheckResult>,
+    pub journal: JournalSpan,
+}
+
+impl CaseReport {
+    pub fn failures(&self) -> impl Iterator<Item = &CheckResult> {
+        self.checks.iter().filter(|c| c.status == Status::Fail)
+    }
+}
+
+/// A whole run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RunReport {
+    /// Always `onshi-report/1`.
+    pub schema: String,
+    pub harness: Tool,
+    pub run: RunInfo,
+    pub summary: Summary,
+    pub cases: Vec<CaseReport>,
+    /// The exit code of `onshi run`: 0 all applicable cases passed, 1 some failed, 2 harness
+    /// or adapter error.
+    pub exit_code: i32,
+}
+
+impl RunReport {
+    /// Fills `summary` and `exit_code` from the cases.
+    pub fn finish(&mut self) {
+        let mut s = Summary {
+            total: self.cases.len(),
+            ..Summary::default()
+        };
+        for c in &self.cases {
+            match c.verdict {
+                Verdict::Pass => s.pass += 1,
+                Verdict::Fail => {
+                    s.fail += 1;
+                    if c.severity == Severity::Mandatory {
+                        s.mandatory_failures += 1;
+                    }
+                }
+                Verdict::NotApplicable => s.not_applicable += 1,
+                Verdict::Error => s.error += 1,
+            }
+        }
+        self.exit_code = if s.error > 0 {
+            2
+        } else if s.fail > 0 {
+            1
+        } else {
+            0
+        };
+        self.summary = s;
+    }
+}
+
+/// The JSON Schema of the report.
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(
+        schemars::generate::SchemaSettings::draft2020_12()
+            .into_generator()
+            .into_root_schema_for::<RunReport>(),
+    )
+    .expect("schema serialises")
+}

@@ -1,0 +1,469 @@
+//! Running a suite: for each case, a fresh World, the steps on its timeline, the checks over
+//! the journal, a verdict. A broken adapter or World never hangs the run: the case becomes an
+//! `error` with the reason, the adapter is restarted, and the run goes on.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use onshi_protocol::driver::{
+    self, ConfirmQualificationParams, ConfirmQualificationResult, Environment, HarnessInfo, ImportFaceParams,
+    ImportFaceResult, InitializeParams, InitializeResult, Via, error_code,
+};
+use onshi_registry::Registry;
+use onshi_terminal::{PresentCard, SlowWrite};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::checks::{self, CallAnswer, StepData, StepRecord};
+use crate::driver::{CallError, DriverClient};
+use crate::journal::{Event, Journal};
+use crate::report::{CaseReport, ClientReport, JournalSpan, RunInfo, RunReport, SCHEMA, Tool, Verdict};
+use crate::scenario::{Case, StepDef, Suite};
+use crate::world::{CaseWorld, World};
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The adapter command (run with `sh -c`).
+    pub adapter: String,
+    pub seed: u64,
+    /// The reception date the World simulates.
+    pub date: NaiveDate,
+    /// Where report.json, junit.xml, journal.jsonl and adapter-stderr.log go.
+    pub report_dir: PathBuf,
+    /// The terminal's shared folder (default: `<report_dir>/terminal`).
+    pub terminal_dir: Option<PathBuf>,
+    /// The longest the harness waits for any driver call without an expectation saying
+    /// otherwise.
+    pub call_timeout: Duration,
+    /// The clinic's institution code (synthetic).
+    pub institution_code: String,
+    /// Time after the last step for trailing events (late resends, consumption).
+    pub settle: Duration,
+}
+
+impl RunOptions {
+    pub fn new(adapter: impl Into<String>, date: NaiveDate, report_dir: PathBuf) -> Self {
+        RunOptions {
+            adapter: adapter.into(),
+            seed: 0,
+            date,
+            report_dir,
+            terminal_dir: None,
+            call_timeout: Duration::from_secs(60),
+            institution_code: "9900000001".into(),
+            settle: Duration::from_millis(300),
+        }
+    }
+}
+
+/// Notified as the run progresses (the CLI draws a progress bar).
+pub trait Progress {
+    fn started(&mut self, _index: usize, _total: usize, _case: &Case) {}
+    fn finished(&mut self, _report: &CaseReport) {}
+}
+
+/// A progress observer that does nothing.
+pub struct Quiet;
+impl Progress for Quiet {}
+
+/// Why a run could not be done at all (as opposed to cases failing or erroring).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot write the report folder {path}: {source}")]
+    ReportDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    World(#[from] crate::world::WorldError),
+}
+
+/// The JSON Lines journal inside the report folder.
+pub const JOURNAL_FILE: &str = "journal.jsonl";
+/// The adapter's stderr inside the report folder.
+pub const STDERR_FILE: &str = "adapter-stderr.log";
+
+struct Runner<'a> {
+    options: &'a RunOptions,
+    world: World,
+    journal: Arc<Journal>,
+    driver: DriverClient,
+    client: Option<InitializeResult>,
+    init_error: Option<String>,
+}
+
+/// Runs `cases` of `suite` (all when `only` is empty).
+pub async fn run(
+    suite: &Suite,
+    only: &[String],
+    registry: Arc<Registry>,
+    options: &RunOptions,
+    progress: &mut dyn Progress,
+) -> Result<RunReport, RunError> {
+    let report_dir = &options.report_dir;
+    let io_err = |source| RunError::ReportDir {
+        path: report_dir.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(report_dir).map_err(io_err)?;
+    for f in [JOURNAL_FILE, STDERR_FILE] {
+        let p = report_dir.join(f);
+        if p.exists() {
+            std::fs::remove_file(&p).map_err(io_err)?;
+        }
+    }
+    let started_at = chrono::Utc::now();
+    let started = Instant::now();
+    let journal = Arc::new(Journal::default());
+    journal.append(Event::Run {
+        harness_version: env!("CARGO_PKG_VERSION").into(),
+        seed: options.seed,
+        date: options.date.format("%Y%m%d").to_string(),
+        adapter: options.adapter.clone(),
+    });
+    let terminal_root = options
+        .terminal_dir
+        .clone()
+        .unwrap_or_else(|| report_dir.join("terminal"));
+    let world = World::new(
+        terminal_root,
+        registry,
+        journal.clone(),
+        options.institution_code.clone(),
+        options.seed,
+    )?;
+    let mut runner = Runner {
+        options,
+        driver: DriverClient::new(options.adapter.clone(), journal.clone(), report_dir.join(STDERR_FILE)),
+        journal: journal.clone(),
+        world,
+        client: None,
+        init_error: None,
+    };
+    let cases: Vec<&Case> = suite
+        .cases
+        .iter()
+        .filter(|c| only.is_empty() || only.iter().any(|o| o == c.id()))
+        .collect();
+    let mut reports = Vec::with_capacity(cases.len());
+    let mut written = 1;
+    for (i, case) in cases.iter().enumerate() {
+        progress.started(i, cases.len(), case);
+        let report = runner.run_case(case).await;
+        journal
+            .append_jsonl(&report_dir.join(JOURNAL_FILE), written)
+            .map_err(io_err)?;
+        written = journal.next_seq();
+        progress.finished(&report);
+        reports.push(report);
+    }
+    runner.driver.shutdown(Duration::from_secs(5)).await;
+    journal
+        .append_jsonl(&report_dir.join(JOURNAL_FILE), written)
+        .map_err(io_err)?;
+    let mut report = RunReport {
+        schema: SCHEMA.into(),
+        harness: Tool {
+            name: "onshi-harness".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        run: RunInfo {
+            seed: options.seed,
+            date: options.date.format("%Y%m%d").to_string(),
+            started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            duration_ms: started.elapsed().as_millis() as u64,
+            adapter: options.adapter.clone(),
+            suite: suite.origin.clone(),
+            client: runner.client.as_ref().map(|c| ClientReport {
+                name: c.client.name.clone(),
+                version: c.client.version.clone(),
+                capabilities: c.capabilities.clone(),
+            }),
+            journal: JOURNAL_FILE.into(),
+            terminal_root: runner.world.terminal_folders().root,
+        },
+        summary: Default::default(),
+        cases: reports,
+        exit_code: 0,
+    };
+    report.finish();
+    Ok(report)
+}
+
+/// How a case ended early.
+struct Stop {
+    verdict: Verdict,
+    reason: String,
+    check: Option<&'static str>,
+}
+
+impl Stop {
+    fn error(reason: impl Into<String>, check: Option<&'static str>) -> Self {
+        Stop {
+            verdict: Verdict::Error,
+            reason: reason.into(),
+            check,
+        }
+    }
+}
+
+fn call_stop(method: &str, e: &CallError) -> Stop {
+    match e {
+        CallError::Rpc { code, .. } if *code == error_code::METHOD_NOT_FOUND => Stop {
+            verdict: Verdict::NotApplicable,
+            reason: format!("the adapter does not implement {method} (-32601)"),
+            check: Some("DRV-RPC"),
+        },
+        CallError::Rpc { .. } => Stop::error(format!("{method}: {e}"), Some("DRV-RPC")),
+        CallError::Timeout { .. } => Stop::error(format!("{method}: {e}"), Some("DRV-HANG")),
+        CallError::Exited { .. } | CallError::Spawn { .. } | CallError::Io(_) => {
+            Stop::error(format!("{method}: {e}"), Some("DRV-EXIT"))
+        }
+    }
+}
+
+fn decode<T: DeserializeOwned>(method: &str, v: Value) -> Result<T, Stop> {
+    serde_json::from_value(v).map_err(|e| {
+        Stop::error(
+            format!("{method}: the adapter's result does not match onshi-driver/1: {e}"),
+            Some("DRV-ANSWER"),
+        )
+    })
+}
+
+impl Runner<'_> {
+    async fn initialize(&mut self) -> Result<(), String> {
+        let params = InitializeParams {
+            protocol: driver::PROTOCOL.into(),
+            harness: HarnessInfo {
+                name: "onshi-harness".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            },
+            environment: Environment {
+                institution_code: self.options.institution_code.clone(),
+                terminal: Some(self.world.terminal_folders()),
+                api: None,
+                pcsc: None,
+            },
+        };
+        let v = self
+            .driver
+            .call(
+                driver::method::INITIALIZE,
+                serde_json::to_value(params).expect("serialisable"),
+                self.options.call_timeout,
+            )
+            .await
+            .map_err(|e| format!("initialize failed: {e}"))?;
+        let init: InitializeResult = serde_json::from_value(v)
+            .map_err(|e| format!("initialize answered something that is not an InitializeResult: {e}"))?;
+        self.client = Some(init);
+        Ok(())
+    }
+
+    async fn run_case(&mut self, case: &Case) -> CaseReport {
+        let started = Instant::now();
+        let first = self.journal.append(Event::CaseStart {
+            case: case.id().to_owned(),
+        });
+        let (verdict, reason, reason_check, checks) = match self.execute(case, first).await {
+            Ok(checks) => {
+                let failed = checks.iter().any(|c| c.status == checks::Status::Fail);
+                (if failed { Verdict::Fail } else { Verdict::Pass }, None, None, checks)
+            }
+            Err(stop) => (
+                stop.verdict,
+                Some(stop.reason),
+                stop.check.map(str::to_owned),
+                Vec::new(),
+            ),
+        };
+        let last = self.journal.append(Event::CaseEnd {
+            case: case.id().to_owned(),
+            verdict: verdict.as_str().to_owned(),
+        });
+        CaseReport {
+            id: case.id().to_owned(),
+            title: case.def.title.clone(),
+            requirement: case.def.requirement.clone(),
+            severity: case.def.severity,
+            area: case.area.clone(),
+            source: case.source.clone(),
+            capabilities: case.def.capabilities.clone(),
+            verdict,
+            reason,
+            reason_check,
+            duration_ms: started.elapsed().as_millis() as u64,
+            checks,
+            journal: JournalSpan { first, last },
+        }
+    }
+
+    /// Runs the case; `Err` ends it early with a verdict.
+    async fn execute(&mut self, case: &Case, first: u64) -> Result<Vec<checks::CheckResult>, Stop> {
+        if !self.driver.is_running() {
+            if let Some(e) = &self.init_error
+                && self.client.is_none()
+            {
+                // A client that never initialised is not retried for every case.
+                return Err(Stop::error(e.clone(), Some("DRV-EXIT")));
+            }
+            if let Err(e) = self.initialize().await {
+                self.init_error = Some(e.clone());
+                return Err(Stop::error(e, Some("DRV-EXIT")));
+            }
+        }
+        let caps = &self.client.as_ref().expect("initialized").capabilities;
+        let missing: Vec<&str> = case
+            .def
+            .capabilities
+            .iter()
+            .filter(|c| !caps.contains(c))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            return Err(Stop {
+                verdict: Verdict::NotApplicable,
+                reason: format!("the client does not declare {}", missing.join(", ")),
+                check: None,
+            });
+        }
+        let mut cw = self
+            .world
+            .start_case(&case.def.terminal)
+            .await
+            .map_err(|e| Stop::error(format!("the World could not start: {e}"), None))?;
+        let outcome = self.steps(case, &mut cw).await;
+        tokio::time::sleep(self.options.settle).await;
+        cw.terminal.stop().await;
+        let steps = outcome?;
+        let entries = self.journal.range(first, u64::MAX);
+        Ok(checks::evaluate(case, &steps, &entries))
+    }
+
+    async fn steps(&mut self, case: &Case, cw: &mut CaseWorld) -> Result<Vec<StepRecord>, Stop> {
+        match self
+            .driver
+            .call(driver::method::RESET, json!({}), self.options.call_timeout)
+            .await
+        {
+            Ok(_) => {}
+            Err(CallError::Rpc { code, .. }) if code == error_code::METHOD_NOT_FOUND => {}
+            Err(e) => return Err(call_stop(driver::method::RESET, &e)),
+        }
+        let date = self.world.date.format("%Y%m%d").to_string();
+        let mut records = Vec::new();
+        for (index, step) in case.def.steps.iter().enumerate() {
+            let first_seq = self.journal.append(Event::Step {
+                case: case.id().to_owned(),
+                index: index + 1,
+                action: step.action().into(),
+                detail: json!({}),
+            });
+            let data = match step {
+                StepDef::ConfirmQualification {
+                    card,
+                    consent_limit_certificate,
+                    timeout_ms,
+                    expect,
+                } => {
+                    let card = self
+                        .world
+                        .card(card)
+                        .map_err(|e| Stop::error(format!("step {}: {e}", index + 1), None))?;
+                    let params = ConfirmQualificationParams {
+                        via: Via::File,
+                        card,
+                        consent_limit_certificate: *consent_limit_certificate,
+                        date: Some(date.clone()),
+                        timeout_ms: *timeout_ms,
+                    };
+                    let method = driver::method::CONFIRM_QUALIFICATION;
+                    let deadline = expect.within_ms.map(Duration::from_millis);
+                    let answer = self
+                        .call::<ConfirmQualificationResult>(
+                            method,
+                            serde_json::to_value(&params).expect("serialisable"),
+                            deadline,
+                        )
+                        .await?;
+                    StepData::Confirm { params, answer }
+                }
+                StepDef::PresentCard {
+                    persona,
+                    consents,
+                    slow,
+                } => {
+                    let file = cw
+                        .terminal
+                        .present_card(PresentCard {
+                            persona: persona.clone(),
+                            consents: consents.clone(),
+                            slow: slow.map(|s| SlowWrite {
+                                chunks: s.chunks,
+                                interval_ms: s.interval_ms,
+                            }),
+                        })
+                        .await
+                        .map_err(|e| Stop::error(format!("step {}: {e}", index + 1), None))?;
+                    cw.last_face = Some(file.clone());
+                    StepData::PresentCard { file }
+                }
+                StepDef::ImportFace { timeout_ms, expect } => {
+                    let file = cw.last_face.clone().expect("the loader checks a card was presented");
+                    let params = ImportFaceParams {
+                        file: file.clone(),
+                        timeout_ms: *timeout_ms,
+                    };
+                    let deadline = expect.within_ms.map(Duration::from_millis);
+                    let answer = self
+                        .call::<ImportFaceResult>(
+                            driver::method::IMPORT_FACE,
+                            serde_json::to_value(&params).expect("serialisable"),
+                            deadline,
+                        )
+                        .await?;
+                    StepData::ImportFace { file, answer }
+                }
+                StepDef::Wait { ms } => {
+                    tokio::time::sleep(Duration::from_millis(*ms)).await;
+                    StepData::Other
+                }
+                StepDef::AdvanceClock { by } => {
+                    let d = crate::clock::parse_duration(by).map_err(|e| Stop::error(e, None))?;
+                    cw.clock.advance(d);
+                    StepData::Other
+                }
+            };
+            records.push(StepRecord {
+                index,
+                first_seq,
+                end_seq: self.journal.next_seq(),
+                data,
+            });
+        }
+        Ok(records)
+    }
+
+    /// A driver call inside a step. With `deadline` (an expectation's `within_ms`), silence
+    /// is the client's failure; without it, the adapter broke.
+    async fn call<T: DeserializeOwned>(
+        &mut self,
+        method: &str,
+        params: Value,
+        deadline: Option<Duration>,
+    ) -> Result<CallAnswer<T>, Stop> {
+        let timeout = deadline.unwrap_or(self.options.call_timeout);
+        match self.driver.call(method, params, timeout).await {
+            Ok(v) => decode(method, v).map(CallAnswer::Answered),
+            Err(CallError::Timeout { after }) if deadline.is_some() => Ok(CallAnswer::TimedOut {
+                after_ms: after.as_millis() as u64,
+            }),
+            Err(e) => Err(call_stop(method, &e)),
+        }
+    }
+}

@@ -1,0 +1,622 @@
+//! Loading and validating a suite. Every problem is reported with the file, the line and
+//! what is wrong — and all problems at once, not just the first.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+use onshi_national::ConsentChoices;
+use onshi_protocol::codes::{self, Code};
+use onshi_protocol::driver::capability;
+use onshi_registry::Registry;
+use onshi_terminal::TerminalSettings;
+use serde::Deserialize;
+
+use super::{Action, CardSpec, Case, CaseDef, Expect, Severity, SlowSpec, StepDef};
+use crate::checks;
+
+/// A case file as written. Steps are plain tables here (not a tagged enum) so that every
+/// key keeps its position for error messages; [`typed_step`] turns them into [`StepDef`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseFile {
+    id: String,
+    title: String,
+    requirement: String,
+    capabilities: Vec<String>,
+    severity: Severity,
+    summary: String,
+    #[serde(default)]
+    checks: Vec<String>,
+    #[serde(default)]
+    terminal: TerminalSettings,
+    #[serde(default)]
+    step: Vec<RawStep>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    #[serde(rename = "do")]
+    action: Action,
+    card: Option<CardSpec>,
+    consent_limit_certificate: Option<bool>,
+    timeout_ms: Option<u64>,
+    expect: Option<Expect>,
+    persona: Option<String>,
+    consents: Option<ConsentChoices>,
+    slow: Option<SlowSpec>,
+    ms: Option<u64>,
+    by: Option<String>,
+}
+
+impl RawStep {
+    fn present_keys(&self) -> Vec<&'static str> {
+        [
+            (self.card.is_some(), "card"),
+            (self.consent_limit_certificate.is_some(), "consent_limit_certificate"),
+            (self.timeout_ms.is_some(), "timeout_ms"),
+            (self.expect.is_some(), "expect"),
+            (self.persona.is_some(), "persona"),
+            (self.consents.is_some(), "consents"),
+            (self.slow.is_some(), "slow"),
+            (self.ms.is_some(), "ms"),
+            (self.by.is_some(), "by"),
+        ]
+        .into_iter()
+        .filter_map(|(present, key)| present.then_some(key))
+        .collect()
+    }
+}
+
+fn allowed_keys(action: Action) -> &'static [&'static str] {
+    match action {
+        Action::ConfirmQualification => &["card", "consent_limit_certificate", "timeout_ms", "expect"],
+        Action::PresentCard => &["persona", "consents", "slow"],
+        Action::ImportFace => &["timeout_ms", "expect"],
+        Action::Wait => &["ms"],
+        Action::AdvanceClock => &["by"],
+    }
+}
+
+/// A typed step, or the misplaced and missing keys (key, message).
+fn typed_step(raw: RawStep) -> Result<StepDef, Vec<(Option<&'static str>, String)>> {
+    let allowed = allowed_keys(raw.action);
+    let name = raw.action.name();
+    let mut problems: Vec<(Option<&'static str>, String)> = raw
+        .present_keys()
+        .into_iter()
+        .filter(|k| !allowed.contains(k))
+        .map(|k| {
+            (
+                Some(k),
+                format!(
+                    "`{k}` does not belong to a {name} step (allowed: {})",
+                    allowed.join(", ")
+                ),
+            )
+        })
+        .collect();
+    let mut need = |key: &str| problems.push((None, format!("a {name} step needs `{key}`")));
+    let step = match raw.action {
+        Action::ConfirmQualification => match raw.card {
+            Some(card) => Some(StepDef::ConfirmQualification {
+                card,
+                consent_limit_certificate: raw.consent_limit_certificate.unwrap_or(false),
+                timeout_ms: raw.timeout_ms,
+                expect: raw.expect.unwrap_or_default(),
+            }),
+            None => {
+                need("card");
+                None
+            }
+        },
+        Action::PresentCard => match raw.persona {
+            Some(persona) => Some(StepDef::PresentCard {
+                persona,
+                consents: raw.consents.unwrap_or_default(),
+                slow: raw.slow,
+            }),
+            None => {
+                need("persona");
+                None
+            }
+        },
+        Action::ImportFace => Some(StepDef::ImportFace {
+            timeout_ms: raw.timeout_ms.unwrap_or(10_000),
+            expect: raw.expect.unwrap_or_default(),
+        }),
+        Action::Wait => match raw.ms {
+            Some(ms) => Some(StepDef::Wait { ms }),
+            None => {
+                need("ms");
+                None
+            }
+        },
+        Action::AdvanceClock => match raw.by {
+            Some(by) => Some(StepDef::AdvanceClock { by }),
+            None => {
+                need("by");
+                None
+            }
+        },
+    };
+    match step {
+        Some(s) if problems.is_empty() => Ok(s),
+        _ => Err(problems),
+    }
+}
+
+/// A problem in a scenario file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadError {
+    pub file: String,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}: {}", self.file, self.message),
+            None => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+/// The cases of a suite, in file order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Suite {
+    /// Where the suite came from (a directory, or "embedded").
+    pub origin: String,
+    pub cases: Vec<Case>,
+}
+
+impl Suite {
+    pub fn case(&self, id: &str) -> Option<&Case> {
+        self.cases.iter().find(|c| c.id() == id)
+    }
+}
+
+/// Loads every `*.toml` below `dir`.
+pub fn load_dir(dir: &Path, registry: &Registry) -> Result<Suite, Vec<LoadError>> {
+    let mut files = Vec::new();
+    collect(dir, dir, &mut files).map_err(|e| {
+        vec![LoadError {
+            file: dir.display().to_string(),
+            line: None,
+            message: format!("cannot read the suite folder: {e}"),
+        }]
+    })?;
+    if files.is_empty() {
+        return Err(vec![LoadError {
+            file: dir.display().to_string(),
+            line: None,
+            message: "no scenario files (*.toml) in this folder".into(),
+        }]);
+    }
+    let mut sources = Vec::new();
+    let mut errors = Vec::new();
+    for rel in files {
+        match std::fs::read_to_string(dir.join(&rel)) {
+            Ok(text) => sources.push((rel, text)),
+            Err(e) => errors.push(LoadError {
+                file: dir.join(&rel).display().to_string(),
+                line: None,
+                message: format!("cannot read: {e}"),
+            }),
+        }
+    }
+    let result = load_sources(&dir.display().to_string(), &sources, registry);
+    match (result, errors.is_empty()) {
+        (Ok(suite), true) => Ok(suite),
+        (Ok(_), false) => Err(errors),
+        (Err(mut e), _) => {
+            errors.append(&mut e);
+            Err(errors)
+        }
+    }
+}
+
+fn collect(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let path = e.path();
+        if e.file_type()?.is_dir() {
+            collect(root, &path, out)?;
+        } else if path.extension().is_some_and(|x| x == "toml") {
+            let rel = path.strip_prefix(root).unwrap_or(&path);
+            out.push(rel.to_string_lossy().replace('\\', "/"));
+        }
+    }
+    Ok(())
+}
+
+/// Loads cases from `(relative path, text)` pairs.
+pub fn load_sources(origin: &str, sources: &[(String, String)], registry: &Registry) -> Result<Suite, Vec<LoadError>> {
+    let mut cases = Vec::new();
+    let mut errors = Vec::new();
+    let mut seen: HashMap<String, String> = HashMap::new();
+    for (rel, text) in sources {
+        let file = if origin == "embedded" {
+            format!("scenarios/{rel}")
+        } else {
+            format!("{origin}/{rel}")
+        };
+        let raw: CaseFile = match toml::from_str(text) {
+            Ok(d) => d,
+            Err(e) => {
+                errors.push(LoadError {
+                    line: e.span().map(|s| line_of(text, s.start)),
+                    file,
+                    message: e.message().trim().to_owned(),
+                });
+                continue;
+            }
+        };
+        let before = errors.len();
+        let mut steps = Vec::with_capacity(raw.step.len());
+        for (i, step) in raw.step.into_iter().enumerate() {
+            match typed_step(step) {
+                Ok(s) => steps.push(s),
+                Err(problems) => {
+                    for (key, message) in problems {
+                        errors.push(LoadError {
+                            file: file.clone(),
+                            line: key
+                                .and_then(|k| key_line_in_step(text, i, k))
+                                .or_else(|| step_line(text, i)),
+                            message: format!("step {}: {message}", i + 1),
+                        });
+                    }
+                }
+            }
+        }
+        let def = CaseDef {
+            id: raw.id,
+            title: raw.title,
+            requirement: raw.requirement,
+            capabilities: raw.capabilities,
+            severity: raw.severity,
+            summary: raw.summary,
+            checks: raw.checks,
+            terminal: raw.terminal,
+            steps,
+        };
+        validate(&def, rel, text, &file, registry, &mut errors);
+        if let Some(other) = seen.insert(def.id.clone(), file.clone()) {
+            errors.push(LoadError {
+                file: file.clone(),
+                line: find_line(text, "id"),
+                message: format!("case id {} is also used by {other}", def.id),
+            });
+        }
+        if errors.len() == before {
+            let area = rel.rsplit_once('/').map(|(a, _)| a.to_owned()).unwrap_or_default();
+            cases.push(Case {
+                def,
+                source: rel.clone(),
+                area,
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(Suite {
+            origin: origin.to_owned(),
+            cases,
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// The line of the first `key = …` at the start of a line.
+fn find_line(text: &str, key: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| l.trim_start().starts_with(key) && l.trim_start()[key.len()..].trim_start().starts_with('='))
+        .map(|i| i + 1)
+}
+
+/// The line of `key = …` inside the `index`-th `[[step]]` (before the next `[[step]]`).
+fn key_line_in_step(text: &str, index: usize, key: &str) -> Option<usize> {
+    let start = step_line(text, index)?;
+    text.lines()
+        .enumerate()
+        .skip(start)
+        .take_while(|(_, l)| l.trim() != "[[step]]")
+        .find(|(_, l)| {
+            let t = l.trim_start();
+            t.strip_prefix(key).is_some_and(|r| r.trim_start().starts_with('='))
+        })
+        .map(|(i, _)| i + 1)
+}
+
+/// The line of the `index`-th `[[step]]` table.
+fn step_line(text: &str, index: usize) -> Option<usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim() == "[[step]]")
+        .nth(index)
+        .map(|(i, _)| i + 1)
+}
+
+fn validate(def: &CaseDef, rel: &str, text: &str, file: &str, registry: &Registry, errors: &mut Vec<LoadError>) {
+    let mut err = |line: Option<usize>, message: String| {
+        errors.push(LoadError {
+            file: file.to_owned(),
+            line,
+            message,
+        })
+    };
+    let id_ok = !def.id.is_empty()
+        && def.id.split('-').count() >= 2
+        && def
+            .id
+            .split('-')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+    if !id_ok {
+        err(
+            find_line(text, "id"),
+            format!("case id {:?} must look like AREA-TOPIC-001 (A–Z, 0–9, '-')", def.id),
+        );
+    }
+    let stem = rel.rsplit('/').next().unwrap_or(rel).trim_end_matches(".toml");
+    if id_ok && stem != def.id {
+        err(
+            find_line(text, "id"),
+            format!("the file must be named after its case id: {}.toml", def.id),
+        );
+    }
+    for c in &def.capabilities {
+        if !capability::ALL.contains(&c.as_str()) {
+            err(
+                find_line(text, "capabilities"),
+                format!("unknown capability {c:?} (known: {})", capability::ALL.join(", ")),
+            );
+        }
+    }
+    for c in &def.checks {
+        if !checks::CASE_CHECKS.contains(&c.as_str()) {
+            err(
+                find_line(text, "checks"),
+                format!(
+                    "{c:?} is not a case-level check (known: {})",
+                    checks::CASE_CHECKS.join(", ")
+                ),
+            );
+        }
+    }
+    if def.steps.is_empty() {
+        err(None, "a case needs at least one [[step]]".into());
+    }
+    let mut presented = false;
+    for (i, step) in def.steps.iter().enumerate() {
+        let line = step_line(text, i);
+        let mut step_err = |m: String| err(line, format!("step {} ({}): {m}", i + 1, step.action()));
+        match step {
+            StepDef::ConfirmQualification { card, expect, .. } => {
+                if let Err(m) = check_card(card, registry) {
+                    step_err(m);
+                }
+                if let Some(check) = &expect.check
+                    && checks::info(check).is_none()
+                {
+                    step_err(format!(
+                        "expect.check {check:?} is not in the check catalogue (docs/checks.md)"
+                    ));
+                }
+                if expect.consents.is_some() || expect.reference_number.is_some() {
+                    step_err("consents and reference_number are expectations of import_face".into());
+                }
+            }
+            StepDef::PresentCard {
+                persona,
+                consents,
+                slow,
+            } => {
+                presented = true;
+                if registry.persona(persona).is_none() {
+                    step_err(format!("no persona {persona:?} in fixtures/personas.toml"));
+                }
+                let flags = [
+                    (
+                        "limit_certificate",
+                        &consents.limit_certificate,
+                        codes::LimitConsentFlag::TABLE,
+                    ),
+                    (
+                        "specific_diseases",
+                        &consents.specific_diseases,
+                        codes::ConsentFlag::TABLE,
+                    ),
+                    (
+                        "specific_health_checkups",
+                        &consents.specific_health_checkups,
+                        codes::ConsentFlag::TABLE,
+                    ),
+                    ("pharmacists", &consents.pharmacists, codes::ConsentFlag::TABLE),
+                    ("diagnosis", &consents.diagnosis, codes::ConsentFlag::TABLE),
+                    ("operation", &consents.operation, codes::ConsentFlag::TABLE),
+                ];
+                for (name, flag, table) in flags {
+                    if let Some(f) = flag
+                        && table.lookup(f).is_none()
+                    {
+                        step_err(format!(
+                            "consents.{name} = {f:?} is not in {} ({})",
+                            table.id,
+                            table.summary()
+                        ));
+                    }
+                }
+                if slow.is_some_and(|s| s.chunks == 0) {
+                    step_err("slow.chunks must be at least 1".into());
+                }
+            }
+            StepDef::ImportFace { expect, .. } => {
+                if !presented {
+                    step_err("there is no earlier present_card step whose face file could be imported".into());
+                }
+                if let Some(check) = &expect.check
+                    && checks::info(check).is_none()
+                {
+                    step_err(format!(
+                        "expect.check {check:?} is not in the check catalogue (docs/checks.md)"
+                    ));
+                }
+                if expect.request.is_some() {
+                    step_err("expect.request belongs to confirm_qualification (a face import sends no request)".into());
+                }
+            }
+            StepDef::Wait { ms } => {
+                if *ms > 600_000 {
+                    step_err("waits longer than 10 minutes are not allowed".into());
+                }
+            }
+            StepDef::AdvanceClock { by } => {
+                if let Err(m) = crate::clock::parse_duration(by) {
+                    step_err(m);
+                }
+            }
+        }
+    }
+}
+
+fn check_card(card: &CardSpec, registry: &Registry) -> Result<(), String> {
+    let explicit = card.insurer_number.is_some()
+        || card.number.is_some()
+        || card.birthdate.is_some()
+        || card.symbol.is_some()
+        || card.branch.is_some();
+    match &card.persona {
+        Some(p) if explicit => Err(format!(
+            "card names persona {p:?} and explicit fields; use one or the other"
+        )),
+        Some(p) => {
+            let person = registry
+                .persona(p)
+                .ok_or_else(|| format!("no persona {p:?} in fixtures/personas.toml"))?;
+            if card.period == super::PeriodChoice::Previous && person.insurance.len() < 2 {
+                return Err(format!(
+                    "persona {p:?} has only one insurance period; there is no previous card"
+                ));
+            }
+            Ok(())
+        }
+        None => {
+            for (name, v) in [
+                ("insurer_number", &card.insurer_number),
+                ("number", &card.number),
+                ("birthdate", &card.birthdate),
+            ] {
+                if v.is_none() {
+                    return Err(format!(
+                        "card needs a persona, or {name} with the other explicit fields"
+                    ));
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn registry() -> Registry {
+        Registry::embedded(NaiveDate::from_ymd_opt(2025, 6, 2).unwrap(), 0)
+    }
+
+    const GOOD: &str = r#"
+id = "FILE-TEST-001"
+title = "t"
+requirement = "OQS-IF-001/002"
+capabilities = ["file.qualification"]
+severity = "mandatory"
+summary = "s"
+
+[[step]]
+do = "confirm_qualification"
+card = { persona = "valid-kenpo-family" }
+[step.expect]
+outcome = "valid"
+"#;
+
+    fn load(text: &str) -> Result<Suite, Vec<LoadError>> {
+        load_sources(
+            "scenarios",
+            &[("file/FILE-TEST-001.toml".into(), text.into())],
+            &registry(),
+        )
+    }
+
+    #[test]
+    fn a_good_case_loads() {
+        let s = load(GOOD).unwrap();
+        assert_eq!(s.cases[0].area, "file");
+        assert_eq!(s.cases[0].id(), "FILE-TEST-001");
+    }
+
+    #[test]
+    fn errors_name_file_line_and_problem() {
+        let cases = [
+            (
+                GOOD.replace("outcome = \"valid\"", "outcom = \"valid\""),
+                13,
+                "unknown field `outcom`",
+            ),
+            (
+                GOOD.replace("outcome = \"valid\"", "outcome = \"ok\""),
+                13,
+                "unknown variant `ok`",
+            ),
+            (GOOD.replace("valid-kenpo-family", "nobody"), 9, "no persona \"nobody\""),
+            (
+                GOOD.replace("\"file.qualification\"", "\"file.magic\""),
+                5,
+                "unknown capability",
+            ),
+            (
+                GOOD.replace("do = \"confirm_qualification\"", "do = \"dance\""),
+                10,
+                "unknown variant `dance`",
+            ),
+            (
+                GOOD.replace("FILE-TEST-001", "FILE-TEST-002"),
+                2,
+                "named after its case id",
+            ),
+            (
+                GOOD.replace("outcome = \"valid\"", "outcome = \"valid\"\ncheck = \"NOPE-1\""),
+                9,
+                "check catalogue",
+            ),
+        ];
+        for (text, line, needle) in cases {
+            let errs = load(&text).unwrap_err();
+            let shown = errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
+            assert!(shown.contains(needle), "{needle:?} not in:\n{shown}");
+            assert!(
+                shown.contains(&format!("scenarios/file/FILE-TEST-001.toml:{line}:")),
+                "line {line} not in:\n{shown}"
+            );
+        }
+    }
+
+    #[test]
+    fn import_face_needs_a_presented_card() {
+        let text = GOOD.replace(
+            "do = \"confirm_qualification\"\ncard = { persona = \"valid-kenpo-family\" }",
+            "do = \"import_face\"",
+        );
+        let errs = load(&text).unwrap_err();
+        assert!(errs[0].message.contains("no earlier present_card"), "{errs:?}");
+    }
+}

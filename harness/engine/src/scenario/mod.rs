@@ -1,0 +1,183 @@
+//! Scenarios: one conformance case per TOML file (`scenarios/<area>/<ID>.toml`), with its
+//! terminal settings and a timeline of steps — World actions and driver calls with
+//! expectations. The format is documented in `docs/scenario-format.md`.
+
+mod load;
+
+use onshi_national::ConsentChoices;
+use onshi_protocol::driver::Outcome;
+use onshi_terminal::TerminalSettings;
+use serde::{Deserialize, Serialize};
+
+pub use load::{LoadError, Suite, load_dir, load_sources};
+
+/// How much a case matters for certification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Every client must pass it.
+    Mandatory,
+    /// Good practice; a failure is reported but is not a certification blocker.
+    Recommended,
+}
+
+/// A case, as its file defines it (see `docs/scenario-format.md`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseDef {
+    pub id: String,
+    pub title: String,
+    /// The interface requirement covered, e.g. `OQS-IF-001/002`.
+    pub requirement: String,
+    /// Capabilities the client must declare; otherwise the case is not applicable.
+    pub capabilities: Vec<String>,
+    pub severity: Severity,
+    /// Why the case exists, for the catalogue.
+    pub summary: String,
+    /// Behaviour checks (FS-*) enabled for the whole case.
+    pub checks: Vec<String>,
+    pub terminal: TerminalSettings,
+    /// The timeline, from the `[[step]]` tables.
+    pub steps: Vec<StepDef>,
+}
+
+/// The `do = "…"` of a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    ConfirmQualification,
+    PresentCard,
+    ImportFace,
+    Wait,
+    AdvanceClock,
+}
+
+/// One step of a case's timeline.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepDef {
+    /// Driver call: the receptionist confirms a patient's insurance card.
+    ConfirmQualification {
+        card: CardSpec,
+        consent_limit_certificate: bool,
+        /// Passed to the client as `timeout_ms`.
+        timeout_ms: Option<u64>,
+        expect: Expect,
+    },
+    /// World action: a patient presents their card at the face-auth reader.
+    PresentCard {
+        persona: String,
+        consents: ConsentChoices,
+        slow: Option<SlowSpec>,
+    },
+    /// Driver call: the client imports the last face file.
+    ImportFace { timeout_ms: u64, expect: Expect },
+    /// Wait in real time.
+    Wait { ms: u64 },
+    /// Move the World's clock (`90s`, `5m`, `2h`, `1d`).
+    AdvanceClock { by: String },
+}
+
+impl Action {
+    /// The `do = "…"` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::ConfirmQualification => "confirm_qualification",
+            Action::PresentCard => "present_card",
+            Action::ImportFace => "import_face",
+            Action::Wait => "wait",
+            Action::AdvanceClock => "advance_clock",
+        }
+    }
+}
+
+impl StepDef {
+    pub fn kind(&self) -> Action {
+        match self {
+            StepDef::ConfirmQualification { .. } => Action::ConfirmQualification,
+            StepDef::PresentCard { .. } => Action::PresentCard,
+            StepDef::ImportFace { .. } => Action::ImportFace,
+            StepDef::Wait { .. } => Action::Wait,
+            StepDef::AdvanceClock { .. } => Action::AdvanceClock,
+        }
+    }
+
+    /// The `do = "…"` name.
+    pub fn action(&self) -> &'static str {
+        self.kind().name()
+    }
+}
+
+/// The insurance card for a `confirm_qualification` step: a persona's card or explicit data.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardSpec {
+    pub persona: Option<String>,
+    /// Which of the persona's cards: the current one (default) or the one before it.
+    #[serde(default)]
+    pub period: PeriodChoice,
+    /// Leave the branch number out (e.g. twins sharing a card).
+    #[serde(default)]
+    pub omit_branch: bool,
+    pub insurer_number: Option<String>,
+    pub symbol: Option<String>,
+    pub number: Option<String>,
+    pub branch: Option<String>,
+    pub birthdate: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeriodChoice {
+    #[default]
+    Current,
+    Previous,
+}
+
+/// A face file written slowly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlowSpec {
+    pub chunks: usize,
+    pub interval_ms: u64,
+}
+
+/// "Compare with what the terminal answered."
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FromResult {
+    Result,
+}
+
+/// What a driver call must produce.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    pub outcome: Option<Outcome>,
+    /// The check the outcome expectation is reported under (default: by outcome, OUT-*).
+    pub check: Option<String>,
+    /// The client's message contains the terminal's error or supplementary message verbatim.
+    pub message: Option<FromResult>,
+    /// The stored record equals the terminal's result.
+    pub record: Option<FromResult>,
+    pub consents: Option<FromResult>,
+    pub reference_number: Option<FromResult>,
+    /// The request carries the card, consent and date as given (default: true).
+    pub request: Option<bool>,
+    /// The client must answer within this long; silence fails the outcome check.
+    pub within_ms: Option<u64>,
+}
+
+/// A loaded case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Case {
+    pub def: CaseDef,
+    /// The file it came from, relative to the suite root.
+    pub source: String,
+    /// The folder under the suite root (`file`, `api`, …).
+    pub area: String,
+}
+
+impl Case {
+    pub fn id(&self) -> &str {
+        &self.def.id
+    }
+}

@@ -1,0 +1,171 @@
+//! The adapter side of `onshi-driver/1`: one JSON-RPC request per line on stdin, one
+//! response per line on stdout.
+
+use std::io::{BufRead, Write};
+
+use onshi_protocol::driver::{
+    self, ClientInfo, ConfirmQualificationParams, Empty, ImportFaceParams, InitializeParams, InitializeResult,
+    RpcError, RpcRequest, RpcResponse, Via, capability, error_code, method,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::folder::{FolderClient, Options};
+
+/// Application error: the harness called a method before `initialize`.
+const NOT_INITIALIZED: i64 = 1000;
+/// Application error: the requested interface is not implemented by this client.
+const UNSUPPORTED_VIA: i64 = 1001;
+
+/// The adapter's state between calls.
+pub struct Adapter {
+    options: Options,
+    client: Option<FolderClient>,
+}
+
+enum Flow {
+    Continue,
+    Stop,
+}
+
+impl Adapter {
+    pub fn new(options: Options) -> Self {
+        Adapter { options, client: None }
+    }
+
+    /// Serves requests until `shutdown` or end of input.
+    pub fn serve(mut self, input: impl BufRead, mut output: impl Write) -> std::io::Result<()> {
+        for line in input.lines() {
+            let line = line?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let (response, flow) = self.handle_line(&line);
+            serde_json::to_writer(&mut output, &response)?;
+            output.write_all(b"\n")?;
+            output.flush()?;
+            if let Flow::Stop = flow {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn handle_line(&mut self, line: &str) -> (RpcResponse, Flow) {
+        let request: RpcRequest = match serde_json::from_str(line) {
+            Ok(r) => r,
+            Err(e) => {
+                return (
+                    error(
+                        Value::Null,
+                        error_code::PARSE_ERROR,
+                        format!("not a JSON-RPC request: {e}"),
+                    ),
+                    Flow::Continue,
+                );
+            }
+        };
+        let id = request.id.clone();
+        tracing::debug!(method = %request.method, "call");
+        let params = request.params.unwrap_or(Value::Null);
+        let outcome = match request.method.as_str() {
+            method::INITIALIZE => call(params, |p: InitializeParams| self.initialize(p)),
+            method::RESET => call(params, |_: Option<Empty>| Ok(Empty {})),
+            method::CONFIRM_QUALIFICATION => call(params, |p: ConfirmQualificationParams| {
+                if p.via != Via::File {
+                    return Err((
+                        UNSUPPORTED_VIA,
+                        "the reference client implements only via \"file\"".into(),
+                    ));
+                }
+                Ok(self.client()?.confirm(&p))
+            }),
+            method::IMPORT_FACE => call(params, |p: ImportFaceParams| Ok(self.client()?.import_face(&p))),
+            method::SHUTDOWN => {
+                return (ok(id, &Empty {}), Flow::Stop);
+            }
+            other => Err((
+                error_code::METHOD_NOT_FOUND,
+                format!("method {other:?} is not implemented"),
+            )),
+        };
+        let response = match outcome {
+            Ok(v) => RpcResponse {
+                jsonrpc: "2.0".into(),
+                id,
+                result: Some(v),
+                error: None,
+            },
+            Err((code, message)) => error(id, code, message),
+        };
+        (response, Flow::Continue)
+    }
+
+    fn client(&mut self) -> Result<&mut FolderClient, (i64, String)> {
+        self.client
+            .as_mut()
+            .ok_or((NOT_INITIALIZED, "call initialize first".to_owned()))
+    }
+
+    fn initialize(&mut self, p: InitializeParams) -> Result<InitializeResult, (i64, String)> {
+        if p.protocol != driver::PROTOCOL {
+            return Err((
+                error_code::INVALID_PARAMS,
+                format!("this adapter speaks {}, not {}", driver::PROTOCOL, p.protocol),
+            ));
+        }
+        let folders = p.environment.terminal.ok_or((
+            error_code::INVALID_PARAMS,
+            "the environment has no terminal folder".to_owned(),
+        ))?;
+        self.client = Some(FolderClient::new(
+            &folders,
+            &p.environment.institution_code,
+            self.options.clone(),
+        ));
+        let defects: Vec<String> = self.options.defects.iter().map(|d| d.to_string()).collect();
+        Ok(InitializeResult {
+            client: ClientInfo {
+                name: if defects.is_empty() {
+                    "onshi-reference-client".into()
+                } else {
+                    format!("onshi-reference-client --defect {}", defects.join(","))
+                },
+                version: env!("CARGO_PKG_VERSION").into(),
+            },
+            capabilities: vec![capability::FILE_QUALIFICATION.into(), capability::FILE_FACE.into()],
+        })
+    }
+}
+
+fn call<P: DeserializeOwned, R: Serialize>(
+    params: Value,
+    f: impl FnOnce(P) -> Result<R, (i64, String)>,
+) -> Result<Value, (i64, String)> {
+    let p: P = serde_json::from_value(params).map_err(|e| (error_code::INVALID_PARAMS, format!("bad params: {e}")))?;
+    let r = f(p)?;
+    serde_json::to_value(r).map_err(|e| (error_code::INTERNAL_ERROR, e.to_string()))
+}
+
+fn ok(id: Value, result: &impl Serialize) -> RpcResponse {
+    RpcResponse {
+        jsonrpc: "2.0".into(),
+        id,
+        result: Some(serde_json::to_value(result).expect("serialisable")),
+        error: None,
+    }
+}
+
+fn error(id: Value, code: i64, message: String) -> RpcResponse {
+    RpcResponse {
+        jsonrpc: "2.0".into(),
+        id,
+        result: None,
+        error: Some(RpcError {
+            code,
+            message,
+            data: None,
+        }),
+    }
+}
