@@ -1,0 +1,77 @@
+//! Generated documentation stays in step with its source of truth: the case catalogue with
+//! the scenarios and the defect table, the check catalogue with the checks, the JSON Schemas
+//! with the Rust types. Regenerate with `ONSHI_UPDATE_DOCS=1 cargo test -p onshi-cli --test docs`.
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use onshi_harness::docs::{self, Proof};
+use onshi_registry::Registry;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn check_or_update(rel: &str, generated: &str) -> Option<String> {
+    let path = repo().join(rel);
+    if std::env::var_os("ONSHI_UPDATE_DOCS").is_some() {
+        std::fs::write(&path, generated).unwrap();
+        return None;
+    }
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+    (on_disk != generated).then(|| format!("{rel} is out of date"))
+}
+
+#[test]
+fn generated_docs_are_up_to_date() {
+    let registry = Registry::embedded(NaiveDate::from_ymd_opt(2025, 6, 2).unwrap(), 0);
+    let suite = onshi_harness::load_dir(&repo().join("scenarios"), &registry).expect("the suite loads");
+    let proofs: Vec<Proof> = onshi_reference_client::DEFECTS
+        .iter()
+        .map(|d| Proof {
+            case: d.case,
+            defect: d.name,
+            check: d.check,
+            behaviour: d.behaviour,
+        })
+        .collect();
+    let pretty = |v: serde_json::Value| serde_json::to_string_pretty(&v).unwrap() + "\n";
+    let stale: Vec<String> = [
+        ("docs/cases.md", docs::cases_markdown(&suite, &proofs)),
+        ("docs/checks.md", docs::checks_markdown(&suite)),
+        (
+            "docs/driver-protocol.schema.json",
+            pretty(onshi_protocol::driver::json_schema()),
+        ),
+        ("docs/report.schema.json", pretty(onshi_harness::report::json_schema())),
+    ]
+    .iter()
+    .filter_map(|(rel, text)| check_or_update(rel, text))
+    .collect();
+    assert!(
+        stale.is_empty(),
+        "{}\nRegenerate with: ONSHI_UPDATE_DOCS=1 cargo test -p onshi-cli --test docs",
+        stale.join("\n")
+    );
+}
+
+#[test]
+fn every_check_named_in_prose_docs_exists() {
+    for doc in [
+        "README.md",
+        "docs/driver-protocol.md",
+        "docs/scenario-format.md",
+        "docs/world.md",
+    ] {
+        let text = std::fs::read_to_string(repo().join(doc)).unwrap_or_else(|e| panic!("{doc}: {e}"));
+        for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')) {
+            let prefixes = ["MSG-", "OUT-", "REC-", "REQ-", "FS-", "FACE-", "DRV-"];
+            if prefixes.iter().any(|p| word.starts_with(p)) && word.len() > 5 && !word.ends_with('-') {
+                assert!(
+                    onshi_harness::checks::info(word).is_some(),
+                    "{doc} mentions {word}, which is not in the check catalogue"
+                );
+            }
+        }
+    }
+}
