@@ -19,6 +19,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use onshi_harness::report::{self, CaseReport, RunReport, Verdict};
 use onshi_harness::scenario::{Case, LoadError, Suite};
 use onshi_harness::{Progress, RunOptions};
+use onshi_protocol::synthetic::ErrorCatalogue;
 use onshi_registry::Registry;
 
 const EXIT_FAIL: u8 = 1;
@@ -95,6 +96,10 @@ struct RunArgs {
     /// Longest wait for one adapter call, in seconds.
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     call_timeout: u64,
+    /// Error codes for the World's answers, in the format of fixtures/synthetic-error-codes.toml
+    /// (default: the embedded synthetic codes).
+    #[arg(long, value_name = "FILE")]
+    error_codes: Option<PathBuf>,
 }
 
 fn parse_date(s: &str) -> Result<NaiveDate, String> {
@@ -151,6 +156,7 @@ fn main() -> ExitCode {
                 date: None,
                 terminal_dir: None,
                 call_timeout: 60,
+                error_codes: None,
             })
         }
         Command::Validate { files } => validate::run(&files),
@@ -277,7 +283,23 @@ fn run_command(args: RunArgs) -> ExitCode {
         );
         return ExitCode::from(EXIT_USAGE);
     }
+    let error_codes = match &args.error_codes {
+        None => None,
+        Some(path) => {
+            let loaded = std::fs::read_to_string(path)
+                .map_err(|e| format!("{}: {e}", path.display()))
+                .and_then(|text| ErrorCatalogue::parse(&text, &path.display().to_string()).map_err(|e| e.to_string()));
+            match loaded {
+                Ok(c) => Some(Arc::new(c)),
+                Err(e) => {
+                    eprintln!("onshi run: --error-codes: {e}");
+                    return ExitCode::from(EXIT_USAGE);
+                }
+            }
+        }
+    };
     let options = RunOptions {
+        error_codes,
         seed: args.seed,
         terminal_dir: args.terminal_dir.clone(),
         call_timeout: Duration::from_secs(args.call_timeout.max(1)),

@@ -263,3 +263,54 @@ fn method_not_found_makes_the_case_not_applicable_and_bad_answers_errors() {
     let journal = std::fs::read_to_string(dir.path().join("c/journal.jsonl")).unwrap();
     assert!(journal.contains("\"event\":\"garbage\""));
 }
+
+#[test]
+fn real_error_codes_can_replace_the_synthetic_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let synthetic = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/synthetic-error-codes.toml"),
+    )
+    .unwrap();
+    let codes = dir.path().join("codes.toml");
+    std::fs::write(&codes, synthetic.replace("SYN-E9001", "REAL-9001")).unwrap();
+    let codes_arg = codes.to_str().unwrap();
+    let (c, report, text) = run_suite(
+        &reference_adapter(None),
+        &dir.path().join("r"),
+        &["--case", "FILE-ERR-001", "--error-codes", codes_arg],
+    );
+    assert_eq!(c, 0, "{text}");
+    let case = case_report(&report.unwrap(), "FILE-ERR-001");
+    let out = case["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "OUT-ERROR")
+        .unwrap()
+        .clone();
+    assert!(out["message"].as_str().unwrap().contains("REAL-9001"), "{out}");
+
+    std::fs::write(&codes, "[codes.nonsense]\ncode = \"X\"\nmessage = \"m\"\n").unwrap();
+    let (c, text) = code(&["run", "--adapter", "true", "--error-codes", codes_arg]);
+    assert_eq!(c, 3);
+    assert!(text.contains("--error-codes") && text.contains("nonsense"), "{text}");
+}
+
+#[test]
+fn validate_handles_a_file_name_that_is_not_utf8() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(std::ffi::OsStr::from_bytes(b"OQSsiquc01req_\xff.xml"));
+    std::fs::write(&path, REQUEST).unwrap();
+    let out = std::process::Command::new(onshi())
+        .arg("validate")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("MSG-NAME-001") && text.contains("not valid UTF-8"),
+        "{text}"
+    );
+}

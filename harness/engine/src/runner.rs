@@ -11,6 +11,7 @@ use onshi_protocol::driver::{
     self, ConfirmQualificationParams, ConfirmQualificationResult, Environment, HarnessInfo, ImportFaceParams,
     ImportFaceResult, InitializeParams, InitializeResult, Via, error_code,
 };
+use onshi_protocol::synthetic::ErrorCatalogue;
 use onshi_registry::Registry;
 use onshi_terminal::{PresentCard, SlowWrite};
 use serde::de::DeserializeOwned;
@@ -42,6 +43,8 @@ pub struct RunOptions {
     pub institution_code: String,
     /// Time after the last step for trailing events (late resends, consumption).
     pub settle: Duration,
+    /// The error codes the World answers with (default: the synthetic catalogue).
+    pub error_codes: Option<Arc<ErrorCatalogue>>,
 }
 
 impl RunOptions {
@@ -55,6 +58,7 @@ impl RunOptions {
             call_timeout: Duration::from_secs(60),
             institution_code: "9900000001".into(),
             settle: Duration::from_millis(300),
+            error_codes: None,
         }
     }
 }
@@ -132,6 +136,7 @@ pub async fn run(
     let world = World::new(
         terminal_root,
         registry,
+        options.error_codes.clone().unwrap_or_default(),
         journal.clone(),
         options.institution_code.clone(),
         options.seed,

@@ -55,6 +55,7 @@ impl World {
     pub fn new(
         root: PathBuf,
         registry: Arc<Registry>,
+        catalogue: Arc<ErrorCatalogue>,
         journal: Arc<Journal>,
         institution_code: String,
         seed: u64,
@@ -64,7 +65,6 @@ impl World {
             path: folders.root.display().to_string(),
             source,
         })?;
-        let catalogue = Arc::new(ErrorCatalogue::default());
         let national = Arc::new(LocalNational::new(registry.clone(), catalogue.clone()));
         Ok(World {
             date: registry.today(),

@@ -169,3 +169,62 @@ fn error(id: Value, code: i64, message: String) -> RpcResponse {
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exchange(lines: &[&str]) -> Vec<Value> {
+        let input = lines.join("\n");
+        let mut out = Vec::new();
+        Adapter::new(Options::default())
+            .serve(input.as_bytes(), &mut out)
+            .unwrap();
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn bad_input_gets_json_rpc_errors_and_the_loop_goes_on() {
+        let answers = exchange(&[
+            "this is not json",
+            r#"{"jsonrpc":"2.0","id":1,"method":"confirm_qualification","params":{"via":"file","card":{"insurer_number":"06990012","number":"1","birthdate":"19700101"},"consent_limit_certificate":false}}"#,
+            r#"{"jsonrpc":"2.0","id":2,"method":"fly"}"#,
+            r#"{"jsonrpc":"2.0","id":3,"method":"initialize","params":{"protocol":"onshi-driver/9"}}"#,
+            r#"{"jsonrpc":"2.0","id":4,"method":"shutdown"}"#,
+            r#"{"jsonrpc":"2.0","id":5,"method":"reset"}"#,
+        ]);
+        assert_eq!(answers.len(), 5, "nothing is answered after shutdown: {answers:?}");
+        assert_eq!(answers[0]["error"]["code"], error_code::PARSE_ERROR);
+        assert_eq!(answers[0]["id"], Value::Null);
+        assert_eq!(answers[1]["error"]["code"], NOT_INITIALIZED);
+        assert_eq!(answers[2]["error"]["code"], error_code::METHOD_NOT_FOUND);
+        assert_eq!(answers[3]["error"]["code"], error_code::INVALID_PARAMS);
+        assert_eq!(answers[4]["result"], serde_json::json!({}));
+    }
+
+    #[test]
+    fn initialize_declares_the_capabilities_and_the_defects() {
+        let mut out = Vec::new();
+        let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocol":"onshi-driver/1","harness":{"name":"h","version":"0"},"environment":{"institution_code":"9900000001","terminal":{"root":"/t","req":"/t/req","res":"/t/res","face":"/t/face"}}}}"#;
+        let options = Options {
+            defects: vec![crate::Defect::NoTimeout],
+            ..Options::default()
+        };
+        Adapter::new(options).serve(init.as_bytes(), &mut out).unwrap();
+        let answer: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            answer["result"]["capabilities"],
+            serde_json::json!(["file.qualification", "file.face"])
+        );
+        assert!(
+            answer["result"]["client"]["name"]
+                .as_str()
+                .unwrap()
+                .contains("no-timeout")
+        );
+    }
+}
