@@ -422,6 +422,24 @@ fn resolve_entity(name: &str) -> Option<char> {
     })
 }
 
+/// XML 1.0 (5th edition) `NameStartChar`.
+fn is_name_start(c: char) -> bool {
+    matches!(c, ':' | 'A'..='Z' | '_' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}' | '\u{F8}'..='\u{2FF}'
+        | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}' | '\u{200C}'..='\u{200D}' | '\u{2070}'..='\u{218F}'
+        | '\u{2C00}'..='\u{2FEF}' | '\u{3001}'..='\u{D7FF}' | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}'
+        | '\u{10000}'..='\u{EFFFF}')
+}
+
+/// XML 1.0 `Name`: what element and attribute names may be.
+pub fn is_xml_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(is_name_start)
+        && chars.all(|c| {
+            is_name_start(c)
+                || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
+        })
+}
+
 /// Characters XML 1.0 allows in content.
 pub fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
@@ -458,7 +476,17 @@ fn parse_tree(text: &str, limits: &Limits) -> Result<Element, DecodeError> {
                 limit: limits.max_depth,
             });
         }
-        let mut el = Element::new(start.name().as_ref().to_owned());
+        let name = start.name().as_ref().to_owned();
+        if !is_xml_name(&name) {
+            return Err(DecodeError::Malformed {
+                line,
+                message: format!(
+                    "{:?} is not a valid element name",
+                    name.chars().take(40).collect::<String>()
+                ),
+            });
+        }
+        let mut el = Element::new(name);
         el.line = line;
         for attr in start.attributes() {
             let attr = attr.map_err(|e| DecodeError::Malformed {
@@ -471,12 +499,32 @@ fn parse_tree(text: &str, limits: &Limits) -> Result<Element, DecodeError> {
                         line,
                         message: format!("bad attribute value in <{}>: {e}", el.name),
                     })?;
-            el.attributes.push((attr.key.as_ref().to_owned(), value.into_owned()));
+            let key = attr.key.as_ref().to_owned();
+            if !is_xml_name(&key) || value.chars().any(|c| !is_xml_char(c)) {
+                return Err(DecodeError::Malformed {
+                    line,
+                    message: format!(
+                        "attribute {:?} of <{}> is not well-formed",
+                        key.chars().take(40).collect::<String>(),
+                        el.name
+                    ),
+                });
+            }
+            el.attributes.push((key, value.into_owned()));
         }
         Ok(el)
     };
 
     let close = |stack: &mut Vec<Element>, root: &mut Option<Element>, mut el: Element| -> Result<(), DecodeError> {
+        if let Some(c) = el.text.chars().find(|c| !is_xml_char(*c)) {
+            return Err(DecodeError::Malformed {
+                line: el.line,
+                message: format!(
+                    "<{}> contains U+{:04X}, which XML 1.0 does not allow",
+                    el.name, c as u32
+                ),
+            });
+        }
         if !el.children.is_empty() {
             if !el.text.trim().is_empty() {
                 return Err(DecodeError::MixedContent {
@@ -631,6 +679,8 @@ pub enum EncodeError {
     },
     #[error("{path}: U+{code:04X} is not allowed in XML 1.0", code = *ch as u32)]
     InvalidCharacter { path: String, ch: char },
+    #[error("{path}: {name:?} is not a valid XML name")]
+    InvalidName { path: String, name: String },
 }
 
 /// Writes `root` with a declaration that matches the bytes.
@@ -661,6 +711,15 @@ fn write_element<'a>(
     out: &mut String,
 ) -> Result<(), EncodeError> {
     path.push(&el.name);
+    if let Some(bad) = std::iter::once(&el.name)
+        .chain(el.attributes.iter().map(|(k, _)| k))
+        .find(|n| !is_xml_name(n))
+    {
+        return Err(EncodeError::InvalidName {
+            path: path.join("/"),
+            name: bad.clone(),
+        });
+    }
     if options.indent {
         out.extend(std::iter::repeat_n("  ", depth));
     }
@@ -878,6 +937,22 @@ mod tests {
         let bytes = encode(&root, &WriteOptions::default()).unwrap();
         let back = decode_ok(&bytes);
         assert_eq!(back.root.child("t").unwrap().text, "a<b>&c\r\nd\te \"q\"");
+    }
+
+    #[test]
+    fn names_and_characters_outside_xml_are_refused() {
+        assert!(is_xml_name("InsurerNumber") && is_xml_name("検証") && is_xml_name("a-b.c_1"));
+        assert!(!is_xml_name("") && !is_xml_name("1a") && !is_xml_name("a/b") && !is_xml_name("a\u{1}"));
+        // Found by fuzzing: quick-xml itself accepts this element name.
+        let crash = b"<\\\\\\]\\\x01\x00\x00e0?//>\r";
+        assert!(matches!(decode_err(crash), DecodeError::Malformed { .. }));
+        assert!(matches!(decode_err(b"<a>\x01</a>"), DecodeError::Malformed { .. }));
+        assert!(matches!(decode_err(b"<a b\x01='1'/>"), DecodeError::Malformed { .. }));
+        let bad = Element::new("a/b");
+        assert!(matches!(
+            encode(&bad, &WriteOptions::default()),
+            Err(EncodeError::InvalidName { .. })
+        ));
     }
 
     #[test]

@@ -625,8 +625,13 @@ fn answer(cfg: &TerminalConfig, request: &QualificationRequest) -> (Qualificatio
     }
     match write_message(&result, &xml_options(cfg)) {
         Ok(bytes) => (result, bytes),
-        Err(EncodeError::Unencodable { path, ch, .. } | EncodeError::InvalidCharacter { path, ch }) => {
-            let detail = format!("{path} U+{:04X}", ch as u32);
+        Err(e) => {
+            let detail = match e {
+                EncodeError::Unencodable { path, ch, .. } | EncodeError::InvalidCharacter { path, ch } => {
+                    format!("{path} U+{:04X}", ch as u32)
+                }
+                other => other.to_string(),
+            };
             let mut fallback = error_result(request, now, cfg.catalogue.answer(ErrorKey::ResultUnencodable, &detail));
             if let Some(h) = fallback.message_header.as_mut() {
                 h.character_code_identifier = Some(character_code(cfg));
