@@ -314,3 +314,61 @@ fn validate_handles_a_file_name_that_is_not_utf8() {
         "{text}"
     );
 }
+
+#[test]
+fn after_a_missed_deadline_the_next_step_gets_a_fresh_initialized_adapter() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("suite/file");
+    std::fs::create_dir_all(&suite).unwrap();
+    std::fs::write(
+        suite.join("FILE-RESTART-001.toml"),
+        r#"
+id = "FILE-RESTART-001"
+title = "restart in the middle of a case"
+requirement = "-"
+capabilities = ["file.qualification", "file.face"]
+severity = "mandatory"
+summary = "step 1 misses its deadline, so the adapter is stopped; step 3 needs a new one"
+
+[terminal]
+answer = false
+
+[[step]]
+do = "confirm_qualification"
+card = { persona = "valid-kenpo-insured" }
+timeout_ms = 500
+[step.expect]
+outcome = "error"
+within_ms = 1500
+
+[[step]]
+do = "present_card"
+persona = "face-consenting"
+
+[[step]]
+do = "import_face"
+[step.expect]
+outcome = "valid"
+"#,
+    )
+    .unwrap();
+    let suite_arg = dir.path().join("suite");
+    let (c, report, text) = run_suite(
+        &reference_adapter(Some("no-timeout")),
+        &dir.path().join("r"),
+        &["--suite", suite_arg.to_str().unwrap()],
+    );
+    assert_eq!(c, 1, "{text}");
+    let case = case_report(&report.unwrap(), "FILE-RESTART-001");
+    assert_eq!(case["verdict"], "fail", "{case}");
+    let status = |id: &str, step: u64| {
+        case["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id && c["step"] == step)
+            .map(|c| c["status"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(status("OUT-TIMEOUT", 1).as_deref(), Some("fail"));
+    assert_eq!(status("OUT-VALID", 3).as_deref(), Some("pass"), "{case}");
+}

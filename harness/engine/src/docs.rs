@@ -18,57 +18,19 @@ pub struct Proof {
 const GENERATED: &str = "<!-- Generated from the scenarios and the check catalogue. Do not edit: run \
 `ONSHI_UPDATE_DOCS=1 cargo test -p onshi-cli --test docs` to regenerate. -->";
 
-/// The check IDs a case can report, by the steps and expectations it has.
+/// The check IDs a case can report, by its steps and expectations.
 fn checks_of(case: &crate::scenario::Case) -> Vec<String> {
     let mut ids: Vec<String> = case.def.checks.clone();
     for step in &case.def.steps {
-        let expect = match step {
-            StepDef::ConfirmQualification { expect, .. } => {
-                if expect.request != Some(false) {
-                    ids.extend(["REQ-CARD", "REQ-CONSENT", "REQ-DATE"].map(String::from));
-                }
-                expect
-            }
-            StepDef::ImportFace { expect, .. } => expect,
-            _ => continue,
-        };
-        if let Some(o) = expect.outcome {
-            ids.push(expect.check.clone().unwrap_or_else(|| {
-                if expect.within_ms.is_some() && o == onshi_protocol::driver::Outcome::Error {
-                    "OUT-TIMEOUT".into()
-                } else {
-                    format!("OUT-{}", outcome_suffix(o))
-                }
-            }));
-        }
-        if expect.message.is_some() {
-            ids.push("OUT-MESSAGE".into());
-        }
-        if expect.record.is_some() {
-            ids.extend(["REC-INSURER", "REC-CARD", "REC-NAME", "REC-PERSON", "REC-BENEFIT"].map(String::from));
-        }
-        if expect.consents.is_some() {
-            ids.push("FACE-CONSENT".into());
-        }
-        if expect.reference_number.is_some() {
-            ids.push("FACE-REFNUM".into());
+        match step {
+            StepDef::ConfirmQualification { expect, .. } => ids.extend(checks::checks_of_expect(expect, true)),
+            StepDef::ImportFace { expect, .. } => ids.extend(checks::checks_of_expect(expect, false)),
+            _ => {}
         }
     }
     ids.sort();
     ids.dedup();
     ids
-}
-
-fn outcome_suffix(o: onshi_protocol::driver::Outcome) -> &'static str {
-    use onshi_protocol::driver::Outcome::*;
-    match o {
-        Valid => "VALID",
-        Invalid => "INVALID",
-        InvalidNewQualification => "NEWQUAL",
-        NotFound => "NOTFOUND",
-        Multiple => "MULTIPLE",
-        Error => "ERROR",
-    }
 }
 
 /// `docs/cases.md`.

@@ -308,20 +308,27 @@ impl Runner<'_> {
         }
     }
 
+    /// Starts and initializes the adapter when it is not running (first case, or after it
+    /// was stopped or crashed).
+    async fn ensure_adapter(&mut self) -> Result<(), Stop> {
+        if self.driver.is_running() {
+            return Ok(());
+        }
+        if let Some(e) = &self.init_error
+            && self.client.is_none()
+        {
+            // A client that never initialised is not retried for every case.
+            return Err(Stop::error(e.clone(), Some("DRV-EXIT")));
+        }
+        self.initialize().await.map_err(|e| {
+            self.init_error = Some(e.clone());
+            Stop::error(e, Some("DRV-EXIT"))
+        })
+    }
+
     /// Runs the case; `Err` ends it early with a verdict.
     async fn execute(&mut self, case: &Case, first: u64) -> Result<Vec<checks::CheckResult>, Stop> {
-        if !self.driver.is_running() {
-            if let Some(e) = &self.init_error
-                && self.client.is_none()
-            {
-                // A client that never initialised is not retried for every case.
-                return Err(Stop::error(e.clone(), Some("DRV-EXIT")));
-            }
-            if let Err(e) = self.initialize().await {
-                self.init_error = Some(e.clone());
-                return Err(Stop::error(e, Some("DRV-EXIT")));
-            }
-        }
+        self.ensure_adapter().await?;
         let caps = &self.client.as_ref().expect("initialized").capabilities;
         let missing: Vec<&str> = case
             .def
@@ -462,6 +469,8 @@ impl Runner<'_> {
         params: Value,
         deadline: Option<Duration>,
     ) -> Result<CallAnswer<T>, Stop> {
+        // An earlier step may have had to stop the adapter; a new one starts initialized.
+        self.ensure_adapter().await?;
         let timeout = deadline.unwrap_or(self.options.call_timeout);
         match self.driver.call(method, params, timeout).await {
             Ok(v) => decode(method, v).map(CallAnswer::Answered),

@@ -158,17 +158,6 @@ fn lint_requests(entries: &[Entry], out: &mut Vec<CheckResult>) {
     }
 }
 
-fn default_outcome_check(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Valid => "OUT-VALID",
-        Outcome::Invalid => "OUT-INVALID",
-        Outcome::InvalidNewQualification => "OUT-NEWQUAL",
-        Outcome::NotFound => "OUT-NOTFOUND",
-        Outcome::Multiple => "OUT-MULTIPLE",
-        Outcome::Error => "OUT-ERROR",
-    }
-}
-
 fn outcome_check(
     expect: &Expect,
     answer: CallAnswer<Outcome>,
@@ -177,10 +166,10 @@ fn outcome_check(
     out: &mut Vec<CheckResult>,
 ) {
     let Some(expected) = expect.outcome else { return };
-    let id = expect.check.as_deref().unwrap_or_else(|| match answer {
-        CallAnswer::TimedOut { .. } if expected == Outcome::Error => "OUT-TIMEOUT",
-        _ => default_outcome_check(expected),
-    });
+    let Some(id) = super::outcome_check(expect, matches!(answer, CallAnswer::TimedOut { .. })) else {
+        return;
+    };
+    let id = id.as_str();
     let said = match terminal {
         Some(a) => format!("the terminal answered {} (event #{})", a.describe(), a.seq()),
         None => "the terminal gave no answer".to_owned(),
@@ -290,7 +279,7 @@ fn record_checks(
     step: usize,
     out: &mut Vec<CheckResult>,
 ) {
-    let ids = ["REC-INSURER", "REC-CARD", "REC-NAME", "REC-PERSON", "REC-BENEFIT"];
+    let ids = super::RECORD_CHECKS;
     let (seq, r) = match result {
         Ok(x) => x,
         Err(reason) => {
@@ -565,7 +554,7 @@ fn expected_request(card: &Card) -> [(&'static str, Option<String>); 5] {
 fn request_checks(params: &ConfirmQualificationParams, window: &[Entry], step: usize, out: &mut Vec<CheckResult>) {
     let taken = view::requests(window);
     if taken.is_empty() {
-        for id in ["REQ-CARD", "REQ-CONSENT", "REQ-DATE"] {
+        for id in super::REQUEST_CHECKS {
             out.push(fail(
                 id,
                 "no request file reached the terminal while the client worked on this confirmation".into(),

@@ -7,11 +7,13 @@ mod evaluate;
 mod terminal_view;
 
 use onshi_protocol::CheckInfo;
-use onshi_protocol::driver::{ConfirmQualificationParams, ConfirmQualificationResult, ImportFaceResult};
+use onshi_protocol::driver::{ConfirmQualificationParams, ConfirmQualificationResult, ImportFaceResult, Outcome};
 use serde::{Deserialize, Serialize};
 
 pub use catalogue::{CASE_CHECKS, CATALOGUE};
 pub use evaluate::evaluate;
+
+use crate::scenario::Expect;
 
 /// Every check the harness can report: the message lint's and the behaviour checks.
 pub fn all() -> impl Iterator<Item = &'static CheckInfo> {
@@ -20,6 +22,57 @@ pub fn all() -> impl Iterator<Item = &'static CheckInfo> {
 
 pub fn info(id: &str) -> Option<&'static CheckInfo> {
     all().find(|c| c.id == id)
+}
+
+/// The checks a `record = "result"` expectation reports.
+pub const RECORD_CHECKS: &[&str] = &["REC-INSURER", "REC-CARD", "REC-NAME", "REC-PERSON", "REC-BENEFIT"];
+/// The checks of the request a `confirm_qualification` step sends (unless `request = false`).
+pub const REQUEST_CHECKS: &[&str] = &["REQ-CARD", "REQ-CONSENT", "REQ-DATE"];
+
+/// The check an outcome expectation is reported under: the case's `check`, or by the expected
+/// outcome (OUT-TIMEOUT when an expected `error` never came because the client fell silent).
+pub fn outcome_check(expect: &Expect, timed_out: bool) -> Option<String> {
+    let expected = expect.outcome?;
+    if let Some(c) = &expect.check {
+        return Some(c.clone());
+    }
+    Some(
+        match expected {
+            Outcome::Error if timed_out => "OUT-TIMEOUT",
+            Outcome::Valid => "OUT-VALID",
+            Outcome::Invalid => "OUT-INVALID",
+            Outcome::InvalidNewQualification => "OUT-NEWQUAL",
+            Outcome::NotFound => "OUT-NOTFOUND",
+            Outcome::Multiple => "OUT-MULTIPLE",
+            Outcome::Error => "OUT-ERROR",
+        }
+        .to_owned(),
+    )
+}
+
+/// Every check a step with these expectations can report.
+pub fn checks_of_expect(expect: &Expect, confirm: bool) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    ids.extend(outcome_check(expect, false));
+    if expect.within_ms.is_some() {
+        ids.extend(outcome_check(expect, true));
+    }
+    if expect.message.is_some() {
+        ids.push("OUT-MESSAGE".into());
+    }
+    if expect.record.is_some() {
+        ids.extend(RECORD_CHECKS.iter().map(|s| s.to_string()));
+    }
+    if expect.consents.is_some() {
+        ids.push("FACE-CONSENT".into());
+    }
+    if expect.reference_number.is_some() {
+        ids.push("FACE-REFNUM".into());
+    }
+    if confirm && expect.request != Some(false) {
+        ids.extend(REQUEST_CHECKS.iter().map(|s| s.to_string()));
+    }
+    ids
 }
 
 /// The result of one check.
