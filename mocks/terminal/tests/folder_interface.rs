@@ -504,3 +504,25 @@ async fn face_results_appear_whole_or_slowly() {
     f.terminal.stop().await;
     assert!(matches!(f.recorder.events().last(), Some(TerminalEvent::Inventory { face, .. }) if face.len() == 2));
 }
+
+#[tokio::test]
+async fn shift_jis_requests_are_read_by_their_declaration() {
+    let f = start(TerminalSettings::default()).await;
+    let bytes = write_message(
+        &request(&f.registry, "long-symbol"),
+        &XmlOptions {
+            encoding: TextEncoding::ShiftJis,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(std::str::from_utf8(&bytes).is_err(), "really Shift_JIS");
+    let r = result_of(&f, "sjis", &bytes).await;
+    assert_eq!(
+        r.body().qualification_validity,
+        Some(codes::QualificationValidity::Valid)
+    );
+    let echoed = r.body().qualification_confirm_search_info.unwrap().insured_card_symbol;
+    assert_eq!(echoed.as_deref(), Some("検証記号ＡＢＣＤＥＦＧＨ１２３４５６"));
+    f.terminal.stop().await;
+}
