@@ -30,7 +30,7 @@ const EXIT_USAGE: u8 = 3;
 #[command(
     name = "onshi",
     version,
-    about = "Conformance and load harness for オンライン資格確認 (online eligibility confirmation) clients",
+    about = "Conformance harness for オンライン資格確認 (online eligibility confirmation) clients",
     after_help = "Exit codes: 0 all applicable cases passed, 1 some failed, 2 harness or adapter error, 3 usage error.\nDocs: README.md, docs/driver-protocol.md, docs/cases.md, docs/checks.md"
 )]
 struct Cli {

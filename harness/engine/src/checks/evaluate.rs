@@ -29,6 +29,10 @@ pub fn evaluate(case: &Case, steps: &[StepRecord], entries: &[Entry]) -> Vec<Che
         match (&step.data, def) {
             (StepData::Confirm { params, answer }, StepDef::ConfirmQualification { expect, .. }) => {
                 let terminal = view::answer(window);
+                // What the client sent comes first: it is often the cause of what follows.
+                if expect.request != Some(false) {
+                    request_checks(params, window, n, &mut out);
+                }
                 outcome_check(expect, answer.by_ref().map(|a| a.outcome), &terminal, n, &mut out);
                 if let CallAnswer::Answered(a) = answer {
                     if expect.message == Some(FromResult::Result) {
@@ -38,9 +42,6 @@ pub fn evaluate(case: &Case, steps: &[StepRecord], entries: &[Entry]) -> Vec<Che
                         let result = single_result(terminal.as_ref());
                         record_checks(a.record.as_ref(), result, n, &mut out);
                     }
-                }
-                if expect.request != Some(false) {
-                    request_checks(params, window, n, &mut out);
                 }
                 if case.def.checks.iter().any(|c| c == "FS-REQ-DUP") {
                     duplicate_check(window, n, &mut out);
@@ -94,7 +95,10 @@ impl<T> CallAnswer<T> {
     }
 }
 
-/// A compared field: name, expected (from the terminal), actual (from the client).
+/// What a record is compared with.
+const RESULT: &str = "the terminal's result";
+
+/// A compared field: name, expected, actual (the client's).
 type Field<'a> = (&'a str, Option<String>, Option<String>);
 
 fn window(entries: &[Entry], from: u64, to: u64) -> &[Entry] {
@@ -250,19 +254,27 @@ fn show(v: Option<&str>) -> String {
 }
 
 /// Compares field lists and reports one check.
-fn compare(id: &str, what: &str, fields: &[Field<'_>], seq: u64, step: usize, out: &mut Vec<CheckResult>) {
+fn compare(
+    id: &str,
+    what: &str,
+    against: &str,
+    fields: &[Field<'_>],
+    seq: u64,
+    step: usize,
+    out: &mut Vec<CheckResult>,
+) {
     let wrong: Vec<_> = fields
         .iter()
         .filter(|(_, e, a)| !same(e.as_deref(), a.as_deref()))
         .collect();
     if wrong.is_empty() {
-        out.push(pass(id, format!("{what} match the terminal's result"), step, vec![seq]));
+        out.push(pass(id, format!("{what} match {against}"), step, vec![seq]));
     } else {
         let list = |f: fn(&Field<'_>) -> String| wrong.iter().map(|w| f(w)).collect::<Vec<_>>().join("; ");
         out.push(fail(
             id,
             format!(
-                "{what} differ from the terminal's result: {}",
+                "{what} differ from {against}: {}",
                 wrong.iter().map(|w| w.0).collect::<Vec<_>>().join(", ")
             ),
             list(|(n, e, _)| format!("{n}={}", show(e.as_deref()))),
@@ -284,7 +296,7 @@ fn record_checks(
         Ok(x) => x,
         Err(reason) => {
             for id in ids {
-                out.push(result_fail_plain(id, &reason, step));
+                out.push(skipped(id, &reason, step));
             }
             return;
         }
@@ -306,6 +318,7 @@ fn record_checks(
     compare(
         "REC-INSURER",
         "the insurer number",
+        RESULT,
         &[("insurer_number", s(&r.insurer_number), s(&rec.insurer_number))],
         seq,
         step,
@@ -314,6 +327,7 @@ fn record_checks(
     compare(
         "REC-CARD",
         "the card data",
+        RESULT,
         &[
             ("symbol", s(&r.insured_card_symbol), s(&rec.symbol)),
             ("number", s(&r.insured_identification_number), s(&rec.number)),
@@ -327,6 +341,7 @@ fn record_checks(
     compare(
         "REC-NAME",
         "the name and kana",
+        RESULT,
         &[
             ("name", s(&r.name), s(&rec.name)),
             ("name_kana", s(&r.name_kana), s(&rec.name_kana)),
@@ -338,6 +353,7 @@ fn record_checks(
     compare(
         "REC-PERSON",
         "the birth date and sex",
+        RESULT,
         &[
             ("birthdate", s(&r.birthdate), s(&rec.birthdate)),
             ("sex", r.sex1.as_ref().map(|x| x.code().to_owned()), s(&rec.sex)),
@@ -359,6 +375,7 @@ fn record_checks(
     compare(
         "REC-BENEFIT",
         "the benefit information",
+        RESULT,
         &[
             (
                 "copay_ratio",
@@ -425,8 +442,9 @@ fn record_checks(
     );
 }
 
-fn result_fail_plain(id: &str, reason: &str, step: usize) -> CheckResult {
-    result(id, Status::Fail, reason.to_owned(), Some(step), vec![])
+/// A check that cannot be evaluated: the reason is an earlier problem, reported by its own check.
+fn skipped(id: &str, reason: &str, step: usize) -> CheckResult {
+    result(id, Status::Skipped, reason.to_owned(), Some(step), vec![])
 }
 
 fn consent_check(
@@ -437,7 +455,7 @@ fn consent_check(
 ) {
     let (seq, r) = match result {
         Ok(x) => x,
-        Err(reason) => return out.push(result_fail_plain("FACE-CONSENT", &reason, step)),
+        Err(reason) => return out.push(skipped("FACE-CONSENT", &reason, step)),
     };
     let c = consents.cloned().unwrap_or_default();
     let code = |f: Option<&str>| f.map(str::to_owned);
@@ -514,7 +532,7 @@ fn consent_check(
         .iter()
         .map(|(n, e, a)| (n.as_str(), e.clone(), a.clone()))
         .collect();
-    compare("FACE-CONSENT", "the consents", &borrowed, seq, step, out);
+    compare("FACE-CONSENT", "the consents", RESULT, &borrowed, seq, step, out);
 }
 
 fn refnum_check(
@@ -527,6 +545,7 @@ fn refnum_check(
         Ok((seq, r)) => compare(
             "FACE-REFNUM",
             "the 照会番号",
+            RESULT,
             &[(
                 "reference_number",
                 r.reference_number.clone(),
@@ -536,7 +555,7 @@ fn refnum_check(
             step,
             out,
         ),
-        Err(reason) => out.push(result_fail_plain("FACE-REFNUM", &reason, step)),
+        Err(reason) => out.push(skipped("FACE-REFNUM", &reason, step)),
     }
 }
 
@@ -587,6 +606,7 @@ fn request_checks(params: &ConfirmQualificationParams, window: &[Entry], step: u
         compare(
             "REQ-CARD",
             &format!("the card fields of req/{}", t.name),
+            "the card given to the client",
             &fields,
             t.seq,
             step,
@@ -600,6 +620,7 @@ fn request_checks(params: &ConfirmQualificationParams, window: &[Entry], step: u
         compare(
             "REQ-CONSENT",
             &format!("the 限度額 consent flag of req/{}", t.name),
+            "the patient's consent given to the client",
             &[(
                 "LimitApplicationCertificateRelatedConsFlg",
                 Some(consent.to_owned()),
@@ -613,6 +634,7 @@ fn request_checks(params: &ConfirmQualificationParams, window: &[Entry], step: u
             compare(
                 "REQ-DATE",
                 &format!("the confirmation date of req/{}", t.name),
+                "the date given to the client",
                 &[(
                     "QualificationConfirmationDate",
                     Some(date.clone()),

@@ -83,6 +83,9 @@ pub enum Status {
     Fail,
     /// A finding that does not fail the case.
     Warning,
+    /// Could not be evaluated because of an earlier problem (for example, no record to
+    /// compare with because the terminal found nobody); the earlier problem is reported.
+    Skipped,
 }
 
 /// One check as evaluated in a case.

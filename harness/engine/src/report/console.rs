@@ -5,7 +5,7 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 
 use super::{RunReport, Verdict};
-use crate::checks;
+use crate::checks::{self, Status};
 
 /// One row per case.
 pub fn summary_table(report: &RunReport) -> String {
@@ -61,6 +61,17 @@ pub fn failure_details(report: &RunReport) -> String {
                     if let Some(i) = checks::info(&f.id) {
                         out.push_str(&format!("    fix: {}\n", i.fix));
                     }
+                }
+                // Checks that could not run because of the failures above, grouped by reason.
+                let mut skipped: Vec<(&str, Vec<&str>)> = Vec::new();
+                for c in c.checks.iter().filter(|c| c.status == Status::Skipped) {
+                    match skipped.iter_mut().find(|(reason, _)| *reason == c.message) {
+                        Some((_, ids)) => ids.push(&c.id),
+                        None => skipped.push((&c.message, vec![&c.id])),
+                    }
+                }
+                for (reason, ids) in skipped {
+                    out.push_str(&format!("  not evaluated: {} — {reason}\n", ids.join(", ")));
                 }
             }
             Verdict::Error => {
