@@ -9,9 +9,14 @@
 //! `reference/protocol.md`); where the reference is silent the choice is marked \[I\] in
 //! `docs/world.md` — for example that QualificationValidity 3 carries the *new* qualification.
 
+pub mod clock;
+pub mod events;
+pub mod faults;
 mod result;
+pub mod state;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use onshi_protocol::codes::{self, Code};
@@ -19,13 +24,15 @@ use onshi_protocol::model::{
     MessageHeader, QualificationRequest, QualificationResult, QualificationResultBody, ResultList,
 };
 use onshi_protocol::synthetic::{ErrorAnswer, ErrorCatalogue, ErrorKey};
-use onshi_registry::{CardQuery, Lookup, Person, Registry, Validity};
+use onshi_registry::{CardQuery, Lookup, Person, PersonId, Registry, Validity};
 use thiserror::Error;
 
+pub use clock::{Clock, SystemClock};
 use result::{Disclose, result_for, ymd, ymdhms};
+pub use state::{PersonChange, StateError};
 
 /// The consent choices a patient makes on the face-auth reader's screens.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentChoices {
     /// 限度額適用認定証: OQSCD001 (0/1).
@@ -89,11 +96,22 @@ pub trait EligibilityService: Send + Sync {
     fn confirm_by_face(&self, face: &FaceConfirmation, now: NaiveDateTime) -> Result<QualificationResult, FaceError>;
 }
 
-/// The service answered from a local registry.
-#[derive(Debug, Clone)]
+/// Changes made to personas during a run.
+#[derive(Debug, Clone, Default)]
+struct PersonStates {
+    changes: Vec<PersonChange>,
+    /// The changed personas, as they are now.
+    changed: Vec<Person>,
+    /// Consents recorded by the national system, by persona.
+    consents: HashMap<String, ConsentChoices>,
+}
+
+/// The service answered from a local registry, with the persona changes of the run.
+#[derive(Debug)]
 pub struct LocalNational {
     registry: Arc<Registry>,
     catalogue: Arc<ErrorCatalogue>,
+    states: RwLock<PersonStates>,
     /// How long an information-viewing consent stays valid (24 h in the captured sample).
     pub consent_validity: Duration,
 }
@@ -103,12 +121,88 @@ impl LocalNational {
         LocalNational {
             registry,
             catalogue,
+            states: RwLock::new(PersonStates::default()),
             consent_validity: Duration::hours(24),
         }
     }
 
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    pub fn catalogue(&self) -> &ErrorCatalogue {
+        &self.catalogue
+    }
+
+    /// Applies a persona change; it takes effect from its date on.
+    pub fn apply_change(&self, change: PersonChange) -> Result<(), StateError> {
+        let id = change.persona().to_owned();
+        let mut states = self.states.write().expect("person states");
+        let mut person = match states.changed.iter().find(|p| p.id == PersonId::Persona(id.clone())) {
+            Some(p) => p.clone(),
+            None => self
+                .registry
+                .persona(&id)
+                .cloned()
+                .ok_or_else(|| StateError::UnknownPersona(id.clone()))?,
+        };
+        state::apply(&mut person, &change, self.registry.today())?;
+        if let PersonChange::RecordConsents { consents, .. } = &change {
+            states.consents.insert(id.clone(), consents.clone());
+        }
+        states.changed.retain(|p| p.id != person.id);
+        states.changed.push(person);
+        states.changes.push(change);
+        Ok(())
+    }
+
+    /// Forgets every change: the registry as shipped.
+    pub fn reset_state(&self) {
+        *self.states.write().expect("person states") = PersonStates::default();
+    }
+
+    /// The changes applied so far, in order.
+    pub fn changes(&self) -> Vec<PersonChange> {
+        self.states.read().expect("person states").changes.clone()
+    }
+
+    /// The consents recorded for a persona.
+    pub fn recorded_consents(&self, persona: &str) -> Option<ConsentChoices> {
+        self.states
+            .read()
+            .expect("person states")
+            .consents
+            .get(persona)
+            .cloned()
+    }
+
+    /// A persona as it is now (with its changes).
+    pub fn persona(&self, id: &str) -> Option<Person> {
+        let states = self.states.read().expect("person states");
+        states
+            .changed
+            .iter()
+            .find(|p| p.id == PersonId::Persona(id.to_owned()))
+            .cloned()
+            .or_else(|| self.registry.persona(id).cloned())
+    }
+
+    fn lookup(&self, q: &CardQuery, on: NaiveDate) -> Lookup {
+        let states = self.states.read().expect("person states");
+        self.registry.lookup_with(q, on, &states.changed)
+    }
+
+    /// The persona a request is about, if the card identifies exactly one (for faults
+    /// scoped to a persona).
+    pub fn persona_of(&self, request: &QualificationRequest) -> Option<String> {
+        let checked = check(request).ok()?;
+        match self.lookup(&checked.query, checked.date) {
+            Lookup::Found { person, .. } => match person.id {
+                PersonId::Persona(id) => Some(id),
+                PersonId::Generated(_) => None,
+            },
+            _ => None,
+        }
     }
 }
 
@@ -248,7 +342,7 @@ impl EligibilityService for LocalNational {
             processing_result_status: Some(codes::ProcessingResultStatus::Normal),
             ..Default::default()
         };
-        let body = match self.registry.lookup(&checked.query, checked.date) {
+        let body = match self.lookup(&checked.query, checked.date) {
             Lookup::NotFound => QualificationResultBody {
                 qualification_validity: Some(codes::QualificationValidity::NoQualification),
                 ..base
@@ -298,9 +392,9 @@ impl EligibilityService for LocalNational {
 
     fn confirm_by_face(&self, face: &FaceConfirmation, now: NaiveDateTime) -> Result<QualificationResult, FaceError> {
         let person = self
-            .registry
             .persona(&face.persona)
             .ok_or_else(|| FaceError::UnknownPersona(face.persona.clone()))?;
+        let person = &person;
         let today = now.date();
         let c = &face.consents;
         let flag_is_1 = |f: &Option<String>| f.as_deref() == Some("1");

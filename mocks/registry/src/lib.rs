@@ -121,15 +121,30 @@ impl Registry {
             .find(|p| matches!(&p.id, PersonId::Persona(x) if x == id))
     }
 
+    /// A person by id: a persona, or a member of the generated population.
+    pub fn person(&self, id: &PersonId) -> Option<Person> {
+        match id {
+            PersonId::Persona(p) => self.persona(p).cloned(),
+            PersonId::Generated(n) => self.population.person(*n),
+        }
+    }
+
     pub fn population(&self) -> Population {
         self.population
     }
 
     /// Looks a card up as of `on`.
     pub fn lookup(&self, q: &CardQuery, on: NaiveDate) -> Lookup {
+        self.lookup_with(q, on, &[])
+    }
+
+    /// Looks a card up as of `on`, with `changed` persons standing in for the registry's
+    /// persons of the same id (their state changed during the run).
+    pub fn lookup_with(&self, q: &CardQuery, on: NaiveDate, changed: &[Person]) -> Lookup {
         let generated = self.population.person_for_card_number(&q.number);
+        let current = |p: &'_ Person| -> Person { changed.iter().find(|c| c.id == p.id).unwrap_or(p).clone() };
         let mut matches: Vec<(Person, usize)> = Vec::new();
-        for person in self.personas.iter().chain(generated.as_ref()) {
+        for person in self.personas.iter().chain(generated.as_ref()).map(current) {
             if person.birthdate.format("%Y%m%d").to_string() != q.birthdate {
                 continue;
             }
@@ -142,7 +157,7 @@ impl Registry {
                 .max_by_key(|(_, p)| p.from)
                 .map(|(i, _)| i);
             if let Some(i) = hit {
-                matches.push((person.clone(), i));
+                matches.push((person, i));
             }
         }
         match matches.len() {

@@ -1,36 +1,9 @@
 //! What the terminal records: every file-system event it sees in its folders and every
 //! decision it takes. The engine turns these into journal entries; the terminal never judges.
 
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-/// File contents in the journal: base64 of the exact bytes, plus a text preview.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Blob(pub Vec<u8>);
-
-impl Serialize for Blob {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Blob", 2)?;
-        st.serialize_field("b64", &base64::engine::general_purpose::STANDARD.encode(&self.0))?;
-        st.serialize_field("len", &self.0.len())?;
-        st.end()
-    }
-}
-
-impl<'de> Deserialize<'de> for Blob {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        struct Raw {
-            b64: String,
-        }
-        let raw = Raw::deserialize(d)?;
-        base64::engine::general_purpose::STANDARD
-            .decode(raw.b64)
-            .map(Blob)
-            .map_err(serde::de::Error::custom)
-    }
-}
+pub use onshi_national::events::Blob;
 
 /// The three folders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

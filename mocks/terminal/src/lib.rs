@@ -16,5 +16,6 @@ mod terminal;
 
 pub use events::{Actor, Blob, Folder, FsOp, MemoryRecorder, Recorder, TerminalEvent};
 pub use folders::Folders;
+pub use onshi_national::{Clock, SystemClock};
 pub use settings::{TerminalSettings, Upstream};
-pub use terminal::{Clock, PresentCard, SlowWrite, SystemClock, Terminal, TerminalConfig, TerminalError};
+pub use terminal::{PresentCard, SlowWrite, Terminal, TerminalConfig, TerminalError};

@@ -15,8 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine as _;
-use chrono::NaiveDateTime;
-use onshi_national::{ConsentChoices, EligibilityService, FaceConfirmation, error_result};
+use onshi_national::{Clock, ConsentChoices, EligibilityService, FaceConfirmation, error_result};
 use onshi_protocol::codes::{self, Code};
 use onshi_protocol::filename::{Direction, Extension, FaceFileName, Family, FileName, MessageFileName};
 use onshi_protocol::model::{QualificationRequest, QualificationResult};
@@ -32,21 +31,6 @@ use crate::events::{Blob, Folder, FsOp, Recorder, TerminalEvent};
 use crate::folders::{self, Folders, NotRegular, ReadOutcome};
 use crate::observe::{self, Ownership, ReqEvent};
 use crate::settings::{TerminalSettings, Upstream};
-
-/// The time the World runs on (ProcessExecutionTime, face-file timestamps).
-pub trait Clock: Send + Sync {
-    fn now(&self) -> NaiveDateTime;
-}
-
-/// Wall-clock time in Japan (JST, UTC+9).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> NaiveDateTime {
-        (chrono::Utc::now() + chrono::Duration::hours(9)).naive_utc()
-    }
-}
 
 /// Everything a terminal needs.
 #[derive(Clone)]

@@ -1,0 +1,143 @@
+//! What the national mock records: every HTTP exchange (with the exact bytes, the client
+//! certificate, timings, the faults applied and the request findings), connections that fail
+//! before HTTP, and every change made through the admin API or scenario steps.
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+use crate::faults::Fault;
+use crate::state::PersonChange;
+
+/// Bytes in the journal: base64 of the exact bytes, and their length.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Blob(pub Vec<u8>);
+
+impl Serialize for Blob {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Blob", 2)?;
+        st.serialize_field("b64", &base64::engine::general_purpose::STANDARD.encode(&self.0))?;
+        st.serialize_field("len", &self.0.len())?;
+        st.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Blob {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Raw {
+            b64: String,
+        }
+        let raw = Raw::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(raw.b64)
+            .map(Blob)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// The client certificate presented on a connection, as far as the mock judged it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientCert {
+    pub subject: String,
+    pub issuer: String,
+    /// `ok`, or why the certificate is not acceptable (unknown issuer, expired, …).
+    pub verdict: String,
+}
+
+/// A problem the mock found in a request, under a check ID (`API-*`, `MSG-*`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestFinding {
+    pub check: String,
+    pub message: String,
+}
+
+/// One HTTP request and what the mock answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Exchange {
+    /// Connection number (requests on one keep-alive connection share it).
+    pub connection: u64,
+    pub remote: String,
+    pub tls: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_cert: Option<ClientCert>,
+    pub method: String,
+    pub path: String,
+    pub version: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Blob,
+    /// The HTTP status sent, or 0 when the connection was cut instead of answering.
+    pub status: u16,
+    pub response_body: Blob,
+    /// Faults applied, by id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<RequestFinding>,
+    /// The persona the request was about, when the mock could tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persona: Option<String>,
+    /// Milliseconds from the request head to the answer (including injected latency).
+    pub duration_ms: f64,
+}
+
+/// One national-mock event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum NationalEvent {
+    Exchange(Box<Exchange>),
+    /// A connection failed before or outside HTTP (TLS handshake, a malformed request line,
+    /// HTTP/2, a slow sender cut off, …).
+    ConnectionFailed {
+        connection: u64,
+        remote: String,
+        error: String,
+    },
+    FaultSet {
+        fault: Fault,
+    },
+    FaultCleared {
+        id: String,
+    },
+    PersonChanged {
+        change: PersonChange,
+    },
+    TokensRevoked {
+        count: usize,
+    },
+    Reset,
+    /// A request to the admin API without the right token.
+    AdminRefused {
+        remote: String,
+        path: String,
+    },
+}
+
+/// Where the national mock's events go.
+pub trait NationalRecorder: Send + Sync {
+    fn record(&self, event: NationalEvent);
+}
+
+/// Discards events (a mock nobody observes).
+#[derive(Debug, Default)]
+pub struct NoRecorder;
+
+impl NationalRecorder for NoRecorder {
+    fn record(&self, _: NationalEvent) {}
+}
+
+/// Keeps events in memory.
+#[derive(Debug, Default)]
+pub struct MemoryRecorder(pub std::sync::Mutex<Vec<NationalEvent>>);
+
+impl NationalRecorder for MemoryRecorder {
+    fn record(&self, event: NationalEvent) {
+        self.0.lock().expect("recorder").push(event);
+    }
+}
+
+impl MemoryRecorder {
+    pub fn events(&self) -> Vec<NationalEvent> {
+        self.0.lock().expect("recorder").clone()
+    }
+}
