@@ -229,11 +229,13 @@ fn severity_tag(c: &Case) -> &'static str {
 fn proofs() -> Vec<onshi_harness::docs::Proof> {
     onshi_reference_client::DEFECTS
         .iter()
-        .map(|d| onshi_harness::docs::Proof {
-            case: d.case,
-            defect: d.name,
-            check: d.check,
-            behaviour: d.behaviour,
+        .flat_map(|d| {
+            d.catches.iter().map(|c| onshi_harness::docs::Proof {
+                case: c.case,
+                defect: d.name,
+                check: c.check,
+                behaviour: d.behaviour,
+            })
         })
         .collect()
 }

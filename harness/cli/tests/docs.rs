@@ -28,11 +28,13 @@ fn generated_docs_are_up_to_date() {
     let suite = onshi_harness::load_dir(&repo().join("scenarios"), &registry).expect("the suite loads");
     let proofs: Vec<Proof> = onshi_reference_client::DEFECTS
         .iter()
-        .map(|d| Proof {
-            case: d.case,
-            defect: d.name,
-            check: d.check,
-            behaviour: d.behaviour,
+        .flat_map(|d| {
+            d.catches.iter().map(|c| Proof {
+                case: c.case,
+                defect: d.name,
+                check: c.check,
+                behaviour: d.behaviour,
+            })
         })
         .collect();
     let pretty = |v: serde_json::Value| serde_json::to_string_pretty(&v).unwrap() + "\n";

@@ -41,13 +41,20 @@ pub struct DefectInfo {
     pub name: &'static str,
     /// The wrong behaviour, as a vendor would recognise it.
     pub behaviour: &'static str,
-    /// The case that must fail…
+    /// The cases that must fail, each with the check it must fail. The first is the case the
+    /// defect was made for. Every case not listed must pass.
+    pub catches: &'static [Catch],
+}
+
+/// A case that catches a defect, and the check it fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Catch {
     pub case: &'static str,
-    /// …with this check.
     pub check: &'static str,
-    /// Other cases the defect is expected to fail (they exercise the same behaviour). Every
-    /// case not listed must pass.
-    pub also_fails: &'static [&'static str],
+}
+
+const fn c(case: &'static str, check: &'static str) -> Catch {
+    Catch { case, check }
 }
 
 pub const DEFECTS: &[DefectInfo] = &[
@@ -55,196 +62,163 @@ pub const DEFECTS: &[DefectInfo] = &[
         defect: Defect::AnyResultValid,
         name: "any-result-valid",
         behaviour: "treats any result file as a valid qualification, without looking at SegmentOfResult, ProcessingResultStatus or QualificationValidity",
-        case: "FILE-ERR-001",
-        check: "OUT-ERROR",
         // It never reads the result, so every non-valid answer and every message is lost.
-        also_fails: &[
-            "FILE-QUAL-002",
-            "FILE-QUAL-003",
-            "FILE-QUAL-004",
-            "FILE-QUAL-005",
-            "FILE-ERR-002",
-            "FILE-MSG-001",
+        catches: &[
+            c("FILE-ERR-001", "OUT-ERROR"),
+            c("FILE-QUAL-002", "OUT-INVALID"),
+            c("FILE-QUAL-003", "OUT-NEWQUAL"),
+            c("FILE-QUAL-004", "OUT-NOTFOUND"),
+            c("FILE-QUAL-005", "OUT-MULTIPLE"),
+            c("FILE-ERR-002", "OUT-ERROR"),
+            c("FILE-MSG-001", "OUT-MESSAGE"),
         ],
     },
     DefectInfo {
         defect: Defect::NewQualificationAsValid,
         name: "newqual-as-valid",
         behaviour: "reads QualificationValidity 3 — 無効（新しい資格あり） as valid",
-        case: "FILE-QUAL-003",
-        check: "OUT-NEWQUAL",
-        also_fails: &[],
+        catches: &[c("FILE-QUAL-003", "OUT-NEWQUAL")],
     },
     DefectInfo {
         defect: Defect::IgnoreValidity,
         name: "ignore-validity",
         behaviour: "concludes 'valid' from ProcessingResultStatus 1 alone and never reads QualificationValidity",
-        case: "FILE-QUAL-002",
-        check: "OUT-INVALID",
-        also_fails: &["FILE-QUAL-003", "FILE-QUAL-004", "FILE-QUAL-005"],
+        catches: &[
+            c("FILE-QUAL-002", "OUT-INVALID"),
+            c("FILE-QUAL-003", "OUT-NEWQUAL"),
+            c("FILE-QUAL-004", "OUT-NOTFOUND"),
+            c("FILE-QUAL-005", "OUT-MULTIPLE"),
+        ],
     },
     DefectInfo {
         defect: Defect::FirstOfMany,
         name: "first-of-many",
         behaviour: "takes ResultList[0] when QualificationValidity is 5 — 複数該当, registering one of several people",
-        case: "FILE-QUAL-005",
-        check: "OUT-MULTIPLE",
-        also_fails: &[],
+        catches: &[c("FILE-QUAL-005", "OUT-MULTIPLE")],
     },
     DefectInfo {
         defect: Defect::MissingResultListIsError,
         name: "missing-resultlist-is-error",
         behaviour: "treats an answer without ResultList as a broken file, so QualificationValidity 4 — 該当資格なし becomes an error",
-        case: "FILE-QUAL-004",
-        check: "OUT-NOTFOUND",
-        also_fails: &[],
+        catches: &[c("FILE-QUAL-004", "OUT-NOTFOUND")],
     },
     DefectInfo {
         defect: Defect::GenericErrorMessage,
         name: "generic-error-message",
         behaviour: "shows its own generic 'error' text instead of the ErrorMessage / ProcessingResultMessage it received",
-        case: "FILE-ERR-002",
-        check: "OUT-MESSAGE",
-        also_fails: &["FILE-ERR-001"],
+        catches: &[c("FILE-ERR-002", "OUT-MESSAGE"), c("FILE-ERR-001", "OUT-MESSAGE")],
     },
     DefectInfo {
         defect: Defect::IgnoreNotice,
         name: "ignore-notice",
         behaviour: "drops the ProcessingResultMessage of a successful answer (supplementary information the receptionist must see)",
-        case: "FILE-MSG-001",
-        check: "OUT-MESSAGE",
-        also_fails: &[],
+        catches: &[c("FILE-MSG-001", "OUT-MESSAGE")],
     },
     DefectInfo {
         defect: Defect::HouseholderName,
         name: "householder-name",
         behaviour: "stores InsuredName (被保険者氏名, the householder) as the patient's name",
-        case: "FILE-QUAL-001",
-        check: "REC-NAME",
-        also_fails: &[],
+        catches: &[c("FILE-QUAL-001", "REC-NAME")],
     },
     DefectInfo {
         defect: Defect::Utf8OnlyReader,
         name: "utf8-only-reader",
         behaviour: "reads every result file as UTF-8 whatever its declaration says",
-        case: "FILE-ENC-001",
-        check: "REC-NAME",
-        also_fails: &[],
+        catches: &[c("FILE-ENC-001", "REC-NAME")],
     },
     DefectInfo {
         defect: Defect::GetaSubstitution,
         name: "geta-substitution",
         behaviour: "stores names through Shift_JIS and replaces characters it cannot hold with 〓",
-        case: "FILE-ENC-002",
-        check: "REC-NAME",
-        also_fails: &[],
+        catches: &[c("FILE-ENC-002", "REC-NAME")],
     },
     DefectInfo {
         defect: Defect::AssumesSpecOrder,
         name: "assumes-spec-order",
         behaviour: "stops reading the header at CharacterCodeIdentifier, its last element in spec order",
-        case: "FILE-ORDER-001",
-        check: "OUT-VALID",
-        also_fails: &[],
+        catches: &[c("FILE-ORDER-001", "OUT-VALID")],
     },
     DefectInfo {
         defect: Defect::RequiresSymbol,
         name: "requires-symbol",
         behaviour: "rejects a result without InsuredCardSymbol (被保険者証記号), an optional element",
-        case: "FILE-OPT-001",
-        check: "OUT-VALID",
-        also_fails: &["FILE-KOUKI-001"],
+        catches: &[c("FILE-OPT-001", "OUT-VALID"), c("FILE-KOUKI-001", "OUT-VALID")],
     },
     DefectInfo {
         defect: Defect::ZeroPadInsurer,
         name: "zero-pad-insurer",
         behaviour: "pads a 6-digit 国保 insurer number with zeros (\"00990015\") instead of spaces",
-        case: "FILE-PAD-001",
-        check: "MSG-INS-002",
-        also_fails: &[],
+        catches: &[c("FILE-PAD-001", "MSG-INS-002")],
     },
     DefectInfo {
         defect: Defect::TrimInsurer,
         name: "trim-insurer",
         behaviour: "stores the insurer number with its leading spaces trimmed",
-        case: "FILE-PAD-001",
-        check: "REC-INSURER",
-        also_fails: &[],
+        catches: &[c("FILE-PAD-001", "REC-INSURER")],
     },
     DefectInfo {
         defect: Defect::BranchDefault00,
         name: "branch-default-00",
         behaviour: "sends InsuredBranchNumber 00 for a card that has no branch number",
-        case: "FILE-KOUKI-001",
-        check: "REQ-CARD",
         // Twins queried without 枝番 get "00" too, which matches neither twin.
-        also_fails: &["FILE-QUAL-005"],
+        catches: &[c("FILE-KOUKI-001", "REQ-CARD"), c("FILE-QUAL-005", "OUT-MULTIPLE")],
     },
     DefectInfo {
         defect: Defect::DropLimitConsent,
         name: "drop-limit-consent",
         behaviour: "always sends LimitApplicationCertificateRelatedConsFlg 0, ignoring the patient's consent",
-        case: "FILE-LIMIT-001",
-        check: "REQ-CONSENT",
-        also_fails: &[],
+        catches: &[c("FILE-LIMIT-001", "REQ-CONSENT")],
     },
     DefectInfo {
         defect: Defect::IgnoreElderly,
         name: "ignore-elderly",
         behaviour: "does not store the 高齢受給者証 (ElderlyRecipientCertificateInfo), so the co-payment is billed at the wrong ratio",
-        case: "FILE-ELDERLY-001",
-        check: "REC-BENEFIT",
-        also_fails: &[],
+        catches: &[c("FILE-ELDERLY-001", "REC-BENEFIT")],
     },
     DefectInfo {
         defect: Defect::SjisUnderUtf8Declaration,
         name: "sjis-under-utf8-declaration",
         behaviour: "writes Shift_JIS bytes under a UTF-8 XML declaration",
-        case: "FILE-LINT-001",
-        check: "MSG-ENC-001",
-        also_fails: &[],
+        catches: &[c("FILE-LINT-001", "MSG-ENC-001")],
     },
     DefectInfo {
         defect: Defect::InPlaceWrite,
         name: "in-place-write",
         behaviour: "writes the request directly under its final name, in two chunks",
-        case: "FILE-ATOMIC-001",
-        check: "FS-REQ-ATOMIC",
-        also_fails: &[],
+        catches: &[c("FILE-ATOMIC-001", "FS-REQ-ATOMIC")],
     },
     DefectInfo {
         defect: Defect::ResendStorm,
         name: "resend-storm",
         behaviour: "writes the request again every second while it waits for the answer",
-        case: "FILE-DUP-001",
-        check: "FS-REQ-DUP",
-        also_fails: &[],
+        catches: &[c("FILE-DUP-001", "FS-REQ-DUP")],
     },
     DefectInfo {
         defect: Defect::NoTimeout,
         name: "no-timeout",
         behaviour: "waits for a result forever",
-        case: "FILE-TIMEOUT-001",
-        check: "OUT-TIMEOUT",
-        also_fails: &[],
+        catches: &[c("FILE-TIMEOUT-001", "OUT-TIMEOUT")],
     },
     DefectInfo {
         defect: Defect::IgnoreReferenceNumber,
         name: "ignore-reference-number",
         behaviour: "does not read the ReferenceNumber (照会番号) of a face result",
-        case: "FILE-FACE-001",
-        check: "FACE-REFNUM",
-        also_fails: &[],
+        catches: &[c("FILE-FACE-001", "FACE-REFNUM")],
     },
     DefectInfo {
         defect: Defect::EagerFaceRead,
         name: "eager-face-read",
         behaviour: "parses a face file as soon as it exists, before the reader finished writing it",
-        case: "FILE-FACE-002",
-        check: "FACE-STABLE-READ",
-        also_fails: &[],
+        catches: &[c("FILE-FACE-002", "FACE-STABLE-READ")],
     },
 ];
+
+impl DefectInfo {
+    /// The check the defect must fail `case` with, if the case catches it.
+    pub fn check_for(&self, case: &str) -> Option<&'static str> {
+        self.catches.iter().find(|c| c.case == case).map(|c| c.check)
+    }
+}
 
 impl Defect {
     pub fn info(self) -> &'static DefectInfo {

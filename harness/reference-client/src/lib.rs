@@ -14,7 +14,7 @@ pub mod folder;
 pub mod interpret;
 mod rpc;
 
-pub use defects::{DEFECTS, Defect, DefectInfo};
+pub use defects::{Catch, DEFECTS, Defect, DefectInfo};
 pub use folder::{FolderClient, Options};
 pub use rpc::Adapter;
 
@@ -61,9 +61,14 @@ impl Args {
 pub fn defects_table() -> String {
     let mut out = String::new();
     for d in DEFECTS {
+        let caught: Vec<String> = d.catches.iter().map(|c| format!("{} → {}", c.case, c.check)).collect();
         out.push_str(&format!(
-            "{:<28} {} → {}\n    {}\n",
-            d.name, d.case, d.check, d.behaviour
+            "{:<28} {}
+    {}
+",
+            d.name,
+            caught.join(", "),
+            d.behaviour
         ));
     }
     out
