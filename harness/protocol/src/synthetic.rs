@@ -27,10 +27,26 @@ pub enum ErrorKey {
     UpstreamUnavailable,
     /// The result cannot be written in the terminal's output encoding.
     ResultUnencodable,
+    /// API login without a client certificate.
+    ApiLoginNoCertificate,
+    /// API login with a certificate the system does not accept (unknown CA, expired, …).
+    ApiLoginBadCertificate,
+    /// API login with credentials the system does not accept.
+    ApiLoginBadCredentials,
+    /// An API request without a token.
+    ApiTokenMissing,
+    /// An API request with an unknown, expired or revoked token, or in the wrong header form.
+    ApiTokenInvalid,
+    /// An API request that is not well-formed (length, JSON, types).
+    ApiBadRequest,
+    /// An API path that does not exist.
+    ApiNotFound,
+    /// The API cannot answer now (5xx).
+    ApiServiceUnavailable,
 }
 
 impl ErrorKey {
-    pub const ALL: [ErrorKey; 7] = [
+    pub const ALL: [ErrorKey; 15] = [
         ErrorKey::RequestUnreadable,
         ErrorKey::RequestUnsupported,
         ErrorKey::RequestMissingElement,
@@ -38,6 +54,14 @@ impl ErrorKey {
         ErrorKey::RequestInstitutionMismatch,
         ErrorKey::UpstreamUnavailable,
         ErrorKey::ResultUnencodable,
+        ErrorKey::ApiLoginNoCertificate,
+        ErrorKey::ApiLoginBadCertificate,
+        ErrorKey::ApiLoginBadCredentials,
+        ErrorKey::ApiTokenMissing,
+        ErrorKey::ApiTokenInvalid,
+        ErrorKey::ApiBadRequest,
+        ErrorKey::ApiNotFound,
+        ErrorKey::ApiServiceUnavailable,
     ];
 
     /// The key's name in the catalogue file.
@@ -50,6 +74,14 @@ impl ErrorKey {
             ErrorKey::RequestInstitutionMismatch => "request-institution-mismatch",
             ErrorKey::UpstreamUnavailable => "upstream-unavailable",
             ErrorKey::ResultUnencodable => "result-unencodable",
+            ErrorKey::ApiLoginNoCertificate => "api-login-no-certificate",
+            ErrorKey::ApiLoginBadCertificate => "api-login-bad-certificate",
+            ErrorKey::ApiLoginBadCredentials => "api-login-bad-credentials",
+            ErrorKey::ApiTokenMissing => "api-token-missing",
+            ErrorKey::ApiTokenInvalid => "api-token-invalid",
+            ErrorKey::ApiBadRequest => "api-bad-request",
+            ErrorKey::ApiNotFound => "api-not-found",
+            ErrorKey::ApiServiceUnavailable => "api-service-unavailable",
         }
     }
 }

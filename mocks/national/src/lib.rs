@@ -12,6 +12,8 @@
 pub mod clock;
 pub mod events;
 pub mod faults;
+pub mod http;
+pub mod pki;
 mod result;
 pub mod state;
 
@@ -71,11 +73,13 @@ impl ConsentChoices {
 }
 
 /// A confirmation at the face-auth reader: the person is identified by their card.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FaceConfirmation {
     /// The persona holding the card.
     pub persona: String,
     pub institution_code: String,
+    #[serde(default)]
     pub consents: ConsentChoices,
 }
 

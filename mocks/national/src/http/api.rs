@@ -1,0 +1,492 @@
+//! The endpoints: login (client certificate + credentials → tokens), search (bare idToken +
+//! JSON `XmlMsg` → JSON result), and the two endpoints the terminal uses. Each request is
+//! checked strictly; every problem is a finding with a check ID in the journal and a clear
+//! answer. Faults are applied last, after the request has been understood.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Response, StatusCode, header};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use onshi_protocol::Severity;
+use onshi_protocol::synthetic::ErrorKey;
+use serde_json::{Value, json};
+
+use super::body::{Body, BoxError};
+use super::tls::common_name;
+use super::{ConnInfo, CredentialsPolicy, National, Policy, credentials_for, json as api_json};
+use crate::events::{Blob, Exchange, NationalEvent, RequestFinding};
+use crate::faults::{Endpoint, FaultKind};
+use crate::{EligibilityService, FaceConfirmation};
+
+pub const AUTH_PATH: &str = "/oqs-api-pro/MSA12020/ILI12020SV01/auth";
+pub const SEARCH_PATH: &str = "/oqs-api-pro/MSA01030/ILI01030SV01/search";
+/// Harness-internal: the terminal's 資格確認 by card data.
+pub const TERMINAL_CARD_PATH: &str = "/onshi-harness/terminal/v1/card";
+/// Harness-internal: the terminal's face-reader confirmation.
+pub const TERMINAL_FACE_PATH: &str = "/onshi-harness/terminal/v1/face";
+
+const JSON: &str = "application/json;charset=UTF-8";
+
+/// How the answer leaves the server.
+enum Shape {
+    Whole,
+    Truncated(usize),
+    Slow(usize, Duration),
+    /// Close without answering.
+    Cut,
+    /// Reset the connection.
+    Reset,
+}
+
+struct Answer {
+    status: StatusCode,
+    content_type: &'static str,
+    body: Vec<u8>,
+    retry_after: Option<u32>,
+    shape: Shape,
+}
+
+impl Answer {
+    fn json(status: StatusCode, body: Vec<u8>) -> Self {
+        Answer {
+            status,
+            content_type: JSON,
+            body,
+            retry_after: None,
+            shape: Shape::Whole,
+        }
+    }
+}
+
+/// What is learned about a request while handling it.
+#[derive(Default)]
+struct Notes {
+    findings: Vec<RequestFinding>,
+    faults: Vec<String>,
+    persona: Option<String>,
+}
+
+impl Notes {
+    fn find(&mut self, check: &str, message: impl Into<String>) {
+        self.findings.push(RequestFinding {
+            check: check.to_owned(),
+            message: message.into(),
+        });
+    }
+}
+
+fn api_error(national: &National, status: StatusCode, key: ErrorKey, detail: &str) -> Answer {
+    let a = national.service.catalogue().answer(key, detail);
+    Answer::json(
+        status,
+        serde_json::to_vec(&json!({"status": a.code, "msg": a.message})).expect("json"),
+    )
+}
+
+const MAINTENANCE_PAGE: &str = "<!DOCTYPE html>\n<html lang=\"ja\"><head><meta charset=\"UTF-8\"><title>メンテナンス中</title></head>\n<body><h1>【合成】ただいまメンテナンス中です</h1><p>onshi-harness: a synthetic maintenance page (fault maintenance_page).</p></body></html>\n";
+
+pub(crate) async fn handle(
+    national: Arc<National>,
+    conn: Arc<ConnInfo>,
+    req: hyper::Request<Incoming>,
+) -> Result<Response<Body>, BoxError> {
+    let started = Instant::now();
+    let (parts, incoming) = req.into_parts();
+    let mut notes = Notes::default();
+    let settings = national.settings();
+    let body = read_body(incoming, &settings, &mut notes).await;
+    let body_bytes = body.as_ref().map(|b| b.to_vec()).unwrap_or_default();
+    let answer = match body {
+        Err(a) => a,
+        Ok(bytes) => {
+            route(
+                &national,
+                &conn,
+                &parts.method,
+                parts.uri.path(),
+                &parts.headers,
+                &bytes,
+                &mut notes,
+            )
+            .await
+        }
+    };
+    let exchange = Exchange {
+        connection: conn.id,
+        remote: conn.remote.clone(),
+        tls: conn.tls,
+        client_cert: conn.client_cert.clone(),
+        method: parts.method.to_string(),
+        path: parts.uri.to_string(),
+        version: format!("{:?}", parts.version),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect(),
+        body: Blob(body_bytes),
+        status: match answer.shape {
+            Shape::Cut | Shape::Reset => 0,
+            _ => answer.status.as_u16(),
+        },
+        response_body: Blob(answer.body.clone()),
+        faults: notes.faults,
+        findings: notes.findings,
+        persona: notes.persona,
+        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+    };
+    national.record(NationalEvent::Exchange(Box::new(exchange)));
+    let body = match answer.shape {
+        Shape::Cut => return Err("closed without an answer on purpose (fault close_without_answer)".into()),
+        Shape::Reset => {
+            conn.reset.store(true, Ordering::SeqCst);
+            return Err("connection reset on purpose (fault connection_reset)".into());
+        }
+        Shape::Whole => Body::full(answer.body),
+        Shape::Truncated(keep) => Body::truncated(answer.body, keep),
+        Shape::Slow(chunk, interval) => Body::slow(answer.body, chunk, interval),
+    };
+    let mut response = Response::builder()
+        .status(answer.status)
+        .header(header::CONTENT_TYPE, answer.content_type);
+    if let Some(s) = answer.retry_after {
+        response = response.header(header::RETRY_AFTER, s.to_string());
+    }
+    Ok(response.body(body).expect("valid response"))
+}
+
+/// Reads the body within the size limit and the read timeout.
+async fn read_body(incoming: Incoming, settings: &super::ServerSettings, notes: &mut Notes) -> Result<Bytes, Answer> {
+    let limit = settings.max_body_bytes;
+    let timeout = Duration::from_millis(settings.read_timeout_ms);
+    let bad =
+        |status, message: String| Answer::json(status, serde_json::to_vec(&json!({"msg": message})).expect("json"));
+    match tokio::time::timeout(timeout, Limited::new(incoming, limit).collect()).await {
+        Ok(Ok(c)) => Ok(c.to_bytes()),
+        Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+            let m = format!("the request body is larger than {limit} bytes");
+            notes.find("API-HTTP-002", m.clone());
+            Err(bad(StatusCode::PAYLOAD_TOO_LARGE, m))
+        }
+        Ok(Err(e)) => {
+            let m = format!("the request body ended before its Content-Length: {e}");
+            notes.find("API-LEN-001", m.clone());
+            Err(bad(StatusCode::BAD_REQUEST, m))
+        }
+        Err(_) => {
+            let m = format!(
+                "the request body did not arrive within {} ms (is it shorter than its Content-Length?)",
+                timeout.as_millis()
+            );
+            notes.find("API-LEN-001", m.clone());
+            Err(bad(StatusCode::REQUEST_TIMEOUT, m))
+        }
+    }
+}
+
+async fn route(
+    national: &Arc<National>,
+    conn: &ConnInfo,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    notes: &mut Notes,
+) -> Answer {
+    let endpoint = match path {
+        AUTH_PATH => Endpoint::Auth,
+        SEARCH_PATH => Endpoint::Search,
+        TERMINAL_CARD_PATH | TERMINAL_FACE_PATH => Endpoint::Terminal,
+        _ => {
+            notes.find("API-HTTP-001", format!("no endpoint {method} {path}"));
+            return api_error(national, StatusCode::NOT_FOUND, ErrorKey::ApiNotFound, path);
+        }
+    };
+    if method != Method::POST {
+        notes.find("API-HTTP-001", format!("{path} takes POST, not {method}"));
+        return api_error(
+            national,
+            StatusCode::METHOD_NOT_ALLOWED,
+            ErrorKey::ApiNotFound,
+            &format!("{method} {path}"),
+        );
+    }
+    // Understand the request first: faults scoped to a persona need to know who it is about.
+    let prepared = match endpoint {
+        Endpoint::Auth => auth(national, conn, body, notes),
+        Endpoint::Search => search(national, headers, body, notes),
+        Endpoint::Terminal if path == TERMINAL_FACE_PATH => face(national, body, notes),
+        Endpoint::Terminal => card(national, body, notes, None),
+    };
+    let decision =
+        national
+            .faults
+            .lock()
+            .expect("faults")
+            .decide(endpoint, notes.persona.as_deref(), national.clock.now());
+    notes.faults = decision.applied;
+    if !decision.delay.is_zero() {
+        tokio::time::sleep(decision.delay).await;
+    }
+    let mut answer = match prepared {
+        Prepared::Done(a) => return a, // refused before the service was asked: faults do not hide why
+        Prepared::Answer(a) => a,
+    };
+    let Some((_, kind)) = decision.action else {
+        return answer;
+    };
+    match kind {
+        FaultKind::Latency { .. } => {}
+        FaultKind::Status { code, retry_after_s } => {
+            answer = api_error(
+                national,
+                StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+                ErrorKey::ApiServiceUnavailable,
+                "",
+            );
+            answer.retry_after = retry_after_s;
+        }
+        FaultKind::MaintenancePage => {
+            answer = Answer {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                content_type: "text/html;charset=UTF-8",
+                body: MAINTENANCE_PAGE.as_bytes().to_vec(),
+                retry_after: None,
+                shape: Shape::Whole,
+            };
+        }
+        FaultKind::ConnectionReset => answer.shape = Shape::Reset,
+        FaultKind::CloseWithoutAnswer => answer.shape = Shape::Cut,
+        FaultKind::TruncatedBody { keep_bytes } => {
+            answer.shape = Shape::Truncated(keep_bytes.unwrap_or(answer.body.len() / 2).min(answer.body.len()));
+        }
+        FaultKind::MalformedJson => {
+            let half = answer.body.len() / 2;
+            answer.body.truncate(half);
+            answer.body.extend_from_slice(b"<<not json>>");
+        }
+        FaultKind::SlowBody {
+            chunk_bytes,
+            interval_ms,
+        } => {
+            answer.shape = Shape::Slow(chunk_bytes, Duration::from_millis(interval_ms));
+        }
+        FaultKind::TokenExpiry if endpoint == Endpoint::Search => {
+            notes.find("API-AUTH-003", "the token expired (fault token_expiry)");
+            answer = api_error(
+                national,
+                StatusCode::UNAUTHORIZED,
+                ErrorKey::ApiTokenInvalid,
+                "token expired",
+            );
+        }
+        FaultKind::TokenExpiry => {}
+    }
+    answer
+}
+
+enum Prepared {
+    /// The request was refused; this is the final answer.
+    Done(Answer),
+    /// The service's answer, which faults may still change.
+    Answer(Answer),
+}
+
+fn parse_json(national: &National, body: &[u8], notes: &mut Notes) -> Result<Value, Answer> {
+    serde_json::from_slice::<Value>(body).map_err(|e| {
+        let non_ascii = !body.is_ascii();
+        if e.is_eof() && non_ascii {
+            notes.find(
+                "API-LEN-001",
+                format!(
+                    "the body ends after its Content-Length ({} bytes) in the middle of the JSON, and it holds non-ASCII text: \
+                     Content-Length counts bytes, not characters",
+                    body.len()
+                ),
+            );
+        } else {
+            notes.find("API-JSON-001", format!("the body is not valid JSON: {e}"));
+        }
+        api_error(national, StatusCode::BAD_REQUEST, ErrorKey::ApiBadRequest, &e.to_string())
+    })
+}
+
+fn auth(national: &National, conn: &ConnInfo, body: &[u8], notes: &mut Notes) -> Prepared {
+    let settings = national.settings();
+    let institution = match &conn.client_cert {
+        None => {
+            notes.find("API-CERT-001", "login without a client certificate");
+            return Prepared::Done(api_error(
+                national,
+                StatusCode::UNAUTHORIZED,
+                ErrorKey::ApiLoginNoCertificate,
+                "",
+            ));
+        }
+        Some(c) if c.verdict != "ok" => {
+            notes.find(
+                "API-CERT-002",
+                format!("the client certificate {} is {}", c.subject, c.verdict),
+            );
+            return Prepared::Done(api_error(
+                national,
+                StatusCode::UNAUTHORIZED,
+                ErrorKey::ApiLoginBadCertificate,
+                &c.verdict,
+            ));
+        }
+        Some(c) => common_name(&c.subject).unwrap_or_default().to_owned(),
+    };
+    let creds = match parse_json(national, body, notes) {
+        Ok(v) => v,
+        Err(a) => return Prepared::Done(a),
+    };
+    let acceptable = match settings.credentials {
+        CredentialsPolicy::AnyJson => creds.is_object(),
+        CredentialsPolicy::Strict => creds == credentials_for(&institution),
+    };
+    if !acceptable {
+        notes.find(
+            "API-CRED-001",
+            format!("the credentials are not those of institution {institution} (see docs/api.md)"),
+        );
+        return Prepared::Done(api_error(
+            national,
+            StatusCode::UNAUTHORIZED,
+            ErrorKey::ApiLoginBadCredentials,
+            &institution,
+        ));
+    }
+    let tokens = national.tokens.lock().expect("tokens").issue(
+        &institution,
+        national.clock.now(),
+        chrono::Duration::minutes(settings.token_ttl_minutes),
+    );
+    let body = json!({"status": "0", "msg": "【合成】正常に終了しました。", "result": tokens});
+    Prepared::Answer(Answer::json(StatusCode::OK, serde_json::to_vec(&body).expect("json")))
+}
+
+fn search(national: &National, headers: &HeaderMap, body: &[u8], notes: &mut Notes) -> Prepared {
+    let settings = national.settings();
+    let Some(raw) = headers
+        .get(header::AUTHORIZATION)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    else {
+        notes.find("API-AUTH-001", "search without an Authorization header");
+        return Prepared::Done(api_error(
+            national,
+            StatusCode::UNAUTHORIZED,
+            ErrorKey::ApiTokenMissing,
+            "",
+        ));
+    };
+    let token = match raw.strip_prefix("Bearer ") {
+        Some(t) => {
+            notes.find(
+                "API-AUTH-002",
+                "Authorization is \"Bearer <token>\"; the API takes the bare idToken",
+            );
+            if settings.bearer_prefix == Policy::Reject {
+                return Prepared::Done(api_error(
+                    national,
+                    StatusCode::UNAUTHORIZED,
+                    ErrorKey::ApiTokenInvalid,
+                    "Bearer 形式は使用できません",
+                ));
+            }
+            t.trim()
+        }
+        None => raw.trim(),
+    };
+    if let Err(problem) = national
+        .tokens
+        .lock()
+        .expect("tokens")
+        .check(token, national.clock.now())
+    {
+        notes.find("API-AUTH-003", format!("the token is refused: {}", problem.describe()));
+        return Prepared::Done(api_error(
+            national,
+            StatusCode::UNAUTHORIZED,
+            ErrorKey::ApiTokenInvalid,
+            problem.describe(),
+        ));
+    }
+    card(national, body, notes, Some(settings.non_string_values))
+}
+
+/// A 資格確認 by card data from a JSON `XmlMsg` (search, and the terminal's endpoint).
+fn card(national: &National, body: &[u8], notes: &mut Notes, non_strings: Option<Policy>) -> Prepared {
+    let mut value = match parse_json(national, body, notes) {
+        Ok(v) => v,
+        Err(a) => return Prepared::Done(a),
+    };
+    let wrong = api_json::wrong_types(&value);
+    for w in &wrong {
+        notes.find(
+            "API-TYPE-001",
+            format!("{} is {}; every value is a JSON string", w.path, w.found),
+        );
+    }
+    if !wrong.is_empty() {
+        if non_strings == Some(Policy::Reject) {
+            let detail = format!("{} は文字列で指定してください", wrong[0].path);
+            return Prepared::Done(api_error(
+                national,
+                StatusCode::BAD_REQUEST,
+                ErrorKey::ApiBadRequest,
+                &detail,
+            ));
+        }
+        api_json::coerce_to_strings(&mut value);
+    }
+    for f in api_json::lint_request(&value) {
+        if f.severity == Severity::Error {
+            notes.find(f.check, f.message);
+        }
+    }
+    let request = match api_json::request(&value) {
+        Ok(r) => r,
+        Err(e) => {
+            notes.find("API-JSON-001", format!("the body is not an XmlMsg request: {e}"));
+            return Prepared::Done(api_error(
+                national,
+                StatusCode::BAD_REQUEST,
+                ErrorKey::ApiBadRequest,
+                &e,
+            ));
+        }
+    };
+    notes.persona = national.service.persona_of(&request);
+    let result = national.service.confirm_by_card(&request, national.clock.now());
+    Prepared::Answer(Answer::json(StatusCode::OK, api_json::result_bytes(&result)))
+}
+
+fn face(national: &National, body: &[u8], notes: &mut Notes) -> Prepared {
+    let face: FaceConfirmation = match serde_json::from_slice(body) {
+        Ok(f) => f,
+        Err(e) => {
+            notes.find("API-JSON-001", format!("not a face confirmation: {e}"));
+            return Prepared::Done(api_error(
+                national,
+                StatusCode::BAD_REQUEST,
+                ErrorKey::ApiBadRequest,
+                &e.to_string(),
+            ));
+        }
+    };
+    notes.persona = Some(face.persona.clone());
+    match national.service.confirm_by_face(&face, national.clock.now()) {
+        Ok(r) => Prepared::Answer(Answer::json(StatusCode::OK, api_json::result_bytes(&r))),
+        Err(e) => Prepared::Done(api_error(
+            national,
+            StatusCode::NOT_FOUND,
+            ErrorKey::ApiNotFound,
+            &e.to_string(),
+        )),
+    }
+}

@@ -1,0 +1,310 @@
+//! The national mock over HTTP: the Web API (login with a client certificate, search with a
+//! bare idToken), the endpoints the terminal uses, and an admin API — over TLS or plain HTTP,
+//! bound to loopback by default.
+//!
+//! [`National`] is the mock's state — the qualification service, faults, tokens, settings —
+//! shared by the HTTP endpoints, the admin API and scenario steps (which call the same methods
+//! in process). Every exchange is recorded with its exact bytes.
+
+pub mod admin;
+pub mod api;
+pub mod body;
+pub mod client;
+mod io;
+pub mod json;
+pub mod tls;
+pub mod tokens;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use serde::{Deserialize, Serialize};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::LocalNational;
+use crate::clock::Clock;
+use crate::events::{ClientCert, NationalEvent, NationalRecorder};
+use crate::faults::{Fault, FaultBook, FaultError, FaultStatus};
+use crate::state::{PersonChange, StateError};
+use io::{Conn, Stream};
+pub use tls::ServerTls;
+use tokens::TokenStore;
+
+/// How strictly the mock treats what clients send, and its limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    /// How long a login's tokens stay valid, in minutes of World time.
+    pub token_ttl_minutes: i64,
+    /// `strict`: the login body must be the synthetic credentials of the certificate's
+    /// institution; `any_json`: any JSON object is accepted.
+    pub credentials: CredentialsPolicy,
+    /// What to do with a JSON value that is not a string (e.g. `"MedicalInstitutionCode": true`):
+    /// `reject` with 400, or `accept` it as its text (the finding is journaled either way).
+    pub non_string_values: Policy,
+    /// What to do with `Authorization: Bearer <token>` (the real API takes the bare token).
+    pub bearer_prefix: Policy,
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Time allowed for a request's headers, and for its body, in milliseconds.
+    pub read_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialsPolicy {
+    Strict,
+    AnyJson,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Policy {
+    Reject,
+    Accept,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            token_ttl_minutes: 60,
+            credentials: CredentialsPolicy::Strict,
+            non_string_values: Policy::Accept,
+            bearer_prefix: Policy::Reject,
+            max_body_bytes: 256 * 1024,
+            read_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// The synthetic login credentials of an institution (the real format is not public).
+pub fn credentials_for(institution: &str) -> serde_json::Value {
+    serde_json::json!({
+        "institutionCode": institution,
+        "userId": format!("SYN-USER-{institution}"),
+        "password": "onshi-harness-TEST",
+    })
+}
+
+/// The national mock's state.
+pub struct National {
+    pub service: Arc<LocalNational>,
+    faults: Mutex<FaultBook>,
+    tokens: Mutex<TokenStore>,
+    settings: RwLock<ServerSettings>,
+    clock: Arc<dyn Clock>,
+    recorder: Arc<dyn NationalRecorder>,
+    seed: u64,
+    connections: AtomicU64,
+}
+
+impl National {
+    pub fn new(
+        service: Arc<LocalNational>,
+        clock: Arc<dyn Clock>,
+        recorder: Arc<dyn NationalRecorder>,
+        seed: u64,
+    ) -> Arc<National> {
+        Arc::new(National {
+            service,
+            faults: Mutex::new(FaultBook::new(seed)),
+            tokens: Mutex::new(TokenStore::new(seed)),
+            settings: RwLock::new(ServerSettings::default()),
+            clock,
+            recorder,
+            seed,
+            connections: AtomicU64::new(0),
+        })
+    }
+
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    fn record(&self, event: NationalEvent) {
+        self.recorder.record(event);
+    }
+
+    pub fn settings(&self) -> ServerSettings {
+        self.settings.read().expect("settings").clone()
+    }
+
+    pub fn set_settings(&self, s: ServerSettings) {
+        *self.settings.write().expect("settings") = s;
+    }
+
+    pub fn set_fault(&self, fault: Fault) -> Result<(), FaultError> {
+        self.faults
+            .lock()
+            .expect("faults")
+            .set(fault.clone(), self.clock.now().date())?;
+        self.record(NationalEvent::FaultSet { fault });
+        Ok(())
+    }
+
+    pub fn clear_fault(&self, id: &str) -> bool {
+        let found = self.faults.lock().expect("faults").clear(id);
+        if found {
+            self.record(NationalEvent::FaultCleared { id: id.to_owned() });
+        }
+        found
+    }
+
+    pub fn faults(&self) -> Vec<FaultStatus> {
+        self.faults.lock().expect("faults").list()
+    }
+
+    pub fn apply_change(&self, change: PersonChange) -> Result<(), StateError> {
+        self.service.apply_change(change.clone())?;
+        self.record(NationalEvent::PersonChanged { change });
+        Ok(())
+    }
+
+    pub fn revoke_tokens(&self) -> usize {
+        let count = self.tokens.lock().expect("tokens").revoke_all();
+        self.record(NationalEvent::TokensRevoked { count });
+        count
+    }
+
+    /// Back to the start: no faults, no person changes, no tokens, default settings.
+    pub fn reset(&self) {
+        *self.faults.lock().expect("faults") = FaultBook::new(self.seed);
+        self.tokens.lock().expect("tokens").clear();
+        self.service.reset_state();
+        self.set_settings(ServerSettings::default());
+        self.record(NationalEvent::Reset);
+    }
+}
+
+/// A running listener.
+pub struct Server {
+    pub addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Server {
+    /// Stops accepting and closes open connections.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Serves the Web API and the terminal endpoints on `addr` (port 0: a free port).
+pub async fn serve(national: Arc<National>, addr: SocketAddr, tls: Option<ServerTls>) -> std::io::Result<Server> {
+    let listener = TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(accept_loop(listener, national, tls, stopped));
+    Ok(Server { addr, stop, task })
+}
+
+/// What a handler knows about the connection.
+pub(crate) struct ConnInfo {
+    pub id: u64,
+    pub remote: String,
+    pub tls: bool,
+    pub client_cert: Option<ClientCert>,
+    pub reset: Arc<AtomicBool>,
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    national: Arc<National>,
+    tls: Option<ServerTls>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => break,
+            accepted = listener.accept() => {
+                let Ok((tcp, remote)) = accepted else { continue };
+                let _ = tcp.set_nodelay(true);
+                connections.spawn(connection(national.clone(), tls.clone(), tcp, remote, stopped.clone()));
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    connections.shutdown().await;
+}
+
+async fn connection(
+    national: Arc<National>,
+    tls: Option<ServerTls>,
+    tcp: TcpStream,
+    remote: SocketAddr,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let id = national.connections.fetch_add(1, Ordering::Relaxed) + 1;
+    let settings = national.settings();
+    let read_timeout = Duration::from_millis(settings.read_timeout_ms);
+    let failed = |error: String| {
+        national.record(NationalEvent::ConnectionFailed {
+            connection: id,
+            remote: remote.to_string(),
+            error,
+        })
+    };
+    let (stream, client_cert) = match &tls {
+        None => (Stream::Plain(tcp), None),
+        Some(t) => {
+            let acceptor = tokio_rustls::TlsAcceptor::from(t.config.clone());
+            match tokio::time::timeout(read_timeout, acceptor.accept(tcp)).await {
+                Ok(Ok(s)) => {
+                    let cert = s.get_ref().1.peer_certificates().and_then(|c| t.judge(c));
+                    (Stream::Tls(Box::new(s)), cert)
+                }
+                Ok(Err(e)) => return failed(format!("TLS handshake failed: {e}")),
+                Err(_) => {
+                    return failed(format!(
+                        "TLS handshake not finished within {} ms",
+                        read_timeout.as_millis()
+                    ));
+                }
+            }
+        }
+    };
+    let reset = Arc::new(AtomicBool::new(false));
+    let info = Arc::new(ConnInfo {
+        id,
+        remote: remote.to_string(),
+        tls: tls.is_some(),
+        client_cert,
+        reset: reset.clone(),
+    });
+    let n = national.clone();
+    let service = service_fn(move |req| api::handle(n.clone(), info.clone(), req));
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(read_timeout)
+        .max_headers(100)
+        .max_buf_size(64 * 1024)
+        .keep_alive(true);
+    let conn = builder.serve_connection(TokioIo::new(Conn { stream, reset }), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        result = conn.as_mut() => {
+            if let Err(e) = result {
+                let deliberate = e.source().is_some_and(|s| s.to_string().contains("on purpose"));
+                if !deliberate {
+                    failed(format!("HTTP: {e}{}", e.source().map(|s| format!(": {s}")).unwrap_or_default()));
+                }
+            }
+        }
+        _ = stopped.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(Duration::from_secs(2), conn).await;
+        }
+    }
+}
+
+use std::error::Error as _;

@@ -1,0 +1,585 @@
+//! The national mock over real TLS on loopback: login and search, every refusal, every fault
+//! kind, hostile connections, and the admin API.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDate, NaiveDateTime};
+use onshi_national::events::{MemoryRecorder, NationalEvent};
+use onshi_national::http::api::{AUTH_PATH, SEARCH_PATH};
+use onshi_national::http::client::{ClientError, RemoteNational};
+use onshi_national::http::{National, Policy, ServerTls, admin, credentials_for, serve, tls};
+use onshi_national::pki;
+use onshi_national::{Clock, LocalNational};
+use onshi_protocol::synthetic::ErrorCatalogue;
+use onshi_registry::Registry;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+struct TestClock(Mutex<NaiveDateTime>);
+impl Clock for TestClock {
+    fn now(&self) -> NaiveDateTime {
+        *self.0.lock().unwrap()
+    }
+}
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2025, 11, 21).unwrap()
+}
+
+struct Mock {
+    national: Arc<National>,
+    clock: Arc<TestClock>,
+    recorder: Arc<MemoryRecorder>,
+    addr: SocketAddr,
+    pki: pki::Pki,
+    _server: onshi_national::http::Server,
+}
+
+async fn start() -> Mock {
+    let registry = Arc::new(Registry::embedded(today(), 0));
+    let service = Arc::new(LocalNational::new(registry, Arc::new(ErrorCatalogue::default())));
+    let clock = Arc::new(TestClock(Mutex::new(today().and_hms_opt(9, 0, 0).unwrap())));
+    let recorder = Arc::new(MemoryRecorder::default());
+    let national = National::new(service, clock.clone(), recorder.clone(), 7);
+    let pki = pki::embedded();
+    let server = serve(
+        national.clone(),
+        "127.0.0.1:0".parse().unwrap(),
+        Some(ServerTls::from_pki(&pki).unwrap()),
+    )
+    .await
+    .unwrap();
+    Mock {
+        national,
+        clock,
+        recorder,
+        addr: server.addr,
+        pki,
+        _server: server,
+    }
+}
+
+impl Mock {
+    fn url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.addr.port())
+    }
+
+    fn client(&self, cert: Option<&str>) -> RemoteNational {
+        let identity = cert.map(|name| {
+            (
+                self.pki.get(&format!("{name}.pem")).unwrap(),
+                self.pki.get(&format!("{name}-key.pem")).unwrap(),
+            )
+        });
+        RemoteNational::with_identity(
+            &self.url(),
+            Some(self.pki.ca_cert().unwrap()),
+            identity,
+            Duration::from_secs(5),
+        )
+        .unwrap()
+    }
+
+    async fn login(&self) -> String {
+        let (status, body) = self
+            .client(Some("client-9900000001"))
+            .post(AUTH_PATH, serde_json::to_vec(&credentials_for("9900000001")).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        v["result"]["idToken"].as_str().unwrap().to_owned()
+    }
+
+    async fn search(&self, token: &str, body: Value) -> (u16, Value) {
+        let (status, bytes) = self
+            .client(None)
+            .post_with(
+                SEARCH_PATH,
+                serde_json::to_vec(&body).unwrap(),
+                &[("authorization", token)],
+            )
+            .await
+            .unwrap();
+        (status.as_u16(), serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    fn exchanges(&self) -> Vec<onshi_national::events::Exchange> {
+        self.recorder
+            .events()
+            .into_iter()
+            .filter_map(|e| match e {
+                NationalEvent::Exchange(x) => Some(*x),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn last_findings(&self) -> Vec<String> {
+        self.exchanges()
+            .last()
+            .unwrap()
+            .findings
+            .iter()
+            .map(|f| f.check.clone())
+            .collect()
+    }
+}
+
+fn query(persona_card: (&str, Option<&str>, &str, Option<&str>, &str)) -> Value {
+    let (insurer, symbol, number, branch, birthdate) = persona_card;
+    let mut info = json!({"InsurerNumber": insurer, "InsuredIdentificationNumber": number, "Birthdate": birthdate,
+                          "LimitApplicationCertificateRelatedConsFlg": "1"});
+    if let Some(s) = symbol {
+        info["InsuredCardSymbol"] = json!(s);
+    }
+    if let Some(b) = branch {
+        info["InsuredBranchNumber"] = json!(b);
+    }
+    json!({"XmlMsg": {"MessageHeader": {"QualificationConfirmationDate": "20251121", "MedicalInstitutionCode": "9900000001"},
+                      "MessageBody": {"QualificationConfirmSearchInfo": info}}})
+}
+
+fn insured() -> Value {
+    query(("06990012", Some("1001"), "1101", Some("00"), "19780815"))
+}
+
+#[tokio::test]
+async fn login_then_search_answers_in_the_json_shape_of_the_reference() {
+    let m = start().await;
+    let token = m.login().await;
+    let (status, v) = m.search(&token, insured()).await;
+    assert_eq!(status, 200);
+    let body = &v["XmlMsg"]["MessageBody"];
+    assert_eq!(body["QualificationValidity"], "1");
+    assert_eq!(
+        body["ResultList"][0]["ResultOfQualificationConfirmation"]["Name"],
+        "検証　一郎"
+    );
+    assert_eq!(v["XmlMsg"]["MessageHeader"]["SegmentOfResult"], "1");
+    let x = m.exchanges();
+    let login = &x[0];
+    let cert = login.client_cert.as_ref().unwrap();
+    assert!(
+        cert.subject.contains("CN=9900000001") && cert.verdict == "ok",
+        "{cert:?}"
+    );
+    assert!(x[1].findings.is_empty(), "{:?}", x[1].findings);
+    assert_eq!(x[1].persona.as_deref(), Some("valid-kenpo-insured"));
+    assert_eq!(
+        x[1].headers.iter().find(|(k, _)| k == "authorization").unwrap().1,
+        token
+    );
+}
+
+#[tokio::test]
+async fn logins_with_the_wrong_certificate_or_credentials_are_refused_clearly() {
+    let m = start().await;
+    let creds = serde_json::to_vec(&credentials_for("9900000001")).unwrap();
+    let cases = [
+        (None, creds.clone(), "SYN-A1001", "API-CERT-001"),
+        (Some("client-foreign"), creds.clone(), "SYN-A1002", "API-CERT-002"),
+        (Some("client-expired"), creds.clone(), "SYN-A1002", "API-CERT-002"),
+        (
+            Some("client-9900000001"),
+            b"{\"userId\":\"x\"}".to_vec(),
+            "SYN-A1003",
+            "API-CRED-001",
+        ),
+        (
+            Some("client-9900000001"),
+            b"not json".to_vec(),
+            "SYN-A3001",
+            "API-JSON-001",
+        ),
+    ];
+    for (cert, body, code, check) in cases {
+        let (status, bytes) = m.client(cert).post(AUTH_PATH, body).await.unwrap();
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(status, if check == "API-JSON-001" { 400 } else { 401 }, "{cert:?}");
+        assert_eq!(v["status"], code, "{cert:?}: {v}");
+        assert!(v.get("result").is_none());
+        assert_eq!(m.last_findings(), [check]);
+    }
+    let verdicts: Vec<String> = m
+        .exchanges()
+        .iter()
+        .filter_map(|x| x.client_cert.as_ref().map(|c| c.verdict.clone()))
+        .collect();
+    assert!(verdicts.contains(&"issued by an unknown CA".to_owned()), "{verdicts:?}");
+    assert!(verdicts.contains(&"expired".to_owned()), "{verdicts:?}");
+}
+
+#[tokio::test]
+async fn tokens_must_be_bare_known_and_fresh() {
+    let m = start().await;
+    let token = m.login().await;
+    let (s, _) = m.search(&format!("Bearer {token}"), insured()).await;
+    assert_eq!((s, m.last_findings()), (401, vec!["API-AUTH-002".to_owned()]));
+    let (s, _) = m.search("SYN-ID-nope", insured()).await;
+    assert_eq!((s, m.last_findings()), (401, vec!["API-AUTH-003".to_owned()]));
+    let (s, bytes) = m
+        .client(None)
+        .post(SEARCH_PATH, serde_json::to_vec(&insured()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(s, 401, "{}", String::from_utf8_lossy(&bytes));
+    assert_eq!(m.last_findings(), ["API-AUTH-001"]);
+    *m.clock.0.lock().unwrap() += chrono::Duration::minutes(61);
+    let (s, v) = m.search(&token, insured()).await;
+    assert_eq!(s, 401);
+    assert!(v["msg"].as_str().unwrap().contains("token expired"), "{v}");
+    let fresh = m.login().await;
+    assert_eq!(m.search(&fresh, insured()).await.0, 200);
+    assert_eq!(m.national.revoke_tokens(), 2);
+    assert_eq!(m.search(&fresh, insured()).await.0, 401);
+}
+
+#[tokio::test]
+async fn non_string_values_are_findings_and_optionally_refused() {
+    let m = start().await;
+    let token = m.login().await;
+    let mut q = insured();
+    q["XmlMsg"]["MessageHeader"]["MedicalInstitutionCode"] = json!(true);
+    let (s, v) = m.search(&token, q.clone()).await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        v["XmlMsg"]["MessageHeader"]["SegmentOfResult"], "9",
+        "accepted as the text \"true\": invalid"
+    );
+    assert_eq!(m.last_findings(), ["API-TYPE-001", "MSG-INST-001"]);
+    let mut strict = m.national.settings();
+    strict.non_string_values = Policy::Reject;
+    m.national.set_settings(strict);
+    let (s, v) = m.search(&token, q).await;
+    assert_eq!(s, 400);
+    assert!(v["msg"].as_str().unwrap().contains("MedicalInstitutionCode"), "{v}");
+}
+
+async fn raw(m: &Mock, request: &[u8]) -> Vec<u8> {
+    let config = tls::client_config(m.pki.ca_cert().unwrap(), None).unwrap();
+    let tcp = tokio::net::TcpStream::connect(m.addr).await.unwrap();
+    let mut s = tokio_rustls::TlsConnector::from(config)
+        .connect("localhost".try_into().unwrap(), tcp)
+        .await
+        .unwrap();
+    s.write_all(request).await.unwrap();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await;
+    out
+}
+
+#[tokio::test]
+async fn content_length_counted_in_characters_is_named() {
+    let m = start().await;
+    let token = m.login().await;
+    let mut q = insured();
+    q["XmlMsg"]["MessageBody"]["QualificationConfirmSearchInfo"]["InsuredCardSymbol"] = json!("検証記号");
+    let body = serde_json::to_string(&q).unwrap();
+    let request = format!(
+        "POST {SEARCH_PATH} HTTP/1.1\r\nHost: localhost\r\nAuthorization: {token}\r\nContent-Type: application/json;charset=UTF-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.chars().count()
+    );
+    let answer = String::from_utf8_lossy(&raw(&m, request.as_bytes()).await).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    let x = m.exchanges();
+    let search = x.iter().find(|x| x.path == SEARCH_PATH).unwrap();
+    assert_eq!(search.findings[0].check, "API-LEN-001");
+    assert!(search.findings[0].message.contains("bytes, not characters"));
+}
+
+#[tokio::test]
+async fn hostile_input_is_answered_or_dropped_and_journaled() {
+    let m = start().await;
+    let token = m.login().await;
+    // A JSON nesting bomb and an oversized body.
+    let bomb = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let (s, _) = m
+        .client(None)
+        .post_with(SEARCH_PATH, bomb.into_bytes(), &[("authorization", &token)])
+        .await
+        .unwrap();
+    assert_eq!(s, 400);
+    assert_eq!(m.last_findings(), ["API-JSON-001"]);
+    let (s, _) = m
+        .client(None)
+        .post_with(SEARCH_PATH, vec![b' '; 1024 * 1024], &[("authorization", &token)])
+        .await
+        .unwrap();
+    assert_eq!(s, 413);
+    // Unknown path and method.
+    let (s, _) = m.client(None).post("/nope", vec![]).await.unwrap();
+    assert_eq!(s, 404);
+    // A header flood, HTTP/1.0, garbage instead of TLS, an HTTP/2 preface.
+    let flood = format!("GET / HTTP/1.1\r\nHost: x\r\n{}\r\n", "X-A: 1\r\n".repeat(500));
+    let answer = raw(&m, flood.as_bytes()).await;
+    assert!(answer.is_empty() || String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 431"));
+    let old = raw(
+        &m,
+        format!("POST {SEARCH_PATH} HTTP/1.0\r\nContent-Length: 2\r\n\r\n{{}}").as_bytes(),
+    )
+    .await;
+    assert!(
+        String::from_utf8_lossy(&old).starts_with("HTTP/1.0 401"),
+        "{}",
+        String::from_utf8_lossy(&old)
+    );
+    let mut tcp = tokio::net::TcpStream::connect(m.addr).await.unwrap();
+    tcp.write_all(&[0x16, 0x03, 0x01, 0xff, 0xff, 1, 2, 3, 4])
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut buf)).await;
+    let h2 = raw(&m, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").await;
+    assert!(String::from_utf8_lossy(&h2).is_empty() || String::from_utf8_lossy(&h2).contains("400"));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let failures: Vec<String> = m
+        .recorder
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            NationalEvent::ConnectionFailed { error, .. } => Some(error),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        failures.iter().any(|e| e.contains("TLS handshake failed")),
+        "{failures:?}"
+    );
+    assert!(failures.len() >= 3, "{failures:?}");
+}
+
+#[tokio::test]
+async fn a_slow_sender_is_cut_off() {
+    let m = start().await;
+    let mut s = m.national.settings();
+    s.read_timeout_ms = 300;
+    m.national.set_settings(s);
+    let config = tls::client_config(m.pki.ca_cert().unwrap(), None).unwrap();
+    let tcp = tokio::net::TcpStream::connect(m.addr).await.unwrap();
+    let mut t = tokio_rustls::TlsConnector::from(config)
+        .connect("localhost".try_into().unwrap(), tcp)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    t.write_all(b"POST / HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), t.read_to_end(&mut out)).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the connection must be closed by the server"
+    );
+}
+
+fn set(m: &Mock, fault: Value) {
+    m.national.set_fault(serde_json::from_value(fault).unwrap()).unwrap();
+}
+
+#[tokio::test]
+async fn every_fault_kind_reaches_the_client() {
+    let m = start().await;
+    let token = m.login().await;
+    let c = m.client(None);
+    let body = serde_json::to_vec(&insured()).unwrap();
+    let auth = [("authorization", token.as_str())];
+
+    set(
+        &m,
+        json!({"id":"503","kind":{"type":"status","code":503,"retry_after_s":7},"when":{"first":1}}),
+    );
+    let (s, b) = c.post_with(SEARCH_PATH, body.clone(), &auth).await.unwrap();
+    assert_eq!(s, 503);
+    assert_eq!(serde_json::from_slice::<Value>(&b).unwrap()["status"], "SYN-A9001");
+    assert_eq!(
+        c.post_with(SEARCH_PATH, body.clone(), &auth).await.unwrap().0,
+        200,
+        "first: 1"
+    );
+
+    set(
+        &m,
+        json!({"id":"page","kind":{"type":"maintenance_page"},"when":{"first":1}}),
+    );
+    let (s, b) = c.post_with(SEARCH_PATH, body.clone(), &auth).await.unwrap();
+    assert_eq!(s, 503);
+    assert!(String::from_utf8_lossy(&b).contains("メンテナンス"));
+
+    set(
+        &m,
+        json!({"id":"cut","kind":{"type":"close_without_answer"},"when":{"first":1}}),
+    );
+    assert!(matches!(
+        c.post_with(SEARCH_PATH, body.clone(), &auth).await,
+        Err(ClientError::Connect { .. })
+    ));
+
+    set(
+        &m,
+        json!({"id":"rst","kind":{"type":"connection_reset"},"when":{"first":1}}),
+    );
+    let err = c
+        .post_with(SEARCH_PATH, body.clone(), &auth)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.to_lowercase().contains("reset") || err.contains("closed"), "{err}");
+
+    set(
+        &m,
+        json!({"id":"trunc","kind":{"type":"truncated_body","keep_bytes":20},"when":{"first":1}}),
+    );
+    assert!(
+        c.post_with(SEARCH_PATH, body.clone(), &auth).await.is_err(),
+        "a truncated body is an error"
+    );
+
+    set(
+        &m,
+        json!({"id":"bad","kind":{"type":"malformed_json"},"when":{"first":1}}),
+    );
+    let (s, b) = c.post_with(SEARCH_PATH, body.clone(), &auth).await.unwrap();
+    assert_eq!(s, 200);
+    assert!(serde_json::from_slice::<Value>(&b).is_err());
+
+    set(
+        &m,
+        json!({"id":"slow","kind":{"type":"slow_body","chunk_bytes":300,"interval_ms":50},"when":{"first":1}}),
+    );
+    let t = Instant::now();
+    let (s, b) = c.post_with(SEARCH_PATH, body.clone(), &auth).await.unwrap();
+    assert!(s == 200 && serde_json::from_slice::<Value>(&b).is_ok());
+    assert!(t.elapsed() >= Duration::from_millis(100), "{:?}", t.elapsed());
+
+    set(
+        &m,
+        json!({"id":"lat","kind":{"type":"latency","delay":{"fixed":{"ms":300}}},"when":{"first":1}}),
+    );
+    let t = Instant::now();
+    assert_eq!(c.post_with(SEARCH_PATH, body.clone(), &auth).await.unwrap().0, 200);
+    assert!(t.elapsed() >= Duration::from_millis(300));
+
+    set(
+        &m,
+        json!({"id":"exp","scope":{"persona":"valid-kenpo-insured"},"kind":{"type":"token_expiry"},"when":{"first":1}}),
+    );
+    assert_eq!(c.post_with(SEARCH_PATH, body.clone(), &auth).await.unwrap().0, 401);
+
+    let applied: Vec<_> = m.exchanges().iter().flat_map(|x| x.faults.clone()).collect();
+    for id in ["503", "page", "cut", "rst", "trunc", "bad", "slow", "lat", "exp"] {
+        assert!(applied.iter().any(|a| a == id), "{id} not journaled in {applied:?}");
+    }
+    assert!(m.national.faults().iter().all(|f| f.applied == 1));
+}
+
+#[tokio::test]
+async fn person_changes_show_in_the_next_answer() {
+    let m = start().await;
+    let token = m.login().await;
+    m.national
+        .apply_change(
+            serde_json::from_value(json!({"change":"lose_eligibility","persona":"valid-kenpo-insured","at":"today"}))
+                .unwrap(),
+        )
+        .unwrap();
+    let (_, v) = m.search(&token, insured()).await;
+    assert_eq!(v["XmlMsg"]["MessageBody"]["QualificationValidity"], "2");
+    m.national.reset();
+    let fresh = m.login().await;
+    let (_, v) = m.search(&fresh, insured()).await;
+    assert_eq!(v["XmlMsg"]["MessageBody"]["QualificationValidity"], "1");
+}
+
+#[tokio::test]
+async fn the_terminal_endpoints_answer_card_and_face_confirmations() {
+    let m = start().await;
+    let remote = RemoteNational::new(&m.url(), Some(m.pki.ca_cert().unwrap()), Duration::from_secs(5)).unwrap();
+    let request = onshi_national::http::json::request(&insured()).unwrap();
+    let r = remote.confirm_by_card(&request).await.unwrap();
+    assert_eq!(r.results()[0].name.as_deref(), Some("検証　一郎"));
+    let face = onshi_national::FaceConfirmation {
+        persona: "face-consenting".into(),
+        institution_code: "9900000001".into(),
+        consents: Default::default(),
+    };
+    let r = remote.confirm_by_face(&face).await.unwrap();
+    assert_eq!(r.results()[0].reference_number.as_deref(), Some("TESTREF-0001"));
+    set(
+        &m,
+        json!({"id":"down","scope":{"endpoint":"terminal"},"kind":{"type":"status","code":502}}),
+    );
+    assert!(matches!(
+        remote.confirm_by_card(&request).await,
+        Err(ClientError::Status { .. })
+    ));
+}
+
+#[tokio::test]
+async fn the_admin_api_needs_its_token() {
+    let m = start().await;
+    let server = admin::serve_admin(
+        m.national.clone(),
+        "127.0.0.1:0".parse().unwrap(),
+        "sekret".into(),
+        None,
+    )
+    .await
+    .unwrap();
+    let base = format!("http://127.0.0.1:{}", server.addr.port());
+    let c = RemoteNational::new(&base, None, Duration::from_secs(5)).unwrap();
+    let fault = serde_json::to_vec(&json!({"id":"x","kind":{"type":"malformed_json"}})).unwrap();
+    let (s, _) = c.post("/admin/faults", fault.clone()).await.unwrap();
+    assert_eq!(s, 401);
+    assert!(
+        m.recorder
+            .events()
+            .iter()
+            .any(|e| matches!(e, NationalEvent::AdminRefused { .. }))
+    );
+    let (s, _) = c
+        .post_with("/admin/faults", fault, &[("authorization", "Bearer sekret")])
+        .await
+        .unwrap();
+    assert_eq!(s, 201);
+    assert_eq!(m.national.faults().len(), 1);
+    let (s, b) = c
+        .post_with(
+            "/admin/faults",
+            b"{\"id\":\"y\",\"kind\":{\"type\":\"status\",\"code\":999}}".to_vec(),
+            &[("authorization", "Bearer sekret")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(s, 400);
+    assert!(String::from_utf8_lossy(&b).contains("999"));
+    let change = serde_json::to_vec(
+        &json!({"change":"register_reference_number","persona":"valid-kenpo-insured","reference_number":"R-9"}),
+    )
+    .unwrap();
+    assert_eq!(
+        c.post_with("/admin/persons", change, &[("authorization", "Bearer sekret")])
+            .await
+            .unwrap()
+            .0,
+        200
+    );
+    assert_eq!(
+        m.national
+            .service
+            .persona("valid-kenpo-insured")
+            .unwrap()
+            .reference_number
+            .as_deref(),
+        Some("R-9")
+    );
+    assert_eq!(
+        c.post_with("/admin/reset", vec![], &[("authorization", "Bearer sekret")])
+            .await
+            .unwrap()
+            .0,
+        200
+    );
+    assert!(m.national.faults().is_empty());
+    server.stop().await;
+}
