@@ -194,14 +194,6 @@ pub fn embedded() -> Pki {
 mod tests {
     use super::*;
 
-    #[test]
-    #[ignore = "bootstrap only"]
-    fn write_fixtures() {
-        generate()
-            .unwrap()
-            .write(std::path::Path::new("../../fixtures/pki"))
-            .unwrap();
-    }
 
     #[test]
     fn a_fresh_pki_has_every_file_the_embedded_one_has() {
