@@ -194,7 +194,6 @@ pub fn embedded() -> Pki {
 mod tests {
     use super::*;
 
-
     #[test]
     fn a_fresh_pki_has_every_file_the_embedded_one_has() {
         let fresh = generate().unwrap();

@@ -18,4 +18,4 @@ pub use events::{Actor, Blob, Folder, FsOp, MemoryRecorder, Recorder, TerminalEv
 pub use folders::Folders;
 pub use onshi_national::{Clock, SystemClock};
 pub use settings::{TerminalSettings, Upstream};
-pub use terminal::{PresentCard, SlowWrite, Terminal, TerminalConfig, TerminalError};
+pub use terminal::{NationalLink, PresentCard, SlowWrite, Terminal, TerminalConfig, TerminalError};

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine as _;
+use onshi_national::http::client::RemoteNational;
 use onshi_national::{Clock, ConsentChoices, EligibilityService, FaceConfirmation, error_result};
 use onshi_protocol::codes::{self, Code};
 use onshi_protocol::filename::{Direction, Extension, FaceFileName, Family, FileName, MessageFileName};
@@ -32,12 +33,46 @@ use crate::folders::{self, Folders, NotRegular, ReadOutcome};
 use crate::observe::{self, Ownership, ReqEvent};
 use crate::settings::{TerminalSettings, Upstream};
 
+/// How the terminal reaches the national system.
+#[derive(Clone)]
+pub enum NationalLink {
+    /// The service in this process (fast; for the harness's own unit tests).
+    InProcess(Arc<dyn EligibilityService>),
+    /// A national mock over HTTP(S) — in this process's World or elsewhere — so that network
+    /// faults reach the folder interface.
+    Http(RemoteNational),
+}
+
+impl NationalLink {
+    async fn confirm_by_card(
+        &self,
+        request: &QualificationRequest,
+        now: chrono::NaiveDateTime,
+    ) -> Result<QualificationResult, String> {
+        match self {
+            NationalLink::InProcess(s) => Ok(s.confirm_by_card(request, now)),
+            NationalLink::Http(r) => r.confirm_by_card(request).await.map_err(|e| e.to_string()),
+        }
+    }
+
+    async fn confirm_by_face(
+        &self,
+        face: &FaceConfirmation,
+        now: chrono::NaiveDateTime,
+    ) -> Result<QualificationResult, String> {
+        match self {
+            NationalLink::InProcess(s) => s.confirm_by_face(face, now).map_err(|e| e.to_string()),
+            NationalLink::Http(r) => r.confirm_by_face(face).await.map_err(|e| e.to_string()),
+        }
+    }
+}
+
 /// Everything a terminal needs.
 #[derive(Clone)]
 pub struct TerminalConfig {
     pub folders: Folders,
     pub settings: TerminalSettings,
-    pub national: Arc<dyn EligibilityService>,
+    pub national: NationalLink,
     pub catalogue: Arc<ErrorCatalogue>,
     pub clock: Arc<dyn Clock>,
     pub recorder: Arc<dyn Recorder>,
@@ -149,9 +184,10 @@ impl Terminal {
                 },
                 now,
             )
-            .map_err(|e| TerminalError::Face {
+            .await
+            .map_err(|reason| TerminalError::Face {
                 persona: card.persona.clone(),
-                reason: e.to_string(),
+                reason,
             })?;
         let n = s.faces.fetch_add(1, Ordering::Relaxed);
         let mut rng = Stream::new(cfg.seed, 0xFACE_0000 + n);
@@ -553,7 +589,7 @@ async fn take_request(shared: Arc<Shared>, name: OsString) {
         name: display.clone(),
         bytes: Blob(bytes),
     });
-    let (result, result_bytes) = answer(cfg, &request);
+    let (result, result_bytes) = answer(&shared, &request).await;
     let due = taken_at + Duration::from_millis(cfg.settings.result_delay_ms);
     tokio::time::sleep_until(due.into()).await;
     if !cfg.settings.answer {
@@ -589,7 +625,8 @@ async fn take_request(shared: Arc<Shared>, name: OsString) {
 
 /// The result for a readable request, already encoded. Characters the output encoding
 /// cannot carry turn the answer into a SegmentOfResult 9 error (never a silent `?`).
-fn answer(cfg: &TerminalConfig, request: &QualificationRequest) -> (QualificationResult, Vec<u8>) {
+async fn answer(shared: &Shared, request: &QualificationRequest) -> (QualificationResult, Vec<u8>) {
+    let cfg = &shared.config;
     let now = cfg.clock.now();
     let mic = request.header().medical_institution_code.unwrap_or_default();
     let mut result = if cfg.settings.upstream == Upstream::Down {
@@ -602,7 +639,17 @@ fn answer(cfg: &TerminalConfig, request: &QualificationRequest) -> (Qualificatio
             cfg.catalogue.answer(ErrorKey::RequestInstitutionMismatch, &detail),
         )
     } else {
-        cfg.national.confirm_by_card(request, now)
+        match cfg.national.confirm_by_card(request, now).await {
+            Ok(r) => r,
+            Err(detail) => {
+                // The national side failed (network, HTTP error, malformed answer): the clinic
+                // sees SegmentOfResult 9, the journal sees why.
+                shared.record(TerminalEvent::Problem {
+                    message: format!("the national system did not answer: {detail}"),
+                });
+                error_result(request, now, cfg.catalogue.answer(ErrorKey::UpstreamUnavailable, ""))
+            }
+        }
     };
     if let Some(h) = result.message_header.as_mut() {
         h.character_code_identifier = Some(character_code(cfg));

@@ -47,7 +47,7 @@ async fn start(settings: TerminalSettings) -> Fixture {
             rescan_ms: 100,
             ..settings
         },
-        national: Arc::new(LocalNational::new(registry.clone(), catalogue.clone())),
+        national: NationalLink::InProcess(Arc::new(LocalNational::new(registry.clone(), catalogue.clone()))),
         catalogue,
         clock: Arc::new(FixedClock(today().and_hms_opt(9, 0, 0).unwrap())),
         recorder: recorder.clone(),
@@ -426,7 +426,7 @@ async fn files_present_before_start_are_found_by_the_rescan() {
             rescan_ms: 50,
             ..Default::default()
         },
-        national: Arc::new(LocalNational::new(registry, catalogue.clone())),
+        national: NationalLink::InProcess(Arc::new(LocalNational::new(registry, catalogue.clone()))),
         catalogue,
         clock: Arc::new(FixedClock(today().and_hms_opt(9, 0, 0).unwrap())),
         recorder: recorder.clone(),
@@ -525,4 +525,69 @@ async fn shift_jis_requests_are_read_by_their_declaration() {
     let echoed = r.body().qualification_confirm_search_info.unwrap().insured_card_symbol;
     assert_eq!(echoed.as_deref(), Some("検証記号ＡＢＣＤＥＦＧＨ１２３４５６"));
     f.terminal.stop().await;
+}
+
+#[tokio::test]
+async fn over_http_a_national_fault_reaches_the_folder_interface() {
+    use onshi_national::http::client::RemoteNational;
+    use onshi_national::http::{National, ServerTls, serve};
+    let registry = Arc::new(Registry::embedded(today(), 0));
+    let catalogue = Arc::new(ErrorCatalogue::default());
+    let service = Arc::new(LocalNational::new(registry.clone(), catalogue.clone()));
+    let clock = Arc::new(FixedClock(today().and_hms_opt(9, 0, 0).unwrap()));
+    let national = National::new(service, clock.clone(), Arc::new(onshi_national::events::NoRecorder), 1);
+    let pki = onshi_national::pki::embedded();
+    let server = serve(
+        national.clone(),
+        "127.0.0.1:0".parse().unwrap(),
+        Some(ServerTls::from_pki(&pki).unwrap()),
+    )
+    .await
+    .unwrap();
+    let url = format!("https://localhost:{}", server.addr.port());
+    let link = RemoteNational::new(&url, Some(pki.ca_cert().unwrap()), Duration::from_secs(5)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let recorder = Arc::new(MemoryRecorder::default());
+    let terminal = Terminal::start(TerminalConfig {
+        folders: Folders::new(dir.path()),
+        settings: TerminalSettings {
+            pickup_delay_ms: 10,
+            ..Default::default()
+        },
+        national: NationalLink::Http(link),
+        catalogue,
+        clock,
+        recorder: recorder.clone(),
+        seed: 1,
+    })
+    .await
+    .unwrap();
+    let f = Fixture {
+        _dir: dir,
+        terminal,
+        recorder,
+        registry,
+    };
+    let bytes = write_message(&request(&f.registry, "valid-kenpo-insured"), &XmlOptions::default()).unwrap();
+    let r = result_of(&f, "h1", &bytes).await;
+    assert_eq!(r.results()[0].name.as_deref(), Some("検証　一郎"));
+
+    national
+        .set_fault(
+            serde_json::from_str(
+                r#"{"id":"down","scope":{"endpoint":"terminal"},"kind":{"type":"status","code":502}}"#,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    let r = result_of(&f, "h2", &bytes).await;
+    assert_eq!(r.header().error_code.as_deref(), Some("SYN-E9001"));
+    assert!(
+        f.recorder
+            .events()
+            .iter()
+            .any(|e| matches!(e, TerminalEvent::Problem { message } if message.contains("502")))
+    );
+    f.terminal.stop().await;
+    server.stop().await;
 }
