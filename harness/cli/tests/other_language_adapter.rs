@@ -7,6 +7,7 @@ use std::path::Path;
 
 use common::*;
 
+/// The example implements the folder interface only (it declares no `api.qualification`).
 #[test]
 fn the_python_example_adapter_passes_the_suite() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/python-adapter/adapter.py");
@@ -14,8 +15,16 @@ fn the_python_example_adapter_passes_the_suite() {
     let (code, report, text) = run_suite(&format!("python3 '{}'", script.display()), dir.path(), &[]);
     let report = report.unwrap_or_else(|| panic!("no report:\n{text}"));
     assert_eq!(report["run"]["client"]["name"], "python-example-adapter");
+    let mut passed = 0;
     for (id, verdict, failed) in verdicts(&report) {
-        assert_eq!(verdict, "pass", "{id}: {failed:?}\n{text}");
+        let expected = if id.starts_with("API-") {
+            "not_applicable"
+        } else {
+            "pass"
+        };
+        assert_eq!(verdict, expected, "{id}: {failed:?}\n{text}");
+        passed += usize::from(verdict == "pass");
     }
+    assert!(passed >= 22, "only {passed} cases passed");
     assert_eq!(code, 0);
 }

@@ -20,12 +20,17 @@ impl SimClock {
         }
     }
 
+    /// Back to 09:00 on `date` (the start of a case).
+    pub fn reset(&self, date: NaiveDate) {
+        *self.now.lock().expect("clock") = date.and_hms_opt(9, 0, 0).expect("09:00 exists");
+    }
+
     pub fn advance(&self, by: Duration) {
         *self.now.lock().expect("clock") += by;
     }
 }
 
-impl onshi_terminal::Clock for SimClock {
+impl onshi_national::Clock for SimClock {
     fn now(&self) -> NaiveDateTime {
         *self.now.lock().expect("clock")
     }

@@ -23,8 +23,10 @@ fn checks_of(case: &crate::scenario::Case) -> Vec<String> {
     let mut ids: Vec<String> = case.def.checks.clone();
     for step in &case.def.steps {
         match step {
-            StepDef::ConfirmQualification { expect, .. } => ids.extend(checks::checks_of_expect(expect, true)),
-            StepDef::ImportFace { expect, .. } => ids.extend(checks::checks_of_expect(expect, false)),
+            StepDef::ConfirmQualification { expect, via, .. } => {
+                ids.extend(checks::checks_of_expect(expect, Some(*via)))
+            }
+            StepDef::ImportFace { expect, .. } => ids.extend(checks::checks_of_expect(expect, None)),
             _ => {}
         }
     }
@@ -38,7 +40,8 @@ pub fn cases_markdown(suite: &Suite, proofs: &[Proof]) -> String {
     let mut out = format!(
         "# Case catalogue\n\n{GENERATED}\n\n{} cases. Every case is proven by at least one deliberate defect of the \
          reference client: the reference client passes the case, the defect variant fails it with the check named. \
-         Message lint (`MSG-*`, see [checks.md](checks.md)) runs on every request in every case.\n\n\
+         Message lint (`MSG-*`, see [checks.md](checks.md)) runs on every request in every case, and the API request \
+         checks (`API-*`) on every login and search.\n\n\
          | case | title | requirement | severity | capabilities | proven by |\n|---|---|---|---|---|---|\n",
         suite.cases.len()
     );

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::Instant;
 
+use onshi_national::events::NationalEvent;
 use onshi_terminal::TerminalEvent;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -81,6 +82,7 @@ pub enum Event {
         detail: Value,
     },
     Terminal(TerminalEvent),
+    National(NationalEvent),
     Driver(DriverEvent),
     Note {
         message: String,
@@ -174,6 +176,15 @@ pub fn read_jsonl(path: &Path) -> std::io::Result<Vec<Entry>> {
             })
         })
         .collect()
+}
+
+/// Lets the national mock record straight into the journal.
+pub struct NationalRecorder(pub std::sync::Arc<Journal>);
+
+impl onshi_national::events::NationalRecorder for NationalRecorder {
+    fn record(&self, event: NationalEvent) {
+        self.0.append(Event::National(event));
+    }
 }
 
 /// Lets the terminal record straight into the journal.

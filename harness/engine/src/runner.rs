@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use onshi_protocol::driver::{
-    self, ConfirmQualificationParams, ConfirmQualificationResult, Environment, HarnessInfo, ImportFaceParams,
-    ImportFaceResult, InitializeParams, InitializeResult, Via, error_code,
+    self, ApiEnvironment, ConfirmQualificationParams, ConfirmQualificationResult, Environment, HarnessInfo,
+    ImportFaceParams, ImportFaceResult, InitializeParams, InitializeResult, error_code,
 };
 use onshi_protocol::synthetic::ErrorCatalogue;
 use onshi_registry::Registry;
@@ -21,7 +21,7 @@ use crate::checks::{self, CallAnswer, StepData, StepRecord};
 use crate::driver::{CallError, DriverClient};
 use crate::journal::{Event, Journal};
 use crate::report::{CaseReport, ClientReport, JournalSpan, RunInfo, RunReport, SCHEMA, Tool, Verdict};
-use crate::scenario::{Case, StepDef, Suite};
+use crate::scenario::{ApiSetup, Case, CertificateChoice, StepDef, Suite};
 use crate::world::{CaseWorld, World};
 
 /// How to run.
@@ -98,6 +98,8 @@ struct Runner<'a> {
     driver: DriverClient,
     client: Option<InitializeResult>,
     init_error: Option<String>,
+    /// The API setup the running adapter was initialized with.
+    api_setup: ApiSetup,
 }
 
 /// Runs `cases` of `suite` (all when `only` is empty).
@@ -133,14 +135,15 @@ pub async fn run(
         .terminal_dir
         .clone()
         .unwrap_or_else(|| report_dir.join("terminal"));
-    let world = World::new(
+    let world = World::start(
         terminal_root,
         registry,
         options.error_codes.clone().unwrap_or_default(),
         journal.clone(),
         options.institution_code.clone(),
         options.seed,
-    )?;
+    )
+    .await?;
     let mut runner = Runner {
         options,
         driver: DriverClient::new(options.adapter.clone(), journal.clone(), report_dir.join(STDERR_FILE)),
@@ -148,6 +151,7 @@ pub async fn run(
         world,
         client: None,
         init_error: None,
+        api_setup: ApiSetup::default(),
     };
     let cases: Vec<&Case> = suite
         .cases
@@ -167,6 +171,9 @@ pub async fn run(
         reports.push(report);
     }
     runner.driver.shutdown(Duration::from_secs(5)).await;
+    let terminal_root = runner.world.terminal_folders().root;
+    let client = runner.client.clone();
+    runner.world.stop().await;
     journal
         .append_jsonl(&report_dir.join(JOURNAL_FILE), written)
         .map_err(io_err)?;
@@ -183,13 +190,13 @@ pub async fn run(
             duration_ms: started.elapsed().as_millis() as u64,
             adapter: options.adapter.clone(),
             suite: suite.origin.clone(),
-            client: runner.client.as_ref().map(|c| ClientReport {
+            client: client.as_ref().map(|c| ClientReport {
                 name: c.client.name.clone(),
                 version: c.client.version.clone(),
                 capabilities: c.capabilities.clone(),
             }),
             journal: JOURNAL_FILE.into(),
-            terminal_root: runner.world.terminal_folders().root,
+            terminal_root,
         },
         summary: Default::default(),
         cases: reports,
@@ -241,7 +248,29 @@ fn decode<T: DeserializeOwned>(method: &str, v: Value) -> Result<T, Stop> {
 }
 
 impl Runner<'_> {
-    async fn initialize(&mut self) -> Result<(), String> {
+    /// The HTTP API part of the environment, with the client certificate `setup` asks for.
+    fn api_environment(&self, setup: ApiSetup) -> Result<ApiEnvironment, String> {
+        let pki = &self.world.pki;
+        let pem = |name: &str| pki.get(name).map(str::to_owned).map_err(|e| e.to_string());
+        let (cert, key) = match setup.client_certificate {
+            CertificateChoice::Valid => (
+                pem(&format!("client-{}.pem", self.options.institution_code))?,
+                pem(&format!("client-{}-key.pem", self.options.institution_code))?,
+            ),
+            CertificateChoice::None => (String::new(), String::new()),
+            CertificateChoice::Foreign => (pem("client-foreign.pem")?, pem("client-foreign-key.pem")?),
+            CertificateChoice::Expired => (pem("client-expired.pem")?, pem("client-expired-key.pem")?),
+        };
+        Ok(ApiEnvironment {
+            base_url: self.world.national_url.clone(),
+            ca_cert_pem: pem("ca.pem")?,
+            client_cert_pem: cert,
+            client_key_pem: key,
+            credentials: onshi_national::http::credentials_for(&self.options.institution_code),
+        })
+    }
+
+    async fn initialize(&mut self, setup: ApiSetup) -> Result<(), String> {
         let params = InitializeParams {
             protocol: driver::PROTOCOL.into(),
             harness: HarnessInfo {
@@ -251,7 +280,7 @@ impl Runner<'_> {
             environment: Environment {
                 institution_code: self.options.institution_code.clone(),
                 terminal: Some(self.world.terminal_folders()),
-                api: None,
+                api: Some(self.api_environment(setup)?),
                 pcsc: None,
             },
         };
@@ -267,6 +296,7 @@ impl Runner<'_> {
         let init: InitializeResult = serde_json::from_value(v)
             .map_err(|e| format!("initialize answered something that is not an InitializeResult: {e}"))?;
         self.client = Some(init);
+        self.api_setup = setup;
         Ok(())
     }
 
@@ -310,7 +340,11 @@ impl Runner<'_> {
 
     /// Starts and initializes the adapter when it is not running (first case, or after it
     /// was stopped or crashed).
-    async fn ensure_adapter(&mut self) -> Result<(), Stop> {
+    async fn ensure_adapter(&mut self, setup: ApiSetup) -> Result<(), Stop> {
+        if self.driver.is_running() && setup != self.api_setup {
+            // A case that gives the client other credentials: a fresh adapter, a fresh initialize.
+            self.driver.shutdown(Duration::from_secs(5)).await;
+        }
         if self.driver.is_running() {
             return Ok(());
         }
@@ -320,7 +354,7 @@ impl Runner<'_> {
             // A client that never initialised is not retried for every case.
             return Err(Stop::error(e.clone(), Some("DRV-EXIT")));
         }
-        self.initialize().await.map_err(|e| {
+        self.initialize(setup).await.map_err(|e| {
             self.init_error = Some(e.clone());
             Stop::error(e, Some("DRV-EXIT"))
         })
@@ -328,7 +362,7 @@ impl Runner<'_> {
 
     /// Runs the case; `Err` ends it early with a verdict.
     async fn execute(&mut self, case: &Case, first: u64) -> Result<Vec<checks::CheckResult>, Stop> {
-        self.ensure_adapter().await?;
+        self.ensure_adapter(case.def.api).await?;
         let caps = &self.client.as_ref().expect("initialized").capabilities;
         let missing: Vec<&str> = case
             .def
@@ -346,7 +380,7 @@ impl Runner<'_> {
         }
         let mut cw = self
             .world
-            .start_case(&case.def.terminal)
+            .start_case(&case.def.terminal, &case.def.national)
             .await
             .map_err(|e| Stop::error(format!("the World could not start: {e}"), None))?;
         let outcome = self.steps(case, &mut cw).await;
@@ -378,6 +412,7 @@ impl Runner<'_> {
             });
             let data = match step {
                 StepDef::ConfirmQualification {
+                    via,
                     card,
                     consent_limit_certificate,
                     timeout_ms,
@@ -388,7 +423,7 @@ impl Runner<'_> {
                         .card(card)
                         .map_err(|e| Stop::error(format!("step {}: {e}", index + 1), None))?;
                     let params = ConfirmQualificationParams {
-                        via: Via::File,
+                        via: *via,
                         card,
                         consent_limit_certificate: *consent_limit_certificate,
                         date: Some(date.clone()),
@@ -447,7 +482,34 @@ impl Runner<'_> {
                 }
                 StepDef::AdvanceClock { by } => {
                     let d = crate::clock::parse_duration(by).map_err(|e| Stop::error(e, None))?;
-                    cw.clock.advance(d);
+                    self.world.clock.advance(d);
+                    StepData::Other
+                }
+                StepDef::SetFault { fault } => {
+                    self.world
+                        .national
+                        .set_fault(fault.clone())
+                        .map_err(|e| Stop::error(format!("step {}: {e}", index + 1), None))?;
+                    StepData::Other
+                }
+                StepDef::ClearFault { id } => {
+                    if !self.world.national.clear_fault(id) {
+                        return Err(Stop::error(
+                            format!("step {}: no fault {id:?} to clear", index + 1),
+                            None,
+                        ));
+                    }
+                    StepData::Other
+                }
+                StepDef::ChangePerson { change } => {
+                    self.world
+                        .national
+                        .apply_change(change.clone())
+                        .map_err(|e| Stop::error(format!("step {}: {e}", index + 1), None))?;
+                    StepData::Other
+                }
+                StepDef::RevokeTokens => {
+                    self.world.national.revoke_tokens();
                     StepData::Other
                 }
             };
@@ -470,7 +532,7 @@ impl Runner<'_> {
         deadline: Option<Duration>,
     ) -> Result<CallAnswer<T>, Stop> {
         // An earlier step may have had to stop the adapter; a new one starts initialized.
-        self.ensure_adapter().await?;
+        self.ensure_adapter(self.api_setup).await?;
         let timeout = deadline.unwrap_or(self.options.call_timeout);
         match self.driver.call(method, params, timeout).await {
             Ok(v) => decode(method, v).map(CallAnswer::Answered),

@@ -4,17 +4,21 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::NaiveDate;
 use onshi_national::LocalNational;
+use onshi_national::http::client::RemoteNational;
+use onshi_national::http::{National, Server, ServerSettings, ServerTls};
+use onshi_national::pki::Pki;
 use onshi_protocol::driver::{Card, TerminalFolders};
 use onshi_protocol::synthetic::ErrorCatalogue;
 use onshi_registry::Registry;
-use onshi_terminal::{Folders, Terminal, TerminalConfig, TerminalError, TerminalSettings};
+use onshi_terminal::{Folders, NationalLink, Terminal, TerminalConfig, TerminalError, TerminalSettings};
 use thiserror::Error;
 
 use crate::clock::SimClock;
-use crate::journal::{Journal, TerminalRecorder};
+use crate::journal::{Journal, NationalRecorder, TerminalRecorder};
 use crate::scenario::{CardSpec, PeriodChoice};
 
 #[derive(Debug, Error)]
@@ -27,32 +31,41 @@ pub enum WorldError {
     },
     #[error(transparent)]
     Terminal(#[from] TerminalError),
+    #[error("the national mock cannot start: {0}")]
+    National(String),
     #[error("{0}")]
     Scenario(String),
 }
 
-/// The parts of the World that live for the whole run.
+/// The parts of the World that live for the whole run: the terminal folder, the registry,
+/// the national mock serving HTTPS on loopback (which the terminal and API clients use), and
+/// the World's clock.
 pub struct World {
     pub folders: Folders,
     pub registry: Arc<Registry>,
-    pub national: Arc<LocalNational>,
+    pub national: Arc<National>,
     pub catalogue: Arc<ErrorCatalogue>,
     pub journal: Arc<Journal>,
+    pub clock: Arc<SimClock>,
+    pub pki: Pki,
+    /// `https://localhost:<port>` of the national mock.
+    pub national_url: String,
     pub institution_code: String,
     pub date: NaiveDate,
     pub seed: u64,
+    server: Server,
 }
 
 /// The parts that are fresh for each case.
 pub struct CaseWorld {
     pub terminal: Terminal,
-    pub clock: Arc<SimClock>,
     /// The face file the last `present_card` produced.
     pub last_face: Option<String>,
 }
 
 impl World {
-    pub fn new(
+    /// Prepares the folder and starts the national mock.
+    pub async fn start(
         root: PathBuf,
         registry: Arc<Registry>,
         catalogue: Arc<ErrorCatalogue>,
@@ -65,17 +78,38 @@ impl World {
             path: folders.root.display().to_string(),
             source,
         })?;
-        let national = Arc::new(LocalNational::new(registry.clone(), catalogue.clone()));
+        let date = registry.today();
+        let clock = Arc::new(SimClock::at_opening(date));
+        let service = Arc::new(LocalNational::new(registry.clone(), catalogue.clone()));
+        let national = National::new(
+            service,
+            clock.clone(),
+            Arc::new(NationalRecorder(journal.clone())),
+            seed,
+        );
+        let pki = onshi_national::pki::embedded();
+        let tls = ServerTls::from_pki(&pki).map_err(|e| WorldError::National(e.to_string()))?;
+        let server = onshi_national::http::serve(national.clone(), "127.0.0.1:0".parse().expect("valid"), Some(tls))
+            .await
+            .map_err(|e| WorldError::National(e.to_string()))?;
         Ok(World {
-            date: registry.today(),
+            national_url: format!("https://localhost:{}", server.addr.port()),
             folders,
             registry,
             national,
             catalogue,
             journal,
+            clock,
+            pki,
             institution_code,
+            date,
             seed,
+            server,
         })
+    }
+
+    pub async fn stop(self) {
+        self.server.stop().await;
     }
 
     /// The folder paths as the driver protocol announces them (absolute).
@@ -94,29 +128,41 @@ impl World {
         }
     }
 
-    /// Empties the folders and starts a terminal with the case's settings.
-    pub async fn start_case(&self, settings: &TerminalSettings) -> Result<CaseWorld, WorldError> {
+    /// Empties the folders, resets the national mock and the clock, and starts a terminal
+    /// with the case's settings.
+    pub async fn start_case(
+        &self,
+        terminal: &TerminalSettings,
+        national: &ServerSettings,
+    ) -> Result<CaseWorld, WorldError> {
         self.folders.clear().map_err(|source| WorldError::Folder {
             path: self.folders.root.display().to_string(),
             source,
         })?;
-        let clock = Arc::new(SimClock::at_opening(self.date));
+        self.clock.reset(self.date);
+        self.national.reset();
+        self.national.set_settings(national.clone());
+        let link = RemoteNational::new(
+            &self.national_url,
+            Some(self.pki.ca_cert().map_err(|e| WorldError::National(e.to_string()))?),
+            Duration::from_secs(10),
+        )
+        .map_err(|e| WorldError::National(e.to_string()))?;
         let terminal = Terminal::start(TerminalConfig {
             folders: self.folders.clone(),
             settings: TerminalSettings {
                 institution_code: self.institution_code.clone(),
-                ..settings.clone()
+                ..terminal.clone()
             },
-            national: self.national.clone(),
+            national: NationalLink::Http(link),
             catalogue: self.catalogue.clone(),
-            clock: clock.clone(),
+            clock: self.clock.clone(),
             recorder: Arc::new(TerminalRecorder(self.journal.clone())),
             seed: self.seed,
         })
         .await?;
         Ok(CaseWorld {
             terminal,
-            clock,
             last_face: None,
         })
     }

@@ -31,6 +31,18 @@ pub enum Defect {
     NoTimeout,
     IgnoreReferenceNumber,
     EagerFaceRead,
+    ContentLengthChars,
+    InstitutionCodeBoolean,
+    NeverRelogin,
+    RetryStorm,
+    ApiNoTimeout,
+    BearerPrefix,
+    IgnoreLoginFailure,
+    LoginStorm,
+    ResultListAsObject,
+    RawParseError,
+    NoRetry,
+    TrustHttp200,
 }
 
 /// What a defect does and what must catch it.
@@ -57,6 +69,36 @@ const fn c(case: &'static str, check: &'static str) -> Catch {
     Catch { case, check }
 }
 
+/// The API cases in which the client searches: a defect in every search request fails each.
+const API_SEARCHES: [&str; 13] = [
+    "API-QUAL-001",
+    "API-QUAL-002",
+    "API-QUAL-003",
+    "API-QUAL-004",
+    "API-QUAL-005",
+    "API-SYMBOL-001",
+    "API-TOKEN-001",
+    "API-TOKEN-002",
+    "API-BUSY-001",
+    "API-MAINT-001",
+    "API-RESET-001",
+    "API-SLOW-001",
+    "API-MALFORMED-001",
+];
+
+/// The same check failing in each of `cases`.
+const fn each<const N: usize>(cases: [&'static str; N], check: &'static str) -> [Catch; N] {
+    let mut out = [c("", ""); N];
+    let mut i = 0;
+    while i < N {
+        out[i] = c(cases[i], check);
+        i += 1;
+    }
+    out
+}
+
+const API_LOGINS: [&str; 3] = ["API-LOGIN-001", "API-LOGIN-002", "API-LOGIN-003"];
+
 pub const DEFECTS: &[DefectInfo] = &[
     DefectInfo {
         defect: Defect::AnyResultValid,
@@ -71,13 +113,18 @@ pub const DEFECTS: &[DefectInfo] = &[
             c("FILE-QUAL-005", "OUT-MULTIPLE"),
             c("FILE-ERR-002", "OUT-ERROR"),
             c("FILE-MSG-001", "OUT-MESSAGE"),
+            c("API-QUAL-002", "OUT-INVALID"),
+            c("API-QUAL-003", "OUT-NEWQUAL"),
+            c("API-QUAL-004", "OUT-NOTFOUND"),
+            c("API-QUAL-005", "OUT-MULTIPLE"),
+            c("API-TOKEN-002", "OUT-INVALID"),
         ],
     },
     DefectInfo {
         defect: Defect::NewQualificationAsValid,
         name: "newqual-as-valid",
         behaviour: "reads QualificationValidity 3 — 無効（新しい資格あり） as valid",
-        catches: &[c("FILE-QUAL-003", "OUT-NEWQUAL")],
+        catches: &[c("FILE-QUAL-003", "OUT-NEWQUAL"), c("API-QUAL-003", "OUT-NEWQUAL")],
     },
     DefectInfo {
         defect: Defect::IgnoreValidity,
@@ -88,19 +135,24 @@ pub const DEFECTS: &[DefectInfo] = &[
             c("FILE-QUAL-003", "OUT-NEWQUAL"),
             c("FILE-QUAL-004", "OUT-NOTFOUND"),
             c("FILE-QUAL-005", "OUT-MULTIPLE"),
+            c("API-QUAL-002", "OUT-INVALID"),
+            c("API-QUAL-003", "OUT-NEWQUAL"),
+            c("API-QUAL-004", "OUT-NOTFOUND"),
+            c("API-QUAL-005", "OUT-MULTIPLE"),
+            c("API-TOKEN-002", "OUT-INVALID"),
         ],
     },
     DefectInfo {
         defect: Defect::FirstOfMany,
         name: "first-of-many",
         behaviour: "takes ResultList[0] when QualificationValidity is 5 — 複数該当, registering one of several people",
-        catches: &[c("FILE-QUAL-005", "OUT-MULTIPLE")],
+        catches: &[c("FILE-QUAL-005", "OUT-MULTIPLE"), c("API-QUAL-005", "OUT-MULTIPLE")],
     },
     DefectInfo {
         defect: Defect::MissingResultListIsError,
         name: "missing-resultlist-is-error",
         behaviour: "treats an answer without ResultList as a broken file, so QualificationValidity 4 — 該当資格なし becomes an error",
-        catches: &[c("FILE-QUAL-004", "OUT-NOTFOUND")],
+        catches: &[c("FILE-QUAL-004", "OUT-NOTFOUND"), c("API-QUAL-004", "OUT-NOTFOUND")],
     },
     DefectInfo {
         defect: Defect::GenericErrorMessage,
@@ -118,7 +170,11 @@ pub const DEFECTS: &[DefectInfo] = &[
         defect: Defect::HouseholderName,
         name: "householder-name",
         behaviour: "stores InsuredName (被保険者氏名, the householder) as the patient's name",
-        catches: &[c("FILE-QUAL-001", "REC-NAME")],
+        catches: &[
+            c("FILE-QUAL-001", "REC-NAME"),
+            c("API-QUAL-001", "REC-NAME"),
+            c("API-TOKEN-001", "REC-NAME"),
+        ],
     },
     DefectInfo {
         defect: Defect::Utf8OnlyReader,
@@ -161,7 +217,11 @@ pub const DEFECTS: &[DefectInfo] = &[
         name: "branch-default-00",
         behaviour: "sends InsuredBranchNumber 00 for a card that has no branch number",
         // Twins queried without 枝番 get "00" too, which matches neither twin.
-        catches: &[c("FILE-KOUKI-001", "REQ-CARD"), c("FILE-QUAL-005", "OUT-MULTIPLE")],
+        catches: &[
+            c("FILE-KOUKI-001", "REQ-CARD"),
+            c("FILE-QUAL-005", "OUT-MULTIPLE"),
+            c("API-QUAL-005", "OUT-MULTIPLE"),
+        ],
     },
     DefectInfo {
         defect: Defect::DropLimitConsent,
@@ -210,6 +270,105 @@ pub const DEFECTS: &[DefectInfo] = &[
         name: "eager-face-read",
         behaviour: "parses a face file as soon as it exists, before the reader finished writing it",
         catches: &[c("FILE-FACE-002", "FACE-STABLE-READ")],
+    },
+    DefectInfo {
+        defect: Defect::ContentLengthChars,
+        name: "content-length-chars",
+        behaviour: "counts Content-Length in characters instead of bytes, so a body with non-ASCII text is cut short",
+        catches: &[c("API-SYMBOL-001", "API-LEN-001")],
+    },
+    DefectInfo {
+        defect: Defect::InstitutionCodeBoolean,
+        name: "institution-code-boolean",
+        behaviour: "sends MedicalInstitutionCode as the JSON boolean true instead of a 10-digit string",
+        // Every search carries it; the mock reads `true` as its text, an impossible code.
+        catches: &each(API_SEARCHES, "API-TYPE-001"),
+    },
+    DefectInfo {
+        defect: Defect::NeverRelogin,
+        name: "never-relogin",
+        behaviour: "never logs in again: once its token expires every search fails",
+        catches: &[c("API-TOKEN-001", "OUT-VALID"), c("API-TOKEN-002", "OUT-INVALID")],
+    },
+    DefectInfo {
+        defect: Defect::RetryStorm,
+        name: "retry-storm",
+        behaviour: "retries a failed request at once and without limit, ignoring Retry-After",
+        // Against a maintenance page that never ends it loops until its deadline.
+        catches: &[c("API-BUSY-001", "API-RETRY-001"), c("API-MAINT-001", "API-STORM-001")],
+    },
+    DefectInfo {
+        defect: Defect::ApiNoTimeout,
+        name: "api-no-timeout",
+        behaviour: "waits for an HTTP answer forever",
+        catches: &[c("API-SLOW-001", "OUT-TIMEOUT")],
+    },
+    DefectInfo {
+        defect: Defect::BearerPrefix,
+        name: "bearer-prefix",
+        behaviour: "sends `Authorization: Bearer <token>`; the API takes the bare idToken",
+        catches: &each(API_SEARCHES, "API-AUTH-002"),
+    },
+    DefectInfo {
+        defect: Defect::IgnoreLoginFailure,
+        name: "ignore-login-failure",
+        behaviour: "goes on to search without a token after the login was refused, and shows the search's error instead of the login's",
+        catches: &each(API_LOGINS, "API-AUTH-001"),
+    },
+    DefectInfo {
+        defect: Defect::LoginStorm,
+        name: "login-storm",
+        behaviour: "tries a refused login again and again (a certificate does not get better by retrying)",
+        catches: &[
+            c("API-LOGIN-002", "API-STORM-001"),
+            c("API-LOGIN-001", "API-STORM-001"),
+            c("API-LOGIN-003", "API-STORM-001"),
+        ],
+    },
+    DefectInfo {
+        defect: Defect::ResultListAsObject,
+        name: "resultlist-as-object",
+        behaviour: "reads ResultList as one object (the XML shape) instead of the API's array of wrapper objects",
+        // It finds no result in any answer with a ResultList.
+        catches: &[
+            c("API-QUAL-001", "OUT-VALID"),
+            c("API-QUAL-002", "OUT-INVALID"),
+            c("API-QUAL-003", "OUT-NEWQUAL"),
+            c("API-SYMBOL-001", "OUT-VALID"),
+            c("API-TOKEN-001", "OUT-VALID"),
+            c("API-TOKEN-002", "OUT-VALID"),
+            c("API-BUSY-001", "OUT-VALID"),
+            c("API-RESET-001", "OUT-VALID"),
+        ],
+    },
+    DefectInfo {
+        defect: Defect::RawParseError,
+        name: "raw-parse-error",
+        behaviour: "parses an HTML error page as JSON and shows the parser's error instead of the HTTP status",
+        catches: &[c("API-MAINT-001", "OUT-MESSAGE")],
+    },
+    DefectInfo {
+        defect: Defect::NoRetry,
+        name: "no-retry",
+        behaviour: "gives up at the first network error (a reset connection) instead of trying again",
+        catches: &[c("API-RESET-001", "OUT-VALID")],
+    },
+    DefectInfo {
+        defect: Defect::TrustHttp200,
+        name: "trust-http-200",
+        behaviour: "takes any HTTP 200 answer as a valid qualification without reading it",
+        // It never reads an answer: no non-valid outcome and no record survives.
+        catches: &[
+            c("API-MALFORMED-001", "OUT-ERROR"),
+            c("API-QUAL-001", "REC-NAME"),
+            c("API-QUAL-002", "OUT-INVALID"),
+            c("API-QUAL-003", "OUT-NEWQUAL"),
+            c("API-QUAL-004", "OUT-NOTFOUND"),
+            c("API-QUAL-005", "OUT-MULTIPLE"),
+            c("API-SYMBOL-001", "REC-CARD"),
+            c("API-TOKEN-001", "REC-NAME"),
+            c("API-TOKEN-002", "OUT-INVALID"),
+        ],
     },
 ];
 

@@ -8,15 +8,12 @@ use std::path::{Path, PathBuf};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use onshi_protocol::codes::LimitConsentFlag;
 use onshi_protocol::driver::{
-    Card, ConfirmQualificationParams, ConfirmQualificationResult, ImportFaceParams, ImportFaceResult, Outcome,
+    ConfirmQualificationParams, ConfirmQualificationResult, ImportFaceParams, ImportFaceResult, Outcome,
     TerminalFolders,
 };
 use onshi_protocol::filename::{Extension, Family, MessageFileName, Step};
-use onshi_protocol::model::{
-    MessageHeader, QualificationConfirmSearchInfo, QualificationRequest, QualificationRequestBody, QualificationResult,
-};
+use onshi_protocol::model::{QualificationRequest, QualificationResult};
 use onshi_protocol::xml::{self, Document, Limits};
 use onshi_protocol::{TextEncoding, XmlOptions, read_message, write_message};
 
@@ -99,43 +96,6 @@ impl FolderClient {
             if !self.req.join(name.to_string()).exists() && !self.res.join(result).exists() {
                 return name;
             }
-        }
-    }
-
-    fn request(&self, card: &Card, date: &str, consent: bool, afi: &str) -> QualificationRequest {
-        let printed = card.insurer_number.trim();
-        let insurer = if self.has(Defect::ZeroPadInsurer) {
-            format!("{printed:0>8}")
-        } else {
-            format!("{printed:>8}")
-        };
-        let branch = match (&card.branch, self.has(Defect::BranchDefault00)) {
-            (None, true) => Some("00".to_owned()),
-            (b, _) => b.clone(),
-        };
-        let consent = consent && !self.has(Defect::DropLimitConsent);
-        QualificationRequest {
-            message_header: Some(MessageHeader {
-                qualification_confirmation_date: Some(date.to_owned()),
-                medical_institution_code: Some(self.institution_code.clone()),
-                arbitrary_file_identifier: Some(afi.to_owned()),
-                ..Default::default()
-            }),
-            message_body: Some(QualificationRequestBody {
-                qualification_confirm_search_info: Some(QualificationConfirmSearchInfo {
-                    insurer_number: Some(insurer),
-                    insured_card_symbol: card.symbol.clone().filter(|s| !s.is_empty()),
-                    insured_identification_number: Some(card.number.clone()),
-                    insured_branch_number: branch,
-                    birthdate: Some(card.birthdate.clone()),
-                    limit_application_certificate_related_cons_flg: Some(if consent {
-                        LimitConsentFlag::Consented
-                    } else {
-                        LimitConsentFlag::NotConsented
-                    }),
-                    arbitrary_identifier: None,
-                }),
-            }),
         }
     }
 
@@ -252,7 +212,14 @@ impl FolderClient {
     ) -> Result<(MessageFileName, String), String> {
         let name = self.next_name(date);
         let afi = format!("REF{}", name.suffix);
-        let bytes = self.encode(&self.request(&p.card, date, p.consent_limit_certificate, &afi))?;
+        let bytes = self.encode(&crate::request::qualification_request(
+            &p.card,
+            date,
+            p.consent_limit_certificate,
+            &self.institution_code,
+            Some(&afi),
+            &self.options.defects,
+        ))?;
         self.write_request(&name, &bytes)
             .map_err(|e| format!("req/{name} を書き込めません: {e}"))?;
         Ok((name, afi))

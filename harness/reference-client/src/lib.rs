@@ -9,9 +9,11 @@
 //! and times out. Its [`defects`] switch on one wrong behaviour each; the mutation-matrix test
 //! proves that a case catches every one of them with the intended check ID.
 
+pub mod api;
 pub mod defects;
 pub mod folder;
 pub mod interpret;
+pub mod request;
 mod rpc;
 
 pub use defects::{Catch, DEFECTS, Defect, DefectInfo};

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::api::ApiClient;
 use crate::folder::{FolderClient, Options};
 
 /// Application error: the harness called a method before `initialize`.
@@ -22,6 +23,7 @@ const UNSUPPORTED_VIA: i64 = 1001;
 pub struct Adapter {
     options: Options,
     client: Option<FolderClient>,
+    api: Option<ApiClient>,
 }
 
 enum Flow {
@@ -31,7 +33,11 @@ enum Flow {
 
 impl Adapter {
     pub fn new(options: Options) -> Self {
-        Adapter { options, client: None }
+        Adapter {
+            options,
+            client: None,
+            api: None,
+        }
     }
 
     /// Serves requests until `shutdown` or end of input.
@@ -71,15 +77,18 @@ impl Adapter {
         let params = request.params.unwrap_or(Value::Null);
         let outcome = match request.method.as_str() {
             method::INITIALIZE => call(params, |p: InitializeParams| self.initialize(p)),
-            method::RESET => call(params, |_: Option<Empty>| Ok(Empty {})),
-            method::CONFIRM_QUALIFICATION => call(params, |p: ConfirmQualificationParams| {
-                if p.via != Via::File {
-                    return Err((
-                        UNSUPPORTED_VIA,
-                        "the reference client implements only via \"file\"".into(),
-                    ));
+            method::RESET => call(params, |_: Option<Empty>| {
+                if let Some(api) = self.api.as_mut() {
+                    api.reset();
                 }
-                Ok(self.client()?.confirm(&p))
+                Ok(Empty {})
+            }),
+            method::CONFIRM_QUALIFICATION => call(params, |p: ConfirmQualificationParams| match p.via {
+                Via::File => Ok(self.client()?.confirm(&p)),
+                Via::Api => match self.api.as_mut() {
+                    Some(api) => Ok(api.confirm(&p)),
+                    None => Err((UNSUPPORTED_VIA, "initialize gave no api environment".into())),
+                },
             }),
             method::IMPORT_FACE => call(params, |p: ImportFaceParams| Ok(self.client()?.import_face(&p))),
             method::SHUTDOWN => {
@@ -124,6 +133,17 @@ impl Adapter {
             &p.environment.institution_code,
             self.options.clone(),
         ));
+        self.api = match &p.environment.api {
+            None => None,
+            Some(env) => Some(
+                ApiClient::new(env, &p.environment.institution_code, self.options.clone())
+                    .map_err(|e| (error_code::INVALID_PARAMS, format!("the api environment: {e}")))?,
+            ),
+        };
+        let mut capabilities = vec![capability::FILE_QUALIFICATION.into(), capability::FILE_FACE.into()];
+        if self.api.is_some() {
+            capabilities.push(capability::API_QUALIFICATION.into());
+        }
         let defects: Vec<String> = self.options.defects.iter().map(|d| d.to_string()).collect();
         Ok(InitializeResult {
             client: ClientInfo {
@@ -134,7 +154,7 @@ impl Adapter {
                 },
                 version: env!("CARGO_PKG_VERSION").into(),
             },
-            capabilities: vec![capability::FILE_QUALIFICATION.into(), capability::FILE_FACE.into()],
+            capabilities,
         })
     }
 }

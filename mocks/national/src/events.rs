@@ -69,16 +69,30 @@ pub struct Exchange {
     /// The HTTP status sent, or 0 when the connection was cut instead of answering.
     pub status: u16,
     pub response_body: Blob,
+    /// The answer was cut after this many body bytes (fault `truncated_body`): the client
+    /// received only the start of `response_body`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cut_after_bytes: Option<usize>,
     /// Faults applied, by id.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<RequestFinding>,
+    /// The `Retry-After` sent, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_s: Option<u32>,
     /// The persona the request was about, when the mock could tell.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub persona: Option<String>,
-    /// Milliseconds from the request head to the answer (including injected latency).
+    /// Milliseconds from the request head to the answer being ready (the event's time).
     pub duration_ms: f64,
+    /// Latency a fault added after that: the answer left this much later.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub delay_ms: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One national-mock event.

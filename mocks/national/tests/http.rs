@@ -219,7 +219,9 @@ async fn tokens_must_be_bare_known_and_fresh() {
     let (s, _) = m.search(&format!("Bearer {token}"), insured()).await;
     assert_eq!((s, m.last_findings()), (401, vec!["API-AUTH-002".to_owned()]));
     let (s, _) = m.search("SYN-ID-nope", insured()).await;
-    assert_eq!((s, m.last_findings()), (401, vec!["API-AUTH-003".to_owned()]));
+    assert_eq!((s, m.last_findings()), (401, vec!["API-AUTH-004".to_owned()]));
+    let (s, _) = m.search("", insured()).await;
+    assert_eq!((s, m.last_findings()), (401, vec!["API-AUTH-001".to_owned()]));
     let (s, bytes) = m
         .client(None)
         .post(SEARCH_PATH, serde_json::to_vec(&insured()).unwrap())

@@ -182,4 +182,18 @@ pub const CATALOGUE: &[CheckInfo] = &[
         why: "Errors other than -32601 mean the adapter broke, not that the client behaved wrongly.",
         fix: "Answer -32601 for methods you do not implement; fix the adapter for other errors.",
     },
+    CheckInfo {
+        id: "API-RETRY-001",
+        title: "A retry waits at least as long as `Retry-After` says",
+        rule: "After an answer with `Retry-After: N` (seconds), the client's next login or search starts no sooner than N seconds later (100 ms slack). Giving up instead is fine.",
+        why: "When the national system is overloaded at 9 o'clock, every clinic retrying at once keeps it down; `Retry-After` is how it asks for room.",
+        fix: "Parse `Retry-After` on 429/503 answers and wait at least that long before the next attempt (or report the error if the receptionist cannot wait that long).",
+    },
+    CheckInfo {
+        id: "API-STORM-001",
+        title: "One confirmation makes a bounded number of requests",
+        rule: "For one confirmation the client sends at most 10 logins and searches in all, of which at most 3 logins, whatever the API answers.",
+        why: "A client that retries without limit turns one failed confirmation into a flood that can get the institution's certificate blocked and hurts every other clinic.",
+        fix: "Cap retries (a handful, with backoff) and log in again at most once per confirmation; then report the error to staff.",
+    },
 ];

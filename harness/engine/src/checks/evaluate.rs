@@ -5,7 +5,7 @@ use std::ffi::OsStr;
 
 use onshi_protocol::Severity;
 use onshi_protocol::codes::Code;
-use onshi_protocol::driver::{Card, ConfirmQualificationParams, ConsentRecord, Consents, Outcome, PatientRecord};
+use onshi_protocol::driver::{Card, ConfirmQualificationParams, ConsentRecord, Consents, Outcome, PatientRecord, Via};
 use onshi_protocol::filename::{Family, FileName};
 use onshi_protocol::lint::{lint, lint_file_name};
 use onshi_protocol::model::{QualificationRequest, ResultOfQualificationConfirmation};
@@ -13,34 +13,78 @@ use onshi_protocol::xml::Limits;
 use onshi_protocol::{MessageKind, read_message};
 use onshi_terminal::{Folder, FsOp};
 
-use super::terminal_view::{self as view, Answer};
+use super::answer::Answer;
+use super::api_view::{self, ApiExchange};
+use super::terminal_view as view;
 use super::{CallAnswer, CheckResult, Status, StepData, StepRecord};
 use crate::journal::Entry;
-use crate::scenario::{Case, Expect, FromResult, StepDef};
+use crate::scenario::{Case, CertificateChoice, Expect, FromResult, StepDef};
+
+/// Who answers the client, in the words of check messages.
+struct Source {
+    who: &'static str,
+    result: &'static str,
+}
+
+const TERMINAL: Source = Source {
+    who: "the terminal",
+    result: "the terminal's result",
+};
+const API: Source = Source {
+    who: "the national API",
+    result: "the API's result",
+};
+
+/// More logins and searches than this for one confirmation is a storm (API-STORM-001).
+pub const STORM_REQUESTS: usize = 10;
+/// More logins than this for one confirmation is a storm.
+pub const STORM_LOGINS: usize = 3;
+/// Slack for `Retry-After` (clock granularity between the mock and the journal).
+const RETRY_SLACK_MS: f64 = 100.0;
 
 /// Evaluates every check of a case. `entries` are the case's journal entries.
 pub fn evaluate(case: &Case, steps: &[StepRecord], entries: &[Entry]) -> Vec<CheckResult> {
     let mut out = Vec::new();
     lint_requests(entries, &mut out);
+    api_findings(case, entries, &mut out);
     for step in steps {
         let window = window(entries, step.first_seq, step.end_seq);
         let def = &case.def.steps[step.index];
         let n = step.index + 1;
         match (&step.data, def) {
-            (StepData::Confirm { params, answer }, StepDef::ConfirmQualification { expect, .. }) => {
-                let terminal = view::answer(window);
+            (StepData::Confirm { params, answer }, StepDef::ConfirmQualification { expect, via, .. }) => {
+                let (terminal, source) = match via {
+                    Via::File => (view::answer(window), &TERMINAL),
+                    Via::Api => (api_view::answer(window), &API),
+                };
                 // What the client sent comes first: it is often the cause of what follows.
                 if expect.request != Some(false) {
-                    request_checks(params, window, n, &mut out);
+                    let sent = match via {
+                        Via::File => file_requests(window),
+                        Via::Api => api_requests(window),
+                    };
+                    request_checks(params, sent, n, &mut out);
                 }
-                outcome_check(expect, answer.by_ref().map(|a| a.outcome), &terminal, n, &mut out);
+                if *via == Via::Api {
+                    let xs = api_view::client_exchanges(window);
+                    retry_check(&xs, n, &mut out);
+                    storm_check(&xs, n, &mut out);
+                }
+                outcome_check(
+                    expect,
+                    answer.by_ref().map(|a| a.outcome),
+                    &terminal,
+                    source,
+                    n,
+                    &mut out,
+                );
                 if let CallAnswer::Answered(a) = answer {
                     if expect.message == Some(FromResult::Result) {
-                        message_check(&a.message, &terminal, n, &mut out);
+                        message_check(&a.message, &terminal, source, n, &mut out);
                     }
                     if expect.record == Some(FromResult::Result) {
-                        let result = single_result(terminal.as_ref());
-                        record_checks(a.record.as_ref(), result, n, &mut out);
+                        let result = single_result(terminal.as_ref(), source);
+                        record_checks(a.record.as_ref(), result, source, n, &mut out);
                     }
                 }
                 if case.def.checks.iter().any(|c| c == "FS-REQ-DUP") {
@@ -53,14 +97,21 @@ pub fn evaluate(case: &Case, steps: &[StepRecord], entries: &[Entry]) -> Vec<Che
                     seq: *seq,
                     result: Box::new(r.clone()),
                 });
-                outcome_check(expect, answer.by_ref().map(|a| a.outcome), &terminal, n, &mut out);
+                outcome_check(
+                    expect,
+                    answer.by_ref().map(|a| a.outcome),
+                    &terminal,
+                    &TERMINAL,
+                    n,
+                    &mut out,
+                );
                 if let CallAnswer::Answered(a) = answer {
-                    let result = || single_result(terminal.as_ref());
+                    let result = || single_result(terminal.as_ref(), &TERMINAL);
                     if expect.message == Some(FromResult::Result) {
-                        message_check(&a.message, &terminal, n, &mut out);
+                        message_check(&a.message, &terminal, &TERMINAL, n, &mut out);
                     }
                     if expect.record == Some(FromResult::Result) {
-                        record_checks(a.record.as_ref(), result(), n, &mut out);
+                        record_checks(a.record.as_ref(), result(), &TERMINAL, n, &mut out);
                     }
                     if expect.consents == Some(FromResult::Result) {
                         consent_check(a.consents.as_ref(), result(), n, &mut out);
@@ -94,9 +145,6 @@ impl<T> CallAnswer<T> {
         }
     }
 }
-
-/// What a record is compared with.
-const RESULT: &str = "the terminal's result";
 
 /// A compared field: name, expected, actual (the client's).
 type Field<'a> = (&'a str, Option<String>, Option<String>);
@@ -166,6 +214,7 @@ fn outcome_check(
     expect: &Expect,
     answer: CallAnswer<Outcome>,
     terminal: &Option<Answer>,
+    source: &Source,
     step: usize,
     out: &mut Vec<CheckResult>,
 ) {
@@ -174,9 +223,11 @@ fn outcome_check(
         return;
     };
     let id = id.as_str();
+    let who = source.who;
     let said = match terminal {
-        Some(a) => format!("the terminal answered {} (event #{})", a.describe(), a.seq()),
-        None => "the terminal gave no answer".to_owned(),
+        Some(a @ Answer::Http { .. }) => format!("{who}: {} (event #{})", a.describe(), a.seq()),
+        Some(a) => format!("{who} answered {} (event #{})", a.describe(), a.seq()),
+        None => format!("{who} gave no answer"),
     };
     let events: Vec<u64> = terminal.iter().map(Answer::seq).collect();
     match answer {
@@ -202,13 +253,18 @@ fn outcome_check(
     }
 }
 
-fn message_check(message: &str, terminal: &Option<Answer>, step: usize, out: &mut Vec<CheckResult>) {
+fn message_check(message: &str, terminal: &Option<Answer>, source: &Source, step: usize, out: &mut Vec<CheckResult>) {
     let Some(expected) = terminal.as_ref().and_then(Answer::message) else {
+        let who = source.who;
         let why = match terminal {
-            None => "the terminal gave no answer (no request reached it), so there is no message the client could show",
-            Some(_) => "the case expects a message but the terminal's answer carries none (a problem of the scenario)",
+            None => {
+                format!("{who} gave no answer (no request reached it), so there is no message the client could show")
+            }
+            Some(_) => {
+                format!("the case expects a message but the answer of {who} carries none (a problem of the scenario)")
+            }
         };
-        out.push(result("OUT-MESSAGE", Status::Fail, why.into(), Some(step), vec![]));
+        out.push(result("OUT-MESSAGE", Status::Fail, why, Some(step), vec![]));
         return;
     };
     let events = terminal.iter().map(Answer::seq).collect();
@@ -222,7 +278,10 @@ fn message_check(message: &str, terminal: &Option<Answer>, step: usize, out: &mu
     } else {
         out.push(fail(
             "OUT-MESSAGE",
-            "the client's message does not contain the terminal's message verbatim".into(),
+            format!(
+                "the client's message does not contain the message of {} verbatim",
+                source.who
+            ),
             format!("a message containing {expected:?}"),
             format!("{message:?}"),
             step,
@@ -231,17 +290,22 @@ fn message_check(message: &str, terminal: &Option<Answer>, step: usize, out: &mu
     }
 }
 
-fn single_result(terminal: Option<&Answer>) -> Result<(u64, &ResultOfQualificationConfirmation), String> {
+fn single_result<'a>(
+    terminal: Option<&'a Answer>,
+    source: &Source,
+) -> Result<(u64, &'a ResultOfQualificationConfirmation), String> {
+    let who = source.who;
     match terminal {
         Some(Answer::Result { seq, result }) => match result.results() {
             [one] => Ok((*seq, one)),
             many => Err(format!(
-                "the terminal's answer holds {} results; there is no single record to compare with",
+                "the answer of {who} holds {} results; there is no single record to compare with",
                 many.len()
             )),
         },
-        Some(Answer::Rejected { .. }) => Err("the terminal rejected the request; there is no record".into()),
-        None => Err("the terminal gave no answer; there is no record to compare with".into()),
+        Some(Answer::Rejected { .. }) => Err(format!("{who} rejected the request; there is no record")),
+        Some(a @ Answer::Http { .. }) => Err(format!("{}; there is no record", a.describe())),
+        None => Err(format!("{who} gave no answer; there is no record to compare with")),
     }
 }
 
@@ -288,6 +352,7 @@ fn compare(
 fn record_checks(
     record: Option<&PatientRecord>,
     result: Result<(u64, &ResultOfQualificationConfirmation), String>,
+    source: &Source,
     step: usize,
     out: &mut Vec<CheckResult>,
 ) {
@@ -318,7 +383,7 @@ fn record_checks(
     compare(
         "REC-INSURER",
         "the insurer number",
-        RESULT,
+        source.result,
         &[("insurer_number", s(&r.insurer_number), s(&rec.insurer_number))],
         seq,
         step,
@@ -327,7 +392,7 @@ fn record_checks(
     compare(
         "REC-CARD",
         "the card data",
-        RESULT,
+        source.result,
         &[
             ("symbol", s(&r.insured_card_symbol), s(&rec.symbol)),
             ("number", s(&r.insured_identification_number), s(&rec.number)),
@@ -341,7 +406,7 @@ fn record_checks(
     compare(
         "REC-NAME",
         "the name and kana",
-        RESULT,
+        source.result,
         &[
             ("name", s(&r.name), s(&rec.name)),
             ("name_kana", s(&r.name_kana), s(&rec.name_kana)),
@@ -353,7 +418,7 @@ fn record_checks(
     compare(
         "REC-PERSON",
         "the birth date and sex",
-        RESULT,
+        source.result,
         &[
             ("birthdate", s(&r.birthdate), s(&rec.birthdate)),
             ("sex", r.sex1.as_ref().map(|x| x.code().to_owned()), s(&rec.sex)),
@@ -375,7 +440,7 @@ fn record_checks(
     compare(
         "REC-BENEFIT",
         "the benefit information",
-        RESULT,
+        source.result,
         &[
             (
                 "copay_ratio",
@@ -532,7 +597,15 @@ fn consent_check(
         .iter()
         .map(|(n, e, a)| (n.as_str(), e.clone(), a.clone()))
         .collect();
-    compare("FACE-CONSENT", "the consents", RESULT, &borrowed, seq, step, out);
+    compare(
+        "FACE-CONSENT",
+        "the consents",
+        TERMINAL.result,
+        &borrowed,
+        seq,
+        step,
+        out,
+    );
 }
 
 fn refnum_check(
@@ -545,7 +618,7 @@ fn refnum_check(
         Ok((seq, r)) => compare(
             "FACE-REFNUM",
             "the 照会番号",
-            RESULT,
+            TERMINAL.result,
             &[(
                 "reference_number",
                 r.reference_number.clone(),
@@ -570,14 +643,55 @@ fn expected_request(card: &Card) -> [(&'static str, Option<String>); 5] {
     ]
 }
 
-fn request_checks(params: &ConfirmQualificationParams, window: &[Entry], step: usize, out: &mut Vec<CheckResult>) {
+/// The requests a client sent for one confirmation.
+struct Sent {
+    /// Whether anything was sent at all (readable or not).
+    any: bool,
+    /// The readable ones: journal event, how to name it, the request.
+    readable: Vec<(u64, String, QualificationRequest)>,
+    /// What was expected, for the failure when nothing was sent.
+    expected: &'static str,
+    /// The failure when nothing was sent.
+    nothing: &'static str,
+}
+
+fn file_requests(window: &[Entry]) -> Sent {
     let taken = view::requests(window);
-    if taken.is_empty() {
+    Sent {
+        any: !taken.is_empty(),
+        readable: taken
+            .iter()
+            .filter_map(|t| {
+                // Unreadable: the message lint reports why.
+                let (req, _) = read_message::<QualificationRequest>(t.bytes, &Limits::default()).ok()?;
+                Some((t.seq, format!("req/{}", t.name), req))
+            })
+            .collect(),
+        expected: "a request in req/",
+        nothing: "no request file reached the terminal while the client worked on this confirmation",
+    }
+}
+
+fn api_requests(window: &[Entry]) -> Sent {
+    let any = api_view::client_exchanges(window).iter().any(ApiExchange::is_search);
+    Sent {
+        any,
+        readable: api_view::search_requests(window)
+            .into_iter()
+            .map(|(seq, r)| (seq, format!("the search request (event #{seq})"), r))
+            .collect(),
+        expected: "a search request to the API",
+        nothing: "the client sent no search to the API while it worked on this confirmation",
+    }
+}
+
+fn request_checks(params: &ConfirmQualificationParams, sent: Sent, step: usize, out: &mut Vec<CheckResult>) {
+    if !sent.any {
         for id in super::REQUEST_CHECKS {
             out.push(fail(
                 id,
-                "no request file reached the terminal while the client worked on this confirmation".into(),
-                "a request in req/".into(),
+                sent.nothing.into(),
+                sent.expected.into(),
                 "none".into(),
                 step,
                 vec![],
@@ -585,10 +699,7 @@ fn request_checks(params: &ConfirmQualificationParams, window: &[Entry], step: u
         }
         return;
     }
-    for t in taken {
-        let Ok((req, _)) = read_message::<QualificationRequest>(t.bytes, &Limits::default()) else {
-            continue; // unreadable: the message lint reports why
-        };
+    for (seq, name, req) in sent.readable {
         let info = req.search_info();
         let header = req.header();
         let actual = [
@@ -605,10 +716,10 @@ fn request_checks(params: &ConfirmQualificationParams, window: &[Entry], step: u
             .collect();
         compare(
             "REQ-CARD",
-            &format!("the card fields of req/{}", t.name),
+            &format!("the card fields of {name}"),
             "the card given to the client",
             &fields,
-            t.seq,
+            seq,
             step,
             out,
         );
@@ -619,28 +730,28 @@ fn request_checks(params: &ConfirmQualificationParams, window: &[Entry], step: u
         let consent = if params.consent_limit_certificate { "1" } else { "0" };
         compare(
             "REQ-CONSENT",
-            &format!("the 限度額 consent flag of req/{}", t.name),
+            &format!("the 限度額 consent flag of {name}"),
             "the patient's consent given to the client",
             &[(
                 "LimitApplicationCertificateRelatedConsFlg",
                 Some(consent.to_owned()),
                 flag,
             )],
-            t.seq,
+            seq,
             step,
             out,
         );
         if let Some(date) = &params.date {
             compare(
                 "REQ-DATE",
-                &format!("the confirmation date of req/{}", t.name),
+                &format!("the confirmation date of {name}"),
                 "the date given to the client",
                 &[(
                     "QualificationConfirmationDate",
                     Some(date.clone()),
                     header.qualification_confirmation_date,
                 )],
-                t.seq,
+                seq,
                 step,
                 out,
             );
@@ -712,5 +823,102 @@ fn atomic_check(entries: &[Entry], out: &mut Vec<CheckResult>) {
             )),
             None => {}
         }
+    }
+}
+
+/// What the mock found wrong in the client's logins and searches (`API-*`, `MSG-*`). Token
+/// expiry is part of a token's life, and a bad certificate is not the client's doing when the
+/// case gave it one.
+fn api_findings(case: &Case, entries: &[Entry], out: &mut Vec<CheckResult>) {
+    use onshi_national::http::checks::{CERTIFICATE, LIFECYCLE};
+    let certificate_given = case.def.api.client_certificate != CertificateChoice::Valid;
+    for a in api_view::client_exchanges(entries) {
+        for f in &a.x.findings {
+            let id = f.check.as_str();
+            if LIFECYCLE.contains(&id) || (certificate_given && CERTIFICATE.contains(&id)) {
+                continue;
+            }
+            let endpoint = if a.is_login() { "login" } else { "search" };
+            out.push(CheckResult {
+                actual: Some(f.message.clone()),
+                ..result(
+                    id,
+                    Status::Fail,
+                    format!("{endpoint} (event #{}): {}", a.seq, f.message),
+                    None,
+                    vec![a.seq],
+                )
+            });
+        }
+    }
+}
+
+/// API-RETRY-001: after an answer with `Retry-After`, the next request waits that long.
+fn retry_check(xs: &[ApiExchange<'_>], step: usize, out: &mut Vec<CheckResult>) {
+    for (i, a) in xs.iter().enumerate() {
+        let Some(after_s) = a.x.retry_after_s else { continue };
+        let wait_ms = f64::from(after_s) * 1000.0;
+        match xs.get(i + 1) {
+            None => out.push(pass(
+                "API-RETRY-001",
+                format!("after Retry-After: {after_s} the client sent no further request"),
+                step,
+                vec![a.seq],
+            )),
+            Some(next) => {
+                let gap = next.started_ms() - a.answered_ms();
+                if gap + RETRY_SLACK_MS >= wait_ms {
+                    out.push(pass(
+                        "API-RETRY-001",
+                        format!("after Retry-After: {after_s} the client waited {gap:.0} ms"),
+                        step,
+                        vec![a.seq, next.seq],
+                    ));
+                } else {
+                    out.push(fail(
+                        "API-RETRY-001",
+                        format!(
+                            "the API answered with Retry-After: {after_s} (event #{}) and the client asked again after {gap:.0} ms (event #{})",
+                            a.seq, next.seq
+                        ),
+                        format!("the next request no sooner than {wait_ms:.0} ms later"),
+                        format!("{gap:.0} ms later"),
+                        step,
+                        vec![a.seq, next.seq],
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// API-STORM-001: a bounded number of logins and searches per confirmation.
+fn storm_check(xs: &[ApiExchange<'_>], step: usize, out: &mut Vec<CheckResult>) {
+    let logins = xs.iter().filter(|a| a.is_login()).count();
+    let total = xs.len();
+    let events: Vec<u64> = xs.iter().map(|a| a.seq).take(STORM_REQUESTS + 1).collect();
+    let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let counted = format!(
+        "{} ({}, {})",
+        plural(total, "request", "requests"),
+        plural(logins, "login", "logins"),
+        plural(total - logins, "search", "searches")
+    );
+    if total <= STORM_REQUESTS && logins <= STORM_LOGINS {
+        out.push(pass(
+            "API-STORM-001",
+            format!("{counted} for this confirmation"),
+            step,
+            events,
+        ));
+    } else {
+        out.push(fail(
+            "API-STORM-001",
+            format!("the client sent {counted} for one confirmation"),
+            format!("at most {STORM_REQUESTS} requests, of which at most {STORM_LOGINS} logins"),
+            counted,
+            step,
+            events,
+        ));
     }
 }

@@ -2,12 +2,14 @@
 //! stable ID and a catalogue entry; every failure names what was expected, what happened and
 //! the journal events that prove it.
 
+mod answer;
+mod api_view;
 mod catalogue;
 mod evaluate;
 mod terminal_view;
 
 use onshi_protocol::CheckInfo;
-use onshi_protocol::driver::{ConfirmQualificationParams, ConfirmQualificationResult, ImportFaceResult, Outcome};
+use onshi_protocol::driver::{ConfirmQualificationParams, ConfirmQualificationResult, ImportFaceResult, Outcome, Via};
 use serde::{Deserialize, Serialize};
 
 pub use catalogue::{CASE_CHECKS, CATALOGUE};
@@ -15,9 +17,13 @@ pub use evaluate::evaluate;
 
 use crate::scenario::Expect;
 
-/// Every check the harness can report: the message lint's and the behaviour checks.
+/// Every check the harness can report: the message lint's, the national mock's request
+/// checks and the behaviour checks.
 pub fn all() -> impl Iterator<Item = &'static CheckInfo> {
-    onshi_protocol::lint::CHECKS.iter().chain(CATALOGUE.iter())
+    onshi_protocol::lint::CHECKS
+        .iter()
+        .chain(onshi_national::http::checks::CHECKS)
+        .chain(CATALOGUE.iter())
 }
 
 pub fn info(id: &str) -> Option<&'static CheckInfo> {
@@ -28,6 +34,8 @@ pub fn info(id: &str) -> Option<&'static CheckInfo> {
 pub const RECORD_CHECKS: &[&str] = &["REC-INSURER", "REC-CARD", "REC-NAME", "REC-PERSON", "REC-BENEFIT"];
 /// The checks of the request a `confirm_qualification` step sends (unless `request = false`).
 pub const REQUEST_CHECKS: &[&str] = &["REQ-CARD", "REQ-CONSENT", "REQ-DATE"];
+/// The checks of how a client uses the API in a `confirm_qualification` step with `via = "api"`.
+pub const API_USE_CHECKS: &[&str] = &["API-RETRY-001", "API-STORM-001"];
 
 /// The check an outcome expectation is reported under: the case's `check`, or by the expected
 /// outcome (OUT-TIMEOUT when an expected `error` never came because the client fell silent).
@@ -50,8 +58,9 @@ pub fn outcome_check(expect: &Expect, timed_out: bool) -> Option<String> {
     )
 }
 
-/// Every check a step with these expectations can report.
-pub fn checks_of_expect(expect: &Expect, confirm: bool) -> Vec<String> {
+/// Every check a step with these expectations can report: a `confirm_qualification` (with
+/// its `via`) or an `import_face` (`None`).
+pub fn checks_of_expect(expect: &Expect, confirm: Option<Via>) -> Vec<String> {
     let mut ids: Vec<String> = Vec::new();
     ids.extend(outcome_check(expect, false));
     if expect.within_ms.is_some() {
@@ -69,8 +78,11 @@ pub fn checks_of_expect(expect: &Expect, confirm: bool) -> Vec<String> {
     if expect.reference_number.is_some() {
         ids.push("FACE-REFNUM".into());
     }
-    if confirm && expect.request != Some(false) {
+    if confirm.is_some() && expect.request != Some(false) {
         ids.extend(REQUEST_CHECKS.iter().map(|s| s.to_string()));
+    }
+    if confirm == Some(Via::Api) {
+        ids.extend(API_USE_CHECKS.iter().map(|s| s.to_string()));
     }
     ids
 }

@@ -1,12 +1,12 @@
 //! Reading the terminal's side of the story out of journal entries: which requests it took,
 //! what it answered, which face files it wrote.
 
-use onshi_protocol::codes::{Code, ProcessingResultStatus, SegmentOfResult};
 use onshi_protocol::model::QualificationResult;
 use onshi_protocol::xml::Limits;
 use onshi_protocol::{ReadError, read_message};
 use onshi_terminal::{Actor, Folder, FsOp, TerminalEvent};
 
+use super::answer::Answer;
 use crate::journal::{Entry, Event};
 
 /// A request the terminal took out of `req/`.
@@ -14,75 +14,6 @@ pub(crate) struct Taken<'a> {
     pub seq: u64,
     pub name: &'a str,
     pub bytes: &'a [u8],
-}
-
-/// What the terminal answered.
-pub(crate) enum Answer {
-    Result { seq: u64, result: Box<QualificationResult> },
-    Rejected { seq: u64, code: String, text: String },
-}
-
-impl Answer {
-    pub fn seq(&self) -> u64 {
-        match self {
-            Answer::Result { seq, .. } | Answer::Rejected { seq, .. } => *seq,
-        }
-    }
-
-    /// "QualificationValidity 3 — 無効（新しい資格あり）", "SegmentOfResult 9 — 異常終了 (SYN-E9001)", …
-    pub fn describe(&self) -> String {
-        match self {
-            Answer::Rejected { code, .. } => format!("an .err file ({code}): the request could not be processed"),
-            Answer::Result { result, .. } => describe(result),
-        }
-    }
-
-    /// The text the client must show, if the answer carries one.
-    pub fn message(&self) -> Option<String> {
-        match self {
-            Answer::Rejected { text, .. } => Some(text.clone()),
-            Answer::Result { result, .. } => {
-                let h = result.header();
-                if h.segment_of_result
-                    .as_ref()
-                    .is_some_and(|s| *s != SegmentOfResult::Normal)
-                {
-                    return h.error_message;
-                }
-                result.body().processing_result_message
-            }
-        }
-    }
-}
-
-pub(crate) fn describe(result: &QualificationResult) -> String {
-    let h = result.header();
-    let b = result.body();
-    match h.segment_of_result {
-        Some(SegmentOfResult::Normal) => {}
-        Some(s) => return format!("SegmentOfResult {s} ({})", h.error_code.unwrap_or_default()),
-        None => return "a result without SegmentOfResult".into(),
-    }
-    match b.processing_result_status {
-        Some(ProcessingResultStatus::Error) => {
-            return format!(
-                "ProcessingResultStatus {} ({})",
-                ProcessingResultStatus::Error,
-                b.processing_result_code.unwrap_or_default()
-            );
-        }
-        Some(ProcessingResultStatus::Normal) => {}
-        other => {
-            return format!(
-                "ProcessingResultStatus {}",
-                other.map(|s| s.describe()).unwrap_or_default()
-            );
-        }
-    }
-    match b.qualification_validity {
-        Some(v) => format!("QualificationValidity {v}"),
-        None => "a result without QualificationValidity".into(),
-    }
 }
 
 fn terminal(e: &Entry) -> Option<&TerminalEvent> {

@@ -12,7 +12,12 @@ use onshi_registry::Registry;
 use onshi_terminal::TerminalSettings;
 use serde::Deserialize;
 
-use super::{Action, CardSpec, Case, CaseDef, Expect, Severity, SlowSpec, StepDef};
+use onshi_national::faults::{Fault, FaultBook};
+use onshi_national::http::ServerSettings;
+use onshi_national::state::PersonChange;
+use onshi_protocol::driver::Via;
+
+use super::{Action, ApiSetup, CardSpec, Case, CaseDef, Expect, Severity, SlowSpec, StepDef};
 use crate::checks;
 
 /// A case file as written. Steps are plain tables here (not a tagged enum) so that every
@@ -31,6 +36,10 @@ struct CaseFile {
     #[serde(default)]
     terminal: TerminalSettings,
     #[serde(default)]
+    national: ServerSettings,
+    #[serde(default)]
+    api: ApiSetup,
+    #[serde(default)]
     step: Vec<RawStep>,
 }
 
@@ -39,6 +48,7 @@ struct CaseFile {
 struct RawStep {
     #[serde(rename = "do")]
     action: Action,
+    via: Option<Via>,
     card: Option<CardSpec>,
     consent_limit_certificate: Option<bool>,
     timeout_ms: Option<u64>,
@@ -48,11 +58,15 @@ struct RawStep {
     slow: Option<SlowSpec>,
     ms: Option<u64>,
     by: Option<String>,
+    fault: Option<Fault>,
+    id: Option<String>,
+    change: Option<PersonChange>,
 }
 
 impl RawStep {
     fn present_keys(&self) -> Vec<&'static str> {
         [
+            (self.via.is_some(), "via"),
             (self.card.is_some(), "card"),
             (self.consent_limit_certificate.is_some(), "consent_limit_certificate"),
             (self.timeout_ms.is_some(), "timeout_ms"),
@@ -62,6 +76,9 @@ impl RawStep {
             (self.slow.is_some(), "slow"),
             (self.ms.is_some(), "ms"),
             (self.by.is_some(), "by"),
+            (self.fault.is_some(), "fault"),
+            (self.id.is_some(), "id"),
+            (self.change.is_some(), "change"),
         ]
         .into_iter()
         .filter_map(|(present, key)| present.then_some(key))
@@ -71,11 +88,15 @@ impl RawStep {
 
 fn allowed_keys(action: Action) -> &'static [&'static str] {
     match action {
-        Action::ConfirmQualification => &["card", "consent_limit_certificate", "timeout_ms", "expect"],
+        Action::ConfirmQualification => &["via", "card", "consent_limit_certificate", "timeout_ms", "expect"],
         Action::PresentCard => &["persona", "consents", "slow"],
         Action::ImportFace => &["timeout_ms", "expect"],
         Action::Wait => &["ms"],
         Action::AdvanceClock => &["by"],
+        Action::SetFault => &["fault"],
+        Action::ClearFault => &["id"],
+        Action::ChangePerson => &["change"],
+        Action::RevokeTokens => &[],
     }
 }
 
@@ -101,6 +122,7 @@ fn typed_step(raw: RawStep) -> Result<StepDef, Vec<(Option<&'static str>, String
     let step = match raw.action {
         Action::ConfirmQualification => match raw.card {
             Some(card) => Some(StepDef::ConfirmQualification {
+                via: raw.via.unwrap_or(Via::File),
                 card,
                 consent_limit_certificate: raw.consent_limit_certificate.unwrap_or(false),
                 timeout_ms: raw.timeout_ms,
@@ -140,6 +162,28 @@ fn typed_step(raw: RawStep) -> Result<StepDef, Vec<(Option<&'static str>, String
                 None
             }
         },
+        Action::SetFault => match raw.fault {
+            Some(fault) => Some(StepDef::SetFault { fault }),
+            None => {
+                need("fault");
+                None
+            }
+        },
+        Action::ClearFault => match raw.id {
+            Some(id) => Some(StepDef::ClearFault { id }),
+            None => {
+                need("id");
+                None
+            }
+        },
+        Action::ChangePerson => match raw.change {
+            Some(change) => Some(StepDef::ChangePerson { change }),
+            None => {
+                need("change");
+                None
+            }
+        },
+        Action::RevokeTokens => Some(StepDef::RevokeTokens),
     };
     match step {
         Some(s) if problems.is_empty() => Ok(s),
@@ -282,6 +326,8 @@ pub fn load_sources(origin: &str, sources: &[(String, String)], registry: &Regis
             summary: raw.summary,
             checks: raw.checks,
             terminal: raw.terminal,
+            national: raw.national,
+            api: raw.api,
             steps,
         };
         validate(&def, rel, text, &file, registry, &mut errors);
@@ -483,6 +529,27 @@ fn validate(def: &CaseDef, rel: &str, text: &str, file: &str, registry: &Registr
                     step_err(m);
                 }
             }
+            StepDef::SetFault { fault } => {
+                if let Err(e) = FaultBook::new(0).set(fault.clone(), registry.today()) {
+                    step_err(e.to_string());
+                }
+                if let Some(p) = &fault.scope.persona
+                    && registry.persona(p).is_none()
+                {
+                    step_err(format!(
+                        "the fault is scoped to persona {p:?}, which is not in fixtures/personas.toml"
+                    ));
+                }
+            }
+            StepDef::ClearFault { .. } | StepDef::RevokeTokens => {}
+            StepDef::ChangePerson { change } => match registry.persona(change.persona()) {
+                None => step_err(format!("no persona {:?} in fixtures/personas.toml", change.persona())),
+                Some(p) => {
+                    if let Err(e) = onshi_national::state::apply(&mut p.clone(), change, registry.today()) {
+                        step_err(e.to_string());
+                    }
+                }
+            },
         }
     }
 }

@@ -5,7 +5,10 @@
 mod load;
 
 use onshi_national::ConsentChoices;
-use onshi_protocol::driver::Outcome;
+use onshi_national::faults::Fault;
+use onshi_national::http::ServerSettings;
+use onshi_national::state::PersonChange;
+use onshi_protocol::driver::{Outcome, Via};
 use onshi_terminal::TerminalSettings;
 use serde::{Deserialize, Serialize};
 
@@ -36,8 +39,35 @@ pub struct CaseDef {
     /// Behaviour checks (FS-*) enabled for the whole case.
     pub checks: Vec<String>,
     pub terminal: TerminalSettings,
+    /// The national mock's strictness for this case.
+    pub national: ServerSettings,
+    /// What the harness gives the client for the HTTP API.
+    pub api: ApiSetup,
     /// The timeline, from the `[[step]]` tables.
     pub steps: Vec<StepDef>,
+}
+
+/// The client certificate and credentials the harness gives the client (`[api]`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSetup {
+    #[serde(default)]
+    pub client_certificate: CertificateChoice,
+}
+
+/// Which client certificate the client is configured with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CertificateChoice {
+    /// The institution's valid certificate.
+    #[default]
+    Valid,
+    /// No certificate at all.
+    None,
+    /// A certificate from a CA the national system does not trust.
+    Foreign,
+    /// An expired certificate.
+    Expired,
 }
 
 /// The `do = "…"` of a step.
@@ -49,6 +79,10 @@ pub enum Action {
     ImportFace,
     Wait,
     AdvanceClock,
+    SetFault,
+    ClearFault,
+    ChangePerson,
+    RevokeTokens,
 }
 
 /// One step of a case's timeline.
@@ -56,6 +90,8 @@ pub enum Action {
 pub enum StepDef {
     /// Driver call: the receptionist confirms a patient's insurance card.
     ConfirmQualification {
+        /// The folder interface (default) or the HTTP API.
+        via: Via,
         card: CardSpec,
         consent_limit_certificate: bool,
         /// Passed to the client as `timeout_ms`.
@@ -74,6 +110,14 @@ pub enum StepDef {
     Wait { ms: u64 },
     /// Move the World's clock (`90s`, `5m`, `2h`, `1d`).
     AdvanceClock { by: String },
+    /// World action: a fault of the national mock starts applying.
+    SetFault { fault: Fault },
+    /// World action: a fault stops applying.
+    ClearFault { id: String },
+    /// World action: a persona's state changes (lose eligibility, change insurer, …).
+    ChangePerson { change: PersonChange },
+    /// World action: every issued API token is revoked.
+    RevokeTokens,
 }
 
 impl Action {
@@ -85,6 +129,10 @@ impl Action {
             Action::ImportFace => "import_face",
             Action::Wait => "wait",
             Action::AdvanceClock => "advance_clock",
+            Action::SetFault => "set_fault",
+            Action::ClearFault => "clear_fault",
+            Action::ChangePerson => "change_person",
+            Action::RevokeTokens => "revoke_tokens",
         }
     }
 }
@@ -97,6 +145,10 @@ impl StepDef {
             StepDef::ImportFace { .. } => Action::ImportFace,
             StepDef::Wait { .. } => Action::Wait,
             StepDef::AdvanceClock { .. } => Action::AdvanceClock,
+            StepDef::SetFault { .. } => Action::SetFault,
+            StepDef::ClearFault { .. } => Action::ClearFault,
+            StepDef::ChangePerson { .. } => Action::ChangePerson,
+            StepDef::RevokeTokens => Action::RevokeTokens,
         }
     }
 

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 use super::body::{Body, BoxError};
 use super::tls::common_name;
+use super::tokens::TokenProblem;
 use super::{ConnInfo, CredentialsPolicy, National, Policy, credentials_for, json as api_json};
 use crate::events::{Blob, Exchange, NationalEvent, RequestFinding};
 use crate::faults::{Endpoint, FaultKind};
@@ -100,8 +101,8 @@ pub(crate) async fn handle(
     let settings = national.settings();
     let body = read_body(incoming, &settings, &mut notes).await;
     let body_bytes = body.as_ref().map(|b| b.to_vec()).unwrap_or_default();
-    let answer = match body {
-        Err(a) => a,
+    let (answer, delay) = match body {
+        Err(a) => (a, Duration::ZERO),
         Ok(bytes) => {
             route(
                 &national,
@@ -134,12 +135,28 @@ pub(crate) async fn handle(
             _ => answer.status.as_u16(),
         },
         response_body: Blob(answer.body.clone()),
+        cut_after_bytes: match answer.shape {
+            Shape::Truncated(keep) => Some(keep),
+            _ => None,
+        },
         faults: notes.faults,
         findings: notes.findings,
+        retry_after_s: answer.retry_after,
         persona: notes.persona,
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        delay_ms: delay.as_millis() as u64,
     };
+    // Journaled before a latency fault holds the answer back: a client that gives up (and
+    // closes the connection) still leaves its request in the journal, in its own step.
     national.record(NationalEvent::Exchange(Box::new(exchange)));
+    if !delay.is_zero() && !national.hold(delay).await {
+        national.record(NationalEvent::ConnectionFailed {
+            connection: conn.id,
+            remote: conn.remote.clone(),
+            error: "the answer held back by a latency fault was dropped: the mock was reset".into(),
+        });
+        return Err("dropped by a reset".into());
+    }
     let body = match answer.shape {
         Shape::Cut => return Err("closed without an answer on purpose (fault close_without_answer)".into()),
         Shape::Reset => {
@@ -196,24 +213,28 @@ async fn route(
     headers: &HeaderMap,
     body: &[u8],
     notes: &mut Notes,
-) -> Answer {
+) -> (Answer, Duration) {
     let endpoint = match path {
         AUTH_PATH => Endpoint::Auth,
         SEARCH_PATH => Endpoint::Search,
         TERMINAL_CARD_PATH | TERMINAL_FACE_PATH => Endpoint::Terminal,
         _ => {
             notes.find("API-HTTP-001", format!("no endpoint {method} {path}"));
-            return api_error(national, StatusCode::NOT_FOUND, ErrorKey::ApiNotFound, path);
+            return (
+                api_error(national, StatusCode::NOT_FOUND, ErrorKey::ApiNotFound, path),
+                Duration::ZERO,
+            );
         }
     };
     if method != Method::POST {
         notes.find("API-HTTP-001", format!("{path} takes POST, not {method}"));
-        return api_error(
+        let refused = api_error(
             national,
             StatusCode::METHOD_NOT_ALLOWED,
             ErrorKey::ApiNotFound,
             &format!("{method} {path}"),
         );
+        return (refused, Duration::ZERO);
     }
     // Understand the request first: faults scoped to a persona need to know who it is about.
     let prepared = match endpoint {
@@ -229,15 +250,13 @@ async fn route(
             .expect("faults")
             .decide(endpoint, notes.persona.as_deref(), national.clock.now());
     notes.faults = decision.applied;
-    if !decision.delay.is_zero() {
-        tokio::time::sleep(decision.delay).await;
-    }
+    let delay = decision.delay;
     let mut answer = match prepared {
-        Prepared::Done(a) => return a, // refused before the service was asked: faults do not hide why
+        Prepared::Done(a) => return (a, delay), // refused before the service was asked: faults do not hide why
         Prepared::Answer(a) => a,
     };
     let Some((_, kind)) = decision.action else {
-        return answer;
+        return (answer, delay);
     };
     match kind {
         FaultKind::Latency { .. } => {}
@@ -286,7 +305,7 @@ async fn route(
         }
         FaultKind::TokenExpiry => {}
     }
-    answer
+    (answer, delay)
 }
 
 enum Prepared {
@@ -402,13 +421,26 @@ fn search(national: &National, headers: &HeaderMap, body: &[u8], notes: &mut Not
         }
         None => raw.trim(),
     };
+    if token.is_empty() {
+        notes.find("API-AUTH-001", "search with an empty Authorization header");
+        return Prepared::Done(api_error(
+            national,
+            StatusCode::UNAUTHORIZED,
+            ErrorKey::ApiTokenMissing,
+            "",
+        ));
+    }
     if let Err(problem) = national
         .tokens
         .lock()
         .expect("tokens")
         .check(token, national.clock.now())
     {
-        notes.find("API-AUTH-003", format!("the token is refused: {}", problem.describe()));
+        let check = match problem {
+            TokenProblem::Unknown => "API-AUTH-004",
+            TokenProblem::Expired | TokenProblem::Revoked => "API-AUTH-003",
+        };
+        notes.find(check, format!("the token is refused: {}", problem.describe()));
         return Prepared::Done(api_error(
             national,
             StatusCode::UNAUTHORIZED,

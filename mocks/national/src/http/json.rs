@@ -94,6 +94,18 @@ pub fn result_bytes(result: &QualificationResult) -> Vec<u8> {
     serde_json::to_vec(&ResultEnvelope { xml_msg: result }).expect("results serialise")
 }
 
+/// The typed result from an answer's bytes (`{"XmlMsg": {...}}`).
+pub fn parse_result(bytes: &[u8]) -> Result<QualificationResult, String> {
+    #[derive(Deserialize)]
+    struct Envelope {
+        #[serde(rename = "XmlMsg")]
+        xml_msg: QualificationResult,
+    }
+    serde_json::from_slice::<Envelope>(bytes)
+        .map(|e| e.xml_msg)
+        .map_err(|e| e.to_string())
+}
+
 /// The element tree of a JSON value, for the lint.
 fn element(name: &str, v: &Value) -> Vec<Element> {
     match v {
@@ -174,6 +186,8 @@ mod tests {
             ..Default::default()
         };
         let out: Value = serde_json::from_slice(&result_bytes(&result)).unwrap();
+        assert_eq!(parse_result(&result_bytes(&result)).unwrap(), result);
+        assert!(parse_result(b"<html>").is_err());
         assert!(out["XmlMsg"]["MessageBody"]["ResultList"][0]["ResultOfQualificationConfirmation"].is_object());
         assert!(request(&json!({"nope": 1})).unwrap_err().contains("XmlMsg"));
     }

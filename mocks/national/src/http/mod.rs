@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod api;
 pub mod body;
+pub mod checks;
 pub mod client;
 mod io;
 pub mod json;
@@ -102,6 +103,9 @@ pub struct National {
     recorder: Arc<dyn NationalRecorder>,
     seed: u64,
     connections: AtomicU64,
+    /// Bumped by every reset, so that answers held back by a latency fault end with it
+    /// instead of arriving in the next case.
+    resets: watch::Sender<u64>,
 }
 
 impl National {
@@ -120,6 +124,7 @@ impl National {
             recorder,
             seed,
             connections: AtomicU64::new(0),
+            resets: watch::Sender::new(0),
         })
     }
 
@@ -175,10 +180,22 @@ impl National {
     /// Back to the start: no faults, no person changes, no tokens, default settings.
     pub fn reset(&self) {
         *self.faults.lock().expect("faults") = FaultBook::new(self.seed);
-        self.tokens.lock().expect("tokens").clear();
+        // Revoked rather than forgotten: a client still holding one gets "revoked", which
+        // tells it to log in again, and a token this mock never issued stays recognisable.
+        self.tokens.lock().expect("tokens").revoke_all();
         self.service.reset_state();
         self.set_settings(ServerSettings::default());
         self.record(NationalEvent::Reset);
+        self.resets.send_modify(|n| *n += 1);
+    }
+
+    /// Waits `delay`; `false` if a reset came first.
+    pub(crate) async fn hold(&self, delay: Duration) -> bool {
+        let mut resets = self.resets.subscribe();
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => true,
+            _ = resets.changed() => false,
+        }
     }
 }
 
