@@ -6,6 +6,7 @@
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_suite.rs"));
 }
+mod serve;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -23,15 +24,15 @@ use onshi_protocol::synthetic::ErrorCatalogue;
 use onshi_registry::Registry;
 
 const EXIT_FAIL: u8 = 1;
-const EXIT_HARNESS: u8 = 2;
-const EXIT_USAGE: u8 = 3;
+pub(crate) const EXIT_HARNESS: u8 = 2;
+pub(crate) const EXIT_USAGE: u8 = 3;
 
 #[derive(Parser)]
 #[command(
     name = "onshi",
     version,
     about = "Conformance harness for オンライン資格確認 (online eligibility confirmation) clients",
-    after_help = "Exit codes: 0 all applicable cases passed, 1 some failed, 2 harness or adapter error, 3 usage error.\nDocs: README.md, docs/driver-protocol.md, docs/cases.md, docs/checks.md"
+    after_help = "Exit codes: 0 all applicable cases passed, 1 some failed, 2 harness or adapter error, 3 usage error.\nDocs: README.md, docs/driver-protocol.md, docs/api.md, docs/cases.md, docs/checks.md"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -52,6 +53,14 @@ enum Command {
     Validate {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
+    },
+    /// Start the national mock (HTTPS + admin API) and a terminal folder for manual testing with
+    /// a real client; prints URLs, files and a copy-paste example; runs until Ctrl-C.
+    Serve(serve::ServeArgs),
+    /// The test PKI.
+    Pki {
+        #[command(subcommand)]
+        command: serve::PkiCommand,
     },
     /// Print the case catalogue.
     Cases {
@@ -102,11 +111,11 @@ struct RunArgs {
     error_codes: Option<PathBuf>,
 }
 
-fn parse_date(s: &str) -> Result<NaiveDate, String> {
+pub(crate) fn parse_date(s: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(s, "%Y%m%d").map_err(|_| format!("{s:?} is not a date written YYYYMMDD"))
 }
 
-fn today_jst() -> NaiveDate {
+pub(crate) fn today_jst() -> NaiveDate {
     (chrono::Utc::now() + chrono::Duration::hours(9)).date_naive()
 }
 
@@ -161,6 +170,8 @@ fn main() -> ExitCode {
         }
         Command::Validate { files } => validate::run(&files),
         Command::Cases { suite } => cases_command(suite.as_deref()),
+        Command::Serve(args) => serve::serve_command(args),
+        Command::Pki { command } => serve::pki_command(command),
         Command::ReferenceClient(_) => unreachable!("handled above"),
     }
 }
@@ -285,19 +296,11 @@ fn run_command(args: RunArgs) -> ExitCode {
         );
         return ExitCode::from(EXIT_USAGE);
     }
-    let error_codes = match &args.error_codes {
-        None => None,
-        Some(path) => {
-            let loaded = std::fs::read_to_string(path)
-                .map_err(|e| format!("{}: {e}", path.display()))
-                .and_then(|text| ErrorCatalogue::parse(&text, &path.display().to_string()).map_err(|e| e.to_string()));
-            match loaded {
-                Ok(c) => Some(Arc::new(c)),
-                Err(e) => {
-                    eprintln!("onshi run: --error-codes: {e}");
-                    return ExitCode::from(EXIT_USAGE);
-                }
-            }
+    let error_codes = match load_error_codes(args.error_codes.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("onshi run: --error-codes: {e}");
+            return ExitCode::from(EXIT_USAGE);
         }
     };
     let options = RunOptions {
@@ -366,6 +369,15 @@ fn run_command(args: RunArgs) -> ExitCode {
         );
     }
     ExitCode::from(report.exit_code as u8)
+}
+
+/// The error-code file of `--error-codes`, if given.
+pub(crate) fn load_error_codes(path: Option<&Path>) -> Result<Option<Arc<ErrorCatalogue>>, String> {
+    let Some(path) = path else { return Ok(None) };
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    ErrorCatalogue::parse(&text, &path.display().to_string())
+        .map(|c| Some(Arc::new(c)))
+        .map_err(|e| e.to_string())
 }
 
 fn write_reports(report: &RunReport, args: &RunArgs) -> std::io::Result<()> {

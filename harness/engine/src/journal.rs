@@ -178,6 +178,89 @@ pub fn read_jsonl(path: &Path) -> std::io::Result<Vec<Entry>> {
         .collect()
 }
 
+/// The journal of a long-running session (`onshi serve`): every event is written to a JSON
+/// Lines file as it happens (nothing is lost if the process is killed), and the most recent
+/// ones are kept in memory for the admin API.
+pub struct LiveJournal {
+    start: Instant,
+    state: Mutex<LiveState>,
+}
+
+struct LiveState {
+    file: std::io::BufWriter<std::fs::File>,
+    recent: std::collections::VecDeque<Entry>,
+    next: u64,
+    error: Option<String>,
+}
+
+impl LiveJournal {
+    /// Events kept in memory for the admin API; older ones are only in the file.
+    pub const RECENT: usize = 10_000;
+
+    /// Creates (or truncates) `path`.
+    pub fn create(path: &Path) -> std::io::Result<LiveJournal> {
+        Ok(LiveJournal {
+            start: Instant::now(),
+            state: Mutex::new(LiveState {
+                file: std::io::BufWriter::new(std::fs::File::create(path)?),
+                recent: std::collections::VecDeque::new(),
+                next: 1,
+                error: None,
+            }),
+        })
+    }
+
+    pub fn append(&self, event: Event) -> u64 {
+        let t_ms = self.start.elapsed().as_secs_f64() * 1000.0;
+        let mut s = self.state.lock().expect("journal");
+        let entry = Entry {
+            seq: s.next,
+            t_ms: (t_ms * 1000.0).round() / 1000.0,
+            event,
+        };
+        s.next += 1;
+        let written = serde_json::to_writer(&mut s.file, &entry)
+            .map_err(std::io::Error::from)
+            .and_then(|()| s.file.write_all(b"\n"))
+            .and_then(|()| s.file.flush());
+        if let Err(e) = written
+            && s.error.is_none()
+        {
+            tracing::error!("the journal file cannot be written: {e}");
+            s.error = Some(e.to_string());
+        }
+        if s.recent.len() == Self::RECENT {
+            s.recent.pop_front();
+        }
+        s.recent.push_back(entry);
+        s.next - 1
+    }
+}
+
+impl onshi_national::http::admin::JournalReader for LiveJournal {
+    fn read(&self, since: u64, limit: usize) -> Vec<Value> {
+        let s = self.state.lock().expect("journal");
+        s.recent
+            .iter()
+            .filter(|e| e.seq >= since)
+            .take(limit)
+            .filter_map(|e| serde_json::to_value(e).ok())
+            .collect()
+    }
+}
+
+impl onshi_national::events::NationalRecorder for LiveJournal {
+    fn record(&self, event: NationalEvent) {
+        self.append(Event::National(event));
+    }
+}
+
+impl onshi_terminal::Recorder for LiveJournal {
+    fn record(&self, event: TerminalEvent) {
+        self.append(Event::Terminal(event));
+    }
+}
+
 /// Lets the national mock record straight into the journal.
 pub struct NationalRecorder(pub std::sync::Arc<Journal>);
 

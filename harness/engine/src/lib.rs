@@ -4,6 +4,7 @@
 //! terminal) and a client's adapter ([`driver`], `onshi-driver/1`) through the [`runner`];
 //! everything that crosses an interface goes into the [`journal`]; [`checks`] are pure
 //! functions over the journal; [`report`] turns verdicts into JSON, JUnit and console text.
+//! [`serve`] assembles the same World for manual use (`onshi serve`).
 
 pub mod checks;
 pub mod clock;
@@ -13,6 +14,7 @@ pub mod journal;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod serve;
 pub mod world;
 
 pub use report::{RunReport, Verdict};

@@ -169,33 +169,37 @@ impl World {
 
     /// The card a step hands to the client.
     pub fn card(&self, spec: &CardSpec) -> Result<Card, WorldError> {
-        let Some(id) = &spec.persona else {
-            return Ok(Card {
-                insurer_number: spec.insurer_number.clone().unwrap_or_default(),
-                symbol: spec.symbol.clone(),
-                number: spec.number.clone().unwrap_or_default(),
-                branch: spec.branch.clone(),
-                birthdate: spec.birthdate.clone().unwrap_or_default(),
-            });
-        };
-        let person = self
-            .registry
-            .persona(id)
-            .ok_or_else(|| WorldError::Scenario(format!("no persona {id:?}")))?;
-        let current = person.active_period(self.date).unwrap_or(person.insurance.len() - 1);
-        let index = match spec.period {
-            PeriodChoice::Current => current,
-            PeriodChoice::Previous => current
-                .checked_sub(1)
-                .ok_or_else(|| WorldError::Scenario(format!("persona {id:?} has no previous card")))?,
-        };
-        let c = &person.insurance[index].card;
-        Ok(Card {
-            insurer_number: c.printed_insurer_number().to_owned(),
-            symbol: c.symbol.clone(),
-            number: c.number.clone(),
-            branch: if spec.omit_branch { None } else { c.branch.clone() },
-            birthdate: person.birthdate.format("%Y%m%d").to_string(),
-        })
+        card(&self.registry, self.date, spec)
     }
+}
+
+/// The card `spec` describes on `date`: typed-in data, or a persona's current or previous card.
+pub fn card(registry: &Registry, date: NaiveDate, spec: &CardSpec) -> Result<Card, WorldError> {
+    let Some(id) = &spec.persona else {
+        return Ok(Card {
+            insurer_number: spec.insurer_number.clone().unwrap_or_default(),
+            symbol: spec.symbol.clone(),
+            number: spec.number.clone().unwrap_or_default(),
+            branch: spec.branch.clone(),
+            birthdate: spec.birthdate.clone().unwrap_or_default(),
+        });
+    };
+    let person = registry
+        .persona(id)
+        .ok_or_else(|| WorldError::Scenario(format!("no persona {id:?}")))?;
+    let current = person.active_period(date).unwrap_or(person.insurance.len() - 1);
+    let index = match spec.period {
+        PeriodChoice::Current => current,
+        PeriodChoice::Previous => current
+            .checked_sub(1)
+            .ok_or_else(|| WorldError::Scenario(format!("persona {id:?} has no previous card")))?,
+    };
+    let c = &person.insurance[index].card;
+    Ok(Card {
+        insurer_number: c.printed_insurer_number().to_owned(),
+        symbol: c.symbol.clone(),
+        number: c.number.clone(),
+        branch: if spec.omit_branch { None } else { c.branch.clone() },
+        birthdate: person.birthdate.format("%Y%m%d").to_string(),
+    })
 }

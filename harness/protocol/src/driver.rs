@@ -173,6 +173,45 @@ pub struct Card {
     pub birthdate: String,
 }
 
+impl Card {
+    /// The 資格確認要求 for this card, formatted as both interfaces expect: the insurer number
+    /// as 8 characters (6-digit numbers right-aligned with two half-width spaces), absent
+    /// fields left out.
+    pub fn qualification_request(
+        &self,
+        date: &str,
+        consent_limit_certificate: bool,
+        institution_code: &str,
+    ) -> crate::model::QualificationRequest {
+        use crate::codes::LimitConsentFlag;
+        use crate::model::{
+            MessageHeader, QualificationConfirmSearchInfo, QualificationRequest, QualificationRequestBody,
+        };
+        QualificationRequest {
+            message_header: Some(MessageHeader {
+                qualification_confirmation_date: Some(date.to_owned()),
+                medical_institution_code: Some(institution_code.to_owned()),
+                ..Default::default()
+            }),
+            message_body: Some(QualificationRequestBody {
+                qualification_confirm_search_info: Some(QualificationConfirmSearchInfo {
+                    insurer_number: Some(format!("{:>8}", self.insurer_number.trim())),
+                    insured_card_symbol: self.symbol.clone().filter(|s| !s.is_empty()),
+                    insured_identification_number: Some(self.number.clone()),
+                    insured_branch_number: self.branch.clone(),
+                    birthdate: Some(self.birthdate.clone()),
+                    limit_application_certificate_related_cons_flg: Some(if consent_limit_certificate {
+                        LimitConsentFlag::Consented
+                    } else {
+                        LimitConsentFlag::NotConsented
+                    }),
+                    arbitrary_identifier: None,
+                }),
+            }),
+        }
+    }
+}
+
 /// Which interface the client should use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]

@@ -64,6 +64,33 @@ impl Pki {
         ))
     }
 
+    /// Reads every `*.pem` in `dir` (a PKI written by [`Pki::write`] or `onshi pki init`).
+    pub fn read(dir: &std::path::Path) -> Result<Pki, PkiError> {
+        let io = |path: &std::path::Path, source| PkiError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(|e| io(dir, e))? {
+            let path = entry.map_err(|e| io(dir, e))?.path();
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            if name.ends_with(".pem") {
+                files.push((
+                    name.to_owned(),
+                    std::fs::read_to_string(&path).map_err(|e| io(&path, e))?,
+                ));
+            }
+        }
+        files.sort();
+        let pki = Pki { files };
+        pki.ca_cert()?;
+        pki.get("server.pem")?;
+        pki.get("server-key.pem")?;
+        Ok(pki)
+    }
+
     /// Writes every file into `dir`.
     pub fn write(&self, dir: &std::path::Path) -> Result<(), PkiError> {
         let io = |path: &std::path::Path, source| PkiError::Io {
@@ -207,5 +234,16 @@ mod tests {
         assert!(fresh.ca_cert().unwrap().starts_with("-----BEGIN CERTIFICATE-----"));
         let (cert, key) = fresh.client("9900000001").unwrap();
         assert!(cert.contains("CERTIFICATE") && key.contains("PRIVATE KEY"));
+    }
+
+    #[test]
+    fn a_written_pki_reads_back_and_an_empty_folder_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = generate().unwrap();
+        pki.write(dir.path()).unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "not a certificate").unwrap();
+        assert_eq!(Pki::read(dir.path()).unwrap(), pki);
+        let empty = tempfile::tempdir().unwrap();
+        assert!(matches!(Pki::read(empty.path()), Err(PkiError::Missing(n)) if n == "ca.pem"));
     }
 }

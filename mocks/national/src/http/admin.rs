@@ -32,6 +32,16 @@ use crate::events::NationalEvent;
 use crate::faults::Fault;
 use crate::state::PersonChange;
 
+/// A fresh admin token: 128 random bits, hex.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 16];
+    rustls::crypto::ring::default_provider()
+        .secure_random
+        .fill(&mut bytes)
+        .expect("the system's random source works");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Where the admin API reads the journal from.
 pub trait JournalReader: Send + Sync {
     /// Up to `limit` events with sequence numbers from `since` on.
