@@ -213,3 +213,55 @@ fn a_port_in_use_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&addr) && err.contains("cannot start"), "{err}");
 }
+
+#[test]
+fn a_terminal_against_a_national_mock_in_another_process_gets_its_faults() {
+    let national_dir = tempfile::tempdir().unwrap();
+    let national = serve(national_dir.path());
+    let url = value_of(&national.printed, "National API (HTTPS)").to_owned();
+    let terminal_dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(onshi())
+        .args(["serve", "--national", &url, "--dir"])
+        .arg(terminal_dir.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let terminal = Serving {
+        printed: BufReader::new(child.stdout.take().unwrap())
+            .lines()
+            .map_while(Result::ok)
+            .take_while(|l| !l.contains("Ctrl-C"))
+            .collect(),
+        child,
+    };
+    assert!(value_of(&terminal.printed, "Admin API").contains("remote"));
+    // The folder commands of the terminal-only session reach the other process.
+    let try_it = block(&terminal.printed, "Try it");
+    let folder: String = try_it.lines().skip(2).map(|l| format!("{l}\n")).collect();
+    assert!(sh(&folder).contains("<QualificationValidity>1</QualificationValidity>"));
+
+    // A fault set on the national mock reaches the folder interface: SegmentOfResult 9.
+    let admin = value_of(&national.printed, "Admin API")
+        .split_whitespace()
+        .next()
+        .unwrap();
+    let admin = admin.trim_end_matches("/admin/…").to_owned();
+    let token = value_of(&national.printed, "admin token").to_owned();
+    sh(&format!(
+        "curl -sS -H 'Authorization: Bearer {token}' --data '{{\"id\":\"down\",\"scope\":{{\"endpoint\":\"terminal\"}},\"kind\":{{\"type\":\"status\",\"code\":503}}}}' {admin}/admin/faults"
+    ));
+    // The same request under a new name (the copy's source stays the example file).
+    let again: String = folder
+        .lines()
+        .map(|l| match l.split_once(".xml ") {
+            Some((source, rest)) if l.starts_with("cp ") => {
+                format!("{source}.xml {}\n", rest.replace("9999.xml", "9998.xml"))
+            }
+            _ => format!("{}\n", l.replace("9999.xml", "9998.xml")),
+        })
+        .collect();
+    let out = sh(&again);
+    assert!(out.contains("<SegmentOfResult>9</SegmentOfResult>"), "{out}");
+    let journal = std::fs::read_to_string(national_dir.path().join("journal.jsonl")).unwrap();
+    assert!(journal.contains("/onshi-harness/terminal/v1/card"), "{journal}");
+}
