@@ -60,7 +60,10 @@ pub fn coerce_to_strings(v: &mut Value) {
             m.retain(|_, c| !c.is_null());
             m.values_mut().for_each(coerce_to_strings);
         }
-        Value::Array(items) => items.iter_mut().for_each(coerce_to_strings),
+        Value::Array(items) => {
+            items.retain(|c| !c.is_null());
+            items.iter_mut().for_each(coerce_to_strings);
+        }
         Value::Bool(b) => *v = Value::String(b.to_string()),
         Value::Number(n) => *v = Value::String(n.to_string()),
         _ => {}
@@ -146,7 +149,61 @@ pub fn lint_request(v: &Value) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
+
+    /// Arbitrary JSON, biased towards the request's own element names.
+    fn any_json() -> impl Strategy<Value = Value> {
+        let names = prop::sample::select(vec![
+            "XmlMsg",
+            "MessageHeader",
+            "MessageBody",
+            "QualificationConfirmSearchInfo",
+            "MedicalInstitutionCode",
+            "InsurerNumber",
+            "Birthdate",
+            "ResultList",
+            "x",
+        ]);
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<f64>().prop_map(|f| json!(f)),
+            ".{0,12}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(6, 64, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::vec((names.clone(), inner), 0..5)
+                    .prop_map(|kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Whatever a client sends, the request pipeline of the search endpoint answers
+        /// without panicking, and coercion leaves no non-string leaf behind.
+        #[test]
+        fn the_request_pipeline_never_panics(v in any_json()) {
+            let mut v = json!({"XmlMsg": v});
+            let _ = wrong_types(&v);
+            coerce_to_strings(&mut v);
+            prop_assert!(wrong_types(&v).is_empty());
+            let _ = lint_request(&v);
+            let _ = request(&v);
+        }
+
+        #[test]
+        fn arbitrary_bytes_are_refused_or_read(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+            if let Ok(mut v) = serde_json::from_slice::<Value>(&bytes) {
+                coerce_to_strings(&mut v);
+                let _ = lint_request(&v);
+                let _ = request(&v);
+            }
+            let _ = parse_result(&bytes);
+        }
+    }
 
     fn body(mic: Value) -> Value {
         json!({"XmlMsg": {
