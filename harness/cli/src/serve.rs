@@ -20,6 +20,9 @@ pub struct ServeArgs {
     /// Address of the national API (HTTPS). Port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:8443", value_name = "ADDR")]
     listen: SocketAddr,
+    /// Also serve the API without TLS here (searches only: logins need a client certificate).
+    #[arg(long, value_name = "ADDR")]
+    listen_plain: Option<SocketAddr>,
     /// Address of the admin API (HTTP, bearer token). Port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:8444", value_name = "ADDR")]
     admin_listen: SocketAddr,
@@ -114,6 +117,7 @@ pub fn serve_command(args: ServeArgs) -> ExitCode {
         None => NationalChoice::Local {
             listen: args.listen,
             admin: args.admin_listen,
+            plain: args.listen_plain,
         },
         Some(url) => {
             let ca_pem = match &args.national_ca {

@@ -178,73 +178,108 @@ pub fn read_jsonl(path: &Path) -> std::io::Result<Vec<Entry>> {
         .collect()
 }
 
-/// The journal of a long-running session (`onshi serve`): every event is written to a JSON
-/// Lines file as it happens (nothing is lost if the process is killed), and the most recent
-/// ones are kept in memory for the admin API.
+/// The journal of a long-running session (`onshi serve`): every event goes to a JSON Lines
+/// file, written by a thread of its own so that serialising and writing stay off the request
+/// path (the file is flushed whenever the writer has caught up, and on [`LiveJournal::close`]).
+/// The most recent events are kept in memory, as lines, for the admin API.
 pub struct LiveJournal {
     start: Instant,
-    state: Mutex<LiveState>,
-}
-
-struct LiveState {
-    file: std::io::BufWriter<std::fs::File>,
-    recent: std::collections::VecDeque<Entry>,
-    next: u64,
-    error: Option<String>,
+    sender: Mutex<Option<(u64, std::sync::mpsc::Sender<Entry>)>>,
+    recent: std::sync::Arc<Mutex<std::collections::VecDeque<(u64, String)>>>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl LiveJournal {
     /// Events kept in memory for the admin API; older ones are only in the file.
     pub const RECENT: usize = 10_000;
 
-    /// Creates (or truncates) `path`.
+    /// Creates (or truncates) `path` and starts the writer.
     pub fn create(path: &Path) -> std::io::Result<LiveJournal> {
+        let mut file = std::io::BufWriter::with_capacity(256 * 1024, std::fs::File::create(path)?);
+        let (tx, rx) = std::sync::mpsc::channel::<Entry>();
+        let recent = std::sync::Arc::new(Mutex::new(std::collections::VecDeque::new()));
+        let shown = recent.clone();
+        let writer = std::thread::Builder::new()
+            .name("journal-writer".into())
+            .spawn(move || {
+                let mut failed = false;
+                let mut write = |e: Entry, file: &mut std::io::BufWriter<std::fs::File>| {
+                    let line = serde_json::to_string(&e).expect("journal events serialise");
+                    if let Err(err) = file.write_all(line.as_bytes()).and_then(|()| file.write_all(b"\n"))
+                        && !failed
+                    {
+                        tracing::error!("the journal file cannot be written: {err}");
+                        failed = true;
+                    }
+                    let mut r = shown.lock().expect("journal");
+                    if r.len() == Self::RECENT {
+                        r.pop_front();
+                    }
+                    r.push_back((e.seq, line));
+                };
+                // Polled rather than woken per event: under load a wake-up per exchange costs
+                // more than the write itself. Idle, this is 500 cheap wake-ups a second.
+                loop {
+                    match rx.try_recv() {
+                        Ok(e) => write(e, &mut file),
+                        Err(std::sync::mpsc::TryRecvError::Empty) => {
+                            let _ = file.flush(); // caught up
+                            std::thread::sleep(std::time::Duration::from_millis(2));
+                        }
+                        Err(std::sync::mpsc::TryRecvError::Disconnected) => break,
+                    }
+                }
+                let _ = file.flush();
+            })?;
         Ok(LiveJournal {
             start: Instant::now(),
-            state: Mutex::new(LiveState {
-                file: std::io::BufWriter::new(std::fs::File::create(path)?),
-                recent: std::collections::VecDeque::new(),
-                next: 1,
-                error: None,
-            }),
+            sender: Mutex::new(Some((1, tx))),
+            recent,
+            writer: Mutex::new(Some(writer)),
         })
     }
 
+    /// Appends an event; returns its sequence number (0 once closed).
     pub fn append(&self, event: Event) -> u64 {
         let t_ms = self.start.elapsed().as_secs_f64() * 1000.0;
-        let mut s = self.state.lock().expect("journal");
-        let entry = Entry {
-            seq: s.next,
+        // Numbered and sent under one lock, so the file is in sequence order.
+        let mut s = self.sender.lock().expect("journal");
+        let Some((next, tx)) = s.as_mut() else {
+            tracing::warn!("an event after the journal was closed is not recorded");
+            return 0;
+        };
+        let seq = *next;
+        *next += 1;
+        let _ = tx.send(Entry {
+            seq,
             t_ms: (t_ms * 1000.0).round() / 1000.0,
             event,
-        };
-        s.next += 1;
-        let written = serde_json::to_writer(&mut s.file, &entry)
-            .map_err(std::io::Error::from)
-            .and_then(|()| s.file.write_all(b"\n"))
-            .and_then(|()| s.file.flush());
-        if let Err(e) = written
-            && s.error.is_none()
-        {
-            tracing::error!("the journal file cannot be written: {e}");
-            s.error = Some(e.to_string());
+        });
+        seq
+    }
+
+    /// Writes what is queued, flushes and stops the writer.
+    pub fn close(&self) {
+        self.sender.lock().expect("journal").take();
+        if let Some(w) = self.writer.lock().expect("journal").take() {
+            let _ = w.join();
         }
-        if s.recent.len() == Self::RECENT {
-            s.recent.pop_front();
-        }
-        s.recent.push_back(entry);
-        s.next - 1
+    }
+}
+
+impl Drop for LiveJournal {
+    fn drop(&mut self) {
+        self.close();
     }
 }
 
 impl onshi_national::http::admin::JournalReader for LiveJournal {
     fn read(&self, since: u64, limit: usize) -> Vec<Value> {
-        let s = self.state.lock().expect("journal");
-        s.recent
-            .iter()
-            .filter(|e| e.seq >= since)
+        let r = self.recent.lock().expect("journal");
+        r.iter()
+            .filter(|(seq, _)| *seq >= since)
             .take(limit)
-            .filter_map(|e| serde_json::to_value(e).ok())
+            .filter_map(|(_, line)| serde_json::from_str(line).ok())
             .collect()
     }
 }

@@ -60,8 +60,14 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ServeError + '_ {
 
 /// Where the national system is.
 pub enum NationalChoice {
-    /// Start the mock here: the API on `listen` (TLS), the admin API on `admin`.
-    Local { listen: SocketAddr, admin: SocketAddr },
+    /// Start the mock here: the API on `listen` (TLS), the admin API on `admin`, and the API
+    /// without TLS on `plain` if given (as behind a TLS-terminating proxy: logins need a
+    /// client certificate, so they go to the TLS listener; searches work on both).
+    Local {
+        listen: SocketAddr,
+        admin: SocketAddr,
+        plain: Option<SocketAddr>,
+    },
     /// Use a mock started elsewhere (`--national URL`); `ca_pem` is the CA it is signed by.
     Remote { url: String, ca_pem: Option<String> },
 }
@@ -90,6 +96,8 @@ pub struct ClientFiles {
 /// A running session.
 pub struct Session {
     pub national_url: String,
+    /// The API without TLS, if asked for.
+    pub plain_url: Option<String>,
     /// The admin API's URL and token, when the mock runs here.
     pub admin: Option<(String, String)>,
     pub folders: Folders,
@@ -99,6 +107,7 @@ pub struct Session {
     pub institution_code: String,
     terminal: Terminal,
     servers: Vec<Server>,
+    journal: Arc<LiveJournal>,
 }
 
 impl Session {
@@ -110,10 +119,12 @@ impl Session {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let date = o.registry.today();
         let mut servers = Vec::new();
+        let mut plain_url = None;
         let (national_url, admin, ca_pem) = match o.national {
             NationalChoice::Local {
                 listen,
                 admin: admin_addr,
+                plain,
             } => {
                 let service = Arc::new(LocalNational::new(o.registry.clone(), o.catalogue.clone()));
                 let national = National::new(service, clock.clone(), journal.clone(), o.seed);
@@ -121,6 +132,13 @@ impl Session {
                 let api = onshi_national::http::serve(national.clone(), listen, Some(tls))
                     .await
                     .map_err(|source| ServeError::Listen { addr: listen, source })?;
+                if let Some(addr) = plain {
+                    let server = onshi_national::http::serve(national.clone(), addr, None)
+                        .await
+                        .map_err(|source| ServeError::Listen { addr, source })?;
+                    plain_url = Some(format!("http://{}", server.addr));
+                    servers.push(server);
+                }
                 let token = admin::new_token();
                 let admin_server = admin::serve_admin(national, admin_addr, token.clone(), Some(journal.clone()))
                     .await
@@ -156,7 +174,7 @@ impl Session {
             national: NationalLink::Http(link),
             catalogue: o.catalogue.clone(),
             clock,
-            recorder: journal,
+            recorder: journal.clone(),
             seed: o.seed,
         })
         .await
@@ -164,6 +182,7 @@ impl Session {
         let files = write_client_files(&o.dir, &o.pki, &o.registry, date, &o.institution_code)?;
         Ok(Session {
             national_url,
+            plain_url,
             admin,
             folders,
             journal_path,
@@ -172,15 +191,17 @@ impl Session {
             institution_code: o.institution_code,
             terminal,
             servers,
+            journal,
         })
     }
 
-    /// Stops the terminal and the servers.
+    /// Stops the terminal and the servers, then writes out the journal.
     pub async fn stop(self) {
         self.terminal.stop().await;
         for s in self.servers {
             s.stop().await;
         }
+        self.journal.close();
     }
 
     /// What to print: where everything is and a copy-paste example that logs in, confirms a
@@ -203,6 +224,11 @@ impl Session {
         out.push_str(&format!("National API (HTTPS)   {url}\n"));
         out.push_str(&format!("  login  (ログイン)      POST {url}{AUTH_PATH}\n"));
         out.push_str(&format!("  search (資格確認)      POST {url}{SEARCH_PATH}\n"));
+        if let Some(plain) = &self.plain_url {
+            out.push_str(&format!(
+                "National API (HTTP)    {plain} (searches; log in over HTTPS)\n"
+            ));
+        }
         out.push_str(&format!("  CA certificate        {}\n", f.ca.display()));
         out.push_str(&format!(
             "  client certificate    {} (key {})\n",

@@ -329,9 +329,18 @@ pub fn info(name: &str) -> Option<&'static ElementInfo> {
 
 /// "InsurerNumber (保険者番号)" — how user-facing text names an element.
 pub fn label(name: &str) -> String {
-    match info(name) {
-        Some(i) => format!("{} ({})", i.name, i.ja),
-        None => name.to_owned(),
+    Label(name).to_string()
+}
+
+/// [`label`] formatted only when shown (the lint builds messages only for findings).
+pub struct Label<'a>(pub &'a str);
+
+impl std::fmt::Display for Label<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match info(self.0) {
+            Some(i) => write!(f, "{} ({})", i.name, i.ja),
+            None => f.write_str(self.0),
+        }
     }
 }
 

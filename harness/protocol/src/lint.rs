@@ -250,8 +250,14 @@ fn declaration(l: &mut Linter, doc: &Document) {
 }
 
 fn walk(l: &mut Linter, el: &Element, path: &str, schema: &[Child]) {
+    // Duplicates are rare: count names only when there is one.
+    let any_duplicate = el
+        .children
+        .iter()
+        .enumerate()
+        .any(|(i, c)| el.children[..i].iter().any(|p| p.name == c.name));
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for c in &el.children {
+    for c in el.children.iter().filter(|_| any_duplicate) {
         *counts.entry(c.name.as_str()).or_default() += 1;
     }
     for (name, n) in &counts {
@@ -359,7 +365,7 @@ fn value(l: &mut Linter, path: &str, el: &Element) {
         return; // presence of required values is checked separately; empty optional values are tolerated
     }
     let Some(info) = dictionary::info(&el.name) else { return };
-    let label = dictionary::label(&el.name);
+    let label = dictionary::Label(&el.name);
     let at = Some((path, el));
     match info.format {
         Format::Container => {}
@@ -491,7 +497,7 @@ fn value(l: &mut Linter, path: &str, el: &Element) {
     }
 }
 
-fn insurer_number(l: &mut Linter, at: Option<(&str, &Element)>, label: &str, v: &str) {
+fn insurer_number(l: &mut Linter, at: Option<(&str, &Element)>, label: &dictionary::Label<'_>, v: &str) {
     let n = v.chars().count();
     let all_digits = v.bytes().all(|b| b.is_ascii_digit());
     let padded_kokuho = v.len() == 8 && v.starts_with("  ") && v[2..].bytes().all(|b| b.is_ascii_digit());

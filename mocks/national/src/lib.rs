@@ -196,17 +196,82 @@ impl LocalNational {
         self.registry.lookup_with(q, on, &states.changed)
     }
 
-    /// The persona a request is about, if the card identifies exactly one (for faults
-    /// scoped to a persona).
-    pub fn persona_of(&self, request: &QualificationRequest) -> Option<String> {
-        let checked = check(request).ok()?;
-        match self.lookup(&checked.query, checked.date) {
-            Lookup::Found { person, .. } => match person.id {
-                PersonId::Persona(id) => Some(id),
-                PersonId::Generated(_) => None,
+    /// The answer to a 資格確認 by card data, and the persona it is about when the card
+    /// identifies exactly one (for faults scoped to a persona) — from one look-up.
+    pub fn confirm_card(
+        &self,
+        request: &QualificationRequest,
+        now: NaiveDateTime,
+    ) -> (QualificationResult, Option<String>) {
+        let header = answer_header(request, now);
+        let search = request
+            .message_body
+            .as_ref()
+            .and_then(|b| b.qualification_confirm_search_info.clone());
+        let checked = match check(request) {
+            Ok(c) => c,
+            Err((key, detail)) => return (error_result(request, now, self.catalogue.answer(key, &detail)), None),
+        };
+        let disclose = Disclose {
+            limit: checked.consent_limit,
+            specific_diseases: false,
+        };
+        let base = QualificationResultBody {
+            qualification_confirm_search_info: search,
+            processing_result_status: Some(codes::ProcessingResultStatus::Normal),
+            ..Default::default()
+        };
+        let mut persona = None;
+        let body = match self.lookup(&checked.query, checked.date) {
+            Lookup::NotFound => QualificationResultBody {
+                qualification_validity: Some(codes::QualificationValidity::NoQualification),
+                ..base
             },
-            _ => None,
-        }
+            Lookup::Multiple(matches) => QualificationResultBody {
+                qualification_validity: Some(codes::QualificationValidity::Multiple),
+                result_list: Some(ResultList(
+                    matches
+                        .iter()
+                        .map(|(p, i)| result_for(p, &p.insurance[*i], checked.date, now, disclose))
+                        .collect(),
+                )),
+                ..base
+            },
+            Lookup::Found {
+                person,
+                period,
+                validity,
+            } => {
+                if let PersonId::Persona(id) = &person.id {
+                    persona = Some(id.clone());
+                }
+                let (code, shown) = match validity {
+                    Validity::Valid => (codes::QualificationValidity::Valid, period),
+                    Validity::Invalid => (codes::QualificationValidity::Invalid, period),
+                    // [I] the answer carries the new qualification so the clinic can update the card.
+                    Validity::InvalidNewQualification { current } => {
+                        (codes::QualificationValidity::InvalidNewQualification, current)
+                    }
+                };
+                let body = QualificationResultBody {
+                    qualification_validity: Some(code),
+                    result_list: Some(ResultList(vec![result_for(
+                        &person,
+                        &person.insurance[shown],
+                        checked.date,
+                        now,
+                        disclose,
+                    )])),
+                    ..base
+                };
+                with_notice(body, &person)
+            }
+        };
+        let result = QualificationResult {
+            message_header: Some(header),
+            message_body: Some(body),
+        };
+        (result, persona)
     }
 }
 
@@ -328,70 +393,7 @@ fn with_notice(mut body: QualificationResultBody, person: &Person) -> Qualificat
 
 impl EligibilityService for LocalNational {
     fn confirm_by_card(&self, request: &QualificationRequest, now: NaiveDateTime) -> QualificationResult {
-        let header = answer_header(request, now);
-        let search = request
-            .message_body
-            .as_ref()
-            .and_then(|b| b.qualification_confirm_search_info.clone());
-        let checked = match check(request) {
-            Ok(c) => c,
-            Err((key, detail)) => return error_result(request, now, self.catalogue.answer(key, &detail)),
-        };
-        let disclose = Disclose {
-            limit: checked.consent_limit,
-            specific_diseases: false,
-        };
-        let base = QualificationResultBody {
-            qualification_confirm_search_info: search,
-            processing_result_status: Some(codes::ProcessingResultStatus::Normal),
-            ..Default::default()
-        };
-        let body = match self.lookup(&checked.query, checked.date) {
-            Lookup::NotFound => QualificationResultBody {
-                qualification_validity: Some(codes::QualificationValidity::NoQualification),
-                ..base
-            },
-            Lookup::Multiple(matches) => QualificationResultBody {
-                qualification_validity: Some(codes::QualificationValidity::Multiple),
-                result_list: Some(ResultList(
-                    matches
-                        .iter()
-                        .map(|(p, i)| result_for(p, &p.insurance[*i], checked.date, now, disclose))
-                        .collect(),
-                )),
-                ..base
-            },
-            Lookup::Found {
-                person,
-                period,
-                validity,
-            } => {
-                let (code, shown) = match validity {
-                    Validity::Valid => (codes::QualificationValidity::Valid, period),
-                    Validity::Invalid => (codes::QualificationValidity::Invalid, period),
-                    // [I] the answer carries the new qualification so the clinic can update the card.
-                    Validity::InvalidNewQualification { current } => {
-                        (codes::QualificationValidity::InvalidNewQualification, current)
-                    }
-                };
-                let body = QualificationResultBody {
-                    qualification_validity: Some(code),
-                    result_list: Some(ResultList(vec![result_for(
-                        &person,
-                        &person.insurance[shown],
-                        checked.date,
-                        now,
-                        disclose,
-                    )])),
-                    ..base
-                };
-                with_notice(body, &person)
-            }
-        };
-        QualificationResult {
-            message_header: Some(header),
-            message_body: Some(body),
-        }
+        self.confirm_card(request, now).0
     }
 
     fn confirm_by_face(&self, face: &FaceConfirmation, now: NaiveDateTime) -> Result<QualificationResult, FaceError> {

@@ -8,12 +8,16 @@ use onshi_protocol::model::{
 };
 use onshi_registry::{InsurancePeriod, Person};
 
+// Written out rather than with `format("%Y%m%d")`, which parses its pattern on every call:
+// these run several times for every answer.
 pub(crate) fn ymd(d: NaiveDate) -> String {
-    d.format("%Y%m%d").to_string()
+    use chrono::Datelike;
+    format!("{:04}{:02}{:02}", d.year(), d.month(), d.day())
 }
 
 pub(crate) fn ymdhms(t: NaiveDateTime) -> String {
-    t.format("%Y%m%d%H%M%S").to_string()
+    use chrono::Timelike;
+    format!("{}{:02}{:02}{:02}", ymd(t.date()), t.hour(), t.minute(), t.second())
 }
 
 fn active(from: NaiveDate, to: Option<NaiveDate>, on: NaiveDate) -> bool {

@@ -141,11 +141,19 @@ impl Registry {
     /// Looks a card up as of `on`, with `changed` persons standing in for the registry's
     /// persons of the same id (their state changed during the run).
     pub fn lookup_with(&self, q: &CardQuery, on: NaiveDate, changed: &[Person]) -> Lookup {
+        // Exactly YYYYMMDD, as the request carries it; anything else matches nobody.
+        let birthdate = (q.birthdate.len() == 8 && q.birthdate.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| NaiveDate::parse_from_str(&q.birthdate, "%Y%m%d").ok())
+            .flatten();
+        let Some(birthdate) = birthdate else {
+            return Lookup::NotFound;
+        };
         let generated = self.population.person_for_card_number(&q.number);
-        let current = |p: &'_ Person| -> Person { changed.iter().find(|c| c.id == p.id).unwrap_or(p).clone() };
-        let mut matches: Vec<(Person, usize)> = Vec::new();
-        for person in self.personas.iter().chain(generated.as_ref()).map(current) {
-            if person.birthdate.format("%Y%m%d").to_string() != q.birthdate {
+        // Compare by reference; only the matches are cloned (this runs for every request).
+        let mut matches: Vec<(&Person, usize)> = Vec::new();
+        for person in self.personas.iter().chain(generated.as_ref()) {
+            let person = changed.iter().find(|c| c.id == person.id).unwrap_or(person);
+            if person.birthdate != birthdate {
                 continue;
             }
             // The matching period that had started by `on`, latest first.
@@ -160,6 +168,7 @@ impl Registry {
                 matches.push((person, i));
             }
         }
+        let mut matches: Vec<(Person, usize)> = matches.into_iter().map(|(p, i)| (p.clone(), i)).collect();
         match matches.len() {
             0 => Lookup::NotFound,
             1 => {

@@ -493,8 +493,8 @@ fn card(national: &National, body: &[u8], notes: &mut Notes, non_strings: Option
             ));
         }
     };
-    notes.persona = national.service.persona_of(&request);
-    let result = national.service.confirm_by_card(&request, national.clock.now());
+    let (result, persona) = national.service.confirm_card(&request, national.clock.now());
+    notes.persona = persona;
     Prepared::Answer(Answer::json(StatusCode::OK, api_json::result_bytes(&result)))
 }
 

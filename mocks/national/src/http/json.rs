@@ -29,16 +29,24 @@ fn kind(v: &Value) -> &'static str {
 
 /// Every leaf that is not a string, with its path.
 pub fn wrong_types(v: &Value) -> Vec<WrongType> {
-    fn walk(v: &Value, path: &str, out: &mut Vec<WrongType>) {
+    // One path buffer, grown and cut back on the way: this runs for every request.
+    fn walk(v: &Value, path: &mut String, out: &mut Vec<WrongType>) {
+        let len = path.len();
         match v {
             Value::Object(m) => {
                 for (k, child) in m {
-                    walk(child, &format!("{path}/{k}"), out);
+                    path.push('/');
+                    path.push_str(k);
+                    walk(child, path, out);
+                    path.truncate(len);
                 }
             }
             Value::Array(items) => {
                 for (i, child) in items.iter().enumerate() {
-                    walk(child, &format!("{path}[{i}]"), out);
+                    use std::fmt::Write as _;
+                    let _ = write!(path, "[{i}]");
+                    walk(child, path, out);
+                    path.truncate(len);
                 }
             }
             Value::String(_) => {}
@@ -49,7 +57,7 @@ pub fn wrong_types(v: &Value) -> Vec<WrongType> {
         }
     }
     let mut out = Vec::new();
-    walk(v, "", &mut out);
+    walk(v, &mut String::new(), &mut out);
     out
 }
 

@@ -1,0 +1,95 @@
+//! Criterion benches of the per-request work: the search endpoint's pipeline without the
+//! network (JSON parse, type check, lint, look-up, result, serialise) and the XML read of a
+//! result file. `cargo bench -p onshi-benches --bench hot_paths`.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use onshi_national::http::json;
+use onshi_national::{EligibilityService as _, LocalNational};
+use onshi_protocol::driver::Card;
+use onshi_protocol::model::QualificationResult;
+use onshi_protocol::xml::Limits;
+use onshi_protocol::{XmlOptions, read_message, write_message};
+use onshi_registry::Registry;
+use serde_json::Value;
+
+fn setup() -> (LocalNational, Vec<u8>, chrono::NaiveDateTime) {
+    let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).expect("a date");
+    let registry = Arc::new(Registry::embedded(date, 0));
+    let service = LocalNational::new(registry, Default::default());
+    let card = Card {
+        insurer_number: "06990012".into(),
+        symbol: Some("1001".into()),
+        number: "1101".into(),
+        branch: Some("00".into()),
+        birthdate: "19780815".into(),
+    };
+    let request = card.qualification_request("20261120", false, "9900000001");
+    let body = serde_json::to_vec(&serde_json::json!({ "XmlMsg": request })).expect("json");
+    (service, body, date.and_hms_opt(9, 0, 0).expect("a time"))
+}
+
+fn search_pipeline(c: &mut Criterion) {
+    let (service, body, now) = setup();
+    c.bench_function("search pipeline (JSON in → JSON out, no network)", |b| {
+        b.iter(|| {
+            let mut v: Value = serde_json::from_slice(black_box(&body)).expect("json");
+            assert!(json::wrong_types(&v).is_empty());
+            json::coerce_to_strings(&mut v);
+            let findings = json::lint_request(&v);
+            let request = json::request(&v).expect("a request");
+            let result = service.confirm_by_card(&request, now);
+            black_box((findings, json::result_bytes(&result)))
+        })
+    });
+}
+
+fn read_result_file(c: &mut Criterion) {
+    let (service, body, now) = setup();
+    let v: Value = serde_json::from_slice(&body).expect("json");
+    let result = service.confirm_by_card(&json::request(&v).expect("a request"), now);
+    let xml = write_message(&result, &XmlOptions::default()).expect("writes");
+    c.bench_function("read a result file (XML decode + typed read)", |b| {
+        b.iter(|| black_box(read_message::<QualificationResult>(black_box(&xml), &Limits::default()).expect("reads")))
+    });
+}
+
+criterion_group!(benches, search_pipeline, read_result_file);
+fn stages(c: &mut Criterion) {
+    let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+    let registry = Registry::embedded(date, 0);
+    let q = onshi_registry::CardQuery {
+        insurer_number: "06990012".into(),
+        symbol: Some("1001".into()),
+        number: "1101".into(),
+        branch: Some("00".into()),
+        birthdate: "19780815".into(),
+    };
+    c.bench_function("s8 lookup", |b| {
+        b.iter(|| black_box(registry.lookup(black_box(&q), date)))
+    });
+    let (service, body, now) = setup();
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    let req = json::request(&v).unwrap();
+    let result = service.confirm_by_card(&req, now);
+    c.bench_function("s1 parse", |b| {
+        b.iter(|| black_box(serde_json::from_slice::<Value>(black_box(&body)).unwrap()))
+    });
+    c.bench_function("s2 wrong_types", |b| {
+        b.iter(|| black_box(json::wrong_types(black_box(&v))))
+    });
+    c.bench_function("s3 lint", |b| b.iter(|| black_box(json::lint_request(black_box(&v)))));
+    c.bench_function("s4 request", |b| {
+        b.iter(|| black_box(json::request(black_box(&v)).unwrap()))
+    });
+    c.bench_function("s5 confirm", |b| {
+        b.iter(|| black_box(service.confirm_by_card(black_box(&req), now)))
+    });
+    c.bench_function("s6 result_bytes", |b| {
+        b.iter(|| black_box(json::result_bytes(black_box(&result))))
+    });
+}
+criterion_group!(stage, stages);
+criterion_main!(benches, stage);
