@@ -1,6 +1,7 @@
 //! Criterion benches of the per-request work: the search endpoint's pipeline without the
 //! network (JSON parse, type check, lint, look-up, result, serialise) and the XML read of a
-//! result file. `cargo bench -p onshi-benches --bench hot_paths`.
+//! result file, the journal line of an exchange, and the pipeline stage by stage.
+//! `cargo bench -p onshi-benches --bench hot_paths`.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -56,9 +57,47 @@ fn read_result_file(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, search_pipeline, read_result_file);
+/// What the journal writer does for every exchange: serialise the event as a JSON line.
+fn journal_line(c: &mut Criterion) {
+    use onshi_national::events::{Blob, Exchange, NationalEvent};
+    let (service, body, now) = setup();
+    let v: Value = serde_json::from_slice(&body).expect("json");
+    let answer = json::result_bytes(&service.confirm_by_card(&json::request(&v).expect("a request"), now));
+    let headers = [
+        ("host", "localhost"),
+        ("content-type", "application/json;charset=UTF-8"),
+        ("content-length", "300"),
+        ("authorization", "SYN-ID-0123456789abcdef0123456789abcdef"),
+    ];
+    let event = NationalEvent::Exchange(Box::new(Exchange {
+        connection: 1,
+        remote: "127.0.0.1:50000".into(),
+        tls: true,
+        client_cert: None,
+        method: "POST".into(),
+        path: onshi_national::http::api::SEARCH_PATH.into(),
+        version: "HTTP/1.1".into(),
+        headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        body: Blob(body.clone()),
+        status: 200,
+        response_body: Blob(answer),
+        cut_after_bytes: None,
+        faults: vec![],
+        findings: vec![],
+        retry_after_s: None,
+        persona: Some("valid-kenpo-insured".into()),
+        duration_ms: 0.05,
+        delay_ms: 0,
+    }));
+    c.bench_function("journal line of one search exchange", |b| {
+        b.iter(|| black_box(serde_json::to_string(black_box(&event)).expect("serialises")))
+    });
+}
+
+criterion_group!(benches, search_pipeline, read_result_file, journal_line);
+/// The search pipeline stage by stage, to see where its time goes.
 fn stages(c: &mut Criterion) {
-    let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+    let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).expect("works");
     let registry = Registry::embedded(date, 0);
     let q = onshi_registry::CardQuery {
         insurer_number: "06990012".into(),
@@ -67,27 +106,29 @@ fn stages(c: &mut Criterion) {
         branch: Some("00".into()),
         birthdate: "19780815".into(),
     };
-    c.bench_function("s8 lookup", |b| {
+    c.bench_function("stage: registry look-up", |b| {
         b.iter(|| black_box(registry.lookup(black_box(&q), date)))
     });
     let (service, body, now) = setup();
-    let v: Value = serde_json::from_slice(&body).unwrap();
-    let req = json::request(&v).unwrap();
+    let v: Value = serde_json::from_slice(&body).expect("works");
+    let req = json::request(&v).expect("works");
     let result = service.confirm_by_card(&req, now);
-    c.bench_function("s1 parse", |b| {
-        b.iter(|| black_box(serde_json::from_slice::<Value>(black_box(&body)).unwrap()))
+    c.bench_function("stage: parse the JSON body", |b| {
+        b.iter(|| black_box(serde_json::from_slice::<Value>(black_box(&body)).expect("works")))
     });
-    c.bench_function("s2 wrong_types", |b| {
+    c.bench_function("stage: find non-string values", |b| {
         b.iter(|| black_box(json::wrong_types(black_box(&v))))
     });
-    c.bench_function("s3 lint", |b| b.iter(|| black_box(json::lint_request(black_box(&v)))));
-    c.bench_function("s4 request", |b| {
-        b.iter(|| black_box(json::request(black_box(&v)).unwrap()))
+    c.bench_function("stage: message lint of the JSON request", |b| {
+        b.iter(|| black_box(json::lint_request(black_box(&v))))
     });
-    c.bench_function("s5 confirm", |b| {
+    c.bench_function("stage: typed request from JSON", |b| {
+        b.iter(|| black_box(json::request(black_box(&v)).expect("works")))
+    });
+    c.bench_function("stage: answer (look-up + result)", |b| {
         b.iter(|| black_box(service.confirm_by_card(black_box(&req), now)))
     });
-    c.bench_function("s6 result_bytes", |b| {
+    c.bench_function("stage: serialise the JSON answer", |b| {
         b.iter(|| black_box(json::result_bytes(black_box(&result))))
     });
 }

@@ -229,3 +229,57 @@ impl rustls::client::danger::ServerCertVerifier for TrustAnything {
         self.0.signature_verification_algorithms.supported_schemes()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn trivial(tls: bool) -> Target {
+        let pki = onshi_national::pki::embedded();
+        let (listener, addr) = crate::fixed::bind("127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("binds");
+        let config = tls.then(|| {
+            onshi_national::http::ServerTls::from_pki(&pki)
+                .expect("the embedded PKI")
+                .config
+        });
+        tokio::spawn(crate::fixed::serve(listener, config, Bytes::from_static(b"{\"ok\":1}")));
+        Target {
+            addr,
+            host: "localhost".into(),
+            tls: tls.then(|| tls_config(Some(pki.ca_cert().expect("a CA"))).expect("a client config")),
+            path: "/x".into(),
+            headers: vec![("authorization".into(), "t".into())],
+            body: Bytes::from_static(b"{}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn it_counts_answers_over_plain_and_tls_connections() {
+        for tls in [false, true] {
+            let t = trivial(tls).await;
+            assert_eq!(
+                once(&t).await.expect("answers"),
+                (200, Bytes::from_static(b"{\"ok\":1}"))
+            );
+            let s = run(&t, 2, Duration::from_millis(50), Duration::from_millis(300)).await;
+            assert!(s.requests > 0 && s.errors == 0, "{s:?}");
+            assert!(s.p50_us <= s.p99_us && s.p99_us <= s.max_us, "{s:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_server_that_is_not_there_is_counted_as_errors_not_a_hang() {
+        let free = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+        let addr = free.local_addr().expect("addr");
+        drop(free);
+        let t = Target {
+            addr,
+            ..trivial(false).await
+        };
+        let s = run(&t, 1, Duration::ZERO, Duration::from_millis(200)).await;
+        assert_eq!(s.requests, 0);
+        assert!(s.errors > 0, "{s:?}");
+    }
+}
