@@ -24,7 +24,8 @@ impl Drop for Serving {
     }
 }
 
-fn serve(dir: &std::path::Path) -> Serving {
+/// `onshi serve` on free ports with `extra` arguments, once it has printed its instructions.
+fn serve_with(dir: &std::path::Path, extra: &[&str]) -> Serving {
     let mut child = Command::new(onshi())
         .args([
             "serve",
@@ -35,6 +36,7 @@ fn serve(dir: &std::path::Path) -> Serving {
             "--dir",
         ])
         .arg(dir)
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -55,6 +57,10 @@ fn serve(dir: &std::path::Path) -> Serving {
         printed.join("\n")
     );
     Serving { child, printed }
+}
+
+fn serve(dir: &std::path::Path) -> Serving {
+    serve_with(dir, &[])
 }
 
 /// The indented lines after the line starting with `heading`.
@@ -163,29 +169,7 @@ fn pki_init_writes_a_pki_that_serve_accepts() {
         assert!(pki.join(f).is_file(), "{f}");
     }
     let serve_dir = dir.path().join("serve");
-    let mut child = Command::new(onshi())
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--admin-listen",
-            "127.0.0.1:0",
-            "--pki",
-        ])
-        .arg(&pki)
-        .arg("--dir")
-        .arg(&serve_dir)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let s = Serving {
-        printed: BufReader::new(child.stdout.take().unwrap())
-            .lines()
-            .map_while(Result::ok)
-            .take_while(|l| !l.contains("Ctrl-C"))
-            .collect(),
-        child,
-    };
+    let s = serve_with(&serve_dir, &["--pki", pki.to_str().unwrap()]);
     let out = sh(&block(&s.printed, "Try it"));
     assert!(out.contains(r#""QualificationValidity":"1""#), "{out}");
     // The files handed to the client are the fresh PKI's, not the embedded one.
@@ -220,20 +204,7 @@ fn a_terminal_against_a_national_mock_in_another_process_gets_its_faults() {
     let national = serve(national_dir.path());
     let url = value_of(&national.printed, "National API (HTTPS)").to_owned();
     let terminal_dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(onshi())
-        .args(["serve", "--national", &url, "--dir"])
-        .arg(terminal_dir.path())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let terminal = Serving {
-        printed: BufReader::new(child.stdout.take().unwrap())
-            .lines()
-            .map_while(Result::ok)
-            .take_while(|l| !l.contains("Ctrl-C"))
-            .collect(),
-        child,
-    };
+    let terminal = serve_with(terminal_dir.path(), &["--national", &url]);
     assert!(value_of(&terminal.printed, "Admin API").contains("remote"));
     // The folder commands of the terminal-only session reach the other process.
     let try_it = block(&terminal.printed, "Try it");

@@ -239,12 +239,7 @@ impl ApiClient {
 
     /// `confirm_qualification` over the HTTP API.
     pub fn confirm(&mut self, p: &ConfirmQualificationParams) -> ConfirmQualificationResult {
-        let c = self.confirm_inner(p);
-        ConfirmQualificationResult {
-            outcome: c.outcome,
-            message: c.message,
-            record: c.record,
-        }
+        self.confirm_inner(p).into()
     }
 
     fn confirm_inner(&mut self, p: &ConfirmQualificationParams) -> Conclusion {

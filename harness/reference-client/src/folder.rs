@@ -149,12 +149,7 @@ impl FolderClient {
 
     /// `confirm_qualification` over the folder interface.
     pub fn confirm(&mut self, p: &ConfirmQualificationParams) -> ConfirmQualificationResult {
-        let c = self.confirm_inner(p);
-        ConfirmQualificationResult {
-            outcome: c.outcome,
-            message: c.message,
-            record: c.record,
-        }
+        self.confirm_inner(p).into()
     }
 
     fn confirm_inner(&mut self, p: &ConfirmQualificationParams) -> Conclusion {

@@ -19,6 +19,16 @@ pub struct Conclusion {
     pub record: Option<PatientRecord>,
 }
 
+impl From<Conclusion> for onshi_protocol::driver::ConfirmQualificationResult {
+    fn from(c: Conclusion) -> Self {
+        Self {
+            outcome: c.outcome,
+            message: c.message,
+            record: c.record,
+        }
+    }
+}
+
 impl Conclusion {
     pub fn error(message: impl Into<String>) -> Self {
         Conclusion {

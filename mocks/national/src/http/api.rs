@@ -308,6 +308,11 @@ async fn route(
     (answer, delay)
 }
 
+/// A refusal as the final answer: `key`'s synthetic error with `detail`.
+fn refused(national: &National, status: StatusCode, key: ErrorKey, detail: &str) -> Prepared {
+    Prepared::Done(api_error(national, status, key, detail))
+}
+
 enum Prepared {
     /// The request was refused; this is the final answer.
     Done(Answer),
@@ -339,24 +344,19 @@ fn auth(national: &National, conn: &ConnInfo, body: &[u8], notes: &mut Notes) ->
     let institution = match &conn.client_cert {
         None => {
             notes.find("API-CERT-001", "login without a client certificate");
-            return Prepared::Done(api_error(
-                national,
-                StatusCode::UNAUTHORIZED,
-                ErrorKey::ApiLoginNoCertificate,
-                "",
-            ));
+            return refused(national, StatusCode::UNAUTHORIZED, ErrorKey::ApiLoginNoCertificate, "");
         }
         Some(c) if c.verdict != "ok" => {
             notes.find(
                 "API-CERT-002",
                 format!("the client certificate {} is {}", c.subject, c.verdict),
             );
-            return Prepared::Done(api_error(
+            return refused(
                 national,
                 StatusCode::UNAUTHORIZED,
                 ErrorKey::ApiLoginBadCertificate,
                 &c.verdict,
-            ));
+            );
         }
         Some(c) => common_name(&c.subject).unwrap_or_default().to_owned(),
     };
@@ -373,12 +373,12 @@ fn auth(national: &National, conn: &ConnInfo, body: &[u8], notes: &mut Notes) ->
             "API-CRED-001",
             format!("the credentials are not those of institution {institution} (see docs/api.md)"),
         );
-        return Prepared::Done(api_error(
+        return refused(
             national,
             StatusCode::UNAUTHORIZED,
             ErrorKey::ApiLoginBadCredentials,
             &institution,
-        ));
+        );
     }
     let tokens = national.tokens.lock().expect("tokens").issue(
         &institution,
@@ -396,12 +396,7 @@ fn search(national: &National, headers: &HeaderMap, body: &[u8], notes: &mut Not
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
     else {
         notes.find("API-AUTH-001", "search without an Authorization header");
-        return Prepared::Done(api_error(
-            national,
-            StatusCode::UNAUTHORIZED,
-            ErrorKey::ApiTokenMissing,
-            "",
-        ));
+        return refused(national, StatusCode::UNAUTHORIZED, ErrorKey::ApiTokenMissing, "");
     };
     let token = match raw.strip_prefix("Bearer ") {
         Some(t) => {
@@ -410,12 +405,12 @@ fn search(national: &National, headers: &HeaderMap, body: &[u8], notes: &mut Not
                 "Authorization is \"Bearer <token>\"; the API takes the bare idToken",
             );
             if settings.bearer_prefix == Policy::Reject {
-                return Prepared::Done(api_error(
+                return refused(
                     national,
                     StatusCode::UNAUTHORIZED,
                     ErrorKey::ApiTokenInvalid,
                     "Bearer 形式は使用できません",
-                ));
+                );
             }
             t.trim()
         }
@@ -423,12 +418,7 @@ fn search(national: &National, headers: &HeaderMap, body: &[u8], notes: &mut Not
     };
     if token.is_empty() {
         notes.find("API-AUTH-001", "search with an empty Authorization header");
-        return Prepared::Done(api_error(
-            national,
-            StatusCode::UNAUTHORIZED,
-            ErrorKey::ApiTokenMissing,
-            "",
-        ));
+        return refused(national, StatusCode::UNAUTHORIZED, ErrorKey::ApiTokenMissing, "");
     }
     if let Err(problem) = national
         .tokens
@@ -441,12 +431,12 @@ fn search(national: &National, headers: &HeaderMap, body: &[u8], notes: &mut Not
             TokenProblem::Expired | TokenProblem::Revoked => "API-AUTH-003",
         };
         notes.find(check, format!("the token is refused: {}", problem.describe()));
-        return Prepared::Done(api_error(
+        return refused(
             national,
             StatusCode::UNAUTHORIZED,
             ErrorKey::ApiTokenInvalid,
             problem.describe(),
-        ));
+        );
     }
     card(national, body, notes, Some(settings.non_string_values))
 }
@@ -467,12 +457,7 @@ fn card(national: &National, body: &[u8], notes: &mut Notes, non_strings: Option
     if !wrong.is_empty() {
         if non_strings == Some(Policy::Reject) {
             let detail = format!("{} は文字列で指定してください", wrong[0].path);
-            return Prepared::Done(api_error(
-                national,
-                StatusCode::BAD_REQUEST,
-                ErrorKey::ApiBadRequest,
-                &detail,
-            ));
+            return refused(national, StatusCode::BAD_REQUEST, ErrorKey::ApiBadRequest, &detail);
         }
         api_json::coerce_to_strings(&mut value);
     }
@@ -485,12 +470,7 @@ fn card(national: &National, body: &[u8], notes: &mut Notes, non_strings: Option
         Ok(r) => r,
         Err(e) => {
             notes.find("API-JSON-001", format!("the body is not an XmlMsg request: {e}"));
-            return Prepared::Done(api_error(
-                national,
-                StatusCode::BAD_REQUEST,
-                ErrorKey::ApiBadRequest,
-                &e,
-            ));
+            return refused(national, StatusCode::BAD_REQUEST, ErrorKey::ApiBadRequest, &e);
         }
     };
     let (result, persona) = national.service.confirm_card(&request, national.clock.now());
@@ -503,22 +483,17 @@ fn face(national: &National, body: &[u8], notes: &mut Notes) -> Prepared {
         Ok(f) => f,
         Err(e) => {
             notes.find("API-JSON-001", format!("not a face confirmation: {e}"));
-            return Prepared::Done(api_error(
+            return refused(
                 national,
                 StatusCode::BAD_REQUEST,
                 ErrorKey::ApiBadRequest,
                 &e.to_string(),
-            ));
+            );
         }
     };
     notes.persona = Some(face.persona.clone());
     match national.service.confirm_by_face(&face, national.clock.now()) {
         Ok(r) => Prepared::Answer(Answer::json(StatusCode::OK, api_json::result_bytes(&r))),
-        Err(e) => Prepared::Done(api_error(
-            national,
-            StatusCode::NOT_FOUND,
-            ErrorKey::ApiNotFound,
-            &e.to_string(),
-        )),
+        Err(e) => refused(national, StatusCode::NOT_FOUND, ErrorKey::ApiNotFound, &e.to_string()),
     }
 }
