@@ -1,4 +1,4 @@
-//! Code tables OQSCD001–OQSCD017 (業務コード) as enums with their Japanese labels.
+//! Code tables OQSCD001–OQSCD044 (業務コード) as enums with their Japanese labels.
 //!
 //! Every table keeps values it does not know in an `Unknown(String)` variant, so a message
 //! with a code outside the table is read without loss and reported by the lint
@@ -295,6 +295,243 @@ code_table! {
     }
 }
 
+code_table! {
+    /// OQSCD018 医療券・調剤券別 (`TicketType`).
+    TicketType = "OQSCD018", "医療券・調剤券別", "medical or dispensing ticket" {
+        MedicalTicket = "01", "医療券", "medical ticket";
+        DispensingTicket = "02", "調剤券", "dispensing ticket";
+    }
+}
+
+code_table! {
+    /// OQSCD019 診療別 (`MedicalTreatmentType`).
+    MedicalTreatmentType = "OQSCD019", "診療別", "kind of treatment" {
+        Inpatient = "01", "入院", "inpatient";
+        Outpatient = "02", "入院外", "outpatient";
+        Dental = "03", "歯科", "dental";
+        Dispensing = "04", "調剤", "dispensing";
+        VisitingNursing = "05", "訪問看護", "visiting nursing";
+    }
+}
+
+code_table! {
+    /// OQSCD020 単独・併用別 (`SingleOrCombinedUse`).
+    SingleOrCombinedUse = "OQSCD020", "単独・併用別", "alone or combined with insurance" {
+        Single = "01", "単独", "alone";
+        Combined = "02", "併用", "combined";
+    }
+}
+
+code_table! {
+    /// OQSCD021 社会保険状況 (`StatusOfSocialInsurance`).
+    StatusOfSocialInsurance = "OQSCD021", "社会保険状況", "social insurance" {
+        Yes = "01", "あり", "yes";
+        No = "02", "なし", "no";
+    }
+}
+
+code_table! {
+    /// OQSCD022 社会保険状況の整合性フラグ (`ConsistencyFlag`).
+    ConsistencyFlag = "OQSCD022", "社会保険状況の整合性フラグ", "social-insurance consistency" {
+        Inconsistent = "1", "不整合あり", "inconsistent";
+    }
+}
+
+code_table! {
+    /// OQSCD023 感染症法37条の2の該当状況 (`StatusOfInfecton`).
+    StatusOfInfection = "OQSCD023", "感染症法37条の2の該当状況", "Infectious Diseases Act art. 37-2" {
+        Yes = "01", "あり", "yes";
+        No = "02", "なし", "no";
+    }
+}
+
+code_table! {
+    /// OQSCD024 後期高齢者医療の該当状況 (`StatusOfElderlyMedicalCare`).
+    StatusOfElderlyMedicalCare = "OQSCD024", "後期高齢者医療の該当状況", "late-stage elderly care" {
+        Yes = "01", "あり", "yes";
+        No = "02", "なし", "no";
+    }
+}
+
+code_table! {
+    /// OQSCD025 都道府県費の該当状況 (`StatusOfPrefecturalExpenses`).
+    StatusOfPrefecturalExpenses = "OQSCD025", "都道府県費の該当状況", "prefectural expenses" {
+        Yes = "01", "あり", "yes";
+        No = "02", "なし", "no";
+    }
+}
+
+code_table! {
+    /// OQSCD026 指定医療機関確認フラグ (`DesignatedMedicalInstitutionFlag`).
+    DesignatedInstitutionFlag = "OQSCD026", "指定医療機関確認フラグ", "designated institution check" {
+        Match = "0", "一致", "matches";
+        Mismatch = "1", "不一致", "does not match";
+    }
+}
+
+code_table! {
+    /// OQSCD027 同一個人有無フラグ.
+    SamePersonFlag = "OQSCD027", "同一個人有無フラグ", "same person exists" {
+        SamePerson = "1", "同一個人あり", "the same person exists";
+    }
+}
+
+code_table! {
+    /// OQSCD028 診療区分 (`MedicalTreatmentFlag`).
+    MedicalTreatmentFlag = "OQSCD028", "診療区分", "kind of consultation" {
+        Outpatient = "1", "外来", "outpatient";
+        HomeVisit = "2", "訪問診療等", "home visit";
+        Online = "3", "オンライン診療等", "online consultation";
+        Emergency = "4", "救急時", "emergency";
+    }
+}
+
+code_table! {
+    /// OQSCD029 医療情報種別 (also the file prefixes `TKK`, `YZK`).
+    MedicalInfoKind = "OQSCD029", "医療情報種別", "kind of medical information" {
+        Checkup = "TKK", "特定健診情報", "specific health check-ups";
+        Drug = "YZK", "薬剤情報等", "drug information";
+    }
+}
+
+code_table! {
+    /// OQSCD030 薬剤情報等 (`PrDiInfClassification`).
+    PrDiInfClassification = "OQSCD030", "薬剤情報等", "include e-prescription data" {
+        Hide = "0", "表示しない", "do not include";
+        Show = "1", "表示する", "include";
+    }
+}
+
+code_table! {
+    /// OQSCD031 同意有効期限切れ理由.
+    ConsentExpiryReason = "OQSCD031", "同意有効期限切れ理由", "why a consent expired" {
+        ByKind = "0", "診療形態毎に異なる", "depends on the kind of consultation";
+        Institution = "1", "医療機関による同意取り消し", "revoked by the institution";
+        Patient = "2", "患者による同意取り消し", "revoked by the patient";
+        Purpose = "3", "用途変更による同意取り消し", "revoked by a change of purpose";
+    }
+}
+
+code_table! {
+    /// OQSCD032 資格情報変更確認フラグ.
+    QualificationChangedFlag = "OQSCD032", "資格情報変更確認フラグ", "qualification changed" {
+        Same = "0", "一致", "unchanged";
+        Changed = "1", "不一致", "changed";
+    }
+}
+
+code_table! {
+    /// OQSCD033 URL取得区分.
+    UrlKind = "OQSCD033", "URL取得区分", "kind of URL" {
+        HomeVisit = "2", "訪問診療等", "home visit";
+        Online = "3", "オンライン診療等", "online consultation";
+    }
+}
+
+code_table! {
+    /// OQSCD034 (labelled URL取得区分 in the source; the values are formats) [?].
+    ImageFormat = "OQSCD034", "URL取得区分（形式）", "format" {
+        Pdf = "1", "PDF形式", "PDF";
+        Png = "2", "PNG形式", "PNG";
+    }
+}
+
+code_table! {
+    /// OQSCD035 (labelled URL取得区分 in the source; change or keep) [?].
+    ChangeOrKeep = "OQSCD035", "URL取得区分（変更）", "change" {
+        Keep = "0", "変更しない", "keep";
+        Change = "1", "変更する", "change";
+    }
+}
+
+code_table! {
+    /// OQSCD036 閲覧同意情報種別.
+    ViewingConsentKind = "OQSCD036", "閲覧同意情報種別", "kind of viewing consent" {
+        SpecificDiseases = "TSR", "特定疾病療養受療証情報", "specific-disease certificate";
+        Checkup = "TKK", "特定健診情報", "health check-ups";
+        Drug = "YZK", "薬剤情報/薬剤・処方", "drugs and prescriptions";
+        Diagnosis = "SRJ", "診療情報/診療・その他アレルギー等・薬剤アレルギー等・検査情報", "diagnosis, allergies, tests";
+        Operation = "SHJ", "手術情報/手術・傷病名・感染症情報", "operations, diseases, infections";
+    }
+}
+
+code_table! {
+    /// OQSCD037 利用設定区分.
+    UseSetting = "OQSCD037", "利用設定区分", "use setting" {
+        Off = "0", "利用しない", "not used";
+        On = "1", "利用する", "used";
+    }
+}
+
+code_table! {
+    /// OQSCD038 電子処方箋利用区分.
+    EPrescriptionUse = "OQSCD038", "電子処方箋利用区分", "e-prescription use" {
+        NotUsed = "0", "利用しない", "not used";
+        ElectronicOnly = "1", "電子処方箋のみ", "electronic only";
+        Both = "2", "電子処方箋+紙の処方箋併用", "electronic and paper";
+        PaperOnly = "3", "紙の処方箋のみ", "paper only";
+    }
+}
+
+code_table! {
+    /// OQSCD039 処方箋発行形態選択タイミング.
+    PrescriptionChoiceTiming = "OQSCD039", "処方箋発行形態選択タイミング", "when the prescription form is chosen" {
+        Elsewhere = "1", "資格確認時以外で確認する", "other than at confirmation";
+        AtConfirmation = "2", "資格確認時に確認する", "at confirmation";
+    }
+}
+
+code_table! {
+    /// OQSCD040 情報要求パターン.
+    InformationPattern = "OQSCD040", "情報要求パターン", "information request pattern" {
+        EmergencySummary = "1", "救急用サマリー", "emergency summary";
+        EmergencyFull = "2", "救急用全量版", "emergency full";
+        PrescriptionAndEmergency = "3", "電子処方箋+救急用サマリー＋救急用全量版", "e-prescription and emergency";
+        Drug = "4", "現行通りの薬剤情報", "drug information as before";
+        DiagnosisDrug = "5", "現行通りの診療／薬剤情報", "diagnosis and drug information as before";
+        Checkup = "6", "現行通りの特定健診情報", "health check-ups as before";
+    }
+}
+
+code_table! {
+    /// OQSCD041 二要素認証要素区分.
+    AuthFactorKind = "OQSCD041", "二要素認証要素区分", "authentication factor" {
+        Knowledge = "1", "記憶", "knowledge";
+        Biometric = "2", "生体情報", "biometric";
+        Possession = "3", "物理媒体", "possession";
+    }
+}
+
+code_table! {
+    /// OQSCD042 二要素認証方式区分. Its meaning depends on OQSCD041, so each code lists the
+    /// method for each factor kind.
+    AuthMethod = "OQSCD042", "二要素認証方式区分", "authentication method (by OQSCD041)" {
+        M01 = "01", "記憶: ID/パスワード・生体: 指紋・物理: ICカード", "password / fingerprint / IC card";
+        M02 = "02", "記憶: 暗証番号・生体: 顔・物理: ワンタイムパスワード", "PIN / face / one-time password";
+        M03 = "03", "記憶: 秘密の質問・生体: 音声・物理: その他", "secret question / voice / other";
+        M04 = "04", "生体: 静脈", "veins";
+        M05 = "05", "生体: 虹彩", "iris";
+    }
+}
+
+code_table! {
+    /// OQSCD043 救急時閲覧権限有無.
+    EmergencyViewing = "OQSCD043", "救急時閲覧権限有無", "emergency viewing permitted" {
+        No = "0", "権限無し", "not permitted";
+        Yes = "1", "権限あり", "permitted";
+    }
+}
+
+code_table! {
+    /// OQSCD044 連携システムID (padding as in the source, which is inconsistent [?]).
+    LinkedSystem = "OQSCD044", "連携システムID", "linked system" {
+        MedicalSubsidy = "01", "医療費助成", "medical subsidies";
+        MaternalChild = "2", "母子保健", "maternal and child health";
+        Vaccination = "4", "予防接種", "vaccination";
+        LongTermCare = "8", "介護保険", "long-term care insurance";
+    }
+}
+
 /// Every table this crate knows, in numeric order (for catalogues and docs).
 pub const ALL_TABLES: &[&CodeTable] = &[
     LimitConsentFlag::TABLE,
@@ -314,6 +551,33 @@ pub const ALL_TABLES: &[&CodeTable] = &[
     PreschoolClassification::TABLE,
     ConsentFlag::TABLE,
     PrescriptionIssueSelect::TABLE,
+    TicketType::TABLE,
+    MedicalTreatmentType::TABLE,
+    SingleOrCombinedUse::TABLE,
+    StatusOfSocialInsurance::TABLE,
+    ConsistencyFlag::TABLE,
+    StatusOfInfection::TABLE,
+    StatusOfElderlyMedicalCare::TABLE,
+    StatusOfPrefecturalExpenses::TABLE,
+    DesignatedInstitutionFlag::TABLE,
+    SamePersonFlag::TABLE,
+    MedicalTreatmentFlag::TABLE,
+    MedicalInfoKind::TABLE,
+    PrDiInfClassification::TABLE,
+    ConsentExpiryReason::TABLE,
+    QualificationChangedFlag::TABLE,
+    UrlKind::TABLE,
+    ImageFormat::TABLE,
+    ChangeOrKeep::TABLE,
+    ViewingConsentKind::TABLE,
+    UseSetting::TABLE,
+    EPrescriptionUse::TABLE,
+    PrescriptionChoiceTiming::TABLE,
+    InformationPattern::TABLE,
+    AuthFactorKind::TABLE,
+    AuthMethod::TABLE,
+    EmergencyViewing::TABLE,
+    LinkedSystem::TABLE,
 ];
 
 /// Looks a table up by its id ("OQSCD006").

@@ -3,7 +3,7 @@
 //! The wire model of the online eligibility confirmation system (オンライン資格確認, "オン資")
 //! as the harness sees it:
 //!
-//! * [`codes`] — code tables OQSCD001–017 with Japanese labels;
+//! * [`codes`] — code tables OQSCD001–044 with Japanese labels;
 //! * [`filename`] — the folder interface's file-name grammar for every known prefix;
 //! * [`xml`] — bytes ⇄ element tree in UTF-8 and Shift_JIS, strict and bounded;
 //! * [`model`] and [`message`] — typed messages, read in any element order, written in spec

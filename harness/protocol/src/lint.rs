@@ -174,9 +174,7 @@ pub fn lint_document(kind: MessageKind, doc: &Document) -> Vec<Finding> {
     }
     walk(&mut l, root, "XmlMsg", kind.schema());
     required(&mut l, root);
-    if kind != MessageKind::QualificationRequest {
-        result_semantics(&mut l, doc);
-    }
+    semantics(&mut l, doc);
     l.findings
 }
 
@@ -261,7 +259,11 @@ fn walk(l: &mut Linter, el: &Element, path: &str, schema: &[Child]) {
         *counts.entry(c.name.as_str()).or_default() += 1;
     }
     for (name, n) in &counts {
-        if *n > 1 && schema.iter().any(|s| s.name == *name) {
+        if *n > 1
+            && schema
+                .iter()
+                .any(|s| s.name == *name && !matches!(s.kind, FieldKind::Repeated(_)))
+        {
             let first = el.child(name).expect("counted");
             l.push(
                 "MSG-ELEM-002",
@@ -307,7 +309,7 @@ fn walk(l: &mut Linter, el: &Element, path: &str, schema: &[Child]) {
                     );
                 }
             }
-            FieldKind::Record(children) => {
+            FieldKind::Record(children) | FieldKind::Repeated(children) => {
                 record_shape(l, &cpath, c);
                 walk(l, c, &cpath, children);
             }
@@ -552,20 +554,107 @@ fn required_paths(kind: MessageKind) -> &'static [&'static str] {
             "MessageBody/ResultList/*/Birthdate",
             "MessageBody/ResultList/*/InsurerName",
         ],
+        MessageKind::ReferenceRegistrationRequest => &[
+            "MessageHeader/MedicalInstitutionCode",
+            "MessageBody/ReferenceNumberRegistrationInfo/ReferenceNumber",
+            "MessageBody/ReferenceNumberRegistrationInfo/InsurerNumber",
+            "MessageBody/ReferenceNumberRegistrationInfo/InsuredIdentificationNumber",
+        ],
+        MessageKind::BulkRegistrationRequest => &[
+            "MessageHeader/MedicalInstitutionCode",
+            "MessageBody/ReferenceNumberRegistrationInfo+/ReferenceNumber",
+            "MessageBody/ReferenceNumberRegistrationInfo+/InsurerNumber",
+            "MessageBody/ReferenceNumberRegistrationInfo+/InsuredIdentificationNumber",
+        ],
+        MessageKind::BulkConfirmRequest => &[
+            "MessageHeader/QualificationConfirmationDate",
+            "MessageHeader/MedicalInstitutionCode",
+            "MessageBody/QualificationConfirmSearchInfo+/InsurerNumber",
+            "MessageBody/QualificationConfirmSearchInfo+/InsuredIdentificationNumber",
+            "MessageBody/QualificationConfirmSearchInfo+/Birthdate",
+            "MessageBody/QualificationConfirmSearchInfo+/LimitApplicationCertificateRelatedConsFlg",
+        ],
+        MessageKind::MedicalAidPullRequest => &[
+            "MessageHeader/MedicalInstitutionCode",
+            "MessageBody/QualificationConfirmSearchInfo/MedicalTreatmentMonth",
+        ],
+        MessageKind::HomeVisitPullRequest => &[
+            "MessageHeader/MedicalInstitutionCode",
+            "MessageBody/QualificationConfirmSearchInfo/ConsentDateFrom",
+            "MessageBody/QualificationConfirmSearchInfo/ConsentDateTo",
+            "MessageBody/QualificationConfirmSearchInfo/MedicalTreatmentFlag",
+        ],
+        MessageKind::OnlinePullRequest => &[
+            "MessageHeader/MedicalInstitutionCode",
+            "MessageBody/QualificationConfirmSearchInfo/MedicalTreatmentFlag",
+        ],
+        MessageKind::BulkUploadResult => &[
+            "MessageHeader/ProcessExecutionTime",
+            "MessageHeader/MedicalInstitutionCode",
+            "MessageHeader/CharacterCodeIdentifier",
+        ],
+        MessageKind::BulkDownloadRequest => &["MessageHeader/MedicalInstitutionCode", "MessageBody/ReceptionNumber"],
+        MessageKind::ReferenceRegistrationResult => &[
+            "MessageHeader/ProcessExecutionTime",
+            "MessageHeader/MedicalInstitutionCode",
+            "MessageHeader/SegmentOfResult",
+            "MessageHeader/CharacterCodeIdentifier",
+        ],
+        MessageKind::BulkRegistrationResult | MessageKind::BulkConfirmResult => &[
+            "MessageHeader/ProcessExecutionTime",
+            "MessageHeader/MedicalInstitutionCode",
+            "MessageHeader/ReceptionNumber",
+            "MessageHeader/SegmentOfResult",
+            "MessageHeader/CharacterCodeIdentifier",
+        ],
+        MessageKind::DrugInfoRequest => &[
+            "MessageHeader/MedicalInstitutionCode",
+            "MessageHeader/InsurerNumber",
+            "MessageHeader/InsuredPersonIdentificationNumber",
+            "MessageBody/StartDate",
+            "MessageBody/EndDate",
+            "MessageBody/FileCategory",
+            "MessageBody/MedicalTreatmentFlag",
+        ],
+        MessageKind::CheckupInfoRequest => &[
+            "MessageHeader/MedicalInstitutionCode",
+            "MessageHeader/InsurerNumber",
+            "MessageHeader/InsuredPersonIdentificationNumber",
+            "MessageBody/FileCategory",
+            "MessageBody/MedicalTreatmentFlag",
+        ],
+        MessageKind::DrugInfoResult | MessageKind::CheckupInfoResult => &[
+            "MessageHeader/ProcessExecutionTime",
+            "MessageHeader/MedicalInstitutionCode",
+            "MessageHeader/ResultCode",
+            "MessageHeader/CharacterCodeIdentifier",
+        ],
     }
 }
 
+/// Required paths: `a/b/c` — that element; `List/*/leaf` — in every item of a list;
+/// `parent/Item+/leaf` — at least one `Item`, each with `leaf` (records repeated without a
+/// wrapper).
 fn required(l: &mut Linter, root: &Element) {
     for path in required_paths(l.kind) {
-        match path.split_once("/*/") {
-            Some((list, leaf)) => {
-                if let Some(list_el) = root.at(list) {
-                    for (i, item) in list_el.children.iter().enumerate() {
-                        require(l, item, &format!("XmlMsg/{list}/{}[{}]", item.name, i + 1), leaf);
-                    }
+        if let Some((list, leaf)) = path.split_once("/*/") {
+            if let Some(list_el) = root.at(list) {
+                for (i, item) in list_el.children.iter().enumerate() {
+                    require(l, item, &format!("XmlMsg/{list}/{}[{}]", item.name, i + 1), leaf);
                 }
             }
-            None => require(l, root, "XmlMsg", path),
+        } else if let Some((repeated, leaf)) = path.split_once("+/") {
+            let (parent, name) = repeated.rsplit_once('/').expect("a parent path");
+            let Some(parent_el) = root.at(parent) else { continue };
+            if parent_el.child(name).is_none() {
+                require(l, parent_el, &format!("XmlMsg/{parent}"), name);
+                continue;
+            }
+            for (i, item) in parent_el.children_named(name).enumerate() {
+                require(l, item, &format!("XmlMsg/{parent}/{name}[{}]", i + 1), leaf);
+            }
+        } else {
+            require(l, root, "XmlMsg", path);
         }
     }
 }
@@ -607,18 +696,87 @@ fn text_at<'a>(root: &'a Element, path: &str) -> Option<&'a str> {
     root.at(path).filter(|e| e.is_leaf()).map(|e| e.text.as_str())
 }
 
-fn result_semantics(l: &mut Linter, doc: &Document) {
-    let root = &doc.root;
-    let header_at = |p: &str| root.at(p).map(|e| (format!("XmlMsg/{p}"), e));
+fn present(root: &Element, path: &str) -> bool {
+    text_at(root, path).is_some_and(|t| !t.trim().is_empty())
+}
 
+/// The rules beyond presence and format, by kind.
+fn semantics(l: &mut Linter, doc: &Document) {
+    let root = &doc.root;
+    if matches!(l.kind, MessageKind::QualificationResult | MessageKind::FaceResult) {
+        reference_classification(l, root);
+    }
+    if l.kind.is_result() {
+        character_code(l, doc);
+        if text_at(root, "MessageHeader/SegmentOfResult") == Some("9") {
+            needs(
+                l,
+                root,
+                "MessageHeader",
+                &["ErrorCode", "ErrorMessage"],
+                "SegmentOfResult 9 — 異常終了",
+            );
+            return;
+        }
+    }
+    match l.kind {
+        MessageKind::QualificationResult | MessageKind::FaceResult => qualification_result(l, root),
+        MessageKind::ReferenceRegistrationResult => {
+            if text_at(root, "MessageHeader/SegmentOfResult") == Some("1") {
+                status_needed(l, root, "MessageBody");
+            }
+            status_explained(l, root.at("MessageBody"), "XmlMsg/MessageBody");
+        }
+        MessageKind::BulkUploadResult if !present(root, "MessageBody/ReceptionNumber") => {
+            l.push(
+                "MSG-REQ-001",
+                Severity::Error,
+                None,
+                "ReceptionNumber (受付番号) is required in an accepted upload: the client needs it to ask for the result".into(),
+            );
+        }
+        MessageKind::BulkConfirmResult | MessageKind::BulkRegistrationResult => bulk_result(l, root),
+        MessageKind::DrugInfoResult | MessageKind::CheckupInfoResult
+            if text_at(root, "MessageHeader/ResultCode").is_some_and(|c| c != "1") =>
+        {
+            needs(
+                l,
+                root,
+                "MessageHeader",
+                &["MessageContents"],
+                "a ResultCode other than 1",
+            );
+        }
+        MessageKind::HomeVisitPullRequest | MessageKind::OnlinePullRequest => pull_request(l, root),
+        MessageKind::DrugInfoRequest => range(l, root, "MessageBody", "StartDate", "EndDate"),
+        _ => {}
+    }
+}
+
+/// `names` must be present and non-empty under `parent` because of `why`.
+fn needs(l: &mut Linter, root: &Element, parent: &str, names: &[&str], why: &str) {
+    for name in names {
+        if !present(root, &format!("{parent}/{name}")) {
+            l.push(
+                "MSG-RES-001",
+                Severity::Error,
+                None,
+                format!("{why} requires {} in <{parent}>", dictionary::label(name)),
+            );
+        }
+    }
+}
+
+fn character_code(l: &mut Linter, doc: &Document) {
+    let root = &doc.root;
     if let Some(cci) = text_at(root, "MessageHeader/CharacterCodeIdentifier") {
         let expected = doc.encoding.character_code();
         if matches!(cci, "0" | "1") && cci != expected {
-            let (p, e) = header_at("MessageHeader/CharacterCodeIdentifier").expect("present");
+            let e = root.at("MessageHeader/CharacterCodeIdentifier").expect("present");
             l.push(
                 "MSG-ENC-004",
                 Severity::Error,
-                Some((&p, e)),
+                Some(("XmlMsg/MessageHeader/CharacterCodeIdentifier", e)),
                 format!(
                     "CharacterCodeIdentifier (文字コード識別) is {cci} but the file is {} ({expected})",
                     doc.encoding
@@ -626,42 +784,11 @@ fn result_semantics(l: &mut Linter, doc: &Document) {
             );
         }
     }
+}
 
-    let expected_class = if l.kind == MessageKind::FaceResult { "1" } else { "2" };
-    if let Some(rc) = text_at(root, "MessageHeader/ReferenceClassification")
-        && matches!(rc, "1" | "2")
-        && rc != expected_class
-    {
-        let (p, e) = header_at("MessageHeader/ReferenceClassification").expect("present");
-        l.push(
-            "MSG-RES-003",
-            Severity::Error,
-            Some((&p, e)),
-            format!(
-                "ReferenceClassification (照会区分) is {rc} but a {} carries {expected_class}",
-                l.kind.title()
-            ),
-        );
-    }
-
-    let segment = text_at(root, "MessageHeader/SegmentOfResult");
-    if segment == Some("9") {
-        for name in ["ErrorCode", "ErrorMessage"] {
-            if text_at(root, &format!("MessageHeader/{name}")).is_none_or(|t| t.trim().is_empty()) {
-                l.push(
-                    "MSG-RES-001",
-                    Severity::Error,
-                    None,
-                    format!(
-                        "SegmentOfResult 9 — 異常終了 requires {} in the header",
-                        dictionary::label(name)
-                    ),
-                );
-            }
-        }
-        return;
-    }
-    if segment == Some("1") && text_at(root, "MessageBody/ProcessingResultStatus").is_none() {
+/// SegmentOfResult 1 needs a ProcessingResultStatus in `body`.
+fn status_needed(l: &mut Linter, root: &Element, body: &str) {
+    if text_at(root, &format!("{body}/ProcessingResultStatus")).is_none() {
         l.push(
             "MSG-REQ-001",
             Severity::Error,
@@ -669,20 +796,56 @@ fn result_semantics(l: &mut Linter, doc: &Document) {
             "ProcessingResultStatus (処理結果状況) is required when SegmentOfResult is 1".into(),
         );
     }
-    if text_at(root, "MessageBody/ProcessingResultStatus") == Some("2") {
-        for name in ["ProcessingResultCode", "ProcessingResultMessage"] {
-            if text_at(root, &format!("MessageBody/{name}")).is_none_or(|t| t.trim().is_empty()) {
-                l.push(
-                    "MSG-RES-001",
-                    Severity::Error,
-                    None,
-                    format!(
-                        "ProcessingResultStatus 2 — エラー requires {} in the body",
-                        dictionary::label(name)
-                    ),
-                );
-            }
+}
+
+/// ProcessingResultStatus 2 needs its code and message (in `el`, the body or a unit).
+fn status_explained(l: &mut Linter, el: Option<&Element>, path: &str) {
+    let Some(el) = el else { return };
+    let text = |name: &str| el.child(name).filter(|c| c.is_leaf()).map(|c| c.text.trim());
+    if text("ProcessingResultStatus") != Some("2") {
+        return;
+    }
+    for name in ["ProcessingResultCode", "ProcessingResultMessage"] {
+        if text(name).is_none_or(str::is_empty) {
+            l.push(
+                "MSG-RES-001",
+                Severity::Error,
+                Some((path, el)),
+                format!(
+                    "ProcessingResultStatus 2 — エラー requires {} in <{}>",
+                    dictionary::label(name),
+                    el.name
+                ),
+            );
         }
+    }
+}
+
+fn reference_classification(l: &mut Linter, root: &Element) {
+    let expected_class = if l.kind == MessageKind::FaceResult { "1" } else { "2" };
+    if let Some(rc) = text_at(root, "MessageHeader/ReferenceClassification")
+        && matches!(rc, "1" | "2")
+        && rc != expected_class
+    {
+        let e = root.at("MessageHeader/ReferenceClassification").expect("present");
+        l.push(
+            "MSG-RES-003",
+            Severity::Error,
+            Some(("XmlMsg/MessageHeader/ReferenceClassification", e)),
+            format!(
+                "ReferenceClassification (照会区分) is {rc} but a {} carries {expected_class}",
+                l.kind.title()
+            ),
+        );
+    }
+}
+
+fn qualification_result(l: &mut Linter, root: &Element) {
+    if text_at(root, "MessageHeader/SegmentOfResult") == Some("1") {
+        status_needed(l, root, "MessageBody");
+    }
+    if text_at(root, "MessageBody/ProcessingResultStatus") == Some("2") {
+        status_explained(l, root.at("MessageBody"), "XmlMsg/MessageBody");
         return;
     }
     let n = root
@@ -707,6 +870,124 @@ fn result_semantics(l: &mut Linter, doc: &Document) {
                 ),
             );
         }
+    }
+}
+
+/// A bulk 02res: no units while 処理中; when done, each unit explained and the counts right.
+fn bulk_result(l: &mut Linter, root: &Element) {
+    let unit = if l.kind == MessageKind::BulkConfirmResult {
+        "BulkConfirmUnit"
+    } else {
+        "BulkRegistrationUnit"
+    };
+    let units: Vec<&Element> = root
+        .at("MessageBody")
+        .map(|b| b.children_named(unit).collect())
+        .unwrap_or_default();
+    match text_at(root, "MessageHeader/SegmentOfResult") {
+        Some("2") if !units.is_empty() => l.push(
+            "MSG-BULK-001",
+            Severity::Error,
+            None,
+            format!(
+                "SegmentOfResult 2 — 処理中 (still processing) but the body already holds {} <{unit}>",
+                units.len()
+            ),
+        ),
+        Some("1") => {
+            for (i, u) in units.iter().enumerate() {
+                status_explained(l, Some(u), &format!("XmlMsg/MessageBody/{unit}[{}]", i + 1));
+            }
+            if l.kind != MessageKind::BulkConfirmResult {
+                return;
+            }
+            let count =
+                |name: &str| text_at(root, &format!("MessageHeader/{name}")).and_then(|t| t.parse::<usize>().ok());
+            let errors = units
+                .iter()
+                .filter(|u| u.child("ProcessingResultStatus").is_some_and(|s| s.text.trim() == "2"))
+                .count();
+            let expected = [
+                ("NumberOfProcessingResult", units.len()),
+                ("NumberOfNormalProcessing", units.len() - errors),
+                ("NumberOfError", errors),
+            ];
+            for (name, n) in expected {
+                match count(name) {
+                    Some(c) if c == n => {}
+                    Some(c) => l.push(
+                        "MSG-BULK-001",
+                        Severity::Error,
+                        None,
+                        format!("{} is {c} but the body holds {n}", dictionary::label(name)),
+                    ),
+                    None => l.push(
+                        "MSG-BULK-001",
+                        Severity::Error,
+                        None,
+                        format!("{} is missing from a finished bulk result", dictionary::label(name)),
+                    ),
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// 訪問診療 / オンライン診療 pulls: the consultation kind matches the family, and a date
+/// range is given, in order.
+fn pull_request(l: &mut Linter, root: &Element) {
+    let info = "MessageBody/QualificationConfirmSearchInfo";
+    let expected = if l.kind == MessageKind::HomeVisitPullRequest {
+        "2"
+    } else {
+        "3"
+    };
+    if let Some(flag) = text_at(root, &format!("{info}/MedicalTreatmentFlag"))
+        && flag != expected
+    {
+        l.push(
+            "MSG-PULL-001",
+            Severity::Error,
+            None,
+            format!(
+                "MedicalTreatmentFlag (診療区分) is {flag:?}; a {} carries {expected}",
+                l.kind.title()
+            ),
+        );
+    }
+    let consent = present(root, &format!("{info}/ConsentDateFrom")) || present(root, &format!("{info}/ConsentDateTo"));
+    let exam =
+        present(root, &format!("{info}/ExaminationDateFrom")) || present(root, &format!("{info}/ExaminationDateTo"));
+    if l.kind == MessageKind::OnlinePullRequest && !consent && !exam {
+        l.push(
+            "MSG-PULL-001",
+            Severity::Error,
+            None,
+            "an オンライン診療 pull needs ConsentDateFrom/ConsentDateTo or ExaminationDateFrom/ExaminationDateTo"
+                .into(),
+        );
+    }
+    range(l, root, info, "ConsentDateFrom", "ConsentDateTo");
+    range(l, root, info, "ExaminationDateFrom", "ExaminationDateTo");
+}
+
+/// `from` is not after `to` (dates or months, compared as written digits).
+fn range(l: &mut Linter, root: &Element, parent: &str, from: &str, to: &str) {
+    let (Some(a), Some(b)) = (
+        text_at(root, &format!("{parent}/{from}")),
+        text_at(root, &format!("{parent}/{to}")),
+    ) else {
+        return;
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    if digits(a) && digits(b) && a.len() == b.len() && a > b {
+        l.push(
+            "MSG-PULL-001",
+            Severity::Error,
+            None,
+            format!("{} {a} is after {} {b}", dictionary::label(from), dictionary::label(to)),
+        );
     }
 }
 
@@ -914,6 +1195,20 @@ pub const CHECKS: &[CheckInfo] = &[
         rule: "ReferenceClassification (照会区分) is 1 (マイナンバーカード) in face-reader results and 2 (被保険者証情報) in results of insurance-card queries.",
         why: "Clients decide from it whether the patient was identified by card and face or only by typed-in card data.",
         fix: "(Terminal output rule; a client never writes results.)",
+    },
+    CheckInfo {
+        id: "MSG-BULK-001",
+        title: "A bulk result is consistent: nothing while 処理中, the counts match the units",
+        rule: "A bulk 02res with SegmentOfResult 2 (処理中) holds no units; a finished 資格確認一括照会結果 states NumberOfProcessingResult, NumberOfNormalProcessing and NumberOfError, and they match its BulkConfirmUnit elements.",
+        why: "Clients show \"{n}件(正常{n}件 異常{n}件)\" from the header and loop over the units; counts that disagree make staff think patients were skipped.",
+        fix: "Write the units only when the result is ready, and compute the counts from them.",
+    },
+    CheckInfo {
+        id: "MSG-PULL-001",
+        title: "A pull or drug request asks for a sensible range",
+        rule: "訪問診療 pulls carry MedicalTreatmentFlag 2 and オンライン診療 pulls 3; an オンライン診療 pull gives a consent or an examination date range; every From/Start is not after its To/End.",
+        why: "A range the wrong way round returns nobody, and a wrong 診療区分 asks for the wrong patients — the clinic's home-visit list comes back empty.",
+        fix: "Set the flag from the kind of pull and validate the dates before writing the request.",
     },
     CheckInfo {
         id: "MSG-NAME-001",

@@ -83,7 +83,7 @@ pub fn to_spec_order(el: &mut Element, schema: &[Child]) {
         .sort_by_key(|c| schema.iter().position(|s| s.name == c.name).unwrap_or(usize::MAX));
     for c in &mut el.children {
         match schema.iter().find(|s| s.name == c.name).map(|s| s.kind) {
-            Some(FieldKind::Record(children)) => to_spec_order(c, children),
+            Some(FieldKind::Record(children) | FieldKind::Repeated(children)) => to_spec_order(c, children),
             Some(FieldKind::List { item, children }) => {
                 for i in c.children.iter_mut().filter(|i| i.name == item) {
                     to_spec_order(i, children);

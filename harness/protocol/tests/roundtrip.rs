@@ -2,7 +2,7 @@
 //! encodings and both element orders; and no byte string makes the decoder or lint panic.
 
 use onshi_protocol::lint::lint;
-use onshi_protocol::model::{Child, FieldKind, QualificationRequest, QualificationResult, XmlRecord};
+use onshi_protocol::model::*;
 use onshi_protocol::xml::{Element, Limits, TextEncoding, decode};
 use onshi_protocol::{ElementOrder, MessageKind, XmlOptions, read_message, write_message};
 use proptest::prelude::*;
@@ -36,9 +36,18 @@ fn leaf_text() -> impl Strategy<Value = String> {
 }
 
 fn tree(schema: &'static [Child], name: &'static str, depth: u32) -> BoxedStrategy<Element> {
-    let children: Vec<BoxedStrategy<Option<Element>>> = schema
+    let children: Vec<BoxedStrategy<Vec<Element>>> = schema
         .iter()
         .map(|c| {
+            if let FieldKind::Repeated(ch) = c.kind {
+                // A repeated record: zero to three siblings of the same name.
+                let item = if depth < 4 {
+                    tree(ch, c.name, depth + 1)
+                } else {
+                    Just(Element::new(c.name)).boxed()
+                };
+                return prop::collection::vec(item, 0..3).boxed();
+            }
             let s: BoxedStrategy<Element> = match c.kind {
                 FieldKind::Value => leaf_text().prop_map(move |t| Element::leaf(c.name, t)).boxed(),
                 FieldKind::Record(ch) if depth < 4 => tree(ch, c.name, depth + 1),
@@ -52,7 +61,9 @@ fn tree(schema: &'static [Child], name: &'static str, depth: u32) -> BoxedStrate
                 }
                 _ => Just(Element::new(c.name)).boxed(),
             };
-            prop::option::weighted(0.6, s).boxed()
+            prop::option::weighted(0.6, s)
+                .prop_map(|o| o.into_iter().collect())
+                .boxed()
         })
         .collect();
     children
@@ -96,10 +107,12 @@ proptest! {
         round_trip::<QualificationRequest>(&t, &opts)?;
     }
 
-    #[test]
+        #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
         let _ = decode(&bytes, &Limits::default());
-        let _ = lint(MessageKind::QualificationResult, &bytes, &Limits::default());
+        for kind in MessageKind::ALL {
+            let _ = lint(kind, &bytes, &Limits::default());
+        }
     }
 
     #[test]
@@ -116,4 +129,38 @@ proptest! {
             prop_assert!(report.has_errors());
         }
     }
+}
+
+/// Every other family's records: write → read is the identity too, and any tree the schema
+/// allows lints without panicking.
+macro_rules! family_round_trips {
+    ($( $test:ident: $ty:ty => $kind:expr; )*) => {
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+            $(
+                #[test]
+                fn $test(t in tree(<$ty>::CHILDREN, "XmlMsg", 0), opts in options()) {
+                    round_trip::<$ty>(&t, &opts)?;
+                    let message = <$ty>::from_root(&t).expect("generated trees follow the schema");
+                    let bytes = write_message(&message, &opts).expect("encodable");
+                    let _ = lint($kind, &bytes, &Limits::default());
+                }
+            )*
+        }
+    };
+}
+
+family_round_trips! {
+    reference_registration_request: ReferenceRegistrationRequest => MessageKind::ReferenceRegistrationRequest;
+    reference_registration_result: ReferenceRegistrationResult => MessageKind::ReferenceRegistrationResult;
+    bulk_registration_request: BulkRegistrationRequest => MessageKind::BulkRegistrationRequest;
+    bulk_registration_result: BulkRegistrationResult => MessageKind::BulkRegistrationResult;
+    bulk_confirm_request: BulkConfirmRequest => MessageKind::BulkConfirmRequest;
+    bulk_pull_request: BulkPullRequest => MessageKind::OnlinePullRequest;
+    bulk_upload_result: BulkUploadResult => MessageKind::BulkUploadResult;
+    bulk_download_request: BulkDownloadRequest => MessageKind::BulkDownloadRequest;
+    bulk_confirm_result: BulkConfirmResult => MessageKind::BulkConfirmResult;
+    medical_info_request: MedicalInfoRequest => MessageKind::DrugInfoRequest;
+    drug_result: DrugResult => MessageKind::DrugInfoResult;
+    checkup_result: CheckupResult => MessageKind::CheckupInfoResult;
 }

@@ -23,6 +23,8 @@ pub enum FieldKind {
         item: &'static str,
         children: &'static [Child],
     },
+    /// A record that may appear several times directly in its parent (no wrapper).
+    Repeated(&'static [Child]),
 }
 
 /// A child element of a record: its name and kind.
@@ -46,6 +48,17 @@ pub trait Field: Sized {
     const KIND: FieldKind;
     fn read(el: &Element) -> Result<Self, ModelError>;
     fn write(&self, name: &'static str) -> Element;
+
+    /// Reads the field out of its parent: the first child named `name` (a repeated field
+    /// reads them all).
+    fn read_in(parent: &Element, name: &str) -> Result<Option<Self>, ModelError> {
+        parent.child(name).map(Self::read).transpose()
+    }
+
+    /// Adds the field to its parent.
+    fn write_in(&self, parent: &mut Element, name: &'static str) {
+        parent.children.push(self.write(name));
+    }
 }
 
 impl Field for String {
@@ -117,12 +130,12 @@ macro_rules! xml_record {
             const KIND: FieldKind = FieldKind::Record(<$ty as XmlRecord>::CHILDREN);
             fn read(el: &Element) -> Result<Self, ModelError> {
                 Ok($ty {
-                    $( $field: el.child($fxml).map(<$fty as Field>::read).transpose()?, )*
+                                        $( $field: <$fty as Field>::read_in(el, $fxml)?, )*
                 })
             }
             fn write(&self, name: &'static str) -> Element {
                 let mut el = Element::new(name);
-                $( if let Some(v) = &self.$field { el.children.push(v.write($fxml)); } )*
+                                $( if let Some(v) = &self.$field { v.write_in(&mut el, $fxml); } )*
                 el
             }
         }
@@ -177,6 +190,37 @@ macro_rules! xml_list {
             }
         }
     };
+}
+
+/// A record repeated directly in its parent, without a wrapper element — one
+/// `ReferenceNumberRegistrationInfo` per person in a bulk registration, one
+/// `BulkConfirmUnit` per person in a bulk result. In JSON, an array.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Repeated<T>(pub Vec<T>);
+
+impl<T: XmlRecord> Field for Repeated<T> {
+    const KIND: FieldKind = FieldKind::Repeated(T::CHILDREN);
+
+    fn read(el: &Element) -> Result<Self, ModelError> {
+        T::read(el).map(|t| Repeated(vec![t]))
+    }
+
+    fn write(&self, name: &'static str) -> Element {
+        self.0.first().map_or_else(|| Element::new(name), |t| t.write(name))
+    }
+
+    fn read_in(parent: &Element, name: &str) -> Result<Option<Self>, ModelError> {
+        let items = parent
+            .children_named(name)
+            .map(T::read)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((!items.is_empty()).then_some(Repeated(items)))
+    }
+
+    fn write_in(&self, parent: &mut Element, name: &'static str) {
+        parent.children.extend(self.0.iter().map(|t| t.write(name)));
+    }
 }
 
 xml_record! {
@@ -391,6 +435,14 @@ xml_record! {
     }
 }
 
+mod bulk;
+mod medical_info;
+mod reference;
+
+pub use bulk::*;
+pub use medical_info::*;
+pub use reference::*;
+
 impl QualificationResult {
     pub fn header(&self) -> MessageHeader {
         self.message_header.clone().unwrap_or_default()
@@ -449,7 +501,7 @@ mod tests {
                 );
                 match c.kind {
                     FieldKind::Value => {}
-                    FieldKind::Record(ch) => walk(ch),
+                    FieldKind::Record(ch) | FieldKind::Repeated(ch) => walk(ch),
                     FieldKind::List { item, children } => {
                         assert!(crate::dictionary::info(item).is_some(), "{item}");
                         walk(children)
@@ -457,8 +509,24 @@ mod tests {
                 }
             }
         }
-        walk(QualificationRequest::CHILDREN);
-        walk(QualificationResult::CHILDREN);
+        for schema in [
+            QualificationRequest::CHILDREN,
+            QualificationResult::CHILDREN,
+            ReferenceRegistrationRequest::CHILDREN,
+            ReferenceRegistrationResult::CHILDREN,
+            BulkRegistrationRequest::CHILDREN,
+            BulkRegistrationResult::CHILDREN,
+            BulkConfirmRequest::CHILDREN,
+            BulkPullRequest::CHILDREN,
+            BulkUploadResult::CHILDREN,
+            BulkDownloadRequest::CHILDREN,
+            BulkConfirmResult::CHILDREN,
+            MedicalInfoRequest::CHILDREN,
+            DrugResult::CHILDREN,
+            CheckupResult::CHILDREN,
+        ] {
+            walk(schema);
+        }
     }
 
     #[test]
