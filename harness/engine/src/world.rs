@@ -187,7 +187,9 @@ pub fn card(registry: &Registry, date: NaiveDate, spec: &CardSpec) -> Result<Car
     let person = registry
         .persona(id)
         .ok_or_else(|| WorldError::Scenario(format!("no persona {id:?}")))?;
-    let current = person.active_period(date).unwrap_or(person.insurance.len() - 1);
+    let current = person
+        .shown_period(date)
+        .ok_or_else(|| WorldError::Scenario(format!("persona {id:?} holds no insurance card (医療扶助 only)")))?;
     let index = match spec.period {
         PeriodChoice::Current => current,
         PeriodChoice::Previous => current

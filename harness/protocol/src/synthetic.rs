@@ -43,10 +43,24 @@ pub enum ErrorKey {
     ApiNotFound,
     /// The API cannot answer now (5xx).
     ApiServiceUnavailable,
+    /// 照会番号登録: no person holds the card.
+    ReferencePersonNotFound,
+    /// 照会番号登録: the card data match several people (no 枝番).
+    ReferencePersonAmbiguous,
+    /// 照会番号登録: the reference number is used for another person.
+    ReferenceNumberInUse,
+    /// A bulk download for a ReceptionNumber the system does not know (or another institution's).
+    BulkUnknownReception,
+    /// 薬剤情報 / 特定健診情報: the patient's consent is missing or expired.
+    MedicalInfoNoConsent,
+    /// 薬剤情報 / 特定健診情報: no person holds the card.
+    MedicalInfoPersonNotFound,
+    /// A terminal that fails to write its answer (disk full) — journaled, never written.
+    TerminalWriteFailed,
 }
 
 impl ErrorKey {
-    pub const ALL: [ErrorKey; 15] = [
+    pub const ALL: [ErrorKey; 22] = [
         ErrorKey::RequestUnreadable,
         ErrorKey::RequestUnsupported,
         ErrorKey::RequestMissingElement,
@@ -62,6 +76,13 @@ impl ErrorKey {
         ErrorKey::ApiBadRequest,
         ErrorKey::ApiNotFound,
         ErrorKey::ApiServiceUnavailable,
+        ErrorKey::ReferencePersonNotFound,
+        ErrorKey::ReferencePersonAmbiguous,
+        ErrorKey::ReferenceNumberInUse,
+        ErrorKey::BulkUnknownReception,
+        ErrorKey::MedicalInfoNoConsent,
+        ErrorKey::MedicalInfoPersonNotFound,
+        ErrorKey::TerminalWriteFailed,
     ];
 
     /// The key's name in the catalogue file.
@@ -82,6 +103,13 @@ impl ErrorKey {
             ErrorKey::ApiBadRequest => "api-bad-request",
             ErrorKey::ApiNotFound => "api-not-found",
             ErrorKey::ApiServiceUnavailable => "api-service-unavailable",
+            ErrorKey::ReferencePersonNotFound => "reference-person-not-found",
+            ErrorKey::ReferencePersonAmbiguous => "reference-person-ambiguous",
+            ErrorKey::ReferenceNumberInUse => "reference-number-in-use",
+            ErrorKey::BulkUnknownReception => "bulk-unknown-reception",
+            ErrorKey::MedicalInfoNoConsent => "medical-info-no-consent",
+            ErrorKey::MedicalInfoPersonNotFound => "medical-info-person-not-found",
+            ErrorKey::TerminalWriteFailed => "terminal-write-failed",
         }
     }
 }

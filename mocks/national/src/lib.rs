@@ -11,25 +11,34 @@
 
 pub mod clock;
 pub mod events;
+mod families;
 pub mod faults;
 pub mod http;
+mod pdf;
 pub mod pki;
 mod result;
 pub mod state;
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use onshi_protocol::codes::{self, Code};
 use onshi_protocol::model::{
-    MessageHeader, QualificationRequest, QualificationResult, QualificationResultBody, ResultList,
+    BulkDownloadRequest, BulkUploadResult, MedicalInfoRequest, MessageHeader, QualificationRequest,
+    QualificationResult, QualificationResultBody, ReferenceRegistrationRequest, ReferenceRegistrationResult,
+    ResultList,
 };
 use onshi_protocol::synthetic::{ErrorAnswer, ErrorCatalogue, ErrorKey};
 use onshi_registry::{CardQuery, Lookup, Person, PersonId, Registry, Validity};
 use thiserror::Error;
 
 pub use clock::{Clock, SystemClock};
+pub use families::{
+    BulkDownload, BulkFamily, BulkUpload, FolderAnswer, FolderCall, MedicalInfoAnswer, MedicalInfoKind,
+};
+use families::{BulkJobs, ViewingConsents};
+pub use pdf::text_pdf;
 use result::{Disclose, result_for, ymd, ymdhms};
 pub use state::{PersonChange, StateError};
 
@@ -88,6 +97,8 @@ pub struct FaceConfirmation {
 pub enum FaceError {
     #[error("no persona {0:?} in the registry")]
     UnknownPersona(String),
+    #[error("persona {0:?} has neither an insurance qualification nor 医療扶助")]
+    NoQualification(String),
 }
 
 /// The national qualification service.
@@ -98,6 +109,27 @@ pub trait EligibilityService: Send + Sync {
 
     /// The lookup behind a face-reader result (ReferenceClassification 1).
     fn confirm_by_face(&self, face: &FaceConfirmation, now: NaiveDateTime) -> Result<QualificationResult, FaceError>;
+
+    /// 照会番号登録（単件） (OQS-IF-003/004).
+    fn register_reference(
+        &self,
+        request: &ReferenceRegistrationRequest,
+        now: NaiveDateTime,
+    ) -> ReferenceRegistrationResult;
+
+    /// A bulk upload (`01req`): its reception (`01res`).
+    fn bulk_upload(&self, upload: &BulkUpload, now: NaiveDateTime) -> BulkUploadResult;
+
+    /// A bulk download (`02req`): the result, or SegmentOfResult 2 while processing.
+    fn bulk_download(&self, family: BulkFamily, request: &BulkDownloadRequest, now: NaiveDateTime) -> BulkDownload;
+
+    /// 薬剤情報 / 特定健診情報 (`YZKsiquc01`, `TKKsiquc01`).
+    fn medical_info(
+        &self,
+        kind: MedicalInfoKind,
+        request: &MedicalInfoRequest,
+        now: NaiveDateTime,
+    ) -> MedicalInfoAnswer;
 }
 
 /// Changes made to personas during a run.
@@ -108,6 +140,8 @@ struct PersonStates {
     changed: Vec<Person>,
     /// Consents recorded by the national system, by persona.
     consents: HashMap<String, ConsentChoices>,
+    /// Information-viewing consents with their expiry, by persona.
+    viewing: HashMap<String, ViewingConsents>,
 }
 
 /// The service answered from a local registry, with the persona changes of the run.
@@ -118,6 +152,9 @@ pub struct LocalNational {
     states: RwLock<PersonStates>,
     /// How long an information-viewing consent stays valid (24 h in the captured sample).
     pub consent_validity: Duration,
+    bulk: Mutex<BulkJobs>,
+    /// Real time a bulk upload takes to process (its downloads answer 処理中 until then).
+    bulk_processing: RwLock<std::time::Duration>,
 }
 
 impl LocalNational {
@@ -127,6 +164,8 @@ impl LocalNational {
             catalogue,
             states: RwLock::new(PersonStates::default()),
             consent_validity: Duration::hours(24),
+            bulk: Mutex::new(BulkJobs::default()),
+            bulk_processing: RwLock::new(std::time::Duration::from_secs(2)),
         }
     }
 
@@ -153,6 +192,11 @@ impl LocalNational {
         state::apply(&mut person, &change, self.registry.today())?;
         if let PersonChange::RecordConsents { consents, .. } = &change {
             states.consents.insert(id.clone(), consents.clone());
+            drop(states);
+            // Recorded at the start of the run's date, valid for the consent period from then.
+            let at = self.registry.today().and_hms_opt(0, 0, 0).expect("midnight exists");
+            self.record_viewing(&id, consents, at);
+            states = self.states.write().expect("person states");
         }
         states.changed.retain(|p| p.id != person.id);
         states.changed.push(person);
@@ -160,9 +204,10 @@ impl LocalNational {
         Ok(())
     }
 
-    /// Forgets every change: the registry as shipped.
+    /// Forgets every change and every bulk upload: the registry as shipped.
     pub fn reset_state(&self) {
         *self.states.write().expect("person states") = PersonStates::default();
+        *self.bulk.lock().expect("bulk jobs") = BulkJobs::default();
     }
 
     /// The changes applied so far, in order.
@@ -372,7 +417,7 @@ pub fn error_result(request: &QualificationRequest, now: NaiveDateTime, error: E
     }
 }
 
-fn parse_date(s: &str) -> Option<NaiveDate> {
+pub(crate) fn parse_date(s: &str) -> Option<NaiveDate> {
     (s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()))
         .then(|| NaiveDate::parse_from_str(s, "%Y%m%d").ok())
         .flatten()
@@ -396,6 +441,31 @@ impl EligibilityService for LocalNational {
         self.confirm_card(request, now).0
     }
 
+    fn register_reference(
+        &self,
+        request: &ReferenceRegistrationRequest,
+        now: NaiveDateTime,
+    ) -> ReferenceRegistrationResult {
+        self.register_reference_single(request, now)
+    }
+
+    fn bulk_upload(&self, upload: &BulkUpload, now: NaiveDateTime) -> BulkUploadResult {
+        self.bulk_upload_answer(upload, now)
+    }
+
+    fn bulk_download(&self, family: BulkFamily, request: &BulkDownloadRequest, now: NaiveDateTime) -> BulkDownload {
+        self.bulk_download_answer(family, request, now)
+    }
+
+    fn medical_info(
+        &self,
+        kind: MedicalInfoKind,
+        request: &MedicalInfoRequest,
+        now: NaiveDateTime,
+    ) -> MedicalInfoAnswer {
+        self.medical_info_answer(kind, request, self.registry.population().seed, now)
+    }
+
     fn confirm_by_face(&self, face: &FaceConfirmation, now: NaiveDateTime) -> Result<QualificationResult, FaceError> {
         let person = self
             .persona(&face.persona)
@@ -408,11 +478,26 @@ impl EligibilityService for LocalNational {
             limit: flag_is_1(&c.limit_certificate),
             specific_diseases: flag_is_1(&c.specific_diseases),
         };
-        let (validity, period) = match person.active_period(today) {
-            Some(i) => (codes::QualificationValidity::Valid, i),
-            None => (codes::QualificationValidity::Invalid, person.insurance.len() - 1),
+        self.record_viewing(&face.persona, c, now);
+        let (validity, mut r) = match (person.shown_period(today), &person.medical_aid) {
+            (Some(i), _) => (
+                if person.insurance[i].is_active_on(today) {
+                    codes::QualificationValidity::Valid
+                } else {
+                    codes::QualificationValidity::Invalid
+                },
+                result_for(person, &person.insurance[i], today, now, disclose),
+            ),
+            (None, Some(aid)) => (
+                if aid.is_active_on(today) {
+                    codes::QualificationValidity::Valid
+                } else {
+                    codes::QualificationValidity::Invalid
+                },
+                families::aid_result(person, aid, today),
+            ),
+            (None, None) => return Err(FaceError::NoQualification(face.persona.clone())),
         };
-        let mut r = result_for(person, &person.insurance[period], today, now, disclose);
         r.limit_application_certificate_related_cons_flg =
             c.limit_certificate.as_deref().map(codes::LimitConsentFlag::from_code);
         r.specific_diseases_certificate_related_cons_flg =
@@ -447,6 +532,17 @@ impl EligibilityService for LocalNational {
             r.operation_info_available_time,
         ) = viewing(&c.operation);
         r.reference_number = person.reference_number.clone();
+        if r.reference_number.is_none() {
+            // Seen in real face results of patients without a 照会番号; its content is not
+            // public, so this one is synthetic.
+            let mut rng = onshi_registry::rng::Stream::new(
+                self.registry.population().seed,
+                face.persona
+                    .bytes()
+                    .fold(ymdhms(now).len() as u64, |h, b| h.wrapping_mul(131) ^ u64::from(b)),
+            );
+            r.qualification_confirmation_key = Some(format!("SYNQCK{:016x}", rng.next_u64()));
+        }
         let body = QualificationResultBody {
             processing_result_status: Some(codes::ProcessingResultStatus::Normal),
             qualification_validity: Some(validity),

@@ -507,6 +507,41 @@ async fn the_terminal_endpoints_answer_card_and_face_confirmations() {
     };
     let r = remote.confirm_by_face(&face).await.unwrap();
     assert_eq!(r.results()[0].reference_number.as_deref(), Some("TESTREF-0001"));
+    // Every other family goes through the folder endpoint as a JSON call.
+    let upload = onshi_national::FolderCall::BulkUpload {
+        upload: onshi_national::BulkUpload::MedicalAid(onshi_protocol::model::BulkPullRequest {
+            message_header: Some(onshi_protocol::model::MessageHeader {
+                medical_institution_code: Some("9900000001".into()),
+                ..Default::default()
+            }),
+            message_body: Some(onshi_protocol::model::BulkPullRequestBody {
+                qualification_confirm_search_info: Some(onshi_protocol::model::BulkPullSearchInfo {
+                    medical_treatment_month: Some("202511".into()),
+                    ..Default::default()
+                }),
+            }),
+        }),
+    };
+    let onshi_national::FolderAnswer::BulkUpload(received) = remote.call(&upload).await.unwrap() else {
+        panic!("not an upload answer")
+    };
+    assert!(
+        received
+            .message_body
+            .unwrap()
+            .reception_number
+            .unwrap()
+            .starts_with("SYNR")
+    );
+    let (status, _) = remote
+        .post(
+            onshi_national::http::api::TERMINAL_FOLDER_PATH,
+            b"{\"op\":\"nope\"}".to_vec(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 400);
+    assert_eq!(m.last_findings(), ["API-JSON-001"]);
     set(
         &m,
         json!({"id":"down","scope":{"endpoint":"terminal"},"kind":{"type":"status","code":502}}),

@@ -9,6 +9,7 @@
 //! non-existent prefecture code 99, institution codes start with 99.
 
 pub mod date;
+pub mod history;
 pub mod person;
 pub mod persona;
 pub mod population;
@@ -17,7 +18,10 @@ pub mod rng;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-pub use person::{CardIdentity, InsurancePeriod, Person, PersonId, ProcessingNotice, interface_insurer_number};
+pub use person::{
+    CardIdentity, InsurancePeriod, MedicalAid, MedicalTicket, Person, PersonId, ProcessingNotice, VisitConsent,
+    VisitKind, interface_insurer_number,
+};
 pub use persona::{PersonaError, parse_personas};
 pub use population::Population;
 
@@ -198,6 +202,47 @@ fn non_empty(s: &Option<String>) -> Option<&str> {
 
 /// The national system matches the card exactly; a query without a branch number matches
 /// any branch.
+/// A card without a birth date — how 照会番号 registrations and 薬剤情報 requests name a
+/// person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CardKey {
+    /// As in the request (8 characters when well-formed).
+    pub insurer_number: String,
+    pub symbol: Option<String>,
+    pub number: String,
+    pub branch: Option<String>,
+}
+
+impl Registry {
+    /// Everyone holding a card with these data (any period, any date), with `changed`
+    /// persons standing in for theirs: the period is the one the card belongs to.
+    pub fn find_card(&self, key: &CardKey, changed: &[Person]) -> Vec<(Person, usize)> {
+        let q = CardQuery {
+            insurer_number: key.insurer_number.clone(),
+            symbol: key.symbol.clone(),
+            number: key.number.clone(),
+            branch: key.branch.clone(),
+            birthdate: String::new(),
+        };
+        let generated = self.population.person_for_card_number(&key.number);
+        let mut out = Vec::new();
+        for person in self.personas.iter().chain(generated.as_ref()) {
+            let person = changed.iter().find(|c| c.id == person.id).unwrap_or(person);
+            if let Some(i) = person
+                .insurance
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| card_matches(&p.card, &q))
+                .max_by_key(|(_, p)| p.from)
+                .map(|(i, _)| i)
+            {
+                out.push((person.clone(), i));
+            }
+        }
+        out
+    }
+}
+
 fn card_matches(card: &CardIdentity, q: &CardQuery) -> bool {
     card.insurer_number == q.insurer_number
         && non_empty(&card.symbol) == non_empty(&q.symbol)

@@ -1,7 +1,7 @@
 //! Insured persons and their insurance timelines, with dates resolved for one run.
 
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Who a person is in the registry.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -118,6 +118,63 @@ pub struct ProcessingNotice {
     pub message: String,
 }
 
+/// 医療券・調剤券 of a 医療扶助 recipient for one month.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MedicalTicket {
+    /// OQSCD018: 01 医療券, 02 調剤券.
+    pub ticket_type: String,
+    /// The month it is for.
+    pub month: NaiveDate,
+    pub valid_from: NaiveDate,
+    pub valid_to: Option<NaiveDate>,
+    pub issue_number: String,
+    /// OQSCD019.
+    pub treatment_type: String,
+    /// 本人支払額 in yen.
+    pub self_pay: Option<String>,
+    pub injury_names: Vec<String>,
+}
+
+/// 医療扶助 (medical aid under public assistance): who pays, and the tickets issued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MedicalAid {
+    /// 公費負担者番号 (8 digits).
+    pub public_expense_number: String,
+    /// 受給者番号 (7 digits).
+    pub beneficiary_number: String,
+    /// 福祉事務所名.
+    pub welfare_office: String,
+    pub from: NaiveDate,
+    pub to: Option<NaiveDate>,
+    pub tickets: Vec<MedicalTicket>,
+}
+
+impl MedicalAid {
+    pub fn is_active_on(&self, date: NaiveDate) -> bool {
+        self.from <= date && self.to.is_none_or(|to| date <= to)
+    }
+}
+
+/// The kind of consultation a visit consent is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VisitKind {
+    /// 訪問診療 (OQSCD028 2).
+    HomeVisit,
+    /// オンライン診療 (OQSCD028 3).
+    Online,
+}
+
+/// A patient's consent to share their qualification for 訪問診療 or オンライン診療, given to
+/// the institution (on the マイナ資格確認アプリ or at a visit).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VisitConsent {
+    pub kind: VisitKind,
+    pub consented: NaiveDate,
+    /// The consultation it was given for, if known.
+    pub examined: Option<NaiveDate>,
+}
+
 /// An insured person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Person {
@@ -138,6 +195,9 @@ pub struct Person {
     /// 照会番号 registered by the institution.
     pub reference_number: Option<String>,
     pub notice: Option<ProcessingNotice>,
+    /// 医療扶助, for recipients of public assistance (who usually have no insurance).
+    pub medical_aid: Option<MedicalAid>,
+    pub visit_consents: Vec<VisitConsent>,
 }
 
 impl Person {
@@ -149,6 +209,12 @@ impl Person {
             .filter(|(_, p)| p.is_active_on(date))
             .max_by_key(|(_, p)| p.from)
             .map(|(i, _)| i)
+    }
+
+    /// The period a card shows on `date`: the active one, else the latest (`None` for a
+    /// person with no insurance at all, such as a 医療扶助 recipient).
+    pub fn shown_period(&self, date: NaiveDate) -> Option<usize> {
+        self.active_period(date).or_else(|| self.insurance.len().checked_sub(1))
     }
 
     /// Age in whole years on `date`.

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use onshi_protocol::codes::{self, Code, CodeTable};
 use serde::Deserialize;
 use thiserror::Error;
@@ -11,8 +11,8 @@ use toml::Spanned;
 
 use crate::date::DateExpr;
 use crate::person::{
-    CardIdentity, ElderlyCertificate, InsurancePeriod, LimitCertificate, Person, PersonId, ProcessingNotice,
-    SpecificDisease, interface_insurer_number,
+    CardIdentity, ElderlyCertificate, InsurancePeriod, LimitCertificate, MedicalAid, MedicalTicket, Person, PersonId,
+    ProcessingNotice, SpecificDisease, VisitConsent, VisitKind, interface_insurer_number,
 };
 
 /// Why a persona file cannot be used.
@@ -54,6 +54,44 @@ struct PersonaDef {
     notice: Option<NoticeDef>,
     #[serde(default)]
     insurance: Vec<InsuranceDef>,
+    medical_aid: Option<MedicalAidDef>,
+    #[serde(default)]
+    visit_consent: Vec<VisitConsentDef>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MedicalAidDef {
+    public_expense_number: Spanned<String>,
+    beneficiary_number: Spanned<String>,
+    welfare_office: String,
+    from: Spanned<String>,
+    to: Option<Spanned<String>>,
+    #[serde(default)]
+    ticket: Vec<TicketDef>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TicketDef {
+    ticket_type: Spanned<String>,
+    /// A date in the month the ticket is for.
+    month: Spanned<String>,
+    valid_from: Spanned<String>,
+    valid_to: Option<Spanned<String>>,
+    issue_number: String,
+    treatment_type: Spanned<String>,
+    self_pay: Option<String>,
+    #[serde(default)]
+    injury_names: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VisitConsentDef {
+    kind: VisitKind,
+    consented: Spanned<String>,
+    examined: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -178,11 +216,53 @@ pub fn parse_personas(text: &str, origin: &str, today: NaiveDate) -> Result<Vec<
     Ok(out)
 }
 
+fn digits(ctx: &Ctx<'_>, s: &Spanned<String>, len: usize, what: &str) -> Result<String, PersonaError> {
+    let v = s.get_ref();
+    if v.len() != len || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return ctx.err(s, format!("{what} {v:?} must be {len} digits"));
+    }
+    Ok(v.clone())
+}
+
+fn medical_aid(ctx: &Ctx<'_>, def: &MedicalAidDef) -> Result<MedicalAid, PersonaError> {
+    Ok(MedicalAid {
+        public_expense_number: digits(ctx, &def.public_expense_number, 8, "public_expense_number")?,
+        beneficiary_number: digits(ctx, &def.beneficiary_number, 7, "beneficiary_number")?,
+        welfare_office: def.welfare_office.clone(),
+        from: ctx.date(&def.from)?,
+        to: ctx.opt_date(&def.to)?,
+        tickets: def
+            .ticket
+            .iter()
+            .map(|t| {
+                let month = ctx.date(&t.month)?;
+                Ok(MedicalTicket {
+                    ticket_type: ctx.code(&t.ticket_type, codes::TicketType::TABLE, "ticket_type")?,
+                    month: month.with_day(1).expect("the first exists"),
+                    valid_from: ctx.date(&t.valid_from)?,
+                    valid_to: ctx.opt_date(&t.valid_to)?,
+                    issue_number: t.issue_number.clone(),
+                    treatment_type: ctx.code(
+                        &t.treatment_type,
+                        codes::MedicalTreatmentType::TABLE,
+                        "treatment_type",
+                    )?,
+                    self_pay: t.self_pay.clone(),
+                    injury_names: t.injury_names.clone(),
+                })
+            })
+            .collect::<Result<_, PersonaError>>()?,
+    })
+}
+
 fn persona(ctx: &Ctx<'_>, def: &PersonaDef) -> Result<Person, PersonaError> {
-    if def.insurance.is_empty() {
+    if def.insurance.is_empty() && def.medical_aid.is_none() {
         return ctx.err(
             &def.id,
-            format!("persona {:?} has no [[persona.insurance]] period", def.id.get_ref()),
+            format!(
+                "persona {:?} has neither a [[persona.insurance]] period nor [persona.medical_aid]",
+                def.id.get_ref()
+            ),
         );
     }
     let notice = match &def.notice {
@@ -211,6 +291,18 @@ fn persona(ctx: &Ctx<'_>, def: &PersonaDef) -> Result<Person, PersonaError> {
         insurance,
         reference_number: def.reference_number.clone(),
         notice,
+        medical_aid: def.medical_aid.as_ref().map(|m| medical_aid(ctx, m)).transpose()?,
+        visit_consents: def
+            .visit_consent
+            .iter()
+            .map(|v| {
+                Ok(VisitConsent {
+                    kind: v.kind,
+                    consented: ctx.date(&v.consented)?,
+                    examined: ctx.opt_date(&v.examined)?,
+                })
+            })
+            .collect::<Result<_, PersonaError>>()?,
     })
 }
 

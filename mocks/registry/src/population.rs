@@ -89,7 +89,8 @@ impl Population {
             sex: if female { "2" } else { "1" }.to_owned(),
             birthdate,
             address: Some(format!("テスト県検証市模擬町{}-{}", r.below(9) + 1, r.below(30) + 1)),
-            post_number: Some(format!("999-{:04}", r.below(10_000))),
+            // 000- is not an issued postal code range.
+            post_number: Some(format!("000-{:04}", r.below(10_000))),
             insurance: vec![InsurancePeriod {
                 card,
                 insurer_name: insurer_name.to_owned(),
@@ -107,6 +108,8 @@ impl Population {
             }],
             reference_number: None,
             notice: None,
+            medical_aid: None,
+            visit_consents: Vec::new(),
         })
     }
 

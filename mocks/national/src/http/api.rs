@@ -29,6 +29,8 @@ pub const SEARCH_PATH: &str = "/oqs-api-pro/MSA01030/ILI01030SV01/search";
 pub const TERMINAL_CARD_PATH: &str = "/onshi-harness/terminal/v1/card";
 /// Harness-internal: the terminal's face-reader confirmation.
 pub const TERMINAL_FACE_PATH: &str = "/onshi-harness/terminal/v1/face";
+/// Harness-internal: every other family of the folder interface (a JSON `FolderCall`).
+pub const TERMINAL_FOLDER_PATH: &str = "/onshi-harness/terminal/v1/folder";
 
 const JSON: &str = "application/json;charset=UTF-8";
 
@@ -217,7 +219,7 @@ async fn route(
     let endpoint = match path {
         AUTH_PATH => Endpoint::Auth,
         SEARCH_PATH => Endpoint::Search,
-        TERMINAL_CARD_PATH | TERMINAL_FACE_PATH => Endpoint::Terminal,
+        TERMINAL_CARD_PATH | TERMINAL_FACE_PATH | TERMINAL_FOLDER_PATH => Endpoint::Terminal,
         _ => {
             notes.find("API-HTTP-001", format!("no endpoint {method} {path}"));
             return (
@@ -241,6 +243,7 @@ async fn route(
         Endpoint::Auth => auth(national, conn, body, notes),
         Endpoint::Search => search(national, headers, body, notes),
         Endpoint::Terminal if path == TERMINAL_FACE_PATH => face(national, body, notes),
+        Endpoint::Terminal if path == TERMINAL_FOLDER_PATH => folder(national, body, notes),
         Endpoint::Terminal => card(national, body, notes, None),
     };
     let decision =
@@ -476,6 +479,24 @@ fn card(national: &National, body: &[u8], notes: &mut Notes, non_strings: Option
     let (result, persona) = national.service.confirm_card(&request, national.clock.now());
     notes.persona = persona;
     Prepared::Answer(Answer::json(StatusCode::OK, api_json::result_bytes(&result)))
+}
+
+fn folder(national: &National, body: &[u8], notes: &mut Notes) -> Prepared {
+    match serde_json::from_slice::<crate::FolderCall>(body) {
+        Ok(call) => {
+            let answer = call.answer(national.service.as_ref(), national.clock.now());
+            Prepared::Answer(Answer::json(StatusCode::OK, serde_json::to_vec(&answer).expect("json")))
+        }
+        Err(e) => {
+            notes.find("API-JSON-001", format!("not a folder call: {e}"));
+            refused(
+                national,
+                StatusCode::BAD_REQUEST,
+                ErrorKey::ApiBadRequest,
+                &e.to_string(),
+            )
+        }
+    }
 }
 
 fn face(national: &National, body: &[u8], notes: &mut Notes) -> Prepared {

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use thiserror::Error;
 use tokio::net::TcpStream;
 
-use super::api::{TERMINAL_CARD_PATH, TERMINAL_FACE_PATH};
+use super::api::{TERMINAL_CARD_PATH, TERMINAL_FACE_PATH, TERMINAL_FOLDER_PATH};
 use super::tls::{TlsError, client_config};
 use crate::FaceConfirmation;
 
@@ -169,6 +169,20 @@ impl RemoteNational {
     pub async fn confirm_by_card(&self, request: &QualificationRequest) -> Result<QualificationResult, ClientError> {
         let body = serde_json::to_vec(&serde_json::json!({ "XmlMsg": request })).expect("json");
         self.result(TERMINAL_CARD_PATH, body).await
+    }
+
+    /// Any other family of the folder interface.
+    pub async fn call(&self, call: &crate::FolderCall) -> Result<crate::FolderAnswer, ClientError> {
+        let (status, bytes) = self
+            .post(TERMINAL_FOLDER_PATH, serde_json::to_vec(call).expect("json"))
+            .await?;
+        if status != StatusCode::OK {
+            return Err(ClientError::Status {
+                status,
+                body: String::from_utf8_lossy(&bytes).chars().take(300).collect(),
+            });
+        }
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode(e.to_string()))
     }
 
     /// The terminal's face-reader confirmation.

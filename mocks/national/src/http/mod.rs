@@ -55,6 +55,9 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// Time allowed for a request's headers, and for its body, in milliseconds.
     pub read_timeout_ms: u64,
+    /// Real time a bulk upload (一括) takes to process: until then its downloads are
+    /// answered SegmentOfResult 2 (処理中).
+    pub bulk_processing_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -80,6 +83,7 @@ impl Default for ServerSettings {
             bearer_prefix: Policy::Reject,
             max_body_bytes: 256 * 1024,
             read_timeout_ms: 10_000,
+            bulk_processing_ms: 2_000,
         }
     }
 }
@@ -141,6 +145,8 @@ impl National {
     }
 
     pub fn set_settings(&self, s: ServerSettings) {
+        self.service
+            .set_bulk_processing(Duration::from_millis(s.bulk_processing_ms));
         *self.settings.write().expect("settings") = s;
     }
 
