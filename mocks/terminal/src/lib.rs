@@ -9,6 +9,7 @@
 //! atomic rename from an in-place write and a resend from a new request. It never judges.
 
 pub mod events;
+mod families;
 pub mod folders;
 mod observe;
 pub mod settings;

@@ -43,6 +43,9 @@ pub struct TerminalSettings {
     pub upstream: Upstream,
     /// Larger request files are refused with the `.err` convention.
     pub max_request_bytes: usize,
+    /// Deliver finished bulk results (`02res`) as a `.zip` holding the XML, as some
+    /// terminals do for 医療扶助 / 訪問診療 / オンライン診療.
+    pub zip_bulk_results: bool,
 }
 
 impl Default for TerminalSettings {
@@ -59,6 +62,7 @@ impl Default for TerminalSettings {
             answer: true,
             upstream: Upstream::Up,
             max_request_bytes: 4 * 1024 * 1024,
+            zip_bulk_results: false,
         }
     }
 }

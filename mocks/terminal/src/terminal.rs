@@ -16,19 +16,20 @@ use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine as _;
 use onshi_national::http::client::RemoteNational;
-use onshi_national::{Clock, ConsentChoices, EligibilityService, FaceConfirmation, error_result};
+use onshi_national::{Clock, ConsentChoices, EligibilityService, FaceConfirmation, FolderAnswer, FolderCall};
 use onshi_protocol::codes::{self, Code};
-use onshi_protocol::filename::{Direction, Extension, FaceFileName, Family, FileName, MessageFileName};
+use onshi_protocol::filename::{Direction, Extension, FaceFileName, FileName, MessageFileName};
 use onshi_protocol::model::{QualificationRequest, QualificationResult};
 use onshi_protocol::synthetic::{ErrorCatalogue, ErrorKey};
 use onshi_protocol::xml::{EncodeError, Limits};
-use onshi_protocol::{ReadError, XmlOptions, read_message, write_message};
+use onshi_protocol::{MessageKind, ReadError, XmlOptions, write_message};
 use onshi_registry::rng::Stream;
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::events::{Blob, Folder, FsOp, Recorder, TerminalEvent};
+use crate::families::{self, Reply, Request};
 use crate::folders::{self, Folders, NotRegular, ReadOutcome};
 use crate::observe::{self, Ownership, ReqEvent};
 use crate::settings::{TerminalSettings, Upstream};
@@ -52,6 +53,13 @@ impl NationalLink {
         match self {
             NationalLink::InProcess(s) => Ok(s.confirm_by_card(request, now)),
             NationalLink::Http(r) => r.confirm_by_card(request).await.map_err(|e| e.to_string()),
+        }
+    }
+
+    async fn call(&self, call: &FolderCall, now: chrono::NaiveDateTime) -> Result<FolderAnswer, String> {
+        match self {
+            NationalLink::InProcess(s) => Ok(call.answer(s.as_ref(), now)),
+            NationalLink::Http(r) => r.call(call).await.map_err(|e| e.to_string()),
         }
     }
 
@@ -560,16 +568,20 @@ async fn take_request(shared: Arc<Shared>, name: OsString) {
         }
         Ok(ReadOutcome::Bytes(b)) => b,
     };
-    if msg_name.family != Family::OqsSiQuc {
-        reject_unsupported(&shared, &msg_name, bytes);
-        return;
-    }
+    let kind = match MessageKind::for_file_name(&FileName::Message(msg_name.clone())) {
+        Ok(Some(kind)) => kind,
+        // Results and non-XML names were filtered before; CIP's layout is not public.
+        _ => {
+            reject_unsupported(&shared, &msg_name, bytes);
+            return;
+        }
+    };
     let limits = Limits {
         max_bytes: cfg.settings.max_request_bytes,
         ..Limits::default()
     };
-    let request = match read_message::<QualificationRequest>(&bytes, &limits) {
-        Ok((r, _)) => r,
+    let request = match Request::read(kind, msg_name.family, &bytes, &limits) {
+        Ok(r) => r,
         Err(e) => {
             let check = match &e {
                 ReadError::Decode(d) => d.check_id(),
@@ -589,7 +601,7 @@ async fn take_request(shared: Arc<Shared>, name: OsString) {
         name: display.clone(),
         bytes: Blob(bytes),
     });
-    let (result, result_bytes) = answer(&shared, &request).await;
+    let (reply, result_bytes) = answer(&shared, &request).await;
     let due = taken_at + Duration::from_millis(cfg.settings.result_delay_ms);
     tokio::time::sleep_until(due.into()).await;
     if !cfg.settings.answer {
@@ -599,22 +611,33 @@ async fn take_request(shared: Arc<Shared>, name: OsString) {
         });
         return;
     }
-    let res_name = msg_name.result_name(Extension::Xml).to_string();
+    let (extension, result_bytes) = if cfg.settings.zip_bulk_results && reply.is_finished_bulk() {
+        let inner = msg_name.result_name(Extension::Xml).to_string();
+        match families::zip_one(&inner, &result_bytes) {
+            Ok(z) => (Extension::Zip, z),
+            Err(e) => {
+                shared.record(TerminalEvent::Problem {
+                    message: format!("zipping {inner} failed, written as XML: {e}"),
+                });
+                (Extension::Xml, result_bytes)
+            }
+        }
+    } else {
+        (reply.extension(), result_bytes)
+    };
+    let res_name = msg_name.result_name(extension).to_string();
     let res_path = cfg.folders.res.join(&res_name);
     match folders::write_atomic(&cfg.folders.res, &res_name, &result_bytes, || {
         shared.ownership.claim_once(res_path.clone(), FsOp::RenamedTo)
     }) {
         Ok(()) => {
-            let header = result.header();
+            let summary = reply.summary();
             shared.record(TerminalEvent::ResultWritten {
                 request: display,
                 name: res_name,
                 bytes: Blob(result_bytes),
-                segment_of_result: header
-                    .segment_of_result
-                    .map(|s| s.code().to_owned())
-                    .unwrap_or_default(),
-                error_code: header.error_code,
+                segment_of_result: summary.segment_of_result,
+                error_code: summary.error_code,
             });
         }
         Err(e) => shared.record(TerminalEvent::Problem {
@@ -623,39 +646,39 @@ async fn take_request(shared: Arc<Shared>, name: OsString) {
     }
 }
 
-/// The result for a readable request, already encoded. Characters the output encoding
-/// cannot carry turn the answer into a SegmentOfResult 9 error (never a silent `?`).
-async fn answer(shared: &Shared, request: &QualificationRequest) -> (QualificationResult, Vec<u8>) {
+/// The answer to a readable request, already encoded. Characters the output encoding cannot
+/// carry turn the answer into the family's error form (never a silent `?`).
+async fn answer(shared: &Shared, request: &Request) -> (Reply, Vec<u8>) {
     let cfg = &shared.config;
     let now = cfg.clock.now();
-    let mic = request.header().medical_institution_code.unwrap_or_default();
-    let mut result = if cfg.settings.upstream == Upstream::Down {
-        error_result(request, now, cfg.catalogue.answer(ErrorKey::UpstreamUnavailable, ""))
+    let mic = request.institution().unwrap_or_default();
+    let catalogue = &cfg.catalogue;
+    let mut reply = if cfg.settings.upstream == Upstream::Down {
+        request.error(now, &catalogue.answer(ErrorKey::UpstreamUnavailable, ""))
     } else if mic.len() == 10 && mic.bytes().all(|b| b.is_ascii_digit()) && mic != cfg.settings.institution_code {
         let detail = format!("{mic} ≠ {}", cfg.settings.institution_code);
-        error_result(
-            request,
-            now,
-            cfg.catalogue.answer(ErrorKey::RequestInstitutionMismatch, &detail),
-        )
+        request.error(now, &catalogue.answer(ErrorKey::RequestInstitutionMismatch, &detail))
     } else {
-        match cfg.national.confirm_by_card(request, now).await {
+        let asked = match (request, request.call()) {
+            (Request::Qualification(q), _) => cfg.national.confirm_by_card(q, now).await.map(Reply::Qualification),
+            (_, Some(call)) => cfg.national.call(&call, now).await.map(Reply::from),
+            (_, None) => unreachable!("every other request is a folder call"),
+        };
+        match asked {
             Ok(r) => r,
             Err(detail) => {
                 // The national side failed (network, HTTP error, malformed answer): the clinic
-                // sees SegmentOfResult 9, the journal sees why.
+                // sees the family's error form, the journal sees why.
                 shared.record(TerminalEvent::Problem {
                     message: format!("the national system did not answer: {detail}"),
                 });
-                error_result(request, now, cfg.catalogue.answer(ErrorKey::UpstreamUnavailable, ""))
+                request.error(now, &catalogue.answer(ErrorKey::UpstreamUnavailable, ""))
             }
         }
     };
-    if let Some(h) = result.message_header.as_mut() {
-        h.character_code_identifier = Some(character_code(cfg));
-    }
-    match write_message(&result, &xml_options(cfg)) {
-        Ok(bytes) => (result, bytes),
+    reply.set_character_code(character_code(cfg));
+    match reply.encode(&xml_options(cfg)) {
+        Ok(bytes) => (reply, bytes),
         Err(e) => {
             let detail = match e {
                 EncodeError::Unencodable { path, ch, .. } | EncodeError::InvalidCharacter { path, ch } => {
@@ -663,16 +686,17 @@ async fn answer(shared: &Shared, request: &QualificationRequest) -> (Qualificati
                 }
                 other => other.to_string(),
             };
-            let mut fallback = error_result(request, now, cfg.catalogue.answer(ErrorKey::ResultUnencodable, &detail));
-            if let Some(h) = fallback.message_header.as_mut() {
-                h.character_code_identifier = Some(character_code(cfg));
-            }
-            // The echoed request itself may hold the character; drop the echo then.
-            let bytes = write_message(&fallback, &xml_options(cfg)).unwrap_or_else(|_| {
-                if let Some(b) = fallback.message_body.as_mut() {
+            let mut fallback = request.error(now, &catalogue.answer(ErrorKey::ResultUnencodable, &detail));
+            fallback.set_character_code(character_code(cfg));
+            let bytes = fallback.encode(&xml_options(cfg)).unwrap_or_else(|_| {
+                // The echoed request itself may hold the character: answer without the echo.
+                let mut bare = fallback.clone();
+                if let Reply::Qualification(q) = &mut bare
+                    && let Some(b) = q.message_body.as_mut()
+                {
                     b.qualification_confirm_search_info = None;
                 }
-                write_message(&fallback, &xml_options(cfg)).expect("error answers are encodable")
+                bare.encode(&xml_options(cfg)).expect("error answers are encodable")
             });
             (fallback, bytes)
         }

@@ -356,14 +356,14 @@ async fn hostile_files_are_reported_and_nothing_is_lost_or_followed() {
         "OQSsiquc01req_dtd.xml",
         b"<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"aaaaaaaa\">]><XmlMsg>&a;</XmlMsg>",
     );
-    write_atomically(&folders.req, "OQSsiimm01req_9.xml", b"<XmlMsg/>");
+    write_atomically(&folders.req, "CIPsiquc01req_9.xml", b"<XmlMsg/>");
 
     wait_for("all rejections", || {
         [
             "OQSsiquc01req_link.err",
             "OQSsiquc01req_big.err",
             "OQSsiquc01req_dtd.err",
-            "OQSsiimm01req_9.err",
+            "CIPsiquc01req_9.err",
         ]
         .iter()
         .all(|n| folders.res.join(n).exists())
@@ -404,7 +404,7 @@ async fn hostile_files_are_reported_and_nothing_is_lost_or_followed() {
         check_of("OQSsiquc01req_dtd.xml"),
         Some(("SYN-E1001".into(), Some("MSG-XML-002".into())))
     );
-    assert_eq!(check_of("OQSsiimm01req_9.xml").map(|c| c.0), Some("SYN-E1002".into()));
+    assert_eq!(check_of("CIPsiquc01req_9.xml").map(|c| c.0), Some("SYN-E1002".into()));
     f.terminal.stop().await;
 }
 
