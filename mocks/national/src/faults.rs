@@ -67,6 +67,24 @@ pub enum Delay {
     },
 }
 
+impl Delay {
+    /// One delay drawn from the distribution (at most ten minutes).
+    pub fn sample(&self, r: &mut Stream) -> Duration {
+        let unit = |r: &mut Stream| (r.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        let ms = match *self {
+            Delay::Fixed { ms } => ms as f64,
+            Delay::Uniform { min_ms, max_ms } => min_ms as f64 + unit(r) * max_ms.saturating_sub(min_ms) as f64,
+            Delay::LogNormal { median_ms, sigma } => {
+                // Box–Muller: a standard normal from two uniforms.
+                let (u1, u2) = (unit(r).max(f64::MIN_POSITIVE), unit(r));
+                let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+                median_ms as f64 * (sigma * z).exp()
+            }
+        };
+        Duration::from_millis(ms.clamp(0.0, 600_000.0) as u64)
+    }
+}
+
 /// What goes wrong.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -254,19 +272,7 @@ impl FaultBook {
         let key = id
             .bytes()
             .fold(self.draws, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
-        let mut r = Stream::new(self.seed, key);
-        let unit = |r: &mut Stream| (r.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-        let ms = match *delay {
-            Delay::Fixed { ms } => ms as f64,
-            Delay::Uniform { min_ms, max_ms } => min_ms as f64 + unit(&mut r) * (max_ms - min_ms) as f64,
-            Delay::LogNormal { median_ms, sigma } => {
-                // Box–Muller: a standard normal from two uniforms.
-                let (u1, u2) = (unit(&mut r).max(f64::MIN_POSITIVE), unit(&mut r));
-                let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
-                median_ms as f64 * (sigma * z).exp()
-            }
-        };
-        Duration::from_millis(ms.clamp(0.0, 600_000.0) as u64)
+        delay.sample(&mut Stream::new(self.seed, key))
     }
 
     /// Decides the faults for one request and counts them as applied.

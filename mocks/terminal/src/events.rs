@@ -93,6 +93,24 @@ pub enum TerminalEvent {
     },
     /// The terminal took a request and, by its settings, will not answer it.
     Unanswered { request: String, reason: String },
+    /// A terminal fault (`[terminal] faults`) acted on a request (or, for stale results, on
+    /// the folder at start).
+    FaultApplied {
+        id: String,
+        kind: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<String>,
+    },
+    /// A file the terminal put into `res/` that is not the answer to a request: a leftover
+    /// or stale result, or a second copy of an answer.
+    Planted { name: String, bytes: Blob, why: String },
+    /// The terminal started writing a result slowly, in place.
+    ResultWriteStarted {
+        request: String,
+        name: String,
+        chunks: usize,
+        interval_ms: u64,
+    },
     /// The face-auth reader started writing a face result slowly, in chunks.
     FaceWriteStarted {
         name: String,

@@ -18,5 +18,5 @@ mod terminal;
 pub use events::{Actor, Blob, Folder, FsOp, MemoryRecorder, Recorder, TerminalEvent};
 pub use folders::Folders;
 pub use onshi_national::{Clock, SystemClock};
-pub use settings::{TerminalSettings, Upstream};
+pub use settings::{SlowResults, TerminalFault, TerminalFaultKind, TerminalSettings, Upstream};
 pub use terminal::{NationalLink, PresentCard, SlowWrite, Terminal, TerminalConfig, TerminalError};

@@ -1,8 +1,51 @@
 //! Terminal settings: what a real terminal's configuration or behaviour varies in. Every
 //! field has a default so a scenario names only what it changes.
 
+use onshi_national::faults::Delay;
 use onshi_protocol::{ElementOrder, TextEncoding};
 use serde::{Deserialize, Serialize};
+
+/// Results written in place, in chunks, like a slow share: clients must wait until a result
+/// is complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlowResults {
+    pub chunks: usize,
+    pub interval_ms: u64,
+}
+
+/// Something the terminal does wrong on purpose, with an ID for the journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TerminalFault {
+    pub id: String,
+    pub kind: TerminalFaultKind,
+    /// Only requests of these families (`OQSsiquc`, `OQSmuquc`, …); empty: every family.
+    #[serde(default)]
+    pub families: Vec<String>,
+    /// Only the first N requests it matches.
+    #[serde(default)]
+    pub first: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum TerminalFaultKind {
+    /// Takes the request and never answers.
+    NeverAnswers,
+    /// Answers, then writes the same answer again `after_ms` later (a new file event).
+    AnswersTwice { after_ms: u64 },
+    /// Answers `ms` later than it would (typically after the client gave up).
+    AnswersLate { ms: u64 },
+    /// A leftover result (another patient's, from yesterday) sits under the answer's name
+    /// from the moment the request is taken until the real answer replaces it.
+    NameCollision,
+    /// Cannot write the answer (disk full): nothing appears in `res/`.
+    WriteFailure,
+    /// When the terminal starts, `res/` already holds yesterday's results — including one
+    /// under today's first request name (`OQSsiquc01res_<today>0001.xml`).
+    StaleResults,
+}
 
 /// Whether the national system behind the terminal answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -17,7 +60,7 @@ pub enum Upstream {
 }
 
 /// The terminal's behaviour.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TerminalSettings {
     /// The institution the terminal belongs to (医療機関コード, synthetic).
@@ -46,6 +89,17 @@ pub struct TerminalSettings {
     /// Deliver finished bulk results (`02res`) as a `.zip` holding the XML, as some
     /// terminals do for 医療扶助 / 訪問診療 / オンライン診療.
     pub zip_bulk_results: bool,
+    /// A distribution for the pickup delay, drawn per request from the run's seed
+    /// (instead of `pickup_delay_ms`).
+    pub pickup_delay: Option<Delay>,
+    /// A distribution for the result delay, drawn per request (instead of `result_delay_ms`).
+    pub result_delay: Option<Delay>,
+    /// Write results in place, slowly (clients must wait for a complete file).
+    pub slow_results: Option<SlowResults>,
+    /// After a result appears, touch it (a change event) — what watchers that react only to
+    /// changes need.
+    pub touch_after_write: bool,
+    pub faults: Vec<TerminalFault>,
 }
 
 impl Default for TerminalSettings {
@@ -63,6 +117,11 @@ impl Default for TerminalSettings {
             upstream: Upstream::Up,
             max_request_bytes: 4 * 1024 * 1024,
             zip_bulk_results: false,
+            pickup_delay: None,
+            result_delay: None,
+            slow_results: None,
+            touch_after_write: false,
+            faults: Vec::new(),
         }
     }
 }

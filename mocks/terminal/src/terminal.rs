@@ -32,7 +32,8 @@ use crate::events::{Blob, Folder, FsOp, Recorder, TerminalEvent};
 use crate::families::{self, Reply, Request};
 use crate::folders::{self, Folders, NotRegular, ReadOutcome};
 use crate::observe::{self, Ownership, ReqEvent};
-use crate::settings::{TerminalSettings, Upstream};
+use crate::settings::{TerminalFaultKind, TerminalSettings, Upstream};
+use onshi_national::faults::Delay;
 
 /// How the terminal reaches the national system.
 #[derive(Clone)]
@@ -128,12 +129,64 @@ struct Shared {
     config: TerminalConfig,
     ownership: Arc<Ownership>,
     faces: AtomicU64,
+    /// Delays drawn so far (each draw has its own key, so a run repeats exactly).
+    draws: AtomicU64,
+    /// How often each fault has applied.
+    fault_counts: Mutex<HashMap<String, u32>>,
     background: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Shared {
     fn record(&self, event: TerminalEvent) {
         self.config.recorder.record(event);
+    }
+
+    /// A delay: drawn from `delay` when set, else `fixed_ms`.
+    fn draw(&self, delay: &Option<Delay>, fixed_ms: u64) -> Duration {
+        match delay {
+            None => Duration::from_millis(fixed_ms),
+            Some(d) => {
+                let n = self.draws.fetch_add(1, Ordering::Relaxed);
+                d.sample(&mut Stream::new(self.config.seed, 0xDE1A_0000 ^ n))
+            }
+        }
+    }
+
+    /// The faults that act on a request of `family` (counted as applied).
+    fn faults_for(&self, family: &str, request: &str) -> Vec<TerminalFaultKind> {
+        let mut counts = self.fault_counts.lock().expect("fault counts");
+        self.config
+            .settings
+            .faults
+            .iter()
+            .filter(|f| f.kind != TerminalFaultKind::StaleResults)
+            .filter(|f| f.families.is_empty() || f.families.iter().any(|x| x == family))
+            .filter(|f| {
+                let n = counts.entry(f.id.clone()).or_default();
+                let take = f.first.is_none_or(|first| *n < first);
+                *n += u32::from(take);
+                take
+            })
+            .map(|f| {
+                self.record(TerminalEvent::FaultApplied {
+                    id: f.id.clone(),
+                    kind: fault_name(&f.kind).into(),
+                    request: Some(request.to_owned()),
+                });
+                f.kind.clone()
+            })
+            .collect()
+    }
+}
+
+fn fault_name(kind: &TerminalFaultKind) -> &'static str {
+    match kind {
+        TerminalFaultKind::NeverAnswers => "never_answers",
+        TerminalFaultKind::AnswersTwice { .. } => "answers_twice",
+        TerminalFaultKind::AnswersLate { .. } => "answers_late",
+        TerminalFaultKind::NameCollision => "name_collision",
+        TerminalFaultKind::WriteFailure => "write_failure",
+        TerminalFaultKind::StaleResults => "stale_results",
     }
 }
 
@@ -159,8 +212,19 @@ impl Terminal {
             config,
             ownership,
             faces: AtomicU64::new(0),
+            draws: AtomicU64::new(0),
+            fault_counts: Mutex::new(HashMap::new()),
             background: Mutex::new(Vec::new()),
         });
+        if shared
+            .config
+            .settings
+            .faults
+            .iter()
+            .any(|f| f.kind == TerminalFaultKind::StaleResults)
+        {
+            plant_stale_results(&shared).await;
+        }
         let (stop_tx, stop_rx) = oneshot::channel();
         let run = tokio::spawn(run(shared.clone(), rx, stop_rx));
         Ok(Terminal {
@@ -327,6 +391,8 @@ struct Pending {
     writing: bool,
     /// Size and modification time at the last rescan.
     stat: Option<(u64, SystemTime)>,
+    /// This request's pickup delay (drawn once).
+    pickup: Option<Duration>,
 }
 
 impl Pending {
@@ -337,6 +403,7 @@ impl Pending {
             complete: false,
             writing: false,
             stat: None,
+            pickup: None,
         }
     }
 }
@@ -469,7 +536,9 @@ impl Loop {
     /// Requests to take now; names that are not requests are reported once and left alone.
     fn ready(&mut self, settings: &TerminalSettings) -> Vec<OsString> {
         let now = Instant::now();
-        let pickup = Duration::from_millis(settings.pickup_delay_ms);
+        for p in self.pending.values_mut().filter(|p| p.pickup.is_none()) {
+            p.pickup = Some(self.shared.draw(&settings.pickup_delay, settings.pickup_delay_ms));
+        }
         let settle = Duration::from_millis(settings.settle_ms);
         let stall = Duration::from_millis(settings.stall_timeout_ms);
         let due: Vec<OsString> = self
@@ -481,7 +550,7 @@ impl Loop {
                 } else {
                     now.duration_since(p.last_change) >= settle
                 };
-                now.duration_since(p.first_seen) >= pickup
+                now.duration_since(p.first_seen) >= p.pickup.unwrap_or_default()
                     && (p.complete || settled || now.duration_since(p.first_seen) >= stall)
             })
             .map(|(n, _)| n.clone())
@@ -601,18 +670,37 @@ async fn take_request(shared: Arc<Shared>, name: OsString) {
         name: display.clone(),
         bytes: Blob(bytes),
     });
+    let faults = shared.faults_for(msg_name.family.prefix(), &display);
+    let fault = |f: fn(&TerminalFaultKind) -> bool| faults.iter().find(|k| f(k)).cloned();
     let (reply, result_bytes) = answer(&shared, &request).await;
-    let due = taken_at + Duration::from_millis(cfg.settings.result_delay_ms);
-    tokio::time::sleep_until(due.into()).await;
-    if !cfg.settings.answer {
+    let res_name = |extension| msg_name.result_name(extension).to_string();
+    if fault(|k| *k == TerminalFaultKind::NameCollision).is_some() {
+        plant_leftover(
+            &shared,
+            &res_name(Extension::Xml),
+            "name_collision: an older answer under the same name",
+        )
+        .await;
+    }
+    let mut delay = shared.draw(&cfg.settings.result_delay, cfg.settings.result_delay_ms);
+    if let Some(TerminalFaultKind::AnswersLate { ms }) = fault(|k| matches!(k, TerminalFaultKind::AnswersLate { .. })) {
+        delay += Duration::from_millis(ms);
+    }
+    tokio::time::sleep_until((taken_at + delay).into()).await;
+    let never = fault(|k| *k == TerminalFaultKind::NeverAnswers).is_some();
+    if !cfg.settings.answer || never {
         shared.record(TerminalEvent::Unanswered {
             request: display,
-            reason: "the terminal is set never to answer".into(),
+            reason: if never {
+                "terminal fault never_answers".into()
+            } else {
+                "the terminal is set never to answer".into()
+            },
         });
         return;
     }
     let (extension, result_bytes) = if cfg.settings.zip_bulk_results && reply.is_finished_bulk() {
-        let inner = msg_name.result_name(Extension::Xml).to_string();
+        let inner = res_name(Extension::Xml);
         match families::zip_one(&inner, &result_bytes) {
             Ok(z) => (Extension::Zip, z),
             Err(e) => {
@@ -625,25 +713,156 @@ async fn take_request(shared: Arc<Shared>, name: OsString) {
     } else {
         (reply.extension(), result_bytes)
     };
-    let res_name = msg_name.result_name(extension).to_string();
-    let res_path = cfg.folders.res.join(&res_name);
-    match folders::write_atomic(&cfg.folders.res, &res_name, &result_bytes, || {
-        shared.ownership.claim_once(res_path.clone(), FsOp::RenamedTo)
-    }) {
-        Ok(()) => {
-            let summary = reply.summary();
-            shared.record(TerminalEvent::ResultWritten {
-                request: display,
-                name: res_name,
-                bytes: Blob(result_bytes),
-                segment_of_result: summary.segment_of_result,
-                error_code: summary.error_code,
+    let name = res_name(extension);
+    if fault(|k| *k == TerminalFaultKind::WriteFailure).is_some() {
+        let text = cfg
+            .catalogue
+            .answer(ErrorKey::TerminalWriteFailed, "No space left on device");
+        shared.record(TerminalEvent::Problem {
+            message: format!(
+                "writing res/{name} failed (terminal fault write_failure): {} {}",
+                text.code, text.message
+            ),
+        });
+        return;
+    }
+    let summary = reply.summary();
+    let written = TerminalEvent::ResultWritten {
+        request: display.clone(),
+        name: name.clone(),
+        bytes: Blob(result_bytes.clone()),
+        segment_of_result: summary.segment_of_result,
+        error_code: summary.error_code,
+    };
+    let path = cfg.folders.res.join(&name);
+    if let Some(slow) = cfg.settings.slow_results {
+        let chunks = slow.chunks.max(1);
+        let interval = Duration::from_millis(slow.interval_ms);
+        shared
+            .ownership
+            .claim_writes_until(path.clone(), Instant::now() + interval * (chunks as u32 + 2));
+        shared.record(TerminalEvent::ResultWriteStarted {
+            request: display.clone(),
+            name: name.clone(),
+            chunks,
+            interval_ms: slow.interval_ms,
+        });
+        match write_slowly(&path, &result_bytes, chunks, interval).await {
+            Ok(()) => shared.record(written),
+            Err(e) => shared.record(TerminalEvent::Problem {
+                message: format!("writing res/{name} failed: {e}"),
+            }),
+        }
+    } else {
+        match folders::write_atomic(&cfg.folders.res, &name, &result_bytes, || {
+            shared.ownership.claim_once(path.clone(), FsOp::RenamedTo)
+        }) {
+            Ok(()) => shared.record(written),
+            Err(e) => {
+                shared.record(TerminalEvent::Problem {
+                    message: format!("writing res/{name} failed: {e}"),
+                });
+                return;
+            }
+        }
+    }
+    if cfg.settings.touch_after_write {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        shared
+            .ownership
+            .claim_writes_until(path.clone(), Instant::now() + Duration::from_secs(1));
+        let touched = std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .and_then(|f| f.set_modified(SystemTime::now()));
+        if let Err(e) = touched {
+            shared.record(TerminalEvent::Problem {
+                message: format!("touching res/{name} failed: {e}"),
             });
         }
+    }
+    if let Some(TerminalFaultKind::AnswersTwice { after_ms }) =
+        fault(|k| matches!(k, TerminalFaultKind::AnswersTwice { .. }))
+    {
+        tokio::time::sleep(Duration::from_millis(after_ms)).await;
+        let again = cfg.folders.res.join(&name);
+        match folders::write_atomic(&cfg.folders.res, &name, &result_bytes, || {
+            shared.ownership.claim_once(again.clone(), FsOp::RenamedTo)
+        }) {
+            Ok(()) => shared.record(TerminalEvent::Planted {
+                name,
+                bytes: Blob(result_bytes),
+                why: format!("answers_twice: the answer to {display} once more"),
+            }),
+            Err(e) => shared.record(TerminalEvent::Problem {
+                message: format!("writing res/{name} a second time failed: {e}"),
+            }),
+        }
+    }
+}
+
+/// Another patient's result from yesterday, as a terminal that had answered under the same
+/// name before would leave it.
+async fn leftover(shared: &Shared) -> Option<Vec<u8>> {
+    let cfg = &shared.config;
+    let yesterday = cfg.clock.now() - chrono::Duration::days(1);
+    let face = FaceConfirmation {
+        persona: "minimal-record".into(),
+        institution_code: cfg.settings.institution_code.clone(),
+        consents: ConsentChoices::default(),
+    };
+    let mut result = cfg.national.confirm_by_face(&face, yesterday).await.ok()?;
+    if let Some(h) = result.message_header.as_mut() {
+        h.reference_classification = Some(codes::ReferenceClassification::InsuranceCard);
+        h.arbitrary_file_identifier = Some("SYN-LEFTOVER".into());
+        h.character_code_identifier = Some(character_code(cfg));
+    }
+    write_message(&result, &xml_options(cfg)).ok()
+}
+
+async fn plant_leftover(shared: &Shared, name: &str, why: &str) {
+    let cfg = &shared.config;
+    let Some(bytes) = leftover(shared).await else {
+        shared.record(TerminalEvent::Problem {
+            message: format!("cannot build the leftover result for {name}"),
+        });
+        return;
+    };
+    let path = cfg.folders.res.join(name);
+    match folders::write_atomic(&cfg.folders.res, name, &bytes, || {
+        shared.ownership.claim_once(path.clone(), FsOp::RenamedTo)
+    }) {
+        Ok(()) => shared.record(TerminalEvent::Planted {
+            name: name.to_owned(),
+            bytes: Blob(bytes),
+            why: why.to_owned(),
+        }),
         Err(e) => shared.record(TerminalEvent::Problem {
-            message: format!("writing res/{res_name} failed: {e}"),
+            message: format!("planting res/{name} failed: {e}"),
         }),
     }
+}
+
+/// Yesterday's results in `res/`, one of them under today's first request name.
+async fn plant_stale_results(shared: &Arc<Shared>) {
+    let today = shared.config.clock.now().date();
+    let yesterday = today - chrono::Duration::days(1);
+    for (date, n) in [(yesterday, 1), (yesterday, 2), (today, 1)] {
+        let name = format!("OQSsiquc01res_{}{n:04}.xml", date.format("%Y%m%d"));
+        plant_leftover(shared, &name, "stale_results: left in res/ from an earlier day").await;
+    }
+    shared.record(TerminalEvent::FaultApplied {
+        id: shared
+            .config
+            .settings
+            .faults
+            .iter()
+            .find(|f| f.kind == TerminalFaultKind::StaleResults)
+            .map(|f| f.id.clone())
+            .unwrap_or_default(),
+        kind: "stale_results".into(),
+        request: None,
+    });
 }
 
 /// The answer to a readable request, already encoded. Characters the output encoding cannot

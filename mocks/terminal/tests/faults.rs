@@ -1,0 +1,285 @@
+//! Terminal faults and conventions on a real folder: each fault does what it says and is
+//! journaled; slow and touched results produce the events watchers rely on.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDate, NaiveDateTime};
+use onshi_national::LocalNational;
+use onshi_protocol::codes;
+use onshi_protocol::model::*;
+use onshi_protocol::synthetic::ErrorCatalogue;
+use onshi_protocol::xml::Limits;
+use onshi_protocol::{XmlOptions, read_message, write_message};
+use onshi_registry::Registry;
+use onshi_terminal::*;
+
+struct FixedClock(NaiveDateTime);
+impl Clock for FixedClock {
+    fn now(&self) -> NaiveDateTime {
+        self.0
+    }
+}
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2025, 11, 21).unwrap()
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    terminal: Terminal,
+    recorder: Arc<MemoryRecorder>,
+    registry: Arc<Registry>,
+}
+
+async fn start(settings: TerminalSettings) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = Arc::new(Registry::embedded(today(), 0));
+    let catalogue = Arc::new(ErrorCatalogue::default());
+    let recorder = Arc::new(MemoryRecorder::default());
+    let terminal = Terminal::start(TerminalConfig {
+        folders: Folders::new(dir.path().join("OQS")),
+        settings: TerminalSettings {
+            pickup_delay_ms: 20,
+            rescan_ms: 100,
+            ..settings
+        },
+        national: NationalLink::InProcess(Arc::new(LocalNational::new(registry.clone(), catalogue.clone()))),
+        catalogue,
+        clock: Arc::new(FixedClock(today().and_hms_opt(9, 0, 0).unwrap())),
+        recorder: recorder.clone(),
+        seed: 1,
+    })
+    .await
+    .unwrap();
+    Fixture {
+        _dir: dir,
+        terminal,
+        recorder,
+        registry,
+    }
+}
+
+fn fault(id: &str, kind: TerminalFaultKind) -> TerminalSettings {
+    TerminalSettings {
+        faults: vec![TerminalFault {
+            id: id.into(),
+            kind,
+            families: vec![],
+            first: None,
+        }],
+        ..Default::default()
+    }
+}
+
+fn submit(f: &Fixture, suffix: &str) -> std::path::PathBuf {
+    let p = f.registry.persona("valid-kenpo-insured").unwrap();
+    let c = &p.insurance[0].card;
+    let request = QualificationRequest {
+        message_header: Some(MessageHeader {
+            qualification_confirmation_date: Some("20251121".into()),
+            medical_institution_code: Some("9900000001".into()),
+            arbitrary_file_identifier: Some(format!("AFI-{suffix}")),
+            ..Default::default()
+        }),
+        message_body: Some(QualificationRequestBody {
+            qualification_confirm_search_info: Some(QualificationConfirmSearchInfo {
+                insurer_number: Some(c.insurer_number.clone()),
+                insured_card_symbol: c.symbol.clone(),
+                insured_identification_number: Some(c.number.clone()),
+                insured_branch_number: c.branch.clone(),
+                birthdate: Some("19780815".into()),
+                limit_application_certificate_related_cons_flg: Some(codes::LimitConsentFlag::NotConsented),
+                arbitrary_identifier: None,
+            }),
+        }),
+    };
+    let folders = f.terminal.folders();
+    let name = format!("OQSsiquc01req_{suffix}.xml");
+    let tmp = folders.req.join(format!(".{name}.tmp"));
+    std::fs::write(&tmp, write_message(&request, &XmlOptions::default()).unwrap()).unwrap();
+    std::fs::rename(tmp, folders.req.join(&name)).unwrap();
+    folders.res.join(format!("OQSsiquc01res_{suffix}.xml"))
+}
+
+async fn until(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn afi(bytes: &[u8]) -> Option<String> {
+    read_message::<QualificationResult>(bytes, &Limits::default())
+        .ok()?
+        .0
+        .header()
+        .arbitrary_file_identifier
+}
+
+fn has(f: &Fixture, pred: impl Fn(&TerminalEvent) -> bool) -> bool {
+    f.recorder.events().iter().any(pred)
+}
+
+#[tokio::test]
+async fn never_answers_and_write_failure_leave_no_result_but_a_journal_entry() {
+    for (id, kind) in [
+        ("mute", TerminalFaultKind::NeverAnswers),
+        ("full", TerminalFaultKind::WriteFailure),
+    ] {
+        let f = start(fault(id, kind)).await;
+        let res = submit(&f, "202511210001");
+        until("the fault", 5, || {
+            has(
+                &f,
+                |e| matches!(e, TerminalEvent::FaultApplied { id: i, request: Some(_), .. } if i == id),
+            )
+        })
+        .await;
+        until("the request taken", 5, || {
+            has(&f, |e| matches!(e, TerminalEvent::RequestTaken { .. }))
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!res.exists(), "{id}");
+        assert!(has(&f, |e| match e {
+            TerminalEvent::Unanswered { reason, .. } => reason.contains("never_answers"),
+            TerminalEvent::Problem { message } => message.contains("write_failure") && message.contains("SYN-T9001"),
+            _ => false,
+        }));
+    }
+}
+
+#[tokio::test]
+async fn answers_twice_and_late() {
+    let f = start(fault("twice", TerminalFaultKind::AnswersTwice { after_ms: 200 })).await;
+    let res = submit(&f, "202511210001");
+    until("the result", 5, || res.exists()).await;
+    until("the second copy", 5, || {
+        has(
+            &f,
+            |e| matches!(e, TerminalEvent::Planted { why, .. } if why.starts_with("answers_twice")),
+        )
+    })
+    .await;
+    assert_eq!(afi(&std::fs::read(&res).unwrap()).as_deref(), Some("AFI-202511210001"));
+
+    let f = start(fault("late", TerminalFaultKind::AnswersLate { ms: 600 })).await;
+    let started = Instant::now();
+    let res = submit(&f, "202511210001");
+    until("the late result", 5, || res.exists()).await;
+    assert!(started.elapsed() >= Duration::from_millis(600));
+}
+
+#[tokio::test]
+async fn a_leftover_sits_under_the_name_until_the_answer_replaces_it() {
+    let f = start(TerminalSettings {
+        result_delay_ms: 400,
+        ..fault("collide", TerminalFaultKind::NameCollision)
+    })
+    .await;
+    let res = submit(&f, "202511210001");
+    until("the leftover", 5, || res.exists()).await;
+    assert_eq!(afi(&std::fs::read(&res).unwrap()).as_deref(), Some("SYN-LEFTOVER"));
+    until("the answer", 5, || {
+        afi(&std::fs::read(&res).unwrap_or_default()).as_deref() == Some("AFI-202511210001")
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn stale_results_are_in_res_from_the_start() {
+    let f = start(fault("stale", TerminalFaultKind::StaleResults)).await;
+    let res = f.terminal.folders().res.clone();
+    for name in [
+        "OQSsiquc01res_202511200001.xml",
+        "OQSsiquc01res_202511200002.xml",
+        "OQSsiquc01res_202511210001.xml",
+    ] {
+        let bytes = std::fs::read(res.join(name)).unwrap();
+        assert_eq!(afi(&bytes).as_deref(), Some("SYN-LEFTOVER"), "{name}");
+    }
+    assert!(has(
+        &f,
+        |e| matches!(e, TerminalEvent::FaultApplied { kind, .. } if kind == "stale_results")
+    ));
+}
+
+#[tokio::test]
+async fn slow_results_grow_in_place_and_touched_results_change_after_they_appear() {
+    let f = start(TerminalSettings {
+        slow_results: Some(SlowResults {
+            chunks: 4,
+            interval_ms: 100,
+        }),
+        ..Default::default()
+    })
+    .await;
+    let res = submit(&f, "202511210001");
+    until("the result file", 5, || res.exists()).await;
+    let early = std::fs::read(&res).unwrap();
+    until("the complete result", 5, || {
+        has(&f, |e| matches!(e, TerminalEvent::ResultWritten { .. }))
+    })
+    .await;
+    let whole = std::fs::read(&res).unwrap();
+    assert!(early.len() < whole.len(), "{} < {}", early.len(), whole.len());
+    assert!(has(&f, |e| matches!(
+        e,
+        TerminalEvent::ResultWriteStarted { chunks: 4, .. }
+    )));
+
+    let f = start(TerminalSettings {
+        touch_after_write: true,
+        ..Default::default()
+    })
+    .await;
+    let res = submit(&f, "202511210001");
+    until("the result", 5, || res.exists()).await;
+    let name = res.file_name().unwrap().to_string_lossy().into_owned();
+    until("a change after the rename", 5, || {
+        let ops: Vec<FsOp> = f
+            .recorder
+            .events()
+            .into_iter()
+            .filter_map(|e| match e {
+                TerminalEvent::Fs {
+                    folder: Folder::Res,
+                    op,
+                    name: n,
+                    ..
+                } if n == name => Some(op),
+                _ => None,
+            })
+            .collect();
+        ops.first() == Some(&FsOp::RenamedTo) && ops.len() > 1
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn faults_can_be_limited_to_a_family_and_to_the_first_requests() {
+    let f = start(TerminalSettings {
+        faults: vec![TerminalFault {
+            id: "first-only".into(),
+            kind: TerminalFaultKind::NeverAnswers,
+            families: vec!["OQSsiquc".into()],
+            first: Some(1),
+        }],
+        ..Default::default()
+    })
+    .await;
+    let first = submit(&f, "202511210001");
+    until("the first taken", 5, || {
+        has(&f, |e| matches!(e, TerminalEvent::RequestTaken { .. }))
+    })
+    .await;
+    let second = submit(&f, "202511210002");
+    until("the second answer", 5, || second.exists()).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!first.exists());
+}
