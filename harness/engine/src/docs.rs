@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::checks;
-use crate::scenario::{Severity, StepDef, Suite};
+use crate::scenario::{Severity, Suite};
 
 /// A deliberate defect that proves a case catches its bug.
 #[derive(Debug, Clone, Copy)]
@@ -22,13 +22,7 @@ const GENERATED: &str = "<!-- Generated from the scenarios and the check catalog
 fn checks_of(case: &crate::scenario::Case) -> Vec<String> {
     let mut ids: Vec<String> = case.def.checks.clone();
     for step in &case.def.steps {
-        match step {
-            StepDef::ConfirmQualification { expect, via, .. } => {
-                ids.extend(checks::checks_of_expect(expect, Some(*via)))
-            }
-            StepDef::ImportFace { expect, .. } => ids.extend(checks::checks_of_expect(expect, None)),
-            _ => {}
-        }
+        ids.extend(checks::checks_of_step(step));
     }
     ids.sort();
     ids.dedup();

@@ -8,8 +8,10 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use onshi_protocol::driver::{
-    self, ApiEnvironment, ConfirmQualificationParams, ConfirmQualificationResult, Environment, HarnessInfo,
-    ImportFaceParams, ImportFaceResult, InitializeParams, InitializeResult, error_code,
+    self, ApiEnvironment, ConfirmBulkParams, ConfirmBulkResult, ConfirmQualificationParams, ConfirmQualificationResult,
+    Environment, FetchMedicalInfoParams, FetchMedicalInfoResult, HarnessInfo, ImportFaceParams, ImportFaceResult,
+    InitializeParams, InitializeResult, Period, PullBulkParams, PullBulkResult, ReferenceEntry,
+    RegisterReferenceNumberParams, RegisterReferenceNumberResult, error_code,
 };
 use onshi_protocol::synthetic::ErrorCatalogue;
 use onshi_registry::Registry;
@@ -511,6 +513,133 @@ impl Runner<'_> {
                 StepDef::RevokeTokens => {
                     self.world.national.revoke_tokens();
                     StepData::Other
+                }
+                StepDef::RegisterReferenceNumber {
+                    entries,
+                    bulk,
+                    timeout_ms,
+                    expect,
+                } => {
+                    let entries = entries
+                        .iter()
+                        .map(|e| {
+                            Ok(ReferenceEntry {
+                                reference_number: e.reference_number.clone(),
+                                card: self.world.card(&e.card)?,
+                            })
+                        })
+                        .collect::<Result<Vec<_>, crate::world::WorldError>>()
+                        .map_err(|e| Stop::error(format!("step {}: {e}", index + 1), None))?;
+                    let params = RegisterReferenceNumberParams {
+                        entries,
+                        bulk: *bulk,
+                        timeout_ms: *timeout_ms,
+                    };
+                    let answer = self
+                        .call::<RegisterReferenceNumberResult>(
+                            driver::method::REGISTER_REFERENCE_NUMBER,
+                            serde_json::to_value(&params).expect("serialisable"),
+                            expect.within_ms.map(Duration::from_millis),
+                        )
+                        .await?;
+                    StepData::Register { params, answer }
+                }
+                StepDef::ConfirmBulk {
+                    cards,
+                    timeout_ms,
+                    expect,
+                } => {
+                    let cards = cards
+                        .iter()
+                        .map(|c| self.world.card(c))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|e| Stop::error(format!("step {}: {e}", index + 1), None))?;
+                    let params = ConfirmBulkParams {
+                        cards,
+                        date: Some(date.clone()),
+                        timeout_ms: *timeout_ms,
+                    };
+                    let answer = self
+                        .call::<ConfirmBulkResult>(
+                            driver::method::CONFIRM_BULK,
+                            serde_json::to_value(&params).expect("serialisable"),
+                            expect.within_ms.map(Duration::from_millis),
+                        )
+                        .await?;
+                    StepData::Bulk { params, answer }
+                }
+                StepDef::PullBulk {
+                    pull,
+                    timeout_ms,
+                    expect,
+                } => {
+                    let today = self.world.date;
+                    let day = |v: &Option<String>| {
+                        v.as_deref()
+                            .map(|s| crate::scenario::resolve_date(s, today).map(|d| d.format("%Y%m%d").to_string()))
+                            .transpose()
+                    };
+                    let resolved = (|| -> Result<PullBulkParams, String> {
+                        Ok(PullBulkParams {
+                            kind: pull.kind,
+                            month: day(&pull.month)?.map(|d| d[..6].to_owned()),
+                            consent_from: day(&pull.consent_from)?,
+                            consent_to: day(&pull.consent_to)?,
+                            examined_from: day(&pull.examined_from)?,
+                            examined_to: day(&pull.examined_to)?,
+                            timeout_ms: *timeout_ms,
+                        })
+                    })();
+                    let params = resolved.map_err(|e| Stop::error(format!("step {}: {e}", index + 1), None))?;
+                    let answer = self
+                        .call::<PullBulkResult>(
+                            driver::method::PULL_BULK,
+                            serde_json::to_value(&params).expect("serialisable"),
+                            expect.within_ms.map(Duration::from_millis),
+                        )
+                        .await?;
+                    StepData::Pull { params, answer }
+                }
+                StepDef::FetchMedicalInfo {
+                    kind,
+                    card,
+                    format,
+                    period,
+                    timeout_ms,
+                    expect,
+                } => {
+                    let card = self
+                        .world
+                        .card(card)
+                        .map_err(|e| Stop::error(format!("step {}: {e}", index + 1), None))?;
+                    let today = self.world.date;
+                    let month = |s: &str| {
+                        crate::scenario::resolve_date(s, today)
+                            .map(|d| d.format("%Y%m").to_string())
+                            .map_err(|e| Stop::error(format!("step {}: {e}", index + 1), None))
+                    };
+                    let period = match period {
+                        Some(p) => Some(Period {
+                            from: month(&p.from)?,
+                            to: month(&p.to)?,
+                        }),
+                        None => None,
+                    };
+                    let params = FetchMedicalInfoParams {
+                        kind: *kind,
+                        card,
+                        format: *format,
+                        period,
+                        timeout_ms: *timeout_ms,
+                    };
+                    let answer = self
+                        .call::<FetchMedicalInfoResult>(
+                            driver::method::FETCH_MEDICAL_INFO,
+                            serde_json::to_value(&params).expect("serialisable"),
+                            expect.within_ms.map(Duration::from_millis),
+                        )
+                        .await?;
+                    StepData::Medical { params, answer }
                 }
             };
             records.push(StepRecord {

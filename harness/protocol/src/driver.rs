@@ -34,6 +34,7 @@ pub mod method {
     pub const REGISTER_REFERENCE_NUMBER: &str = "register_reference_number";
     pub const CONFIRM_BULK: &str = "confirm_bulk";
     pub const FETCH_MEDICAL_INFO: &str = "fetch_medical_info";
+    pub const PULL_BULK: &str = "pull_bulk";
     pub const VERIFY_CARD_PIN: &str = "verify_card_pin";
     pub const SHUTDOWN: &str = "shutdown";
 }
@@ -45,6 +46,7 @@ pub mod capability {
     pub const FILE_REFERENCE_NUMBER: &str = "file.reference-number";
     pub const FILE_BULK_QUALIFICATION: &str = "file.bulk-qualification";
     pub const FILE_MEDICAL_INFO: &str = "file.medical-info";
+    pub const FILE_BULK_PULL: &str = "file.bulk-pull";
     pub const API_QUALIFICATION: &str = "api.qualification";
     pub const CARD_PCSC: &str = "card.pcsc";
     pub const ALL: &[&str] = &[
@@ -53,6 +55,7 @@ pub mod capability {
         FILE_REFERENCE_NUMBER,
         FILE_BULK_QUALIFICATION,
         FILE_MEDICAL_INFO,
+        FILE_BULK_PULL,
         API_QUALIFICATION,
         CARD_PCSC,
     ];
@@ -412,6 +415,9 @@ pub struct RegisterReferenceNumberParams {
     pub entries: Vec<ReferenceEntry>,
     /// Use the bulk interface (OQSmuimm) instead of single registrations (OQSsiimm).
     pub bulk: bool,
+    /// How long the harness would like the client to wait (added in onshi-driver/1, optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -438,6 +444,65 @@ pub struct ConfirmBulkParams {
     pub cards: Vec<Card>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
+    /// How long the harness would like the client to wait for the whole flow, 処理中
+    /// included (added in onshi-driver/1, optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+}
+
+/// Which bulk pull (`pull_bulk`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PullKind {
+    /// 医療扶助 (`OQSmutic`): the recipients with 医療券 for `month`.
+    MedicalAid,
+    /// 訪問診療 (`OQSmuhvq`): patients who consented in the consent range.
+    HomeVisit,
+    /// オンライン診療 (`OQSmuonq`): patients who consented, or were examined, in the range.
+    Online,
+}
+
+/// `pull_bulk` params (added in onshi-driver/1): a bulk pull of patients the national system
+/// knows for the institution. Dates are YYYYMMDD, the month YYYYMM.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PullBulkParams {
+    pub kind: PullKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub month: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub examined_from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub examined_to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+}
+
+/// One patient a pull returned, as the client stored them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PulledPatient {
+    pub name: String,
+    /// YYYYMMDD.
+    pub birthdate: String,
+    pub outcome: Outcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<PatientRecord>,
+    /// 公費負担者番号 (医療扶助).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_expense_number: Option<String>,
+    /// 受給者番号 (医療扶助).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beneficiary_number: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PullBulkResult {
+    pub ok: bool,
+    pub message: String,
+    pub patients: Vec<PulledPatient>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -485,14 +550,22 @@ pub struct FetchMedicalInfoParams {
     pub format: MedicalInfoFormat,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub period: Option<Period>,
+    /// Added in onshi-driver/1, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct FetchMedicalInfoResult {
     pub ok: bool,
     pub message: String,
+    /// For XML: one object per drug dispensed (`date` YYYYMMDD, `code`, `name`, `quantity`,
+    /// `unit`) or per check-up item (`date`, `code`, `name`, `value`, `unit`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<Value>>,
+    /// For PDF: the size of the document received (added in onshi-driver/1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_bytes: Option<u64>,
 }
 
 /// `verify_card_pin` params.
@@ -558,6 +631,7 @@ pub fn json_schema() -> Value {
         FetchMedicalInfoParams,
         FetchMedicalInfoResult
     );
+    method!(method::PULL_BULK, PullBulkParams, PullBulkResult);
     method!(method::VERIFY_CARD_PIN, VerifyCardPinParams, VerifyCardPinResult);
     method!(method::SHUTDOWN, Empty, Empty);
     let error = generator.subschema_for::<RpcError>();

@@ -4,7 +4,7 @@
 use onshi_protocol::CheckInfo;
 
 /// Checks that a case enables for its whole timeline with `checks = [...]`.
-pub const CASE_CHECKS: &[&str] = &["FS-REQ-ATOMIC", "FS-REQ-DUP"];
+pub const CASE_CHECKS: &[&str] = &["FS-REQ-ATOMIC", "FS-REQ-DUP", "FS-NAME-REUSE"];
 
 pub const CATALOGUE: &[CheckInfo] = &[
     CheckInfo {
@@ -153,6 +153,76 @@ pub const CATALOGUE: &[CheckInfo] = &[
         rule: "The client waits until a face file is complete (it stops changing and parses) before reading it; a file still being written is not an error.",
         why: "Face files can appear before the reader has finished writing them, especially on network shares; reading early loses the patient at the desk.",
         fix: "Read twice a few hundred milliseconds apart and parse only when both reads agree and the XML is complete.",
+    },
+    CheckInfo {
+        id: "REG-CARD",
+        title: "照会番号 registrations carry the card as given",
+        rule: "Each 照会番号 registration (OQSsiimm01 single or OQSmuimm01 bulk) carries the reference number and the card's InsurerNumber, InsuredCardSymbol, InsuredIdentificationNumber and InsuredBranchNumber exactly as the receptionist entered them (6-digit 国保 numbers right-aligned with two spaces, not zero-padded).",
+        why: "A registration with altered card fields ties the 照会番号 to nobody, or to somebody else: the patient's later face results arrive without it and staff cannot match them to the chart (カルテ).",
+        fix: "Copy the card fields verbatim; pad 6-digit insurer numbers with two leading spaces, never with zeros.",
+    },
+    CheckInfo {
+        id: "REG-RESULT",
+        title: "照会番号 registration results are reported as the terminal answered",
+        rule: "For each reference number, the client reports `ok` exactly when the terminal's result (ProcessingResultStatus 1) says it was registered, and a failed registration's ProcessingResultMessage appears in the client's message.",
+        why: "A registration reported as done that failed leaves the patient unmatched at the next visit; staff will not know to register again.",
+        fix: "Read every ReferenceNumberRegistrationInfo / BulkRegistrationUnit of the result and map each by its ReferenceNumber.",
+    },
+    CheckInfo {
+        id: "BULK-CARD",
+        title: "資格確認一括照会 uploads carry every card as given",
+        rule: "Every card of a bulk confirmation appears in an OQSmuquc01 upload as one QualificationConfirmSearchInfo with its InsurerNumber, symbol, number, branch number and birth date unchanged.",
+        why: "A card missing from the upload is never checked; a card with altered fields comes back 該当資格なし and the patient is chased for nothing.",
+        fix: "Write one QualificationConfirmSearchInfo per card and copy the fields verbatim.",
+    },
+    CheckInfo {
+        id: "BULK-ORDER",
+        title: "Bulk downloads (02) come after the upload result (01)",
+        rule: "Every download request (OQSmuquc02 / OQSmuimm02 / OQSmutic02 / OQSmuhvq02 / OQSmuonq02) carries a ReceptionNumber that the terminal had already returned in the family's 01 result.",
+        why: "A download sent before the upload is answered has no ReceptionNumber to ask for; the terminal answers an error and the clinic never sees the bulk result.",
+        fix: "Wait for the 01 result, take its ReceptionNumber, and only then write the 02 request.",
+    },
+    CheckInfo {
+        id: "BULK-POLL",
+        title: "処理中 is polled patiently",
+        rule: "After a download answered SegmentOfResult 2 — 処理中, the client waits at least 1 s before asking again for the same ReceptionNumber (real clients wait about 10 s).",
+        why: "Bulk jobs take minutes on the national side; a client that asks again every 100 ms floods the terminal's folder and slows every other request of the clinic.",
+        fix: "Treat 処理中 as 'not yet', not as an error, and poll with a pause of several seconds.",
+    },
+    CheckInfo {
+        id: "BULK-RESULT",
+        title: "Bulk results are reported per card as the terminal answered",
+        rule: "For every card of the bulk confirmation, the client reports the outcome of the terminal's BulkConfirmUnit for that card (matched by insurer, number and birth date, not by position) and, where one person was found, that person's name.",
+        why: "Bulk confirmation runs the evening before the visits; a wrong outcome for one card is discovered only when that patient is at the desk.",
+        fix: "Match each BulkConfirmUnit to its card by QualificationConfirmSearchInfo, then read it like a single answer.",
+    },
+    CheckInfo {
+        id: "PULL-RESULT",
+        title: "Pulled patients (医療扶助 / 訪問診療 / オンライン診療) are reported as listed",
+        rule: "The client reports exactly the patients of the terminal's finished pull result — by name and birth date, with each one's outcome and, for 医療扶助, the PublicExpenseNumber (公費負担者番号).",
+        why: "A patient missing from a 医療扶助 pull is treated without a valid 医療券 and the claim is refused; an extra one is billed to the wrong payer.",
+        fix: "Read every BulkConfirmUnit and every ResultOfQualificationConfirmation in it; accept results delivered as .zip.",
+    },
+    CheckInfo {
+        id: "MED-CONSENT",
+        title: "薬剤 / 特定健診 are requested only with a valid consent",
+        rule: "The client sends YZKsiquc01 / TKKsiquc01 only for a patient whose face-reader consent for that kind of information is given and whose AvailableTime has not passed; the terminal refuses other requests (synthetic code SYN-M1001).",
+        why: "Viewing medication or check-up history without the patient's consent at the reader is not allowed; the refusals also show up in the national system's logs.",
+        fix: "Keep the consent flags and AvailableTime from the face result and check them before requesting; ask the patient to consent at the reader again when they have expired.",
+    },
+    CheckInfo {
+        id: "MED-RESULT",
+        title: "薬剤 / 特定健診 results are read as delivered",
+        rule: "The client reports `ok` as the result's ResultCode says, and for XML every item (date, code, quantity or value) of the result; for a PDF category it keeps the PDF's bytes whole rather than parsing them as XML.",
+        why: "A drug history missing entries hides interactions from the doctor; a PDF read as XML is shown as an error although the information is there.",
+        fix: "Branch on the result file's extension and FileCategory; read every MeTrMonthInf / DiDateInf / DrugInf (or every check-up item).",
+    },
+    CheckInfo {
+        id: "FS-NAME-REUSE",
+        title: "A request name is not reused while its old result is still in res/",
+        rule: "The client does not write a request whose result name (req→res) already exists in res/ — a stale result from yesterday, or its own earlier answer it has not consumed.",
+        why: "A client that matches results by file name reads the old answer as the new request's: yesterday's patient on today's chart.",
+        fix: "Use a fresh suffix per request (date, time and a counter), and delete or move each result after reading it.",
     },
     CheckInfo {
         id: "DRV-ANSWER",

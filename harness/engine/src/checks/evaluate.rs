@@ -15,6 +15,7 @@ use onshi_terminal::{Folder, FsOp};
 
 use super::answer::Answer;
 use super::api_view::{self, ApiExchange};
+use super::families;
 use super::terminal_view as view;
 use super::{CallAnswer, CheckResult, Status, StepData, StepRecord};
 use crate::journal::Entry;
@@ -47,6 +48,7 @@ pub fn evaluate(case: &Case, steps: &[StepRecord], entries: &[Entry]) -> Vec<Che
     let mut out = Vec::new();
     lint_requests(entries, &mut out);
     api_findings(case, entries, &mut out);
+    families::name_reuse(entries, case.def.checks.iter().any(|c| c == "FS-NAME-REUSE"), &mut out);
     for step in steps {
         let window = window(entries, step.first_seq, step.end_seq);
         let def = &case.def.steps[step.index];
@@ -121,6 +123,18 @@ pub fn evaluate(case: &Case, steps: &[StepRecord], entries: &[Entry]) -> Vec<Che
                     }
                 }
             }
+            (StepData::Register { params, answer }, StepDef::RegisterReferenceNumber { expect, .. }) => {
+                families::register(params, answer, expect, window, n, &mut out);
+            }
+            (StepData::Bulk { params, answer }, StepDef::ConfirmBulk { expect, .. }) => {
+                families::bulk(params, answer, expect, window, n, &mut out);
+            }
+            (StepData::Pull { params, answer }, StepDef::PullBulk { expect, .. }) => {
+                families::pull(params, answer, expect, window, n, &mut out);
+            }
+            (StepData::Medical { params, answer }, StepDef::FetchMedicalInfo { expect, .. }) => {
+                families::medical(params, answer, expect, window, n, &mut out);
+            }
             _ => {}
         }
     }
@@ -155,7 +169,7 @@ fn window(entries: &[Entry], from: u64, to: u64) -> &[Entry] {
     &entries[lo..hi]
 }
 
-fn result(id: &str, status: Status, message: String, step: Option<usize>, events: Vec<u64>) -> CheckResult {
+pub(super) fn result(id: &str, status: Status, message: String, step: Option<usize>, events: Vec<u64>) -> CheckResult {
     CheckResult {
         id: id.to_owned(),
         status,
@@ -167,11 +181,18 @@ fn result(id: &str, status: Status, message: String, step: Option<usize>, events
     }
 }
 
-fn pass(id: &str, message: String, step: usize, events: Vec<u64>) -> CheckResult {
+pub(super) fn pass(id: &str, message: String, step: usize, events: Vec<u64>) -> CheckResult {
     result(id, Status::Pass, message, Some(step), events)
 }
 
-fn fail(id: &str, message: String, expected: String, actual: String, step: usize, events: Vec<u64>) -> CheckResult {
+pub(super) fn fail(
+    id: &str,
+    message: String,
+    expected: String,
+    actual: String,
+    step: usize,
+    events: Vec<u64>,
+) -> CheckResult {
     CheckResult {
         expected: Some(expected),
         actual: Some(actual),
@@ -508,7 +529,7 @@ fn record_checks(
 }
 
 /// A check that cannot be evaluated: the reason is an earlier problem, reported by its own check.
-fn skipped(id: &str, reason: &str, step: usize) -> CheckResult {
+pub(super) fn skipped(id: &str, reason: &str, step: usize) -> CheckResult {
     result(id, Status::Skipped, reason.to_owned(), Some(step), vec![])
 }
 

@@ -6,16 +6,21 @@ mod answer;
 mod api_view;
 mod catalogue;
 mod evaluate;
+mod families;
 mod terminal_view;
 
 use onshi_protocol::CheckInfo;
-use onshi_protocol::driver::{ConfirmQualificationParams, ConfirmQualificationResult, ImportFaceResult, Outcome, Via};
+use onshi_protocol::driver::{
+    ConfirmBulkParams, ConfirmBulkResult, ConfirmQualificationParams, ConfirmQualificationResult,
+    FetchMedicalInfoParams, FetchMedicalInfoResult, ImportFaceResult, Outcome, PullBulkParams, PullBulkResult,
+    RegisterReferenceNumberParams, RegisterReferenceNumberResult, Via,
+};
 use serde::{Deserialize, Serialize};
 
 pub use catalogue::{CASE_CHECKS, CATALOGUE};
 pub use evaluate::evaluate;
 
-use crate::scenario::Expect;
+use crate::scenario::{Expect, FromResult, StepDef};
 
 /// Every check the harness can report: the message lint's, the national mock's request
 /// checks and the behaviour checks.
@@ -87,6 +92,39 @@ pub fn checks_of_expect(expect: &Expect, confirm: Option<Via>) -> Vec<String> {
     ids
 }
 
+/// Every check a step can report, by its kind and expectations.
+pub fn checks_of_step(step: &StepDef) -> Vec<String> {
+    let ids: &[&str] = match step {
+        StepDef::ConfirmQualification { expect, via, .. } => return checks_of_expect(expect, Some(*via)),
+        StepDef::ImportFace { expect, .. } => return checks_of_expect(expect, None),
+        StepDef::RegisterReferenceNumber { expect, .. } => match (expect.request, expect.results) {
+            (Some(false), Some(FromResult::Result)) => &["REG-RESULT"],
+            (Some(false), _) => &[],
+            (_, Some(FromResult::Result)) => &["REG-CARD", "REG-RESULT"],
+            _ => &["REG-CARD"],
+        },
+        StepDef::ConfirmBulk { expect, .. } => match (expect.request, expect.results) {
+            (Some(false), Some(FromResult::Result)) => &["BULK-ORDER", "BULK-POLL", "BULK-RESULT"],
+            (Some(false), _) => &["BULK-ORDER", "BULK-POLL"],
+            (_, Some(FromResult::Result)) => &["BULK-CARD", "BULK-ORDER", "BULK-POLL", "BULK-RESULT"],
+            _ => &["BULK-CARD", "BULK-ORDER", "BULK-POLL"],
+        },
+        StepDef::PullBulk { expect, .. } => match expect.results {
+            Some(FromResult::Result) => &["BULK-ORDER", "BULK-POLL", "PULL-RESULT"],
+            _ => &["BULK-ORDER", "BULK-POLL"],
+        },
+        StepDef::FetchMedicalInfo { expect, .. } => {
+            if expect.ok.is_some() || expect.items == Some(FromResult::Result) {
+                &["MED-CONSENT", "MED-RESULT"]
+            } else {
+                &["MED-CONSENT"]
+            }
+        }
+        _ => &[],
+    };
+    ids.iter().map(|s| s.to_string()).collect()
+}
+
 /// The result of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -143,6 +181,22 @@ pub enum StepData {
     },
     PresentCard {
         file: String,
+    },
+    Register {
+        params: RegisterReferenceNumberParams,
+        answer: CallAnswer<RegisterReferenceNumberResult>,
+    },
+    Bulk {
+        params: ConfirmBulkParams,
+        answer: CallAnswer<ConfirmBulkResult>,
+    },
+    Pull {
+        params: PullBulkParams,
+        answer: CallAnswer<PullBulkResult>,
+    },
+    Medical {
+        params: FetchMedicalInfoParams,
+        answer: CallAnswer<FetchMedicalInfoResult>,
     },
     Other,
 }

@@ -102,3 +102,51 @@ pub(crate) fn client_requests_appearing(entries: &[Entry]) -> Vec<(u64, &str)> {
         })
         .collect()
 }
+
+/// A result the terminal wrote.
+pub(crate) struct Written<'a> {
+    pub seq: u64,
+    pub t_ms: f64,
+    pub name: &'a str,
+    pub bytes: &'a [u8],
+}
+
+/// Results written into `res/` whose names start with `prefix`, in order.
+pub(crate) fn written<'a>(entries: &'a [Entry], prefix: &str) -> Vec<Written<'a>> {
+    entries
+        .iter()
+        .filter_map(|e| match terminal(e)? {
+            TerminalEvent::ResultWritten { name, bytes, .. } if name.starts_with(prefix) => Some(Written {
+                seq: e.seq,
+                t_ms: e.t_ms,
+                name,
+                bytes: &bytes.0,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The XML inside a result: the bytes themselves, or the first file of a `.zip`.
+pub(crate) fn xml_of(name: &str, bytes: &[u8]) -> Option<Vec<u8>> {
+    if !name.ends_with(".zip") {
+        return Some(bytes.to_vec());
+    }
+    use std::io::Read as _;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).ok()?;
+    let mut file = archive.by_index(0).ok()?;
+    let mut out = Vec::new();
+    // Bounded like every other read of the harness: a bulk result is far below 4 MiB.
+    (&mut file).take(4 * 1024 * 1024).read_to_end(&mut out).ok()?;
+    Some(out)
+}
+
+/// Reads a typed message leniently (`None` when unreadable: the lint says why).
+pub(crate) fn read<T: onshi_protocol::model::XmlRecord>(bytes: &[u8]) -> Option<T> {
+    read_message::<T>(bytes, &Limits::default()).ok().map(|(m, _)| m)
+}
+
+/// Journal time of the entry with `seq`.
+pub(crate) fn time_of(entries: &[Entry], seq: u64) -> f64 {
+    entries.iter().find(|e| e.seq == seq).map_or(0.0, |e| e.t_ms)
+}

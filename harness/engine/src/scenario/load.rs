@@ -15,9 +15,11 @@ use serde::Deserialize;
 use onshi_national::faults::{Fault, FaultBook};
 use onshi_national::http::ServerSettings;
 use onshi_national::state::PersonChange;
-use onshi_protocol::driver::Via;
+use onshi_protocol::driver::{MedicalInfoFormat, MedicalInfoKind, PullKind, Via};
 
-use super::{Action, ApiSetup, CardSpec, Case, CaseDef, Expect, Severity, SlowSpec, StepDef};
+use super::{
+    Action, ApiSetup, CardSpec, Case, CaseDef, Expect, PeriodSpec, PullSpec, ReferenceSpec, Severity, SlowSpec, StepDef,
+};
 use crate::checks;
 
 /// A case file as written. Steps are plain tables here (not a tagged enum) so that every
@@ -61,6 +63,17 @@ struct RawStep {
     fault: Option<Fault>,
     id: Option<String>,
     change: Option<PersonChange>,
+    entries: Option<Vec<ReferenceSpec>>,
+    bulk: Option<bool>,
+    cards: Option<Vec<CardSpec>>,
+    kind: Option<String>,
+    month: Option<String>,
+    consent_from: Option<String>,
+    consent_to: Option<String>,
+    examined_from: Option<String>,
+    examined_to: Option<String>,
+    format: Option<MedicalInfoFormat>,
+    period: Option<PeriodSpec>,
 }
 
 impl RawStep {
@@ -79,6 +92,17 @@ impl RawStep {
             (self.fault.is_some(), "fault"),
             (self.id.is_some(), "id"),
             (self.change.is_some(), "change"),
+            (self.entries.is_some(), "entries"),
+            (self.bulk.is_some(), "bulk"),
+            (self.cards.is_some(), "cards"),
+            (self.kind.is_some(), "kind"),
+            (self.month.is_some(), "month"),
+            (self.consent_from.is_some(), "consent_from"),
+            (self.consent_to.is_some(), "consent_to"),
+            (self.examined_from.is_some(), "examined_from"),
+            (self.examined_to.is_some(), "examined_to"),
+            (self.format.is_some(), "format"),
+            (self.period.is_some(), "period"),
         ]
         .into_iter()
         .filter_map(|(present, key)| present.then_some(key))
@@ -97,6 +121,19 @@ fn allowed_keys(action: Action) -> &'static [&'static str] {
         Action::ClearFault => &["id"],
         Action::ChangePerson => &["change"],
         Action::RevokeTokens => &[],
+        Action::RegisterReferenceNumber => &["entries", "bulk", "timeout_ms", "expect"],
+        Action::ConfirmBulk => &["cards", "timeout_ms", "expect"],
+        Action::PullBulk => &[
+            "kind",
+            "month",
+            "consent_from",
+            "consent_to",
+            "examined_from",
+            "examined_to",
+            "timeout_ms",
+            "expect",
+        ],
+        Action::FetchMedicalInfo => &["kind", "card", "format", "period", "timeout_ms", "expect"],
     }
 }
 
@@ -184,10 +221,97 @@ fn typed_step(raw: RawStep) -> Result<StepDef, Vec<(Option<&'static str>, String
             }
         },
         Action::RevokeTokens => Some(StepDef::RevokeTokens),
+        Action::RegisterReferenceNumber => match raw.entries {
+            Some(entries) => Some(StepDef::RegisterReferenceNumber {
+                entries,
+                bulk: raw.bulk.unwrap_or(false),
+                timeout_ms: raw.timeout_ms,
+                expect: raw.expect.unwrap_or_default(),
+            }),
+            None => {
+                need("entries");
+                None
+            }
+        },
+        Action::ConfirmBulk => match raw.cards {
+            Some(cards) => Some(StepDef::ConfirmBulk {
+                cards,
+                timeout_ms: raw.timeout_ms,
+                expect: raw.expect.unwrap_or_default(),
+            }),
+            None => {
+                need("cards");
+                None
+            }
+        },
+        Action::PullBulk => match raw.kind.as_deref().map(parse_pull_kind) {
+            Some(Ok(kind)) => Some(StepDef::PullBulk {
+                pull: PullSpec {
+                    kind,
+                    month: raw.month,
+                    consent_from: raw.consent_from,
+                    consent_to: raw.consent_to,
+                    examined_from: raw.examined_from,
+                    examined_to: raw.examined_to,
+                },
+                timeout_ms: raw.timeout_ms,
+                expect: raw.expect.unwrap_or_default(),
+            }),
+            Some(Err(m)) => {
+                problems.push((Some("kind"), m));
+                None
+            }
+            None => {
+                need("kind");
+                None
+            }
+        },
+        Action::FetchMedicalInfo => match (raw.kind.as_deref().map(parse_medical_kind), raw.card) {
+            (Some(Ok(kind)), Some(card)) => Some(StepDef::FetchMedicalInfo {
+                kind,
+                card,
+                format: raw.format.unwrap_or(MedicalInfoFormat::Xml),
+                period: raw.period,
+                timeout_ms: raw.timeout_ms,
+                expect: raw.expect.unwrap_or_default(),
+            }),
+            (Some(Err(m)), _) => {
+                problems.push((Some("kind"), m));
+                None
+            }
+            (kind, card) => {
+                if kind.is_none() {
+                    need("kind");
+                }
+                if card.is_none() {
+                    need("card");
+                }
+                None
+            }
+        },
     };
     match step {
         Some(s) if problems.is_empty() => Ok(s),
         _ => Err(problems),
+    }
+}
+
+fn parse_pull_kind(s: &str) -> Result<PullKind, String> {
+    match s {
+        "medical_aid" => Ok(PullKind::MedicalAid),
+        "home_visit" => Ok(PullKind::HomeVisit),
+        "online" => Ok(PullKind::Online),
+        other => Err(format!(
+            "kind {other:?} is not a pull (medical_aid, home_visit, online)"
+        )),
+    }
+}
+
+fn parse_medical_kind(s: &str) -> Result<MedicalInfoKind, String> {
+    match s {
+        "drug" => Ok(MedicalInfoKind::Drug),
+        "checkup" => Ok(MedicalInfoKind::Checkup),
+        other => Err(format!("kind {other:?} is not medical information (drug, checkup)")),
     }
 }
 
@@ -542,6 +666,79 @@ fn validate(def: &CaseDef, rel: &str, text: &str, file: &str, registry: &Registr
                 }
             }
             StepDef::ClearFault { .. } | StepDef::RevokeTokens => {}
+            StepDef::RegisterReferenceNumber { entries, expect, .. } => {
+                if entries.is_empty() {
+                    step_err("entries is empty".into());
+                }
+                for (j, e) in entries.iter().enumerate() {
+                    if let Err(m) = check_card(&e.card, registry) {
+                        step_err(format!("entries[{j}]: {m}"));
+                    }
+                    if e.reference_number.is_empty() || e.reference_number.chars().count() > 50 {
+                        step_err(format!("entries[{j}]: reference_number must be 1 to 50 characters"));
+                    }
+                }
+                expect_check(expect, &mut step_err);
+            }
+            StepDef::ConfirmBulk { cards, expect, .. } => {
+                if cards.is_empty() {
+                    step_err("cards is empty".into());
+                }
+                for (j, c) in cards.iter().enumerate() {
+                    if let Err(m) = check_card(c, registry) {
+                        step_err(format!("cards[{j}]: {m}"));
+                    }
+                }
+                expect_check(expect, &mut step_err);
+            }
+            StepDef::PullBulk { pull, expect, .. } => {
+                let dates = [
+                    ("month", &pull.month),
+                    ("consent_from", &pull.consent_from),
+                    ("consent_to", &pull.consent_to),
+                    ("examined_from", &pull.examined_from),
+                    ("examined_to", &pull.examined_to),
+                ];
+                for (name, v) in dates {
+                    if let Some(v) = v
+                        && let Err(m) = super::resolve_date(v, registry.today())
+                    {
+                        step_err(format!("{name}: {m}"));
+                    }
+                }
+                let needs: &[(&str, bool)] = match pull.kind {
+                    PullKind::MedicalAid => &[("month", pull.month.is_some())],
+                    PullKind::HomeVisit => &[
+                        ("consent_from", pull.consent_from.is_some()),
+                        ("consent_to", pull.consent_to.is_some()),
+                    ],
+                    PullKind::Online => &[(
+                        "consent_from/consent_to or examined_from/examined_to",
+                        pull.consent_from.is_some() || pull.examined_from.is_some(),
+                    )],
+                };
+                for (name, given) in needs {
+                    if !given {
+                        step_err(format!("a {:?} pull needs {name}", pull.kind));
+                    }
+                }
+                expect_check(expect, &mut step_err);
+            }
+            StepDef::FetchMedicalInfo {
+                card, period, expect, ..
+            } => {
+                if let Err(m) = check_card(card, registry) {
+                    step_err(m);
+                }
+                if let Some(p) = period {
+                    for v in [&p.from, &p.to] {
+                        if let Err(m) = super::resolve_date(v, registry.today()) {
+                            step_err(format!("period: {m}"));
+                        }
+                    }
+                }
+                expect_check(expect, &mut step_err);
+            }
             StepDef::ChangePerson { change } => match registry.persona(change.persona()) {
                 None => step_err(format!("no persona {:?} in fixtures/personas.toml", change.persona())),
                 Some(p) => {
@@ -551,6 +748,16 @@ fn validate(def: &CaseDef, rel: &str, text: &str, file: &str, registry: &Registr
                 }
             },
         }
+    }
+}
+
+fn expect_check(expect: &Expect, step_err: &mut impl FnMut(String)) {
+    if let Some(check) = &expect.check
+        && checks::info(check).is_none()
+    {
+        step_err(format!(
+            "expect.check {check:?} is not in the check catalogue (docs/checks.md)"
+        ));
     }
 }
 

@@ -8,7 +8,7 @@ use onshi_national::ConsentChoices;
 use onshi_national::faults::Fault;
 use onshi_national::http::ServerSettings;
 use onshi_national::state::PersonChange;
-use onshi_protocol::driver::{Outcome, Via};
+use onshi_protocol::driver::{MedicalInfoFormat, MedicalInfoKind, Outcome, PullKind, Via};
 use onshi_terminal::TerminalSettings;
 use serde::{Deserialize, Serialize};
 
@@ -83,6 +83,47 @@ pub enum Action {
     ClearFault,
     ChangePerson,
     RevokeTokens,
+    RegisterReferenceNumber,
+    ConfirmBulk,
+    PullBulk,
+    FetchMedicalInfo,
+}
+
+/// One 照会番号 to register (`register_reference_number` entries).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceSpec {
+    pub reference_number: String,
+    pub card: CardSpec,
+}
+
+/// What a `pull_bulk` step asks for. Dates may be relative (`today-10d`, `month`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullSpec {
+    pub kind: PullKind,
+    pub month: Option<String>,
+    pub consent_from: Option<String>,
+    pub consent_to: Option<String>,
+    pub examined_from: Option<String>,
+    pub examined_to: Option<String>,
+}
+
+/// A scenario date: `YYYYMMDD`, `YYYYMM` (the first of that month) or a relative date
+/// (`today-10d`, `month-1m`), resolved against the run's date.
+pub fn resolve_date(s: &str, today: chrono::NaiveDate) -> Result<chrono::NaiveDate, String> {
+    if s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit()) {
+        return chrono::NaiveDate::parse_from_str(&format!("{s}01"), "%Y%m%d")
+            .map_err(|_| format!("{s:?} is not a month written YYYYMM"));
+    }
+    onshi_registry::date::DateExpr::parse(s).map(|d| d.resolve(today))
+}
+
+/// The months of a `fetch_medical_info` step (YYYYMM or relative dates).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodSpec {
+    pub from: String,
+    pub to: String,
 }
 
 /// One step of a case's timeline.
@@ -118,6 +159,34 @@ pub enum StepDef {
     ChangePerson { change: PersonChange },
     /// World action: every issued API token is revoked.
     RevokeTokens,
+    /// Driver call: the clinic registers 照会番号 (single requests, or one bulk upload).
+    RegisterReferenceNumber {
+        entries: Vec<ReferenceSpec>,
+        bulk: bool,
+        timeout_ms: Option<u64>,
+        expect: Expect,
+    },
+    /// Driver call: 資格確認一括照会 of several cards.
+    ConfirmBulk {
+        cards: Vec<CardSpec>,
+        timeout_ms: Option<u64>,
+        expect: Expect,
+    },
+    /// Driver call: a 医療扶助 / 訪問診療 / オンライン診療 pull.
+    PullBulk {
+        pull: PullSpec,
+        timeout_ms: Option<u64>,
+        expect: Expect,
+    },
+    /// Driver call: 薬剤情報 / 特定健診情報 for a patient.
+    FetchMedicalInfo {
+        kind: MedicalInfoKind,
+        card: CardSpec,
+        format: MedicalInfoFormat,
+        period: Option<PeriodSpec>,
+        timeout_ms: Option<u64>,
+        expect: Expect,
+    },
 }
 
 impl Action {
@@ -133,6 +202,10 @@ impl Action {
             Action::ClearFault => "clear_fault",
             Action::ChangePerson => "change_person",
             Action::RevokeTokens => "revoke_tokens",
+            Action::RegisterReferenceNumber => "register_reference_number",
+            Action::ConfirmBulk => "confirm_bulk",
+            Action::PullBulk => "pull_bulk",
+            Action::FetchMedicalInfo => "fetch_medical_info",
         }
     }
 }
@@ -149,6 +222,10 @@ impl StepDef {
             StepDef::ClearFault { .. } => Action::ClearFault,
             StepDef::ChangePerson { .. } => Action::ChangePerson,
             StepDef::RevokeTokens => Action::RevokeTokens,
+            StepDef::RegisterReferenceNumber { .. } => Action::RegisterReferenceNumber,
+            StepDef::ConfirmBulk { .. } => Action::ConfirmBulk,
+            StepDef::PullBulk { .. } => Action::PullBulk,
+            StepDef::FetchMedicalInfo { .. } => Action::FetchMedicalInfo,
         }
     }
 
@@ -216,6 +293,13 @@ pub struct Expect {
     pub request: Option<bool>,
     /// The client must answer within this long; silence fails the outcome check.
     pub within_ms: Option<u64>,
+    /// (register_reference_number, confirm_bulk, pull_bulk) the client's per-person results
+    /// equal what the terminal answered.
+    pub results: Option<FromResult>,
+    /// (fetch_medical_info) whether the client obtained the information.
+    pub ok: Option<bool>,
+    /// (fetch_medical_info) the drugs or check-up items (or the PDF) equal the terminal's.
+    pub items: Option<FromResult>,
 }
 
 /// A loaded case.
