@@ -631,6 +631,11 @@ impl Runner<'_> {
                         format: *format,
                         period,
                         timeout_ms: *timeout_ms,
+                        now: Some(
+                            onshi_national::Clock::now(&*self.world.clock)
+                                .format("%Y%m%d%H%M%S")
+                                .to_string(),
+                        ),
                     };
                     let answer = self
                         .call::<FetchMedicalInfoResult>(

@@ -553,6 +553,10 @@ pub struct FetchMedicalInfoParams {
     /// Added in onshi-driver/1, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
+    /// The World's clock (`yyyyMMddHHmmss`, JST) — what a client compares consent
+    /// `AvailableTime`s with; absent: the client's own clock. Added in onshi-driver/1, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub now: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -43,6 +43,19 @@ pub enum Defect {
     RawParseError,
     NoRetry,
     TrustHttp200,
+    ReuseResultName,
+    EagerResultRead,
+    NoEchoCheck,
+    AnyNewFile,
+    IgnoreZip,
+    Bulk02Before01,
+    ProcessingAsError,
+    Poll100ms,
+    ZeroPadReference,
+    DrugWithoutConsent,
+    PdfAsXml,
+    FirstItemOnly,
+    StrictCodeTables,
 }
 
 /// What a defect does and what must catch it.
@@ -369,6 +382,96 @@ pub const DEFECTS: &[DefectInfo] = &[
             c("API-TOKEN-001", "REC-NAME"),
             c("API-TOKEN-002", "OUT-INVALID"),
         ],
+    },
+    // The folder conventions and the families beyond 資格確認.
+    DefectInfo {
+        defect: Defect::ReuseResultName,
+        name: "reuse-result-name",
+        behaviour: "numbers requests `yyyyMMdd` + a counter from 0001 without looking in res/, so it reuses a name whose old result is still there",
+        catches: &[c("TERM-STALE-001", "FS-NAME-REUSE")],
+    },
+    DefectInfo {
+        defect: Defect::EagerResultRead,
+        name: "eager-result-read",
+        behaviour: "parses a result as soon as its name exists, before the terminal finished writing it",
+        catches: &[c("TERM-SLOW-001", "RES-STABLE-READ")],
+    },
+    DefectInfo {
+        defect: Defect::NoEchoCheck,
+        name: "no-echo-check",
+        behaviour: "takes the file under the result name without checking that it echoes its MedicalInstitutionCode and ArbitraryFileIdentifier",
+        catches: &[c("TERM-COLLIDE-001", "REC-PERSON")],
+    },
+    DefectInfo {
+        defect: Defect::AnyNewFile,
+        name: "any-new-file",
+        behaviour: "takes the first new result file of the family in res/ as the answer to its pending request, whatever its name or content",
+        catches: &[c("TERM-TWICE-001", "REC-PERSON"), c("TERM-LATE-001", "REC-PERSON")],
+    },
+    DefectInfo {
+        defect: Defect::IgnoreZip,
+        name: "ignore-zip",
+        behaviour: "looks only for .xml (and .pdf) results and never sees a bulk result delivered as .zip",
+        catches: &[c("PULL-ZIP-001", "PULL-RESULT"), c("BULK-ZIP-001", "BULK-RESULT")],
+    },
+    DefectInfo {
+        defect: Defect::Bulk02Before01,
+        name: "bulk-02-before-01",
+        behaviour: "writes the download request (02req) right after the upload, before the 01 result gave it a ReceptionNumber",
+        catches: &[
+            c("BULK-QUAL-001", "BULK-ORDER"),
+            c("PULL-ONLINE-001", "BULK-ORDER"),
+            c("REF-BULK-001", "BULK-ORDER"),
+        ],
+    },
+    DefectInfo {
+        defect: Defect::ProcessingAsError,
+        name: "processing-as-error",
+        behaviour: "treats SegmentOfResult 2 — 処理中 as a failure instead of asking again later",
+        catches: &[
+            c("BULK-QUAL-001", "BULK-RESULT"),
+            c("PULL-AID-001", "PULL-RESULT"),
+            c("REF-BULK-001", "REG-RESULT"),
+        ],
+    },
+    DefectInfo {
+        defect: Defect::Poll100ms,
+        name: "poll-100ms",
+        behaviour: "asks again every 100 ms while the bulk result is 処理中",
+        catches: &[c("BULK-POLL-001", "BULK-POLL"), c("PULL-VISIT-001", "BULK-POLL")],
+    },
+    DefectInfo {
+        defect: Defect::ZeroPadReference,
+        name: "zero-pad-reference",
+        behaviour: "pads 6-digit 国保 insurer numbers with zeros in 照会番号 registrations",
+        catches: &[c("REF-KOKUHO-001", "REG-CARD")],
+    },
+    DefectInfo {
+        defect: Defect::DrugWithoutConsent,
+        name: "drug-without-consent",
+        behaviour: "requests 薬剤 / 特定健診 information without checking the patient's consent and its AvailableTime",
+        catches: &[
+            c("MED-NOCONSENT-001", "MED-CONSENT"),
+            c("MED-EXPIRED-001", "MED-CONSENT"),
+        ],
+    },
+    DefectInfo {
+        defect: Defect::PdfAsXml,
+        name: "pdf-as-xml",
+        behaviour: "parses a PDF result (FileCategory 1) as XML and reports an error",
+        catches: &[c("MED-PDF-001", "MED-RESULT")],
+    },
+    DefectInfo {
+        defect: Defect::FirstItemOnly,
+        name: "first-item-only",
+        behaviour: "reads only the first drug of each dispensing day and the first item of each check-up",
+        catches: &[c("MED-DRUG-001", "MED-RESULT"), c("MED-CHECKUP-001", "MED-RESULT")],
+    },
+    DefectInfo {
+        defect: Defect::StrictCodeTables,
+        name: "strict-code-tables",
+        behaviour: "knows only the InsuredCardClassification codes of 2021 and rejects a result with A1 (医療券)",
+        catches: &[c("FACE-AID-001", "OUT-VALID")],
     },
 ];
 

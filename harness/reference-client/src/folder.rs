@@ -1,24 +1,47 @@
-//! The folder-interface client: writes requests into `req/` safely, finds its result in
-//! `res/` by name and checks the echoed identifiers, reads face files only once they are
-//! complete, and gives up after a timeout — or, with a defect switched on, does one of these
-//! things wrong.
+//! The folder-interface client: writes requests into `req/` safely, recognises its result in
+//! `res/` in one of the styles real clients use (by name, by content, by creation event, by
+//! stable read), checks the echoed identifiers, reads files only once they are complete, and
+//! gives up after a timeout — or, with a defect switched on, does one of these things wrong.
 
-use std::io::Write;
+use std::collections::HashSet;
+use std::io::{Read as _, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+use notify::event::{ModifyKind, RenameMode};
+use notify::{EventKind, RecursiveMode, Watcher as _};
 use onshi_protocol::driver::{
     ConfirmQualificationParams, ConfirmQualificationResult, ImportFaceParams, ImportFaceResult, Outcome,
     TerminalFolders,
 };
 use onshi_protocol::filename::{Extension, Family, MessageFileName, Step};
+use onshi_protocol::model::XmlRecord;
 use onshi_protocol::model::{QualificationRequest, QualificationResult};
 use onshi_protocol::xml::{self, Document, Limits};
 use onshi_protocol::{TextEncoding, XmlOptions, read_message, write_message};
 
 use crate::defects::Defect;
 use crate::interpret::{self, Conclusion, Defects as _};
+
+/// How the client recognises its result in `res/` — the styles of real clients (reference
+/// §10.2 and §10.3). Every style must work against the terminal; the tests run the suite in each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ClientStyle {
+    /// The result is the request's name with `req`→`res` (`.xml`, `.zip` or `.pdf`).
+    #[default]
+    Name,
+    /// Names are ignored: the first new file in `res/` whose text contains the request's
+    /// `<ArbitraryFileIdentifier>` literal (for downloads: `<ReceptionNumber>`). PDFs, which
+    /// carry no identifier, are taken by name.
+    Content,
+    /// By name, but only files a creation (or rename-into) event announced: the folder is
+    /// never scanned, so files that were there before the client started do not exist for it.
+    CreatedEvents,
+    /// By name, and a file is trusted only after two identical reads 300 ms apart that parse.
+    StableRead,
+}
 
 /// Settings of the reference client.
 #[derive(Debug, Clone)]
@@ -28,9 +51,13 @@ pub struct Options {
     pub timeout_ms: u64,
     /// How often to look for the result.
     pub poll_ms: u64,
-    /// Two reads this far apart must agree before a file is trusted.
+    /// Two reads this far apart must agree before a file is trusted (the `stable-read` style
+    /// uses 300 ms).
     pub stable_ms: u64,
+    /// Pause before asking again for a bulk result that is 処理中 (real clients: ~10 s).
+    pub bulk_poll_ms: u64,
     pub request_encoding: TextEncoding,
+    pub style: ClientStyle,
 }
 
 impl Default for Options {
@@ -40,23 +67,102 @@ impl Default for Options {
             timeout_ms: 30_000,
             poll_ms: 25,
             stable_ms: 100,
+            bulk_poll_ms: 1_500,
             request_encoding: TextEncoding::Utf8,
+            style: ClientStyle::Name,
+        }
+    }
+}
+
+/// A request written to `req/`, and what identifies its result.
+#[derive(Debug, Clone)]
+pub(crate) struct Sent {
+    pub name: MessageFileName,
+    pub afi: String,
+    /// For downloads (`02req`): the ReceptionNumber the result must echo.
+    pub reception: Option<String>,
+    /// `res/` names when the request was written (the content style wants new files only).
+    before: HashSet<String>,
+}
+
+impl Sent {
+    /// The literal a content-matching client looks for.
+    fn marker(&self) -> String {
+        match &self.reception {
+            Some(r) => format!("<ReceptionNumber>{r}</ReceptionNumber>"),
+            None => format!("<ArbitraryFileIdentifier>{}</ArbitraryFileIdentifier>", self.afi),
+        }
+    }
+}
+
+/// What came back for a request.
+#[derive(Debug)]
+pub(crate) enum Arrival {
+    /// A result file (already removed from `res/`): its name and bytes — XML unzipped.
+    Result { name: String, bytes: Vec<u8> },
+    /// The `.err` convention: the terminal could not read the request.
+    Refused { text: String },
+}
+
+/// Names in `res/` announced by creation or rename-into events (the `created-events` style).
+struct Announced {
+    _watcher: notify::RecommendedWatcher,
+    events: mpsc::Receiver<notify::Result<notify::Event>>,
+    names: HashSet<String>,
+}
+
+impl Announced {
+    fn start(res: &Path) -> notify::Result<Self> {
+        let (tx, events) = mpsc::channel();
+        let mut watcher = notify::recommended_watcher(tx)?;
+        watcher.watch(res, RecursiveMode::NonRecursive)?;
+        Ok(Announced {
+            _watcher: watcher,
+            events,
+            names: HashSet::new(),
+        })
+    }
+
+    fn drain(&mut self) {
+        while let Ok(event) = self.events.try_recv() {
+            let Ok(event) = event else { continue };
+            let created = matches!(
+                event.kind,
+                EventKind::Create(_)
+                    | EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both | RenameMode::Any))
+            );
+            if created {
+                let names = event.paths.iter().filter_map(|p| p.file_name()?.to_str());
+                self.names.extend(names.map(str::to_owned));
+            }
         }
     }
 }
 
 /// A client bound to one terminal folder and institution.
-#[derive(Debug)]
 pub struct FolderClient {
     req: PathBuf,
     res: PathBuf,
     face: PathBuf,
     institution_code: String,
-    options: Options,
+    pub(crate) options: Options,
     counter: u32,
+    announced: Option<Announced>,
+    /// Consents seen in imported face files (for 薬剤 / 特定健診 requests).
+    pub(crate) consents: crate::families::ConsentBook,
 }
 
-fn today_jst() -> String {
+impl std::fmt::Debug for FolderClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FolderClient")
+            .field("req", &self.req)
+            .field("res", &self.res)
+            .field("style", &self.options.style)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn today_jst() -> String {
     (chrono::Utc::now() + chrono::Duration::hours(9))
         .format("%Y%m%d")
         .to_string()
@@ -64,21 +170,38 @@ fn today_jst() -> String {
 
 impl FolderClient {
     pub fn new(folders: &TerminalFolders, institution_code: &str, options: Options) -> Self {
+        let res: PathBuf = folders.res.clone().into();
+        let announced = match options.style {
+            ClientStyle::CreatedEvents => match Announced::start(&res) {
+                Ok(a) => Some(a),
+                Err(e) => {
+                    tracing::warn!("cannot watch {}: {e}; no result will be seen", res.display());
+                    None
+                }
+            },
+            _ => None,
+        };
         FolderClient {
             req: folders.req.clone().into(),
-            res: folders.res.clone().into(),
+            res,
             face: folders.face.clone().into(),
             institution_code: institution_code.to_owned(),
             options,
             counter: 0,
+            announced,
+            consents: Default::default(),
         }
     }
 
-    fn has(&self, d: Defect) -> bool {
+    pub(crate) fn has(&self, d: Defect) -> bool {
         self.options.defects.has(d)
     }
 
-    fn deadline(&self, timeout_ms: Option<u64>) -> Instant {
+    pub(crate) fn institution_code(&self) -> &str {
+        &self.institution_code
+    }
+
+    pub(crate) fn deadline(&self, timeout_ms: Option<u64>) -> Instant {
         if self.has(Defect::NoTimeout) {
             Instant::now() + Duration::from_secs(365 * 24 * 3600)
         } else {
@@ -87,13 +210,18 @@ impl FolderClient {
     }
 
     /// A request name not in use: `yyyyMMdd` + a 4-digit counter, skipping names whose
-    /// request or result still exists.
-    fn next_name(&mut self, date: &str) -> MessageFileName {
+    /// request or result still exists (unless the `reuse-result-name` defect is on).
+    fn next_name(&mut self, family: Family, step: Step, date: &str) -> MessageFileName {
         loop {
             self.counter += 1;
-            let name = MessageFileName::request(Family::OqsSiQuc, Step::First, format!("{date}{:04}", self.counter));
-            let result = name.result_name(Extension::Xml).to_string();
-            if !self.req.join(name.to_string()).exists() && !self.res.join(result).exists() {
+            let name = MessageFileName::request(family, step, format!("{date}{:04}", self.counter));
+            if self.has(Defect::ReuseResultName) {
+                return name;
+            }
+            let taken = [Extension::Xml, Extension::Zip, Extension::Pdf]
+                .iter()
+                .any(|x| self.res.join(name.result_name(*x).to_string()).exists());
+            if !taken && !self.req.join(name.to_string()).exists() {
                 return name;
             }
         }
@@ -147,6 +275,216 @@ impl FolderClient {
         std::fs::rename(&tmp, &path)
     }
 
+    /// Writes a request of `family`/`step` built for its ArbitraryFileIdentifier.
+    pub(crate) fn send<T: XmlRecord>(
+        &mut self,
+        family: Family,
+        step: Step,
+        date: &str,
+        reception: Option<String>,
+        build: impl FnOnce(&str) -> T,
+    ) -> Result<Sent, String> {
+        let name = self.next_name(family, step, date);
+        let afi = format!("REF{}", name.suffix);
+        let message = build(&afi);
+        let bytes = write_message(
+            &message,
+            &XmlOptions {
+                encoding: self.options.request_encoding,
+                ..Default::default()
+            },
+        )
+        .map_err(|e| format!("要求ファイルを作成できません: {e}"))?;
+        self.write_sent(name, afi, reception, &bytes)
+    }
+
+    fn write_sent(
+        &mut self,
+        name: MessageFileName,
+        afi: String,
+        reception: Option<String>,
+        bytes: &[u8],
+    ) -> Result<Sent, String> {
+        let before = if self.options.style == ClientStyle::Content || self.has(Defect::AnyNewFile) {
+            list(&self.res).into_iter().collect()
+        } else {
+            HashSet::new()
+        };
+        self.write_request(&name, bytes)
+            .map_err(|e| format!("req/{name} を書き込めません: {e}"))?;
+        Ok(Sent {
+            name,
+            afi,
+            reception,
+            before,
+        })
+    }
+
+    /// Waits for the result of `sent` until `deadline` (`None`: timed out; the request is
+    /// then removed from `req/` if the terminal has not taken it).
+    pub(crate) fn wait(&mut self, sent: &Sent, deadline: Instant) -> Option<Arrival> {
+        loop {
+            if let Some(a) = self.look(std::slice::from_ref(sent), deadline) {
+                return Some(a.1);
+            }
+            if Instant::now() >= deadline {
+                let _ = std::fs::remove_file(self.req.join(sent.name.to_string()));
+                return None;
+            }
+            sleep(Duration::from_millis(self.options.poll_ms));
+        }
+    }
+
+    /// One look into `res/` for the result of any of `sent`; returns which one arrived.
+    fn look(&mut self, sent: &[Sent], deadline: Instant) -> Option<(usize, Arrival)> {
+        if let Some(a) = self.announced.as_mut() {
+            a.drain();
+        }
+        for (i, s) in sent.iter().enumerate() {
+            // The `.err` convention is recognised by name in every style.
+            let err = s.name.error_sibling().to_string();
+            if self.visible(&err) {
+                let text = read_err_text(&self.res.join(&err));
+                let _ = std::fs::remove_file(self.res.join(&err));
+                let _ = std::fs::remove_file(self.res.join(s.name.to_string()));
+                return Some((i, Arrival::Refused { text }));
+            }
+            if self.has(Defect::AnyNewFile) {
+                let prefix = format!("{}_", s.name.result_name(Extension::Xml).stem());
+                let fresh: Vec<String> = list(&self.res)
+                    .into_iter()
+                    .filter(|n| n.starts_with(&prefix) && !s.before.contains(n))
+                    .collect();
+                for name in fresh {
+                    if let Some(a) = self.take(s, &name, deadline) {
+                        return Some((i, a));
+                    }
+                }
+            }
+            let by_name: &[Extension] = match (self.options.style, self.has(Defect::IgnoreZip)) {
+                (ClientStyle::Content, _) => &[Extension::Pdf],
+                (_, true) => &[Extension::Xml, Extension::Pdf],
+                (_, false) => &[Extension::Xml, Extension::Zip, Extension::Pdf],
+            };
+            for x in by_name {
+                let name = s.name.result_name(*x).to_string();
+                if self.visible(&name)
+                    && let Some(a) = self.take(s, &name, deadline)
+                {
+                    return Some((i, a));
+                }
+            }
+            if self.options.style == ClientStyle::Content {
+                for name in list(&self.res) {
+                    let zipped = name.ends_with(".zip");
+                    if s.before.contains(&name)
+                        || name.ends_with(".pdf")
+                        || name.ends_with(".err")
+                        || (zipped && self.has(Defect::IgnoreZip))
+                    {
+                        continue;
+                    }
+                    let Ok(bytes) = std::fs::read(self.res.join(&name)) else {
+                        continue;
+                    };
+                    let text = if zipped {
+                        unzip(&bytes).unwrap_or_default()
+                    } else {
+                        bytes
+                    };
+                    if contains(&text, s.marker().as_bytes())
+                        && let Some(a) = self.take(s, &name, deadline)
+                    {
+                        return Some((i, a));
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Whether the client can see `res/<name>` in its style.
+    fn visible(&self, name: &str) -> bool {
+        match &self.announced {
+            Some(a) => a.names.contains(name) && self.res.join(name).exists(),
+            None if self.options.style == ClientStyle::CreatedEvents => false,
+            None => self.res.join(name).exists(),
+        }
+    }
+
+    /// Reads `res/<name>` once complete; if it is this request's answer (echo check), consumes
+    /// it. Someone else's file (an old answer under the same name) is left alone.
+    fn take(&mut self, sent: &Sent, name: &str, deadline: Instant) -> Option<Arrival> {
+        let path = self.res.join(name);
+        let extension = if name.ends_with(".zip") {
+            Extension::Zip
+        } else if name.ends_with(".pdf") {
+            Extension::Pdf
+        } else {
+            Extension::Xml
+        };
+        let bytes = match self.stable_read(&path, deadline, self.has(Defect::EagerResultRead), extension) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::debug!("{e}");
+                return None;
+            }
+        };
+        let bytes = match extension {
+            Extension::Zip => match unzip(&bytes) {
+                Ok(x) => x,
+                Err(e) => {
+                    let _ = std::fs::remove_file(&path);
+                    return Some(Arrival::Refused {
+                        text: format!("{name} を展開できません: {e}"),
+                    });
+                }
+            },
+            _ => bytes,
+        };
+        if extension != Extension::Pdf && !self.echoes(sent, &bytes) {
+            tracing::info!("res/{name} answers another request; waiting for ours");
+            return None;
+        }
+        let _ = std::fs::remove_file(&path);
+        if let Some(a) = self.announced.as_mut() {
+            a.names.remove(name);
+        }
+        Some(Arrival::Result {
+            name: name.to_owned(),
+            bytes,
+        })
+    }
+
+    /// The header echoes this request: MedicalInstitutionCode, and ArbitraryFileIdentifier
+    /// (downloads: ReceptionNumber). Unreadable bytes count as ours — reading them fails later
+    /// with a specific error.
+    fn echoes(&self, sent: &Sent, bytes: &[u8]) -> bool {
+        if self.has(Defect::NoEchoCheck) || self.has(Defect::AnyResultValid) || self.has(Defect::AnyNewFile) {
+            return true;
+        }
+        let Ok(doc) = self.decode(bytes) else { return true };
+        let Some(h) = doc.root.child("MessageHeader") else {
+            return true;
+        };
+        let text = |n: &str| h.child(n).map(|e| e.text.as_str());
+        let institution = text("MedicalInstitutionCode") == Some(self.institution_code.as_str());
+        let own = match &sent.reception {
+            Some(r) => text("ReceptionNumber") == Some(r.as_str()),
+            None => text("ArbitraryFileIdentifier") == Some(sent.afi.as_str()),
+        };
+        institution && own
+    }
+
+    pub(crate) fn decode(&self, bytes: &[u8]) -> Result<Document, String> {
+        let limits = Limits::default();
+        if self.has(Defect::Utf8OnlyReader) {
+            let text = String::from_utf8_lossy(bytes).replacen("encoding=\"Shift_JIS\"", "encoding=\"UTF-8\"", 1);
+            return xml::decode(text.as_bytes(), &limits).map_err(|e| e.to_string());
+        }
+        xml::decode(bytes, &limits).map_err(|e| e.to_string())
+    }
+
     /// `confirm_qualification` over the folder interface.
     pub fn confirm(&mut self, p: &ConfirmQualificationParams) -> ConfirmQualificationResult {
         self.confirm_inner(p).into()
@@ -155,34 +493,23 @@ impl FolderClient {
     fn confirm_inner(&mut self, p: &ConfirmQualificationParams) -> Conclusion {
         let date = p.date.clone().unwrap_or_else(today_jst);
         let deadline = self.deadline(p.timeout_ms);
-        let mut sent: Vec<(MessageFileName, String)> = Vec::new();
+        let mut sent: Vec<Sent> = Vec::new();
         match self.send_request(p, &date) {
             Ok(s) => sent.push(s),
             Err(e) => return Conclusion::error(e),
         }
         let mut last_send = Instant::now();
         loop {
-            for (name, afi) in &sent {
-                let err = self.res.join(name.error_sibling().to_string());
-                if err.exists() {
-                    let text = read_err_text(&err);
-                    let _ = std::fs::remove_file(&err);
-                    let _ = std::fs::remove_file(self.res.join(name.to_string()));
+            match self.look(&sent, deadline) {
+                Some((_, Arrival::Refused { text })) => {
                     return Conclusion::error(format!("端末が要求を処理できませんでした: {}", text.trim()));
                 }
-                let res = self.res.join(name.result_name(Extension::Xml).to_string());
-                if res.exists() {
-                    let conclusion = match self.stable_read(&res, deadline, false) {
-                        Ok(bytes) => self.conclude_result(&bytes, afi),
-                        Err(e) => Conclusion::error(e),
-                    };
-                    let _ = std::fs::remove_file(&res);
-                    return conclusion;
-                }
+                Some((_, Arrival::Result { bytes, .. })) => return self.conclude_result(&bytes),
+                None => {}
             }
             if Instant::now() >= deadline {
-                for (name, _) in &sent {
-                    let _ = std::fs::remove_file(self.req.join(name.to_string()));
+                for s in &sent {
+                    let _ = std::fs::remove_file(self.req.join(s.name.to_string()));
                 }
                 let waited = p.timeout_ms.unwrap_or(self.options.timeout_ms);
                 return Conclusion::error(format!(
@@ -199,13 +526,9 @@ impl FolderClient {
         }
     }
 
-    /// Writes one request; returns its name and ArbitraryFileIdentifier.
-    fn send_request(
-        &mut self,
-        p: &ConfirmQualificationParams,
-        date: &str,
-    ) -> Result<(MessageFileName, String), String> {
-        let name = self.next_name(date);
+    /// Writes one 資格確認要求.
+    fn send_request(&mut self, p: &ConfirmQualificationParams, date: &str) -> Result<Sent, String> {
+        let name = self.next_name(Family::OqsSiQuc, Step::First, date);
         let afi = format!("REF{}", name.suffix);
         let bytes = self.encode(&crate::request::qualification_request(
             &p.card,
@@ -215,9 +538,7 @@ impl FolderClient {
             Some(&afi),
             &self.options.defects,
         ))?;
-        self.write_request(&name, &bytes)
-            .map_err(|e| format!("req/{name} を書き込めません: {e}"))?;
-        Ok((name, afi))
+        self.write_sent(name, afi, None, &bytes)
     }
 
     fn parse(&self, bytes: &[u8]) -> Result<(QualificationResult, Document), String> {
@@ -229,41 +550,33 @@ impl FolderClient {
         read_message(bytes, &limits).map_err(|e| e.to_string())
     }
 
-    fn conclude_result(&self, bytes: &[u8], afi: &str) -> Conclusion {
-        let (result, doc) = match self.parse(bytes) {
-            Ok(r) => r,
-            Err(e) => return Conclusion::error(format!("結果ファイルを読み取れません: {e}")),
-        };
-        let h = result.header();
-        if !self.has(Defect::AnyResultValid)
-            && (h.medical_institution_code.as_deref() != Some(self.institution_code.as_str())
-                || h.arbitrary_file_identifier.as_deref() != Some(afi))
-        {
-            return Conclusion::error(format!(
-                "結果ファイルがこの要求のものではありません (MedicalInstitutionCode {:?}, ArbitraryFileIdentifier {:?})",
-                h.medical_institution_code, h.arbitrary_file_identifier
-            ));
+    fn conclude_result(&self, bytes: &[u8]) -> Conclusion {
+        match self.parse(bytes) {
+            Ok((result, doc)) => interpret::conclude(&result, doc.root.child("MessageHeader"), &self.options.defects),
+            Err(e) => Conclusion::error(format!("結果ファイルを読み取れません: {e}")),
         }
-        interpret::conclude(&result, doc.root.child("MessageHeader"), &self.options.defects)
     }
 
-    /// Reads a file once two reads `stable_ms` apart agree and the bytes are well-formed.
-    fn stable_read(&self, path: &Path, deadline: Instant, eager: bool) -> Result<Vec<u8>, String> {
-        let well_formed = |b: &[u8]| {
-            if self.has(Defect::Utf8OnlyReader) {
-                xml::decode(String::from_utf8_lossy(b).as_bytes(), &Limits::default()).is_ok()
-            } else {
-                xml::decode(b, &Limits::default()).is_ok()
-            }
+    /// Reads a file once two reads `stable_ms` apart agree and the bytes are complete for
+    /// their kind (well-formed XML, a readable zip, a PDF with its `%%EOF`).
+    fn stable_read(&self, path: &Path, deadline: Instant, eager: bool, kind: Extension) -> Result<Vec<u8>, String> {
+        let complete = |b: &[u8]| match kind {
+            Extension::Zip => unzip(b).is_ok(),
+            Extension::Pdf => b.trim_ascii_end().ends_with(b"%%EOF"),
+            _ => self.decode(b).is_ok(),
+        };
+        let gap = match self.options.style {
+            ClientStyle::StableRead => self.options.stable_ms.max(300),
+            _ => self.options.stable_ms,
         };
         let mut last_err = String::from("the file did not appear");
         loop {
             match std::fs::read(path) {
                 Ok(first) if eager => return Ok(first),
                 Ok(first) => {
-                    sleep(Duration::from_millis(self.options.stable_ms));
+                    sleep(Duration::from_millis(gap));
                     match std::fs::read(path) {
-                        Ok(second) if second == first && well_formed(&second) => return Ok(second),
+                        Ok(second) if second == first && complete(&second) => return Ok(second),
                         Ok(_) => last_err = "the file was still changing or incomplete".into(),
                         Err(e) => last_err = e.to_string(),
                     }
@@ -292,7 +605,7 @@ impl FolderClient {
         }
         let path = self.face.join(&p.file);
         let deadline = self.deadline(Some(p.timeout_ms));
-        let bytes = match self.stable_read(&path, deadline, self.has(Defect::EagerFaceRead)) {
+        let bytes = match self.stable_read(&path, deadline, self.has(Defect::EagerFaceRead), Extension::Xml) {
             Ok(b) => b,
             Err(e) => return error(e),
         };
@@ -302,6 +615,10 @@ impl FolderClient {
         };
         let c = interpret::conclude(&result, doc.root.child("MessageHeader"), &self.options.defects);
         let first = result.results().first();
+        if let (Some(r), Some(record)) = (first, c.record.as_ref()) {
+            let when = result.header().process_execution_time.clone();
+            self.consents.remember(record, interpret::consents(r), when);
+        }
         let _ = std::fs::remove_file(&path);
         ImportFaceResult {
             outcome: c.outcome,
@@ -322,4 +639,30 @@ fn read_err_text(path: &Path) -> String {
         Ok(s) => s.to_owned(),
         Err(_) => encoding_rs::SHIFT_JIS.decode(&bytes).0.into_owned(),
     }
+}
+
+/// The names in a folder, except temporary and hidden files.
+fn list(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| !n.starts_with('.') && !n.ends_with(".tmp"))
+        .collect();
+    names.sort();
+    names
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The one XML file in a result `.zip` (bounded: a result is never larger than 64 MiB).
+pub(crate) fn unzip(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| e.to_string())?;
+    let file = archive.by_index(0).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    file.take(64 << 20).read_to_end(&mut out).map_err(|e| e.to_string())?;
+    Ok(out)
 }

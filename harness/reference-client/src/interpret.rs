@@ -50,7 +50,7 @@ impl Defects for [Defect] {
     }
 }
 
-const GENERIC_ERROR: &str = "エラーが発生しました。";
+pub const GENERIC_ERROR: &str = "エラーが発生しました。";
 
 /// Interprets a parsed result. `header_el` is the raw header element (for the
 /// `assumes-spec-order` defect, which reads by position).
@@ -140,6 +140,15 @@ pub fn conclude(result: &QualificationResult, header_el: Option<&Element>, defec
         [one] => {
             if defects.has(Defect::RequiresSymbol) && one.insured_card_symbol.is_none() {
                 return Conclusion::error("被保険者証記号が取得できません。");
+            }
+            if defects.has(Defect::StrictCodeTables)
+                && let Some(c) = &one.insured_card_classification
+                && c.code().starts_with('A')
+            {
+                return Conclusion::error(format!(
+                    "InsuredCardClassification（被保険者証区分）が不明です: {}",
+                    c.code()
+                ));
             }
             Conclusion {
                 outcome,

@@ -11,13 +11,14 @@
 
 pub mod api;
 pub mod defects;
+pub mod families;
 pub mod folder;
 pub mod interpret;
 pub mod request;
 mod rpc;
 
 pub use defects::{Catch, DEFECTS, Defect, DefectInfo};
-pub use folder::{FolderClient, Options};
+pub use folder::{ClientStyle, FolderClient, Options};
 pub use rpc::Adapter;
 
 /// Serves the driver protocol on this process's stdin/stdout.
@@ -42,6 +43,10 @@ pub struct Args {
     /// Encoding of request files.
     #[arg(long, default_value = "utf-8", value_parser = parse_encoding, value_name = "utf-8|shift_jis")]
     pub request_encoding: onshi_protocol::TextEncoding,
+    /// How results are recognised in res/: by name, by content (ArbitraryFileIdentifier),
+    /// by creation events only, or by name after two identical reads 300 ms apart.
+    #[arg(long, value_enum, default_value_t = ClientStyle::Name)]
+    pub style: ClientStyle,
 }
 
 fn parse_encoding(s: &str) -> Result<onshi_protocol::TextEncoding, String> {
@@ -54,6 +59,7 @@ impl Args {
             defects: self.defects.clone(),
             timeout_ms: self.timeout_ms,
             request_encoding: self.request_encoding,
+            style: self.style,
             ..Options::default()
         }
     }

@@ -4,8 +4,9 @@
 use std::io::{BufRead, Write};
 
 use onshi_protocol::driver::{
-    self, ClientInfo, ConfirmQualificationParams, Empty, ImportFaceParams, InitializeParams, InitializeResult,
-    RpcError, RpcRequest, RpcResponse, Via, capability, error_code, method,
+    self, ClientInfo, ConfirmBulkParams, ConfirmQualificationParams, Empty, FetchMedicalInfoParams, ImportFaceParams,
+    InitializeParams, InitializeResult, PullBulkParams, RegisterReferenceNumberParams, RpcError, RpcRequest,
+    RpcResponse, Via, capability, error_code, method,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -91,6 +92,14 @@ impl Adapter {
                 },
             }),
             method::IMPORT_FACE => call(params, |p: ImportFaceParams| Ok(self.client()?.import_face(&p))),
+            method::REGISTER_REFERENCE_NUMBER => call(params, |p: RegisterReferenceNumberParams| {
+                Ok(self.client()?.register_reference_number(&p))
+            }),
+            method::CONFIRM_BULK => call(params, |p: ConfirmBulkParams| Ok(self.client()?.confirm_bulk(&p))),
+            method::PULL_BULK => call(params, |p: PullBulkParams| Ok(self.client()?.pull_bulk(&p))),
+            method::FETCH_MEDICAL_INFO => call(params, |p: FetchMedicalInfoParams| {
+                Ok(self.client()?.fetch_medical_info(&p))
+            }),
             method::SHUTDOWN => {
                 return (ok(id, &Empty {}), Flow::Stop);
             }
@@ -140,7 +149,16 @@ impl Adapter {
                     .map_err(|e| (error_code::INVALID_PARAMS, format!("the api environment: {e}")))?,
             ),
         };
-        let mut capabilities = vec![capability::FILE_QUALIFICATION.into(), capability::FILE_FACE.into()];
+        let mut capabilities: Vec<String> = [
+            capability::FILE_QUALIFICATION,
+            capability::FILE_FACE,
+            capability::FILE_REFERENCE_NUMBER,
+            capability::FILE_BULK_QUALIFICATION,
+            capability::FILE_BULK_PULL,
+            capability::FILE_MEDICAL_INFO,
+        ]
+        .map(String::from)
+        .into();
         if self.api.is_some() {
             capabilities.push(capability::API_QUALIFICATION.into());
         }
@@ -238,7 +256,14 @@ mod tests {
         let answer: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(
             answer["result"]["capabilities"],
-            serde_json::json!(["file.qualification", "file.face"])
+            serde_json::json!([
+                "file.qualification",
+                "file.face",
+                "file.reference-number",
+                "file.bulk-qualification",
+                "file.bulk-pull",
+                "file.medical-info"
+            ])
         );
         assert!(
             answer["result"]["client"]["name"]
