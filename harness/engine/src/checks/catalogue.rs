@@ -225,6 +225,13 @@ pub const CATALOGUE: &[CheckInfo] = &[
         fix: "Use a fresh suffix per request (date, time and a counter), and delete or move each result after reading it.",
     },
     CheckInfo {
+        id: "RES-STABLE-READ",
+        title: "Results are read only once complete",
+        rule: "When the terminal writes a result in place, in chunks (a slow share), the client waits until the file is complete — stable across two reads and well-formed — and reports the answer, not an error.",
+        why: "Terminals on network shares write results slowly; a client that parses the first bytes it sees shows an error for a patient whose insurance is fine.",
+        fix: "Read twice a few hundred milliseconds apart and parse only when both reads agree and the XML is complete; a parse error on a file still growing means 'not yet'.",
+    },
+    CheckInfo {
         id: "DRV-ANSWER",
         title: "The adapter answers with valid driver-protocol results",
         rule: "Every result an adapter returns matches docs/driver-protocol.schema.json (for example `outcome` is one of the six documented values).",

@@ -135,6 +135,9 @@ pub(super) fn register(
     if expect.request != Some(false) {
         registration_requests(params, window, step, out);
     }
+    if params.bulk {
+        bulk_use(window, "OQSmuimm", step, out);
+    }
     if expect.results != Some(FromResult::Result) {
         return;
     }

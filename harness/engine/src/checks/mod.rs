@@ -97,12 +97,19 @@ pub fn checks_of_step(step: &StepDef) -> Vec<String> {
     let ids: &[&str] = match step {
         StepDef::ConfirmQualification { expect, via, .. } => return checks_of_expect(expect, Some(*via)),
         StepDef::ImportFace { expect, .. } => return checks_of_expect(expect, None),
-        StepDef::RegisterReferenceNumber { expect, .. } => match (expect.request, expect.results) {
-            (Some(false), Some(FromResult::Result)) => &["REG-RESULT"],
-            (Some(false), _) => &[],
-            (_, Some(FromResult::Result)) => &["REG-CARD", "REG-RESULT"],
-            _ => &["REG-CARD"],
-        },
+        StepDef::RegisterReferenceNumber { expect, bulk, .. } => {
+            let mut ids = Vec::new();
+            if expect.request != Some(false) {
+                ids.push("REG-CARD");
+            }
+            if *bulk {
+                ids.extend(["BULK-ORDER", "BULK-POLL"]);
+            }
+            if expect.results == Some(FromResult::Result) {
+                ids.push("REG-RESULT");
+            }
+            return ids.into_iter().map(String::from).collect();
+        }
         StepDef::ConfirmBulk { expect, .. } => match (expect.request, expect.results) {
             (Some(false), Some(FromResult::Result)) => &["BULK-ORDER", "BULK-POLL", "BULK-RESULT"],
             (Some(false), _) => &["BULK-ORDER", "BULK-POLL"],
