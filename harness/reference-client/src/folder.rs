@@ -193,6 +193,14 @@ impl FolderClient {
         }
     }
 
+    /// The harness's `reset` (a new case): with `reuse-result-name` the request counter starts
+    /// again at 0001, like a counter that is not persisted across restarts.
+    pub fn reset(&mut self) {
+        if self.has(Defect::ReuseResultName) {
+            self.counter = 0;
+        }
+    }
+
     pub(crate) fn has(&self, d: Defect) -> bool {
         self.options.defects.has(d)
     }

@@ -82,6 +82,9 @@ impl Adapter {
                 if let Some(api) = self.api.as_mut() {
                     api.reset();
                 }
+                if let Some(client) = self.client.as_mut() {
+                    client.reset();
+                }
                 Ok(Empty {})
             }),
             method::CONFIRM_QUALIFICATION => call(params, |p: ConfirmQualificationParams| match p.via {

@@ -79,6 +79,10 @@ pub struct TerminalSettings {
     pub stall_timeout_ms: u64,
     /// Period of the directory rescan that backs up file-system events.
     pub rescan_ms: u64,
+    /// Find requests by file-system events (`false`: by the rescan only, as on a network
+    /// share that sends no notifications; requests are then taken once unchanged for
+    /// `settle_ms`).
+    pub req_events: bool,
     /// Time from pickup to the result appearing in `res/`.
     pub result_delay_ms: u64,
     /// `false`: the terminal takes requests and never answers (a fault).
@@ -112,6 +116,7 @@ impl Default for TerminalSettings {
             settle_ms: 300,
             stall_timeout_ms: 10_000,
             rescan_ms: 500,
+            req_events: true,
             result_delay_ms: 0,
             answer: true,
             upstream: Upstream::Up,

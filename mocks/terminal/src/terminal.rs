@@ -437,15 +437,15 @@ async fn run(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<ReqEvent>, mut
     loop {
         tokio::select! {
             _ = &mut stop => break,
-            Some(ev) = rx.recv() => lp.on_event(ev),
-            _ = rescan.tick() => lp.rescan(),
-            _ = tick.tick() => {
-                for name in lp.ready(&settings) {
-                    lp.in_flight.insert(name.clone());
-                    let shared = lp.shared.clone();
-                    tasks.spawn(async move { take_request(shared, name.clone()).await; name });
+                        Some(ev) = rx.recv() => {
+                if settings.req_events {
+                    lp.on_event(ev);
+                    // A complete request is taken at once, not at the next tick.
+                    lp.spawn_ready(&settings, &mut tasks);
                 }
             }
+            _ = rescan.tick() => lp.rescan(),
+            _ = tick.tick() => lp.spawn_ready(&settings, &mut tasks),
             Some(done) = tasks.join_next() => {
                 if let Ok(name) = done {
                     lp.in_flight.remove(&name);
@@ -457,6 +457,17 @@ async fn run(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<ReqEvent>, mut
 }
 
 impl Loop {
+    fn spawn_ready(&mut self, settings: &TerminalSettings, tasks: &mut JoinSet<OsString>) {
+        for name in self.ready(settings) {
+            self.in_flight.insert(name.clone());
+            let shared = self.shared.clone();
+            tasks.spawn(async move {
+                take_request(shared, name.clone()).await;
+                name
+            });
+        }
+    }
+
     fn on_event(&mut self, ev: ReqEvent) {
         if is_temporary(&ev.name) || self.in_flight.contains(&ev.name) {
             return;

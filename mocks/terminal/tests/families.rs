@@ -369,3 +369,172 @@ async fn drug_information_comes_as_xml_or_pdf_once_the_patient_consented() {
     assert!(pdf.starts_with(b"%PDF-"));
     assert!(!Path::new(&f.terminal.folders().res.join("YZKsiquc01res_012511210902P001.xml")).exists());
 }
+
+fn xml<T: XmlRecord>(message: &T) -> Vec<u8> {
+    write_message(message, &XmlOptions::default()).unwrap()
+}
+
+/// A valid request of every family the terminal serves (by its name's stem).
+fn every_family(registry: &Registry) -> Vec<(&'static str, Vec<u8>)> {
+    let pull = |info: BulkPullSearchInfo| {
+        xml(&BulkPullRequest {
+            message_header: Some(header()),
+            message_body: Some(BulkPullRequestBody {
+                qualification_confirm_search_info: Some(info),
+            }),
+        })
+    };
+    let registration = |reference: &str| registration_info(registry, "valid-kenpo-insured", reference);
+    vec![
+        (
+            "OQSsiimm01",
+            xml(&ReferenceRegistrationRequest {
+                message_header: Some(header()),
+                message_body: Some(ReferenceRegistrationRequestBody {
+                    reference_number_registration_info: Some(registration("K-1")),
+                }),
+            }),
+        ),
+        (
+            "OQSmuimm01",
+            xml(&BulkRegistrationRequest {
+                message_header: Some(header()),
+                message_body: Some(BulkRegistrationRequestBody {
+                    reference_number_registration_info: Some(Repeated(vec![registration("K-2")])),
+                }),
+            }),
+        ),
+        (
+            "OQSmuquc01",
+            xml(&BulkConfirmRequest {
+                message_header: Some(header()),
+                message_body: Some(BulkConfirmRequestBody {
+                    qualification_confirm_search_info: Some(Repeated(vec![search_info(
+                        registry,
+                        "valid-kenpo-insured",
+                        "P1",
+                    )])),
+                }),
+            }),
+        ),
+        ("OQSmuquc02", download("SYNR000000000")),
+        (
+            "OQSmutic01",
+            pull(BulkPullSearchInfo {
+                medical_treatment_month: Some("202511".into()),
+                ..Default::default()
+            }),
+        ),
+        (
+            "OQSmuhvq01",
+            pull(BulkPullSearchInfo {
+                consent_date_from: Some("20251101".into()),
+                consent_date_to: Some("20251121".into()),
+                medical_treatment_flag: Some(codes::MedicalTreatmentFlag::HomeVisit),
+                ..Default::default()
+            }),
+        ),
+        (
+            "OQSmuonq01",
+            pull(BulkPullSearchInfo {
+                examination_date_from: Some("20251101".into()),
+                examination_date_to: Some("20251121".into()),
+                medical_treatment_flag: Some(codes::MedicalTreatmentFlag::Online),
+                ..Default::default()
+            }),
+        ),
+        ("YZKsiquc01", drug_request(registry, "valid-kenpo-insured", "2")),
+        ("TKKsiquc01", drug_request(registry, "valid-kenpo-insured", "2")),
+    ]
+}
+
+/// Waits for the answer to `req/<stem>req_<suffix>.xml`: the `.err` text, or the result bytes.
+async fn answer_of(f: &Fixture, stem: &str, suffix: &str, bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let folders = f.terminal.folders().clone();
+    let request = format!("{stem}req_{suffix}.xml");
+    let tmp = folders.req.join(format!(".{request}.tmp"));
+    std::fs::write(&tmp, bytes).unwrap();
+    std::fs::rename(&tmp, folders.req.join(&request)).unwrap();
+    let err = folders.res.join(format!("{stem}req_{suffix}.err"));
+    let results: Vec<_> = ["xml", "zip", "pdf"]
+        .iter()
+        .map(|x| folders.res.join(format!("{stem}res_{suffix}.{x}")))
+        .collect();
+    let start = Instant::now();
+    loop {
+        if err.exists() {
+            // The request is moved next to its .err, never lost.
+            while !folders.res.join(&request).exists() {
+                assert!(
+                    start.elapsed() < Duration::from_secs(10),
+                    "{request} was not moved to res/"
+                );
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            return Err(std::fs::read_to_string(&err).unwrap());
+        }
+        if let Some(p) = results.iter().find(|p| p.exists()) {
+            return Ok(std::fs::read(p).unwrap());
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "no answer to {request}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn every_family_meets_bad_input_with_the_err_convention_and_reordered_input_with_an_answer() {
+    let f = start(TerminalSettings {
+        max_request_bytes: 64 * 1024,
+        ..Default::default()
+    })
+    .await;
+    f.national.set_bulk_processing(Duration::ZERO);
+    let mut n = 0;
+    for (stem, good) in every_family(&f.registry) {
+        let mut next = || {
+            n += 1;
+            format!("2025112{n:05}")
+        };
+        // Truncated, a DTD, Shift_JIS bytes under a UTF-8 declaration, oversized: `.err`.
+        let truncated = good[..good.len() / 2].to_vec();
+        let text = String::from_utf8(good.clone()).unwrap();
+        let with_dtd = text.replacen("?>", "?><!DOCTYPE XmlMsg [<!ENTITY x \"y\">]>", 1);
+        let mis_encoded = {
+            let mut b = TextEncoding::ShiftJis
+                .encode_str(&text.replace("UTF-8", "Shift_JIS"))
+                .unwrap();
+            let end = b.windows(2).position(|w| w == b"?>").unwrap() + 2;
+            let mut out = br#"<?xml version="1.0" encoding="UTF-8" standalone="no"?>"#.to_vec();
+            out.extend_from_slice(&b.split_off(end));
+            out
+        };
+        let oversized = {
+            let pad = format!("<!--{}-->", "x".repeat(70 * 1024));
+            text.replacen("?>", &format!("?>{pad}"), 1).into_bytes()
+        };
+        for (what, bytes) in [
+            ("truncated", truncated),
+            ("a DTD", with_dtd.into_bytes()),
+            ("oversized", oversized),
+        ] {
+            let answer = answer_of(&f, stem, &next(), &bytes).await;
+            assert!(answer.is_err(), "{stem} {what}: expected the .err convention");
+        }
+        // Mis-encoded bytes are refused, unless every byte happens to be valid UTF-8.
+        if std::str::from_utf8(&mis_encoded).is_err() {
+            assert!(
+                answer_of(&f, stem, &next(), &mis_encoded).await.is_err(),
+                "{stem} mis-encoded"
+            );
+        }
+        // The same request in the scrambled order of real terminals is answered.
+        let mut reordered = onshi_protocol::xml::decode(&good, &Limits::default()).unwrap().root;
+        for c in reordered.children.iter_mut() {
+            c.children.reverse();
+        }
+        let bytes = onshi_protocol::xml::encode(&reordered, &Default::default()).unwrap();
+        let answer = answer_of(&f, stem, &next(), &bytes).await;
+        assert!(answer.is_ok(), "{stem} reordered: {answer:?}");
+    }
+    f.terminal.stop().await;
+}

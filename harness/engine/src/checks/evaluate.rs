@@ -252,6 +252,19 @@ fn outcome_check(
     };
     let events: Vec<u64> = terminal.iter().map(Answer::seq).collect();
     match answer {
+        // Nothing answered this request, yet the client concluded something: it took a file
+        // or a response that was not the answer to its request.
+        CallAnswer::Answered(got) if terminal.is_none() && got != Outcome::Error => out.push(fail(
+            id,
+            format!(
+                "{said} to this request, yet the client reported `{got}`: it took something that was not \
+                 its answer (another request's result, an old file under its result name)"
+            ),
+            "`error` (or waiting for the real answer)".to_owned(),
+            got.to_string(),
+            step,
+            events,
+        )),
         CallAnswer::Answered(got) if got == expected => {
             out.push(pass(id, format!("{said}; the client reported `{got}`"), step, events));
         }

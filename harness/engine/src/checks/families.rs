@@ -14,7 +14,7 @@ use onshi_protocol::model::*;
 use onshi_terminal::{Actor, Folder, FsOp, TerminalEvent};
 use serde_json::Value;
 
-use super::evaluate::{fail, pass, result, skipped};
+use super::evaluate::{fail, pass, result};
 use super::terminal_view::{self as view, Written};
 use super::{CallAnswer, CheckResult, Status};
 use crate::journal::{Entry, Event};
@@ -146,6 +146,19 @@ pub(super) fn register(
         return;
     };
     let terminal = registrations(window);
+    if params.bulk && finished_bulk(window, "OQSmuimm02res_").is_none() {
+        out.push(fail(
+            "REG-RESULT",
+            "the terminal delivered no finished bulk registration result: the client stopped asking while it \
+             was 処理中, or never asked (see BULK-ORDER)"
+                .into(),
+            "each registration as a finished OQSmuimm02res answers it".into(),
+            format!("{} result(s) reported without one", a.results.len()),
+            step,
+            vec![],
+        ));
+        return;
+    }
     let mut mismatches = Vec::new();
     let mut events = Vec::new();
     for e in &params.entries {
@@ -327,10 +340,15 @@ pub(super) fn bulk(
         return;
     };
     let Some((w, result)) = finished_bulk(window, "OQSmuquc02res_") else {
-        out.push(skipped(
+        out.push(fail(
             "BULK-RESULT",
-            "the terminal delivered no finished bulk result (the client never asked for it, or too early): see BULK-ORDER",
+            "the terminal delivered no finished bulk result: the client stopped asking while it was 処理中, or \
+             never asked (see BULK-ORDER)"
+                .into(),
+            "the outcome of every card from a finished result".into(),
+            format!("{} result(s) reported without one", a.results.len()),
             step,
+            vec![],
         ));
         return;
     };
