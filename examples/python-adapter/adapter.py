@@ -50,9 +50,16 @@ class FolderClient:
         self.counter = itertools.count(1)
 
     def write_request(self, card, date, consent):
-        seq = next(self.counter)
-        suffix = "%s%04d" % (date, seq)
-        name = "OQSsiquc01req_%s.xml" % suffix
+                # Never reuse a name whose request or (old) result is still there: a result left in
+        # res/ would be read as this request's answer.
+        while True:
+            suffix = "%s%04d" % (date, next(self.counter))
+            name = "OQSsiquc01req_%s.xml" % suffix
+            taken = os.path.exists(os.path.join(self.req, name)) or os.path.exists(
+                os.path.join(self.res, "OQSsiquc01res_%s.xml" % suffix)
+            )
+            if not taken:
+                break
         afi = "PY%s" % suffix
         insurer = card["insurer_number"].strip().rjust(8)  # 6-digit 国保 numbers: two leading spaces
         parts = [
@@ -101,9 +108,11 @@ class FolderClient:
                 root = stable_parse(res, deadline)
                 if root is None:
                     return {"outcome": "error", "message": "the result file could not be read"}
-                header = root.find("MessageHeader")
+                                header = root.find("MessageHeader")
                 if text(header, "ArbitraryFileIdentifier") != afi:
-                    return {"outcome": "error", "message": "the result belongs to another request"}
+                    # Someone else's file under our result name: wait for ours to replace it.
+                    time.sleep(0.025)
+                    continue
                 os.remove(res)
                 return conclude(root)
             time.sleep(0.025)

@@ -56,6 +56,7 @@ pub enum Defect {
     PdfAsXml,
     FirstItemOnly,
     StrictCodeTables,
+    KeepResults,
 }
 
 /// What a defect does and what must catch it.
@@ -188,7 +189,11 @@ pub const DEFECTS: &[DefectInfo] = &[
         defect: Defect::GenericErrorMessage,
         name: "generic-error-message",
         behaviour: "shows its own generic 'error' text instead of the ErrorMessage / ProcessingResultMessage it received",
-        catches: &[c("FILE-ERR-002", "OUT-MESSAGE"), c("FILE-ERR-001", "OUT-MESSAGE")],
+        catches: &[
+            c("REF-ERR-001", "REG-RESULT"),
+            c("FILE-ERR-002", "OUT-MESSAGE"),
+            c("FILE-ERR-001", "OUT-MESSAGE"),
+        ],
     },
     DefectInfo {
         defect: Defect::IgnoreNotice,
@@ -313,7 +318,7 @@ pub const DEFECTS: &[DefectInfo] = &[
         defect: Defect::IgnoreReferenceNumber,
         name: "ignore-reference-number",
         behaviour: "does not read the ReferenceNumber (照会番号) of a face result",
-        catches: &[c("FILE-FACE-001", "FACE-REFNUM")],
+        catches: &[c("REF-SINGLE-001", "FACE-REFNUM"), c("FILE-FACE-001", "FACE-REFNUM")],
     },
     DefectInfo {
         defect: Defect::EagerFaceRead,
@@ -443,7 +448,11 @@ pub const DEFECTS: &[DefectInfo] = &[
         defect: Defect::AnyNewFile,
         name: "any-new-file",
         behaviour: "takes the first new result file of the family in res/ as the answer to its pending request, whatever its name or content",
-        catches: &[c("TERM-TWICE-001", "OUT-VALID"), c("TERM-LATE-001", "OUT-VALID")],
+        catches: &[
+            c("TERM-COLLIDE-001", "OUT-VALID"),
+            c("TERM-TWICE-001", "OUT-VALID"),
+            c("TERM-LATE-001", "OUT-VALID"),
+        ],
     },
     DefectInfo {
         defect: Defect::IgnoreZip,
@@ -523,6 +532,12 @@ pub const DEFECTS: &[DefectInfo] = &[
             c("PULL-AID-001", "PULL-RESULT"),
             c("PULL-ZIP-001", "PULL-RESULT"),
         ],
+    },
+    DefectInfo {
+        defect: Defect::KeepResults,
+        name: "keep-results",
+        behaviour: "never deletes or moves the results and face files it has read",
+        catches: &[c("TERM-CLEAN-001", "FS-CONSUMED")],
     },
 ];
 

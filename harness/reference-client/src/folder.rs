@@ -148,6 +148,8 @@ pub struct FolderClient {
     pub(crate) options: Options,
     counter: u32,
     announced: Option<Announced>,
+    /// Requests the client gave up on: their late answers are deleted when they turn up.
+    abandoned: Vec<MessageFileName>,
     /// Consents seen in imported face files (for 薬剤 / 特定健診 requests).
     pub(crate) consents: crate::families::ConsentBook,
 }
@@ -189,6 +191,7 @@ impl FolderClient {
             options,
             counter: 0,
             announced,
+            abandoned: Vec::new(),
             consents: Default::default(),
         }
     }
@@ -336,17 +339,46 @@ impl FolderClient {
                 return Some(a.1);
             }
             if Instant::now() >= deadline {
-                let _ = std::fs::remove_file(self.req.join(sent.name.to_string()));
+                self.give_up(sent);
                 return None;
             }
             sleep(Duration::from_millis(self.options.poll_ms));
         }
     }
 
+    /// Removes the request if the terminal has not taken it, and remembers it so that a late
+    /// answer is discarded rather than left in `res/`.
+    fn give_up(&mut self, sent: &Sent) {
+        let _ = std::fs::remove_file(self.req.join(sent.name.to_string()));
+        self.abandoned.push(sent.name.clone());
+    }
+
+    /// Deletes late answers to abandoned requests (never read: they answer nobody now).
+    fn discard_late_answers(&mut self) {
+        let res = self.res.clone();
+        self.abandoned.retain(|name| {
+            let late = [Extension::Xml, Extension::Zip, Extension::Pdf]
+                .iter()
+                .map(|x| res.join(name.result_name(*x).to_string()))
+                .find(|p| p.exists());
+            match late {
+                Some(path) => {
+                    tracing::info!("discarding the late answer {}", path.display());
+                    let _ = std::fs::remove_file(path);
+                    false
+                }
+                None => true,
+            }
+        });
+    }
+
     /// One look into `res/` for the result of any of `sent`; returns which one arrived.
     fn look(&mut self, sent: &[Sent], deadline: Instant) -> Option<(usize, Arrival)> {
         if let Some(a) = self.announced.as_mut() {
             a.drain();
+        }
+        if !self.abandoned.is_empty() && !self.has(Defect::KeepResults) {
+            self.discard_late_answers();
         }
         for (i, s) in sent.iter().enumerate() {
             // The `.err` convention is recognised by name in every style.
@@ -454,7 +486,9 @@ impl FolderClient {
             tracing::info!("res/{name} answers another request; waiting for ours");
             return None;
         }
-        let _ = std::fs::remove_file(&path);
+        if !self.has(Defect::KeepResults) {
+            let _ = std::fs::remove_file(&path);
+        }
         if let Some(a) = self.announced.as_mut() {
             a.names.remove(name);
         }
@@ -517,7 +551,7 @@ impl FolderClient {
             }
             if Instant::now() >= deadline {
                 for s in &sent {
-                    let _ = std::fs::remove_file(self.req.join(s.name.to_string()));
+                    self.give_up(s);
                 }
                 let waited = p.timeout_ms.unwrap_or(self.options.timeout_ms);
                 return Conclusion::error(format!(
@@ -627,7 +661,9 @@ impl FolderClient {
             let when = result.header().process_execution_time.clone();
             self.consents.remember(record, interpret::consents(r), when);
         }
-        let _ = std::fs::remove_file(&path);
+        if !self.has(Defect::KeepResults) {
+            let _ = std::fs::remove_file(&path);
+        }
         ImportFaceResult {
             outcome: c.outcome,
             message: c.message,

@@ -4,7 +4,7 @@
 use onshi_protocol::CheckInfo;
 
 /// Checks that a case enables for its whole timeline with `checks = [...]`.
-pub const CASE_CHECKS: &[&str] = &["FS-REQ-ATOMIC", "FS-REQ-DUP", "FS-NAME-REUSE"];
+pub const CASE_CHECKS: &[&str] = &["FS-REQ-ATOMIC", "FS-REQ-DUP", "FS-NAME-REUSE", "FS-CONSUMED"];
 
 pub const CATALOGUE: &[CheckInfo] = &[
     CheckInfo {
@@ -223,6 +223,13 @@ pub const CATALOGUE: &[CheckInfo] = &[
         rule: "The client does not write a request whose result name (req→res) already exists in res/ — a stale result from yesterday, or its own earlier answer it has not consumed.",
         why: "A client that matches results by file name reads the old answer as the new request's: yesterday's patient on today's chart.",
         fix: "Use a fresh suffix per request (date, time and a counter), and delete or move each result after reading it.",
+    },
+    CheckInfo {
+        id: "FS-CONSUMED",
+        title: "Results and face files are consumed, not left behind",
+        rule: "When a case ends, the answers to the client's requests and the face files it imported are no longer in res/ and face/: the client deleted or moved each after reading it. Leftovers are a warning in every case and a failure where the case declares the check.",
+        why: "The terminal never cleans up. Files left behind pile up for months on the shared folder, slow every watcher and scan, and an old answer under a reused name is read as a new patient's.",
+        fix: "Delete (or move to an archive folder) each result and face file once you have read it completely.",
     },
     CheckInfo {
         id: "RES-STABLE-READ",

@@ -49,6 +49,19 @@ pub fn evaluate(case: &Case, steps: &[StepRecord], entries: &[Entry]) -> Vec<Che
     lint_requests(entries, &mut out);
     api_findings(case, entries, &mut out);
     families::name_reuse(entries, case.def.checks.iter().any(|c| c == "FS-NAME-REUSE"), &mut out);
+    let imported: Vec<&str> = steps
+        .iter()
+        .filter_map(|s| match &s.data {
+            StepData::ImportFace { file, .. } => Some(file.as_str()),
+            _ => None,
+        })
+        .collect();
+    families::consumed(
+        entries,
+        &imported,
+        case.def.checks.iter().any(|c| c == "FS-CONSUMED"),
+        &mut out,
+    );
     for step in steps {
         let window = window(entries, step.first_seq, step.end_seq);
         let def = &case.def.steps[step.index];

@@ -937,3 +937,72 @@ pub(super) fn name_reuse(entries: &[Entry], declared: bool, out: &mut Vec<CheckR
         ));
     }
 }
+
+/// FS-CONSUMED: the answers to the client's requests and the face files it imported are gone
+/// from the folders when the case ends (deleted or moved). Leftovers are a warning in every
+/// case, and a failure where the case declares the check.
+pub(super) fn consumed(entries: &[Entry], imported: &[&str], declared: bool, out: &mut Vec<CheckResult>) {
+    let Some((at, res, face)) = entries.iter().rev().find_map(|e| match &e.event {
+        Event::Terminal(TerminalEvent::Inventory { res, face, .. }) => Some((e.seq, res, face)),
+        _ => None,
+    }) else {
+        return;
+    };
+    // Answers still unread, by name: written, and neither removed since nor replaced by a
+    // file the terminal planted (a duplicate or a leftover is not the client's to clean up).
+    let mut answers = 0;
+    let mut unread: BTreeMap<&str, u64> = BTreeMap::new();
+    for e in entries {
+        match &e.event {
+            Event::Terminal(TerminalEvent::ResultWritten { name, .. }) => {
+                answers += 1;
+                unread.insert(name, e.seq);
+            }
+            Event::Terminal(TerminalEvent::Planted { name, .. })
+            | Event::Terminal(TerminalEvent::Fs {
+                folder: Folder::Res,
+                op: FsOp::Removed | FsOp::RenamedFrom,
+                name,
+                ..
+            }) => {
+                unread.remove(name.as_str());
+            }
+            _ => {}
+        }
+    }
+    let mut left: Vec<String> = Vec::new();
+    let mut events = vec![at];
+    for (name, seq) in unread {
+        if res.iter().any(|r| r == name) {
+            left.push(format!("res/{name}"));
+            events.push(seq);
+        }
+    }
+    for f in imported {
+        if face.iter().any(|x| x == f) {
+            left.push(format!("face/{f}"));
+        }
+    }
+    let status = match (left.is_empty(), declared) {
+        (true, true) => Status::Pass,
+        (true, false) => return,
+        (false, true) => Status::Fail,
+        (false, false) => Status::Warning,
+    };
+    let message = if left.is_empty() {
+        format!(
+            "all {} answer(s) and imported face file(s) were consumed",
+            answers + imported.len()
+        )
+    } else {
+        format!(
+            "left behind when the case ended: {} — the client must delete or move what it has read",
+            left.join(", ")
+        )
+    };
+    out.push(CheckResult {
+        expected: (!left.is_empty()).then(|| "every answer and imported face file consumed".to_owned()),
+        actual: (!left.is_empty()).then(|| format!("{} file(s) left", left.len())),
+        ..result("FS-CONSUMED", status, message, None, events)
+    });
+}

@@ -38,9 +38,16 @@ pub(crate) fn requests(entries: &[Entry]) -> Vec<Taken<'_>> {
         .collect()
 }
 
-/// The terminal's last answer among `entries`.
+/// The terminal's last answer among `entries` to a request the client wrote among them — not
+/// a late answer to an earlier request that happens to arrive meanwhile.
 pub(crate) fn answer(entries: &[Entry]) -> Option<Answer> {
+    let own: Vec<&str> = client_requests_appearing(entries).into_iter().map(|(_, n)| n).collect();
     entries.iter().rev().find_map(|e| match terminal(e)? {
+        TerminalEvent::ResultWritten { request, .. } | TerminalEvent::RequestRejected { name: request, .. }
+            if !own.contains(&request.as_str()) =>
+        {
+            None
+        }
         TerminalEvent::ResultWritten { bytes, .. } => {
             let result = parse(&bytes.0).ok()?;
             Some(Answer::Result {
