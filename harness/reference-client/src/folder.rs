@@ -196,9 +196,11 @@ impl FolderClient {
         }
     }
 
-    /// The harness's `reset` (a new case): with `reuse-result-name` the request counter starts
-    /// again at 0001, like a counter that is not persisted across restarts.
+    /// The harness's `reset` (a new case, emptied folders): nothing is pending any more. With
+    /// `reuse-result-name` the request counter starts again at 0001, like a counter that is not
+    /// persisted across restarts.
     pub fn reset(&mut self) {
+        self.abandoned.clear();
         if self.has(Defect::ReuseResultName) {
             self.counter = 0;
         }
@@ -377,7 +379,8 @@ impl FolderClient {
         if let Some(a) = self.announced.as_mut() {
             a.drain();
         }
-        if !self.abandoned.is_empty() && !self.has(Defect::KeepResults) {
+        // A client that takes any new file never cleans up after requests it gave up on.
+        if !self.abandoned.is_empty() && !self.has(Defect::KeepResults) && !self.has(Defect::AnyNewFile) {
             self.discard_late_answers();
         }
         for (i, s) in sent.iter().enumerate() {
