@@ -50,7 +50,7 @@ class FolderClient:
         self.counter = itertools.count(1)
 
     def write_request(self, card, date, consent):
-                # Never reuse a name whose request or (old) result is still there: a result left in
+        # Never reuse a name whose request or (old) result is still there: a result left in
         # res/ would be read as this request's answer.
         while True:
             suffix = "%s%04d" % (date, next(self.counter))
@@ -108,7 +108,7 @@ class FolderClient:
                 root = stable_parse(res, deadline)
                 if root is None:
                     return {"outcome": "error", "message": "the result file could not be read"}
-                                header = root.find("MessageHeader")
+                header = root.find("MessageHeader")
                 if text(header, "ArbitraryFileIdentifier") != afi:
                     # Someone else's file under our result name: wait for ours to replace it.
                     time.sleep(0.025)
