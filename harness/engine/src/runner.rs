@@ -16,6 +16,7 @@ use onshi_protocol::driver::{
 use onshi_protocol::synthetic::ErrorCatalogue;
 use onshi_registry::Registry;
 use onshi_terminal::{PresentCard, SlowWrite};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -420,10 +421,7 @@ impl Runner<'_> {
                     timeout_ms,
                     expect,
                 } => {
-                    let card = self
-                        .world
-                        .card(card)
-                        .map_err(|e| Stop::error(format!("step {}: {e}", index + 1), None))?;
+                    let card = self.world.card(card).map_err(step_error(index))?;
                     let params = ConfirmQualificationParams {
                         via: *via,
                         card,
@@ -434,11 +432,7 @@ impl Runner<'_> {
                     let method = driver::method::CONFIRM_QUALIFICATION;
                     let deadline = expect.within_ms.map(Duration::from_millis);
                     let answer = self
-                        .call::<ConfirmQualificationResult>(
-                            method,
-                            serde_json::to_value(&params).expect("serialisable"),
-                            deadline,
-                        )
+                        .call_with::<_, ConfirmQualificationResult>(method, &params, deadline)
                         .await?;
                     StepData::Confirm { params, answer }
                 }
@@ -458,7 +452,7 @@ impl Runner<'_> {
                             }),
                         })
                         .await
-                        .map_err(|e| Stop::error(format!("step {}: {e}", index + 1), None))?;
+                        .map_err(step_error(index))?;
                     cw.last_face = Some(file.clone());
                     StepData::PresentCard { file }
                 }
@@ -470,11 +464,7 @@ impl Runner<'_> {
                     };
                     let deadline = expect.within_ms.map(Duration::from_millis);
                     let answer = self
-                        .call::<ImportFaceResult>(
-                            driver::method::IMPORT_FACE,
-                            serde_json::to_value(&params).expect("serialisable"),
-                            deadline,
-                        )
+                        .call_with::<_, ImportFaceResult>(driver::method::IMPORT_FACE, &params, deadline)
                         .await?;
                     StepData::ImportFace { file, answer }
                 }
@@ -491,7 +481,7 @@ impl Runner<'_> {
                     self.world
                         .national
                         .set_fault(fault.clone())
-                        .map_err(|e| Stop::error(format!("step {}: {e}", index + 1), None))?;
+                        .map_err(step_error(index))?;
                     StepData::Other
                 }
                 StepDef::ClearFault { id } => {
@@ -507,7 +497,7 @@ impl Runner<'_> {
                     self.world
                         .national
                         .apply_change(change.clone())
-                        .map_err(|e| Stop::error(format!("step {}: {e}", index + 1), None))?;
+                        .map_err(step_error(index))?;
                     StepData::Other
                 }
                 StepDef::RevokeTokens => {
@@ -529,16 +519,16 @@ impl Runner<'_> {
                             })
                         })
                         .collect::<Result<Vec<_>, crate::world::WorldError>>()
-                        .map_err(|e| Stop::error(format!("step {}: {e}", index + 1), None))?;
+                        .map_err(step_error(index))?;
                     let params = RegisterReferenceNumberParams {
                         entries,
                         bulk: *bulk,
                         timeout_ms: *timeout_ms,
                     };
                     let answer = self
-                        .call::<RegisterReferenceNumberResult>(
+                        .call_with::<_, RegisterReferenceNumberResult>(
                             driver::method::REGISTER_REFERENCE_NUMBER,
-                            serde_json::to_value(&params).expect("serialisable"),
+                            &params,
                             expect.within_ms.map(Duration::from_millis),
                         )
                         .await?;
@@ -553,16 +543,16 @@ impl Runner<'_> {
                         .iter()
                         .map(|c| self.world.card(c))
                         .collect::<Result<Vec<_>, _>>()
-                        .map_err(|e| Stop::error(format!("step {}: {e}", index + 1), None))?;
+                        .map_err(step_error(index))?;
                     let params = ConfirmBulkParams {
                         cards,
                         date: Some(date.clone()),
                         timeout_ms: *timeout_ms,
                     };
                     let answer = self
-                        .call::<ConfirmBulkResult>(
+                        .call_with::<_, ConfirmBulkResult>(
                             driver::method::CONFIRM_BULK,
-                            serde_json::to_value(&params).expect("serialisable"),
+                            &params,
                             expect.within_ms.map(Duration::from_millis),
                         )
                         .await?;
@@ -590,11 +580,11 @@ impl Runner<'_> {
                             timeout_ms: *timeout_ms,
                         })
                     })();
-                    let params = resolved.map_err(|e| Stop::error(format!("step {}: {e}", index + 1), None))?;
+                    let params = resolved.map_err(step_error(index))?;
                     let answer = self
-                        .call::<PullBulkResult>(
+                        .call_with::<_, PullBulkResult>(
                             driver::method::PULL_BULK,
-                            serde_json::to_value(&params).expect("serialisable"),
+                            &params,
                             expect.within_ms.map(Duration::from_millis),
                         )
                         .await?;
@@ -608,15 +598,12 @@ impl Runner<'_> {
                     timeout_ms,
                     expect,
                 } => {
-                    let card = self
-                        .world
-                        .card(card)
-                        .map_err(|e| Stop::error(format!("step {}: {e}", index + 1), None))?;
+                    let card = self.world.card(card).map_err(step_error(index))?;
                     let today = self.world.date;
                     let month = |s: &str| {
                         crate::scenario::resolve_date(s, today)
                             .map(|d| d.format("%Y%m").to_string())
-                            .map_err(|e| Stop::error(format!("step {}: {e}", index + 1), None))
+                            .map_err(step_error(index))
                     };
                     let period = match period {
                         Some(p) => Some(Period {
@@ -638,9 +625,9 @@ impl Runner<'_> {
                         ),
                     };
                     let answer = self
-                        .call::<FetchMedicalInfoResult>(
+                        .call_with::<_, FetchMedicalInfoResult>(
                             driver::method::FETCH_MEDICAL_INFO,
-                            serde_json::to_value(&params).expect("serialisable"),
+                            &params,
                             expect.within_ms.map(Duration::from_millis),
                         )
                         .await?;
@@ -659,6 +646,17 @@ impl Runner<'_> {
 
     /// A driver call inside a step. With `deadline` (an expectation's `within_ms`), silence
     /// is the client's failure; without it, the adapter broke.
+    /// [`Self::call`] with typed params.
+    async fn call_with<P: Serialize, T: DeserializeOwned>(
+        &mut self,
+        method: &str,
+        params: &P,
+        deadline: Option<Duration>,
+    ) -> Result<CallAnswer<T>, Stop> {
+        let params = serde_json::to_value(params).expect("driver params serialise");
+        self.call(method, params, deadline).await
+    }
+
     async fn call<T: DeserializeOwned>(
         &mut self,
         method: &str,
@@ -676,4 +674,9 @@ impl Runner<'_> {
             Err(e) => Err(call_stop(method, &e)),
         }
     }
+}
+
+/// Turns a problem preparing step `index` (0-based) into a stop that names the step.
+fn step_error<E: std::fmt::Display>(index: usize) -> impl Fn(E) -> Stop {
+    move |e| Stop::error(format!("step {}: {e}", index + 1), None)
 }
