@@ -459,11 +459,16 @@ impl FolderClient {
             items: None,
             document_bytes: None,
         };
-        let now = p.now.clone().unwrap_or_else(|| {
-            (chrono::Utc::now() + chrono::Duration::hours(9))
-                .format("%Y%m%d%H%M%S")
-                .to_string()
-        });
+        // The harness's clock when it sends a well-formed one, else the client's own (JST).
+        let now = p
+            .now
+            .clone()
+            .filter(|n| n.len() == 14 && n.bytes().all(|b| b.is_ascii_digit()))
+            .unwrap_or_else(|| {
+                (chrono::Utc::now() + chrono::Duration::hours(9))
+                    .format("%Y%m%d%H%M%S")
+                    .to_string()
+            });
         if !self.has(Defect::DrugWithoutConsent)
             && let Err(why) = self.consents.check(&p.card, p.kind, &now)
         {
