@@ -57,6 +57,7 @@ pub enum Defect {
     FirstItemOnly,
     StrictCodeTables,
     KeepResults,
+    ReimportFaces,
 }
 
 /// What a defect does and what must catch it.
@@ -538,6 +539,12 @@ pub const DEFECTS: &[DefectInfo] = &[
         name: "keep-results",
         behaviour: "never deletes or moves the results and face files it has read",
         catches: &[c("TERM-CLEAN-001", "FS-CONSUMED")],
+    },
+    DefectInfo {
+        defect: Defect::ReimportFaces,
+        name: "reimport-faces",
+        behaviour: "keeps face files and reads every one in the folder again at each import",
+        catches: &[c("FACE-ONCE-001", "FACE-ONCE"), c("TERM-CLEAN-001", "FS-CONSUMED")],
     },
 ];
 

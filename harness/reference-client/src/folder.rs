@@ -648,6 +648,13 @@ impl FolderClient {
         if p.file.contains(['/', '\\']) || p.file.contains("..") {
             return error(format!("ファイル名が不正です: {:?}", p.file));
         }
+        if self.has(Defect::ReimportFaces) {
+            // Processes every face file in the folder again, as a client that never deletes
+            // them and rescans the folder does.
+            for other in list(&self.face).into_iter().filter(|n| *n != p.file) {
+                let _ = std::fs::read(self.face.join(other));
+            }
+        }
         let path = self.face.join(&p.file);
         let deadline = self.deadline(Some(p.timeout_ms));
         let bytes = match self.stable_read(&path, deadline, self.has(Defect::EagerFaceRead), Extension::Xml) {
@@ -664,7 +671,7 @@ impl FolderClient {
             let when = result.header().process_execution_time.clone();
             self.consents.remember(record, interpret::consents(r), when);
         }
-        if !self.has(Defect::KeepResults) {
+        if !self.has(Defect::KeepResults) && !self.has(Defect::ReimportFaces) {
             let _ = std::fs::remove_file(&path);
         }
         ImportFaceResult {

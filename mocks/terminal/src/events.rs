@@ -37,6 +37,8 @@ pub enum FsOp {
     /// Renamed to this name: it appeared complete.
     RenamedTo,
     Removed,
+    /// Opened (journaled for face files only: who read which face file, and when).
+    Opened,
 }
 
 /// Who caused a file-system event, as far as the terminal knows: its own operations are

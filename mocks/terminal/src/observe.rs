@@ -42,6 +42,7 @@ impl Ownership {
             FsOp::RenamedFrom => &[FsOp::RenamedFrom],
             FsOp::RenamedTo => &[FsOp::RenamedTo],
             FsOp::Removed => &[FsOp::Removed],
+            FsOp::Opened => &[FsOp::Opened],
         };
         self.claims.lock().expect("claims").push(Claim {
             path,
@@ -56,7 +57,7 @@ impl Ownership {
     pub(crate) fn claim_writes_until(&self, path: PathBuf, until: Instant) {
         self.claims.lock().expect("claims").push(Claim {
             path,
-            ops: &[FsOp::Created, FsOp::Modified, FsOp::ClosedWrite],
+            ops: &[FsOp::Created, FsOp::Modified, FsOp::ClosedWrite, FsOp::Opened],
             until,
             once: false,
         });
@@ -100,6 +101,7 @@ fn op_of(kind: &EventKind) -> Option<FsOp> {
         EventKind::Modify(ModifyKind::Name(RenameMode::To)) => FsOp::RenamedTo,
         EventKind::Access(AccessKind::Close(AccessMode::Write)) => FsOp::ClosedWrite,
         EventKind::Remove(_) => FsOp::Removed,
+        EventKind::Access(AccessKind::Open(_)) => FsOp::Opened,
         _ => return None,
     })
 }
@@ -136,6 +138,11 @@ pub(crate) fn watch(
                 continue;
             };
             let Some(name) = path.file_name() else { continue };
+            // Opens matter for face files (read twice?); elsewhere they would only be noise.
+            let temporary = name.to_str().is_none_or(|n| n.starts_with('.') || n.ends_with(".tmp"));
+            if op == FsOp::Opened && (*folder != Folder::Face || temporary) {
+                continue;
+            }
             rec.record(TerminalEvent::Fs {
                 folder: *folder,
                 op,

@@ -500,6 +500,7 @@ impl Loop {
                 p.complete = false;
                 p.writing = true;
             }
+            FsOp::Opened => {}
             FsOp::ClosedWrite => {
                 let p = self.pending.entry(ev.name).or_insert_with(|| Pending::new(now));
                 p.last_change = now;

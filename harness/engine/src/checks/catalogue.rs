@@ -4,7 +4,13 @@
 use onshi_protocol::CheckInfo;
 
 /// Checks that a case enables for its whole timeline with `checks = [...]`.
-pub const CASE_CHECKS: &[&str] = &["FS-REQ-ATOMIC", "FS-REQ-DUP", "FS-NAME-REUSE", "FS-CONSUMED"];
+pub const CASE_CHECKS: &[&str] = &[
+    "FS-REQ-ATOMIC",
+    "FS-REQ-DUP",
+    "FS-NAME-REUSE",
+    "FS-CONSUMED",
+    "FACE-ONCE",
+];
 
 pub const CATALOGUE: &[CheckInfo] = &[
     CheckInfo {
@@ -223,6 +229,13 @@ pub const CATALOGUE: &[CheckInfo] = &[
         rule: "The client does not write a request whose result name (req→res) already exists in res/ — a stale result from yesterday, or its own earlier answer it has not consumed.",
         why: "A client that matches results by file name reads the old answer as the new request's: yesterday's patient on today's chart.",
         fix: "Use a fresh suffix per request (date, time and a counter), and delete or move each result after reading it.",
+    },
+    CheckInfo {
+        id: "FACE-ONCE",
+        title: "A face file is processed once",
+        rule: "After the client imported a face file, it does not open that file again (more than a second after the import answered). Always reported when it fails; a pass where the case declares the check.",
+        why: "A client that re-reads face files it already imported — on every scan, or on both a create and a change event — registers the same patient twice at reception.",
+        fix: "Delete or move each face file once imported, and remember which files you have processed.",
     },
     CheckInfo {
         id: "FS-CONSUMED",

@@ -62,6 +62,19 @@ pub fn evaluate(case: &Case, steps: &[StepRecord], entries: &[Entry]) -> Vec<Che
         case.def.checks.iter().any(|c| c == "FS-CONSUMED"),
         &mut out,
     );
+    let import_ends: Vec<(&str, u64)> = steps
+        .iter()
+        .filter_map(|s| match &s.data {
+            StepData::ImportFace { file, .. } => Some((file.as_str(), s.end_seq.saturating_sub(1))),
+            _ => None,
+        })
+        .collect();
+    families::face_once(
+        entries,
+        &import_ends,
+        case.def.checks.iter().any(|c| c == "FACE-ONCE"),
+        &mut out,
+    );
     for step in steps {
         let window = window(entries, step.first_seq, step.end_seq);
         let def = &case.def.steps[step.index];

@@ -1006,3 +1006,61 @@ pub(super) fn consumed(entries: &[Entry], imported: &[&str], declared: bool, out
         ..result("FS-CONSUMED", status, message, None, events)
     });
 }
+
+/// Opens of a face file this soon after its import step count as part of the import (the
+/// watcher's events can trail the client's answer).
+const FACE_GRACE_MS: f64 = 1000.0;
+
+/// FACE-ONCE: a face file the client imported is not opened again afterwards — a client that
+/// re-processes face files registers the patient twice. Always reported when it fails; a pass
+/// only where the case declares the check. `imports`: (file, the import step's last event).
+pub(super) fn face_once(entries: &[Entry], imports: &[(&str, u64)], declared: bool, out: &mut Vec<CheckResult>) {
+    let mut again: Vec<(String, u64)> = Vec::new();
+    for (file, end) in imports {
+        let done = view::time_of(entries, *end);
+        let reopened = entries.iter().find(|e| {
+            e.seq > *end
+                && e.t_ms > done + FACE_GRACE_MS
+                && matches!(&e.event, Event::Terminal(TerminalEvent::Fs {
+                    folder: Folder::Face,
+                    op: FsOp::Opened,
+                    name,
+                    actor: Actor::Client,
+                    ..
+                }) if name == file)
+        });
+        if let Some(e) = reopened {
+            again.push((file.to_string(), e.seq));
+        }
+    }
+    if again.is_empty() {
+        if declared {
+            out.push(result(
+                "FACE-ONCE",
+                Status::Pass,
+                format!("none of the {} imported face file(s) was opened again", imports.len()),
+                None,
+                vec![],
+            ));
+        }
+        return;
+    }
+    let names: Vec<String> = again
+        .iter()
+        .map(|(f, seq)| format!("face/{f} (event #{seq})"))
+        .collect();
+    out.push(CheckResult {
+        expected: Some("each face file read for one import only".into()),
+        actual: Some(format!("{} face file(s) read again after their import", again.len())),
+        ..result(
+            "FACE-ONCE",
+            Status::Fail,
+            format!(
+                "the client opened face files again after importing them: {} — it processes them twice",
+                names.join(", ")
+            ),
+            None,
+            again.iter().map(|(_, s)| *s).collect(),
+        )
+    });
+}
