@@ -38,7 +38,7 @@ fn card_key(insurer: &str, number: &str, birthdate: &str) -> (String, String, St
 }
 
 impl ConsentBook {
-    pub(crate) fn remember(&mut self, record: &PatientRecord, consents: Consents, _seen_at: Option<String>) {
+    pub(crate) fn remember(&mut self, record: &PatientRecord, consents: Consents) {
         if let (Some(i), Some(n), Some(b)) = (&record.insurer_number, &record.number, &record.birthdate) {
             self.by_card.insert(card_key(i, n, b), consents);
         }
@@ -88,13 +88,7 @@ fn header(institution: &str, date: &str, afi: &str) -> MessageHeader {
 }
 
 fn read<T: XmlRecord>(client: &FolderClient, name: &str, bytes: &[u8]) -> Result<T, String> {
-    if client.has(Defect::Utf8OnlyReader) {
-        let text = String::from_utf8_lossy(bytes).replacen("encoding=\"Shift_JIS\"", "encoding=\"UTF-8\"", 1);
-        return read_message::<T>(text.as_bytes(), &Limits::default())
-            .map(|(m, _)| m)
-            .map_err(|e| format!("{name} を読み取れません: {e}"));
-    }
-    read_message::<T>(bytes, &Limits::default())
+    read_message::<T>(&client.as_read(bytes), &Limits::default())
         .map(|(m, _)| m)
         .map_err(|e| format!("{name} を読み取れません: {e}"))
 }
@@ -685,7 +679,7 @@ mod tests {
             }),
             ..Default::default()
         };
-        book.remember(&record, consents, None);
+        book.remember(&record, consents);
         assert!(book.check(&card, MedicalInfoKind::Drug, "20251121090000").is_ok());
         assert!(book.check(&card, MedicalInfoKind::Drug, "20251122090001").is_err());
         assert!(book.check(&card, MedicalInfoKind::Checkup, "20251121090000").is_err());

@@ -3,6 +3,7 @@
 //! stable read), checks the echoed identifiers, reads files only once they are complete, and
 //! gives up after a timeout — or, with a defect switched on, does one of these things wrong.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::io::{Read as _, Write};
 use std::path::{Path, PathBuf};
@@ -521,13 +522,18 @@ impl FolderClient {
         institution && own
     }
 
-    pub(crate) fn decode(&self, bytes: &[u8]) -> Result<Document, String> {
-        let limits = Limits::default();
+    /// The bytes as this client reads them: with `utf8-only-reader`, decoded as UTF-8 whatever
+    /// the declaration says (and the declaration rewritten to match the garbled text).
+    pub(crate) fn as_read<'a>(&self, bytes: &'a [u8]) -> Cow<'a, [u8]> {
         if self.has(Defect::Utf8OnlyReader) {
             let text = String::from_utf8_lossy(bytes).replacen("encoding=\"Shift_JIS\"", "encoding=\"UTF-8\"", 1);
-            return xml::decode(text.as_bytes(), &limits).map_err(|e| e.to_string());
+            return Cow::Owned(text.into_bytes());
         }
-        xml::decode(bytes, &limits).map_err(|e| e.to_string())
+        Cow::Borrowed(bytes)
+    }
+
+    pub(crate) fn decode(&self, bytes: &[u8]) -> Result<Document, String> {
+        xml::decode(&self.as_read(bytes), &Limits::default()).map_err(|e| e.to_string())
     }
 
     /// `confirm_qualification` over the folder interface.
@@ -587,12 +593,7 @@ impl FolderClient {
     }
 
     fn parse(&self, bytes: &[u8]) -> Result<(QualificationResult, Document), String> {
-        let limits = Limits::default();
-        if self.has(Defect::Utf8OnlyReader) {
-            let text = String::from_utf8_lossy(bytes).replacen("encoding=\"Shift_JIS\"", "encoding=\"UTF-8\"", 1);
-            return read_message(text.as_bytes(), &limits).map_err(|e| e.to_string());
-        }
-        read_message(bytes, &limits).map_err(|e| e.to_string())
+        read_message(&self.as_read(bytes), &Limits::default()).map_err(|e| e.to_string())
     }
 
     fn conclude_result(&self, bytes: &[u8]) -> Conclusion {
@@ -668,8 +669,7 @@ impl FolderClient {
         let c = interpret::conclude(&result, doc.root.child("MessageHeader"), &self.options.defects);
         let first = result.results().first();
         if let (Some(r), Some(record)) = (first, c.record.as_ref()) {
-            let when = result.header().process_execution_time.clone();
-            self.consents.remember(record, interpret::consents(r), when);
+            self.consents.remember(record, interpret::consents(r));
         }
         if !self.has(Defect::KeepResults) && !self.has(Defect::ReimportFaces) {
             let _ = std::fs::remove_file(&path);

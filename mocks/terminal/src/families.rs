@@ -121,16 +121,7 @@ impl Request {
             Request::Download(family, r) => {
                 let mut h = header(self.institution(), None);
                 h.reception_number = r.message_body.as_ref().and_then(|b| b.reception_number.clone());
-                Reply::Download(match family {
-                    BulkFamily::ReferenceRegistration => BulkDownload::Registration(BulkRegistrationResult {
-                        message_header: Some(h),
-                        message_body: Some(Default::default()),
-                    }),
-                    _ => BulkDownload::Confirmation(BulkConfirmResult {
-                        message_header: Some(h),
-                        message_body: Some(Default::default()),
-                    }),
-                })
+                Reply::Download(BulkDownload::empty(*family, h))
             }
             Request::MedicalInfo(kind, r) => {
                 let rh = r.message_header.clone().unwrap_or_default();
@@ -197,35 +188,28 @@ pub(crate) struct Summary {
 }
 
 impl Reply {
+    /// The common MessageHeader of every answer but 薬剤 / 特定健診 (their own header types)
+    /// and PDFs.
+    fn header_mut(&mut self) -> Option<&mut MessageHeader> {
+        let h = match self {
+            Reply::Qualification(r) => &mut r.message_header,
+            Reply::Reference(r) => &mut r.message_header,
+            Reply::Upload(r) => &mut r.message_header,
+            Reply::Download(BulkDownload::Registration(r)) => &mut r.message_header,
+            Reply::Download(BulkDownload::Confirmation(r)) => &mut r.message_header,
+            Reply::Drug(_) | Reply::Checkup(_) | Reply::Pdf(_) => return None,
+        };
+        Some(h.get_or_insert_with(Default::default))
+    }
+
     /// Sets CharacterCodeIdentifier to the terminal's output encoding.
     pub fn set_character_code(&mut self, cci: codes::CharacterCodeIdentifier) {
         let c = Some(cci);
+        if let Some(h) = self.header_mut() {
+            h.character_code_identifier = c;
+            return;
+        }
         match self {
-            Reply::Qualification(r) => {
-                r.message_header
-                    .get_or_insert_with(Default::default)
-                    .character_code_identifier = c
-            }
-            Reply::Reference(r) => {
-                r.message_header
-                    .get_or_insert_with(Default::default)
-                    .character_code_identifier = c
-            }
-            Reply::Upload(r) => {
-                r.message_header
-                    .get_or_insert_with(Default::default)
-                    .character_code_identifier = c
-            }
-            Reply::Download(BulkDownload::Registration(r)) => {
-                r.message_header
-                    .get_or_insert_with(Default::default)
-                    .character_code_identifier = c
-            }
-            Reply::Download(BulkDownload::Confirmation(r)) => {
-                r.message_header
-                    .get_or_insert_with(Default::default)
-                    .character_code_identifier = c
-            }
             Reply::Drug(r) => {
                 r.message_header
                     .get_or_insert_with(Default::default)
@@ -236,7 +220,7 @@ impl Reply {
                     .get_or_insert_with(Default::default)
                     .character_code_identifier = c
             }
-            Reply::Pdf(_) => {}
+            _ => {}
         }
     }
 

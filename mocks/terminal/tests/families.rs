@@ -1,66 +1,31 @@
 //! Every family round-trips through the terminal on a real folder: 照会番号登録, the bulk
 //! flows with 処理中 and zip delivery, 薬剤情報 as XML and PDF — and each answer lints clean.
 
+mod common;
+
 use std::io::Read as _;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{NaiveDate, NaiveDateTime};
-use onshi_national::{ConsentChoices, LocalNational};
+use onshi_national::ConsentChoices;
 use onshi_protocol::codes;
 use onshi_protocol::lint::lint;
 use onshi_protocol::model::*;
-use onshi_protocol::synthetic::ErrorCatalogue;
 use onshi_protocol::xml::Limits;
 use onshi_protocol::{MessageKind, TextEncoding, XmlOptions, read_message, write_message};
 use onshi_registry::Registry;
 use onshi_terminal::*;
 
-struct FixedClock(NaiveDateTime);
-impl Clock for FixedClock {
-    fn now(&self) -> NaiveDateTime {
-        self.0
-    }
-}
+use common::*;
 
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2025, 11, 21).unwrap()
-}
-
-struct Fixture {
-    _dir: tempfile::TempDir,
-    terminal: Terminal,
-    national: Arc<LocalNational>,
-    registry: Arc<Registry>,
-}
-
+/// The shared fixture, with the fast pickup these tests use.
 async fn start(settings: TerminalSettings) -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let registry = Arc::new(Registry::embedded(today(), 0));
-    let catalogue = Arc::new(ErrorCatalogue::default());
-    let national = Arc::new(LocalNational::new(registry.clone(), catalogue.clone()));
-    let terminal = Terminal::start(TerminalConfig {
-        folders: Folders::new(dir.path().join("OQS")),
-        settings: TerminalSettings {
-            pickup_delay_ms: 20,
-            rescan_ms: 100,
-            ..settings
-        },
-        national: NationalLink::InProcess(national.clone()),
-        catalogue,
-        clock: Arc::new(FixedClock(today().and_hms_opt(9, 0, 0).unwrap())),
-        recorder: Arc::new(MemoryRecorder::default()),
-        seed: 1,
+    common::start(TerminalSettings {
+        pickup_delay_ms: 20,
+        rescan_ms: 100,
+        ..settings
     })
     .await
-    .unwrap();
-    Fixture {
-        _dir: dir,
-        terminal,
-        national,
-        registry,
-    }
 }
 
 fn header() -> MessageHeader {

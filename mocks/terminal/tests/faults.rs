@@ -1,63 +1,26 @@
 //! Terminal faults and conventions on a real folder: each fault does what it says and is
 //! journaled; slow and touched results produce the events watchers rely on.
 
-use std::sync::Arc;
+mod common;
+
 use std::time::{Duration, Instant};
 
-use chrono::{NaiveDate, NaiveDateTime};
-use onshi_national::LocalNational;
 use onshi_protocol::codes;
 use onshi_protocol::model::*;
-use onshi_protocol::synthetic::ErrorCatalogue;
 use onshi_protocol::xml::Limits;
 use onshi_protocol::{XmlOptions, read_message, write_message};
-use onshi_registry::Registry;
 use onshi_terminal::*;
 
-struct FixedClock(NaiveDateTime);
-impl Clock for FixedClock {
-    fn now(&self) -> NaiveDateTime {
-        self.0
-    }
-}
+use common::*;
 
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2025, 11, 21).unwrap()
-}
-
-struct Fixture {
-    _dir: tempfile::TempDir,
-    terminal: Terminal,
-    recorder: Arc<MemoryRecorder>,
-    registry: Arc<Registry>,
-}
-
+/// The shared fixture, with the fast pickup these tests use.
 async fn start(settings: TerminalSettings) -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let registry = Arc::new(Registry::embedded(today(), 0));
-    let catalogue = Arc::new(ErrorCatalogue::default());
-    let recorder = Arc::new(MemoryRecorder::default());
-    let terminal = Terminal::start(TerminalConfig {
-        folders: Folders::new(dir.path().join("OQS")),
-        settings: TerminalSettings {
-            pickup_delay_ms: 20,
-            rescan_ms: 100,
-            ..settings
-        },
-        national: NationalLink::InProcess(Arc::new(LocalNational::new(registry.clone(), catalogue.clone()))),
-        catalogue,
-        clock: Arc::new(FixedClock(today().and_hms_opt(9, 0, 0).unwrap())),
-        recorder: recorder.clone(),
-        seed: 1,
+    common::start(TerminalSettings {
+        pickup_delay_ms: 20,
+        rescan_ms: 100,
+        ..settings
     })
     .await
-    .unwrap();
-    Fixture {
-        _dir: dir,
-        terminal,
-        recorder,
-        registry,
-    }
 }
 
 fn fault(id: &str, kind: TerminalFaultKind) -> TerminalSettings {

@@ -1,11 +1,12 @@
 //! The terminal on a real folder with real file-system events.
 
+mod common;
+
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{NaiveDate, NaiveDateTime};
 use onshi_national::{ConsentChoices, LocalNational};
 use onshi_protocol::codes;
 use onshi_protocol::lint::lint;
@@ -16,51 +17,17 @@ use onshi_protocol::{ElementOrder, MessageKind, TextEncoding, XmlOptions, read_m
 use onshi_registry::Registry;
 use onshi_terminal::*;
 
-struct FixedClock(NaiveDateTime);
-impl Clock for FixedClock {
-    fn now(&self) -> NaiveDateTime {
-        self.0
-    }
-}
+use common::*;
 
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2025, 11, 21).unwrap()
-}
-
-struct Fixture {
-    _dir: tempfile::TempDir,
-    terminal: Terminal,
-    recorder: Arc<MemoryRecorder>,
-    registry: Arc<Registry>,
-}
-
+/// The shared fixture, with the fast pickup these tests use.
 async fn start(settings: TerminalSettings) -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let registry = Arc::new(Registry::embedded(today(), 0));
-    let catalogue = Arc::new(ErrorCatalogue::default());
-    let recorder = Arc::new(MemoryRecorder::default());
-    let terminal = Terminal::start(TerminalConfig {
-        folders: Folders::new(dir.path().join("OQS")),
-        settings: TerminalSettings {
-            pickup_delay_ms: 30,
-            settle_ms: 150,
-            rescan_ms: 100,
-            ..settings
-        },
-        national: NationalLink::InProcess(Arc::new(LocalNational::new(registry.clone(), catalogue.clone()))),
-        catalogue,
-        clock: Arc::new(FixedClock(today().and_hms_opt(9, 0, 0).unwrap())),
-        recorder: recorder.clone(),
-        seed: 1,
+    common::start(TerminalSettings {
+        pickup_delay_ms: 30,
+        settle_ms: 150,
+        rescan_ms: 100,
+        ..settings
     })
     .await
-    .unwrap();
-    Fixture {
-        _dir: dir,
-        terminal,
-        recorder,
-        registry,
-    }
 }
 
 fn request(registry: &Registry, persona: &str) -> QualificationRequest {
@@ -223,8 +190,8 @@ async fn unreadable_request_is_moved_to_res_after_its_err_file() {
     f.terminal.stop().await;
 }
 
-async fn result_of(f: &Fixture, name: &str, bytes: &[u8]) -> QualificationResult {
-    let folders = f.terminal.folders().clone();
+async fn result_of(terminal: &Terminal, name: &str, bytes: &[u8]) -> QualificationResult {
+    let folders = terminal.folders().clone();
     write_atomically(&folders.req, &format!("OQSsiquc01req_{name}.xml"), bytes);
     let res = folders.res.join(format!("OQSsiquc01res_{name}.xml"));
     wait_for("the result", || res.exists()).await;
@@ -245,13 +212,18 @@ async fn invalid_requests_and_a_down_upstream_get_segment_of_result_9() {
         .as_mut()
         .unwrap();
     info.birthdate = None;
-    let r = result_of(&f, "3", &write_message(&req, &XmlOptions::default()).unwrap()).await;
+    let r = result_of(&f.terminal, "3", &write_message(&req, &XmlOptions::default()).unwrap()).await;
     assert_eq!(r.header().segment_of_result, Some(codes::SegmentOfResult::Abnormal));
     assert_eq!(r.header().error_code.as_deref(), Some("SYN-E2001"));
 
     let mut other = request(&f.registry, "valid-kenpo-family");
     other.message_header.as_mut().unwrap().medical_institution_code = Some("9900000002".into());
-    let r = result_of(&f, "4", &write_message(&other, &XmlOptions::default()).unwrap()).await;
+    let r = result_of(
+        &f.terminal,
+        "4",
+        &write_message(&other, &XmlOptions::default()).unwrap(),
+    )
+    .await;
     assert_eq!(r.header().error_code.as_deref(), Some("SYN-E2003"));
     f.terminal.stop().await;
 
@@ -261,7 +233,7 @@ async fn invalid_requests_and_a_down_upstream_get_segment_of_result_9() {
     })
     .await;
     let bytes = write_message(&request(&down.registry, "valid-kenpo-family"), &XmlOptions::default()).unwrap();
-    let r = result_of(&down, "5", &bytes).await;
+    let r = result_of(&down.terminal, "5", &bytes).await;
     assert_eq!(r.header().error_code.as_deref(), Some("SYN-E9001"));
     assert!(r.header().error_message.unwrap().contains("合成"));
     down.terminal.stop().await;
@@ -275,7 +247,7 @@ async fn a_character_shift_jis_cannot_carry_gives_an_error_answer_not_a_replacem
     })
     .await;
     let bytes = write_message(&request(&f.registry, "non-sjis-name"), &XmlOptions::default()).unwrap();
-    let r = result_of(&f, "6", &bytes).await;
+    let r = result_of(&f.terminal, "6", &bytes).await;
     assert_eq!(r.header().error_code.as_deref(), Some("SYN-E9002"));
     assert!(r.header().error_message.unwrap().contains("U+20BB7"));
     f.terminal.stop().await;
@@ -337,7 +309,7 @@ async fn hostile_files_are_reported_and_nothing_is_lost_or_followed() {
     })
     .await;
     let folders = f.terminal.folders().clone();
-    let outside = f._dir.path().join("secret.txt");
+    let outside = f.dir.path().join("secret.txt");
     std::fs::write(&outside, "outside the folder").unwrap();
     std::os::unix::fs::symlink(&outside, folders.req.join("OQSsiquc01req_link.xml")).unwrap();
     std::fs::create_dir(folders.req.join("OQSsiquc01req_dir.xml")).unwrap();
@@ -517,7 +489,7 @@ async fn shift_jis_requests_are_read_by_their_declaration() {
     )
     .unwrap();
     assert!(std::str::from_utf8(&bytes).is_err(), "really Shift_JIS");
-    let r = result_of(&f, "sjis", &bytes).await;
+    let r = result_of(&f.terminal, "sjis", &bytes).await;
     assert_eq!(
         r.body().qualification_validity,
         Some(codes::QualificationValidity::Valid)
@@ -562,14 +534,8 @@ async fn over_http_a_national_fault_reaches_the_folder_interface() {
     })
     .await
     .unwrap();
-    let f = Fixture {
-        _dir: dir,
-        terminal,
-        recorder,
-        registry,
-    };
-    let bytes = write_message(&request(&f.registry, "valid-kenpo-insured"), &XmlOptions::default()).unwrap();
-    let r = result_of(&f, "h1", &bytes).await;
+    let bytes = write_message(&request(&registry, "valid-kenpo-insured"), &XmlOptions::default()).unwrap();
+    let r = result_of(&terminal, "h1", &bytes).await;
     assert_eq!(r.results()[0].name.as_deref(), Some("検証　一郎"));
 
     national
@@ -580,14 +546,14 @@ async fn over_http_a_national_fault_reaches_the_folder_interface() {
             .unwrap(),
         )
         .unwrap();
-    let r = result_of(&f, "h2", &bytes).await;
+    let r = result_of(&terminal, "h2", &bytes).await;
     assert_eq!(r.header().error_code.as_deref(), Some("SYN-E9001"));
     assert!(
-        f.recorder
+        recorder
             .events()
             .iter()
             .any(|e| matches!(e, TerminalEvent::Problem { message } if message.contains("502")))
     );
-    f.terminal.stop().await;
+    terminal.stop().await;
     server.stop().await;
 }

@@ -48,33 +48,18 @@ pub fn evaluate(case: &Case, steps: &[StepRecord], entries: &[Entry]) -> Vec<Che
     let mut out = Vec::new();
     lint_requests(entries, &mut out);
     api_findings(case, entries, &mut out);
-    families::name_reuse(entries, case.def.checks.iter().any(|c| c == "FS-NAME-REUSE"), &mut out);
-    let imported: Vec<&str> = steps
-        .iter()
-        .filter_map(|s| match &s.data {
-            StepData::ImportFace { file, .. } => Some(file.as_str()),
-            _ => None,
-        })
-        .collect();
-    families::consumed(
-        entries,
-        &imported,
-        case.def.checks.iter().any(|c| c == "FS-CONSUMED"),
-        &mut out,
-    );
-    let import_ends: Vec<(&str, u64)> = steps
+    let declared = |id: &str| case.def.checks.iter().any(|c| c == id);
+    families::name_reuse(entries, declared("FS-NAME-REUSE"), &mut out);
+    // Each imported face file with the last event of its import step.
+    let imports: Vec<(&str, u64)> = steps
         .iter()
         .filter_map(|s| match &s.data {
             StepData::ImportFace { file, .. } => Some((file.as_str(), s.end_seq.saturating_sub(1))),
             _ => None,
         })
         .collect();
-    families::face_once(
-        entries,
-        &import_ends,
-        case.def.checks.iter().any(|c| c == "FACE-ONCE"),
-        &mut out,
-    );
+    families::consumed(entries, &imports, declared("FS-CONSUMED"), &mut out);
+    families::face_once(entries, &imports, declared("FACE-ONCE"), &mut out);
     for step in steps {
         let window = window(entries, step.first_seq, step.end_seq);
         let def = &case.def.steps[step.index];

@@ -941,7 +941,7 @@ pub(super) fn name_reuse(entries: &[Entry], declared: bool, out: &mut Vec<CheckR
 /// FS-CONSUMED: the answers to the client's requests and the face files it imported are gone
 /// from the folders when the case ends (deleted or moved). Leftovers are a warning in every
 /// case, and a failure where the case declares the check.
-pub(super) fn consumed(entries: &[Entry], imported: &[&str], declared: bool, out: &mut Vec<CheckResult>) {
+pub(super) fn consumed(entries: &[Entry], imports: &[(&str, u64)], declared: bool, out: &mut Vec<CheckResult>) {
     let Some((at, res, face)) = entries.iter().rev().find_map(|e| match &e.event {
         Event::Terminal(TerminalEvent::Inventory { res, face, .. }) => Some((e.seq, res, face)),
         _ => None,
@@ -978,7 +978,7 @@ pub(super) fn consumed(entries: &[Entry], imported: &[&str], declared: bool, out
             events.push(seq);
         }
     }
-    for f in imported {
+    for (f, _) in imports {
         if face.iter().any(|x| x == f) {
             left.push(format!("face/{f}"));
         }
@@ -992,7 +992,7 @@ pub(super) fn consumed(entries: &[Entry], imported: &[&str], declared: bool, out
     let message = if left.is_empty() {
         format!(
             "all {} answer(s) and imported face file(s) were consumed",
-            answers + imported.len()
+            answers + imports.len()
         )
     } else {
         format!(

@@ -77,6 +77,21 @@ pub enum BulkDownload {
 }
 
 impl BulkDownload {
+    /// The answer to a download of `family` that carries only `header` (processing, or an
+    /// error).
+    pub fn empty(family: BulkFamily, header: MessageHeader) -> Self {
+        match family {
+            BulkFamily::ReferenceRegistration => BulkDownload::Registration(BulkRegistrationResult {
+                message_header: Some(header),
+                message_body: Some(Default::default()),
+            }),
+            _ => BulkDownload::Confirmation(BulkConfirmResult {
+                message_header: Some(header),
+                message_body: Some(Default::default()),
+            }),
+        }
+    }
+
     pub fn header(&self) -> MessageHeader {
         let h = match self {
             BulkDownload::Registration(r) => r.message_header.clone(),
@@ -412,16 +427,7 @@ impl LocalNational {
             .as_ref()
             .and_then(|b| present(&b.reception_number).map(str::to_owned));
         h.reception_number = reception.clone();
-        let empty = |h: MessageHeader| match family {
-            BulkFamily::ReferenceRegistration => BulkDownload::Registration(BulkRegistrationResult {
-                message_header: Some(h),
-                message_body: Some(Default::default()),
-            }),
-            _ => BulkDownload::Confirmation(BulkConfirmResult {
-                message_header: Some(h),
-                message_body: Some(Default::default()),
-            }),
-        };
+        let empty = |h: MessageHeader| BulkDownload::empty(family, h);
         let inst = match institution(&h) {
             Ok(i) => i,
             Err((key, detail)) => return empty(failed(h, &self.answer(key, &detail))),
