@@ -372,6 +372,9 @@ impl Card {
 
     /// COMPUTE DIGITAL SIGNATURE (`80 2A`): PKCS#1 v1.5 with the card doing the padding.
     fn sign(&mut self, cmd: &Command<'_>) -> Answer {
+        if cmd.p1 > 0x03 {
+            return Err(Sw::WRONG_P1P2);
+        }
         let key = match (cmd.p2, self.app) {
             (0x00, Some(App::Text)) => 0,
             (0x00, _) => return Err(Sw::WRONG_P1P2),

@@ -15,7 +15,9 @@ pub mod chip;
 pub mod generate;
 pub mod image;
 pub mod imaging;
+pub mod pcscd;
 pub mod sw;
+pub mod vpcd;
 
 pub use card::{Card, CardOptions, Response};
 pub use chip::{App, JPKI_AID};

@@ -68,3 +68,38 @@ fn spec_errors_name_the_card() {
         .to_string();
     assert!(err.contains("twice"), "{err}");
 }
+
+#[test]
+fn face_photo_decodes_as_greyscale_jpeg_2000() {
+    let Ok(_) = std::process::Command::new("opj_decompress").arg("-h").output() else {
+        assert!(
+            std::env::var("ONSHI_REQUIRE_SYSTEM_TOOLS").is_err(),
+            "opj_decompress (libopenjp2-tools) is missing"
+        );
+        eprintln!("opj_decompress not installed; skipped");
+        return;
+    };
+    let image = common::image("valid-kenpo-insured");
+    let dir = tempfile::tempdir().unwrap();
+    let (jp2, pgm) = (dir.path().join("face.jp2"), dir.path().join("face.pgm"));
+    std::fs::write(&jp2, image.face_jp2().unwrap()).unwrap();
+    let out = std::process::Command::new("opj_decompress")
+        .arg("-i")
+        .arg(&jp2)
+        .arg("-o")
+        .arg(&pgm)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // binary PGM: "P5", a comment, "width height", "255", then one byte per pixel
+    let bytes = std::fs::read(&pgm).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    let mut header = text.lines().filter(|l| !l.starts_with('#'));
+    assert_eq!(header.next(), Some("P5"), "one greyscale component");
+    assert_eq!(
+        header.next(),
+        Some(format!("{} {}", image.face.width, image.face.height).as_str())
+    );
+    let pixels = &bytes[bytes.len() - (image.face.width * image.face.height) as usize..];
+    assert!(pixels.iter().all(|&p| p == 128), "a uniform grey: nobody's face");
+}
