@@ -6,6 +6,7 @@
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_suite.rs"));
 }
+mod card;
 mod serve;
 mod validate;
 
@@ -28,7 +29,7 @@ use onshi_registry::Registry;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const EXIT_FAIL: u8 = 1;
+pub(crate) const EXIT_FAIL: u8 = 1;
 pub(crate) const EXIT_HARNESS: u8 = 2;
 pub(crate) const EXIT_USAGE: u8 = 3;
 
@@ -62,6 +63,11 @@ enum Command {
     /// Start the national mock (HTTPS + admin API) and a terminal folder for manual testing with
     /// a real client; prints URLs, files and a copy-paste example; runs until Ctrl-C.
     Serve(serve::ServeArgs),
+    /// The virtual My Number card: list, generate, serve into pcscd, run an APDU script.
+    Card {
+        #[command(subcommand)]
+        command: card::CardCommand,
+    },
     /// The test PKI.
     Pki {
         #[command(subcommand)]
@@ -177,6 +183,7 @@ fn main() -> ExitCode {
         Command::Cases { suite } => cases_command(suite.as_deref()),
         Command::Serve(args) => serve::serve_command(args),
         Command::Pki { command } => serve::pki_command(command),
+        Command::Card { command } => card::card_command(command),
         Command::ReferenceClient(_) => unreachable!("handled above"),
     }
 }

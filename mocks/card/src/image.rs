@@ -34,6 +34,16 @@ pub enum CardKind {
     Juki,
 }
 
+impl CardKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            CardKind::MyNumber => "my_number",
+            CardKind::FaceAuthOnly => "face_auth_only",
+            CardKind::Juki => "juki",
+        }
+    }
+}
+
 /// Whether the national side accepts a certificate (the card itself cannot tell).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -316,5 +326,30 @@ mod tests {
         assert_eq!(era_yymmdd("19890108"), "010108");
         assert_eq!(era_yymmdd("20190501"), "010501");
         assert_eq!(era_yymmdd("20190430"), "310430");
+    }
+}
+
+mod shipped {
+    include!(concat!(env!("OUT_DIR"), "/shipped_cards.rs"));
+}
+
+/// The ids of the cards shipped in `fixtures/cards/images/`.
+pub fn shipped_ids() -> impl Iterator<Item = &'static str> {
+    shipped::SHIPPED.iter().map(|(id, _)| *id)
+}
+
+/// A shipped card by id, or a card image file by path.
+pub fn resolve(card: &str) -> Result<CardImage, ImageError> {
+    match shipped::SHIPPED.iter().find(|(id, _)| *id == card) {
+        Some((id, text)) => CardImage::parse(text, &format!("fixtures/cards/images/{id}.toml")),
+        None if card.ends_with(".toml") || card.contains('/') => CardImage::load(Path::new(card)),
+        None => Err(ImageError::Field {
+            origin: card.into(),
+            field: "card",
+            message: format!(
+                "no shipped card with this id (there are: {}) and not a path to an image file",
+                shipped_ids().collect::<Vec<_>>().join(", ")
+            ),
+        }),
     }
 }

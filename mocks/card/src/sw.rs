@@ -46,8 +46,8 @@ impl Sw {
     pub fn meaning(self) -> String {
         if let Some(x) = self.counter() {
             return match x {
-                0 => "63C0 — verification failed, no tries left: the PIN is now locked (暗証番号ロック)".into(),
-                x => format!("63C{x:X} — wrong PIN (暗証番号誤り), {x} tries left"),
+                0 => "63C0 — no tries left: the PIN is locked (暗証番号ロック)".into(),
+                x => format!("63C{x:X} — PIN not verified, {x} tries left (暗証番号 残り{x}回)"),
             };
         }
         let text = match self {

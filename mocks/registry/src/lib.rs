@@ -8,6 +8,7 @@
 //! All data is synthetic: names are made of words like 検証 and 試験, insurer numbers use the
 //! non-existent prefecture code 99, institution codes start with 99.
 
+pub mod cards;
 pub mod date;
 pub mod history;
 pub mod person;
@@ -18,6 +19,7 @@ pub mod rng;
 use chrono::NaiveDate;
 use serde::Serialize;
 
+pub use cards::{CardHolding, card_holdings};
 pub use person::{
     CardIdentity, InsurancePeriod, MedicalAid, MedicalTicket, Person, PersonId, ProcessingNotice, VisitConsent,
     VisitKind, interface_insurer_number,
