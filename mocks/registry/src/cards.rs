@@ -42,8 +42,6 @@ impl crate::Registry {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn every_card_holder_is_a_persona() {
         let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
