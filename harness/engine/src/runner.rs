@@ -438,6 +438,9 @@ impl Runner<'_> {
                 }
                 StepDef::PresentCard {
                     persona,
+                    my_number_card,
+                    auth,
+                    remove_at,
                     consents,
                     slow,
                 } => {
@@ -445,6 +448,11 @@ impl Runner<'_> {
                         .terminal
                         .present_card(PresentCard {
                             persona: persona.clone(),
+                            card: my_number_card.clone(),
+                            visit: onshi_terminal::reader::Visit {
+                                method: auth.clone(),
+                                remove_at: *remove_at,
+                            },
                             consents: consents.clone(),
                             slow: slow.map(|s| SlowWrite {
                                 chunks: s.chunks,

@@ -57,10 +57,26 @@ pub enum ErrorKey {
     MedicalInfoPersonNotFound,
     /// A terminal that fails to write its answer (disk full) — journaled, never written.
     TerminalWriteFailed,
+    /// Face-auth reader: the card does not answer as a JPKI card (【001】).
+    ReaderCardUnreadable,
+    /// Face-auth reader: not a My Number card, e.g. a 住基カード (【002】).
+    ReaderNotMyNumberCard,
+    /// Face-auth reader: the 利用者証明用電子証明書 is expired or revoked (【006】).
+    ReaderCertificateInvalid,
+    /// Face-auth reader: the PIN is locked.
+    ReaderPinLocked,
+    /// Face-auth reader: the card has no PIN (顔認証マイナンバーカード) and PIN entry was chosen.
+    ReaderPinNotSet,
+    /// Face-auth reader: wrong PINs, tries left, the patient gave up.
+    ReaderPinFailed,
+    /// Face-auth reader: the face did not match and no visual check followed.
+    ReaderFaceNotMatched,
+    /// Face-auth reader: the card was taken away mid-flow.
+    ReaderCardRemoved,
 }
 
 impl ErrorKey {
-    pub const ALL: [ErrorKey; 22] = [
+    pub const ALL: [ErrorKey; 30] = [
         ErrorKey::RequestUnreadable,
         ErrorKey::RequestUnsupported,
         ErrorKey::RequestMissingElement,
@@ -83,6 +99,14 @@ impl ErrorKey {
         ErrorKey::MedicalInfoNoConsent,
         ErrorKey::MedicalInfoPersonNotFound,
         ErrorKey::TerminalWriteFailed,
+        ErrorKey::ReaderCardUnreadable,
+        ErrorKey::ReaderNotMyNumberCard,
+        ErrorKey::ReaderCertificateInvalid,
+        ErrorKey::ReaderPinLocked,
+        ErrorKey::ReaderPinNotSet,
+        ErrorKey::ReaderPinFailed,
+        ErrorKey::ReaderFaceNotMatched,
+        ErrorKey::ReaderCardRemoved,
     ];
 
     /// The key's name in the catalogue file.
@@ -110,6 +134,14 @@ impl ErrorKey {
             ErrorKey::MedicalInfoNoConsent => "medical-info-no-consent",
             ErrorKey::MedicalInfoPersonNotFound => "medical-info-person-not-found",
             ErrorKey::TerminalWriteFailed => "terminal-write-failed",
+            ErrorKey::ReaderCardUnreadable => "reader-card-unreadable",
+            ErrorKey::ReaderNotMyNumberCard => "reader-not-my-number-card",
+            ErrorKey::ReaderCertificateInvalid => "reader-certificate-invalid",
+            ErrorKey::ReaderPinLocked => "reader-pin-locked",
+            ErrorKey::ReaderPinNotSet => "reader-pin-not-set",
+            ErrorKey::ReaderPinFailed => "reader-pin-failed",
+            ErrorKey::ReaderFaceNotMatched => "reader-face-not-matched",
+            ErrorKey::ReaderCardRemoved => "reader-card-removed",
         }
     }
 }

@@ -417,6 +417,25 @@ pub fn error_result(request: &QualificationRequest, now: NaiveDateTime, error: E
     }
 }
 
+/// A face result for a patient the face-auth reader did not confirm: SegmentOfResult 9 with
+/// the reader's error, no person data.
+pub fn face_error_result(institution_code: &str, now: NaiveDateTime, error: ErrorAnswer) -> QualificationResult {
+    QualificationResult {
+        message_header: Some(MessageHeader {
+            process_execution_time: Some(ymdhms(now)),
+            qualification_confirmation_date: Some(ymd(now.date())),
+            medical_institution_code: Some(institution_code.to_owned()),
+            reference_classification: Some(codes::ReferenceClassification::MyNumberCard),
+            segment_of_result: Some(codes::SegmentOfResult::Abnormal),
+            error_code: Some(error.code),
+            error_message: Some(error.message),
+            character_code_identifier: Some(codes::CharacterCodeIdentifier::Utf8),
+            ..Default::default()
+        }),
+        message_body: None,
+    }
+}
+
 pub(crate) fn parse_date(s: &str) -> Option<NaiveDate> {
     (s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()))
         .then(|| NaiveDate::parse_from_str(s, "%Y%m%d").ok())

@@ -121,6 +121,19 @@ pub enum TerminalEvent {
     },
     /// A face result is complete in `face/`.
     FaceWritten { name: String, persona: String, bytes: Blob },
+    /// One step of the face-auth reader with a patient's card.
+    Reader {
+        card: String,
+        step: crate::reader::ReaderStep,
+    },
+    /// The reader did not confirm the patient: what its screen said, and the code the face
+    /// result carries.
+    ReaderRefused {
+        card: String,
+        failure: crate::reader::ReaderFailure,
+        code: String,
+        message: String,
+    },
     /// Something the terminal could not do (a write failed, the watcher reported an error).
     Problem { message: String },
     /// Files present in the folders when the terminal stopped.

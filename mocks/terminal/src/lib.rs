@@ -12,6 +12,7 @@ pub mod events;
 mod families;
 pub mod folders;
 mod observe;
+pub mod reader;
 pub mod settings;
 mod terminal;
 

@@ -104,6 +104,8 @@ pub struct TerminalSettings {
     /// changes need.
     pub touch_after_write: bool,
     pub faults: Vec<TerminalFault>,
+    /// The face-auth card reader: face-match attempts, visual-check fallback.
+    pub reader: crate::reader::ReaderSettings,
 }
 
 impl Default for TerminalSettings {
@@ -127,6 +129,7 @@ impl Default for TerminalSettings {
             slow_results: None,
             touch_after_write: false,
             faults: Vec::new(),
+            reader: crate::reader::ReaderSettings::default(),
         }
     }
 }

@@ -102,6 +102,8 @@ pub enum TerminalError {
     Watch(#[from] notify::Error),
     #[error("the face-auth reader cannot confirm {persona:?}: {reason}")]
     Face { persona: String, reason: String },
+    #[error("the face-auth reader has no such card: {0}")]
+    Card(String),
     #[error("cannot write the face result {name}: {source}")]
     FaceWrite {
         name: String,
@@ -114,6 +116,10 @@ pub enum TerminalError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PresentCard {
     pub persona: String,
+    /// A card image (shipped id or path): the reader model runs against the virtual card
+    /// first. `None`: the patient is confirmed without the card-level flow.
+    pub card: Option<String>,
+    pub visit: crate::reader::Visit,
     pub consents: ConsentChoices,
     /// Write the face file slowly, in place, like a slow share (clients must wait for it).
     pub slow: Option<SlowWrite>,
@@ -134,6 +140,16 @@ struct Shared {
     /// How often each fault has applied.
     fault_counts: Mutex<HashMap<String, u32>>,
     background: Mutex<Vec<JoinHandle<()>>>,
+    /// The virtual cards of this run, by id: one object per card, so PIN counters carry
+    /// over between visits and to PC/SC.
+    cards: Mutex<HashMap<String, CardInHand>>,
+}
+
+/// A virtual card and the image it was made from.
+#[derive(Clone)]
+pub struct CardInHand {
+    pub card: onshi_card::vpcd::SharedCard,
+    pub image: Arc<onshi_card::CardImage>,
 }
 
 impl Shared {
@@ -215,6 +231,7 @@ impl Terminal {
             draws: AtomicU64::new(0),
             fault_counts: Mutex::new(HashMap::new()),
             background: Mutex::new(Vec::new()),
+            cards: Mutex::new(HashMap::new()),
         });
         if shared
             .config
@@ -239,6 +256,21 @@ impl Terminal {
         &self.shared.config.folders
     }
 
+    /// The run's virtual card `id` (a shipped card id or an image path), made on first use.
+    pub fn card(&self, id: &str) -> Result<CardInHand, TerminalError> {
+        let mut cards = self.shared.cards.lock().expect("cards");
+        if let Some(c) = cards.get(id) {
+            return Ok(c.clone());
+        }
+        let image = onshi_card::image::resolve(id).map_err(|e| TerminalError::Card(e.to_string()))?;
+        let c = CardInHand {
+            card: Arc::new(Mutex::new(onshi_card::Card::new(&image))),
+            image: Arc::new(image),
+        };
+        cards.insert(id.to_owned(), c.clone());
+        Ok(c)
+    }
+
     /// A patient presents their card at the face-auth reader and finishes the screens: the
     /// face result appears in `face/`. Returns its file name at once; with `slow` the file
     /// is still being written when this returns.
@@ -246,21 +278,28 @@ impl Terminal {
         let s = &self.shared;
         let cfg = &s.config;
         let now = cfg.clock.now();
-        let mut result = cfg
-            .national
-            .confirm_by_face(
-                &FaceConfirmation {
+        let refused = match &card.card {
+            Some(id) => self.visit_reader(id, &card.visit, now)?,
+            None => None,
+        };
+        let mut result = match refused {
+            Some(answer) => onshi_national::face_error_result(&cfg.settings.institution_code, now, answer),
+            None => cfg
+                .national
+                .confirm_by_face(
+                    &FaceConfirmation {
+                        persona: card.persona.clone(),
+                        institution_code: cfg.settings.institution_code.clone(),
+                        consents: card.consents.clone(),
+                    },
+                    now,
+                )
+                .await
+                .map_err(|reason| TerminalError::Face {
                     persona: card.persona.clone(),
-                    institution_code: cfg.settings.institution_code.clone(),
-                    consents: card.consents.clone(),
-                },
-                now,
-            )
-            .await
-            .map_err(|reason| TerminalError::Face {
-                persona: card.persona.clone(),
-                reason,
-            })?;
+                    reason,
+                })?,
+        };
         let n = s.faces.fetch_add(1, Ordering::Relaxed);
         let mut rng = Stream::new(cfg.seed, 0xFACE_0000 + n);
         let id_bytes: Vec<u8> = (0..11).map(|_| rng.below(256) as u8).collect();
@@ -322,6 +361,38 @@ impl Terminal {
             }
         }
         Ok(name)
+    }
+
+    /// The patient at the reader with card `id`: runs the reader model, journals each step,
+    /// and returns the error to report when the reader refused.
+    fn visit_reader(
+        &self,
+        id: &str,
+        visit: &crate::reader::Visit,
+        now: chrono::NaiveDateTime,
+    ) -> Result<Option<onshi_protocol::synthetic::ErrorAnswer>, TerminalError> {
+        let s = &self.shared;
+        let hand = self.card(id)?;
+        let (steps, outcome) = {
+            let mut card = hand.card.lock().unwrap_or_else(|p| p.into_inner());
+            crate::reader::authenticate(&mut card, &hand.image, visit, &s.config.settings.reader, now.date())
+        };
+        for step in steps {
+            s.record(TerminalEvent::Reader {
+                card: id.to_owned(),
+                step,
+            });
+        }
+        Ok(outcome.err().map(|failure| {
+            let answer = s.config.catalogue.answer(failure.error_key(), &failure.detail());
+            s.record(TerminalEvent::ReaderRefused {
+                card: id.to_owned(),
+                failure,
+                code: answer.code.clone(),
+                message: answer.message.clone(),
+            });
+            answer
+        }))
     }
 
     /// Stops watching and answering, abandons work in progress, and records which files are

@@ -105,6 +105,8 @@ async fn a_single_registration_is_answered_and_shows_in_the_next_face_file() {
     let face = f
         .terminal
         .present_card(PresentCard {
+            card: None,
+            visit: Default::default(),
             persona: "valid-kenpo-insured".into(),
             consents: ConsentChoices::default(),
             slow: None,
@@ -307,6 +309,8 @@ async fn drug_information_comes_as_xml_or_pdf_once_the_patient_consented() {
 
     f.terminal
         .present_card(PresentCard {
+            card: None,
+            visit: Default::default(),
             persona: "valid-kenpo-insured".into(),
             consents: ConsentChoices {
                 pharmacists: Some("1".into()),

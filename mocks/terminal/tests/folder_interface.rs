@@ -426,6 +426,8 @@ async fn face_results_appear_whole_or_slowly() {
     let name = f
         .terminal
         .present_card(PresentCard {
+            card: None,
+            visit: Default::default(),
             persona: "face-consenting".into(),
             consents: ConsentChoices::all(),
             slow: None,
@@ -443,6 +445,8 @@ async fn face_results_appear_whole_or_slowly() {
     let slow = f
         .terminal
         .present_card(PresentCard {
+            card: None,
+            visit: Default::default(),
             persona: "face-consenting".into(),
             consents: ConsentChoices::default(),
             slow: Some(SlowWrite {

@@ -56,6 +56,9 @@ struct RawStep {
     timeout_ms: Option<u64>,
     expect: Option<Expect>,
     persona: Option<String>,
+    my_number_card: Option<String>,
+    auth: Option<onshi_terminal::reader::AuthMethod>,
+    remove_at: Option<onshi_terminal::reader::Stage>,
     consents: Option<ConsentChoices>,
     slow: Option<SlowSpec>,
     ms: Option<u64>,
@@ -85,6 +88,9 @@ impl RawStep {
             (self.timeout_ms.is_some(), "timeout_ms"),
             (self.expect.is_some(), "expect"),
             (self.persona.is_some(), "persona"),
+            (self.my_number_card.is_some(), "my_number_card"),
+            (self.auth.is_some(), "auth"),
+            (self.remove_at.is_some(), "remove_at"),
             (self.consents.is_some(), "consents"),
             (self.slow.is_some(), "slow"),
             (self.ms.is_some(), "ms"),
@@ -113,7 +119,7 @@ impl RawStep {
 fn allowed_keys(action: Action) -> &'static [&'static str] {
     match action {
         Action::ConfirmQualification => &["via", "card", "consent_limit_certificate", "timeout_ms", "expect"],
-        Action::PresentCard => &["persona", "consents", "slow"],
+        Action::PresentCard => &["persona", "my_number_card", "auth", "remove_at", "consents", "slow"],
         Action::ImportFace => &["timeout_ms", "expect"],
         Action::Wait => &["ms"],
         Action::AdvanceClock => &["by"],
@@ -170,17 +176,37 @@ fn typed_step(raw: RawStep) -> Result<StepDef, Vec<(Option<&'static str>, String
                 None
             }
         },
-        Action::PresentCard => match raw.persona {
-            Some(persona) => Some(StepDef::PresentCard {
-                persona,
-                consents: raw.consents.unwrap_or_default(),
-                slow: raw.slow,
-            }),
-            None => {
-                need("persona");
-                None
+        Action::PresentCard => {
+            // the holder of a shipped card is known; the persona may then be left out
+            let holder = raw.my_number_card.as_deref().and_then(|id| {
+                onshi_registry::card_holdings(onshi_registry::cards::EMBEDDED_CARDS)
+                    .ok()?
+                    .into_iter()
+                    .find(|c| c.card == id)
+                    .map(|c| c.persona)
+            });
+            match (raw.persona, holder) {
+                (Some(p), Some(h)) if p != h => {
+                    problems.push((
+                        Some("persona"),
+                        format!("persona {p:?} does not hold my_number_card (its holder is {h:?})"),
+                    ));
+                    None
+                }
+                (Some(persona), _) | (None, Some(persona)) => Some(StepDef::PresentCard {
+                    persona,
+                    my_number_card: raw.my_number_card,
+                    auth: raw.auth.unwrap_or_default(),
+                    remove_at: raw.remove_at,
+                    consents: raw.consents.unwrap_or_default(),
+                    slow: raw.slow,
+                }),
+                (None, None) => {
+                    need("persona` or a shipped `my_number_card");
+                    None
+                }
             }
-        },
+        }
         Action::ImportFace => Some(StepDef::ImportFace {
             timeout_ms: raw.timeout_ms.unwrap_or(10_000),
             expect: raw.expect.unwrap_or_default(),
@@ -586,10 +612,30 @@ fn validate(def: &CaseDef, rel: &str, text: &str, file: &str, registry: &Registr
             }
             StepDef::PresentCard {
                 persona,
+                my_number_card,
+                auth,
                 consents,
                 slow,
+                ..
             } => {
                 presented = true;
+                if let Some(card) = my_number_card
+                    && !card.ends_with(".toml")
+                    && registry.cards().iter().all(|c| &c.card != card)
+                {
+                    step_err(format!(
+                        "my_number_card {card:?} is not a shipped card ({}; see `onshi card list`)",
+                        registry
+                            .cards()
+                            .iter()
+                            .map(|c| c.card.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+                if my_number_card.is_none() && *auth != onshi_terminal::reader::AuthMethod::default() {
+                    step_err("auth needs a my_number_card: the reader model runs on the card".into());
+                }
                 if registry.persona(persona).is_none() {
                     step_err(format!("no persona {persona:?} in fixtures/personas.toml"));
                 }

@@ -142,6 +142,13 @@ pub enum StepDef {
     /// World action: a patient presents their card at the face-auth reader.
     PresentCard {
         persona: String,
+        /// The virtual My Number card the patient places (a shipped card id): the reader
+        /// model runs the card-level flow first. Absent: the patient is confirmed directly.
+        my_number_card: Option<String>,
+        /// Face (with each attempt's result), PIN (the entries typed) or visual check.
+        auth: onshi_terminal::reader::AuthMethod,
+        /// The patient takes the card away at this stage.
+        remove_at: Option<onshi_terminal::reader::Stage>,
         consents: ConsentChoices,
         slow: Option<SlowSpec>,
     },
