@@ -136,6 +136,10 @@ pub const DEFECTS: &[DefectInfo] = &[
             c("BULK-CARD-001", "BULK-RESULT"),
             c("BULK-QUAL-001", "BULK-RESULT"),
             c("TERM-COLLIDE-001", "OUT-VALID"),
+            c("FACE-PIN-001", "OUT-INVALID"),
+            c("FACE-LOCKED-001", "OUT-ERROR"),
+            c("FACE-REVOKED-001", "OUT-ERROR"),
+            c("FACE-JUKI-001", "OUT-ERROR"),
         ],
     },
     DefectInfo {
@@ -164,6 +168,7 @@ pub const DEFECTS: &[DefectInfo] = &[
             c("API-TOKEN-002", "OUT-INVALID"),
             c("BULK-CARD-001", "BULK-RESULT"),
             c("BULK-QUAL-001", "BULK-RESULT"),
+            c("FACE-PIN-001", "OUT-INVALID"),
         ],
     },
     DefectInfo {
@@ -194,6 +199,9 @@ pub const DEFECTS: &[DefectInfo] = &[
             c("REF-ERR-001", "REG-RESULT"),
             c("FILE-ERR-002", "OUT-MESSAGE"),
             c("FILE-ERR-001", "OUT-MESSAGE"),
+            c("FACE-LOCKED-001", "OUT-MESSAGE"),
+            c("FACE-REVOKED-001", "OUT-MESSAGE"),
+            c("FACE-JUKI-001", "OUT-MESSAGE"),
         ],
     },
     DefectInfo {
@@ -211,6 +219,7 @@ pub const DEFECTS: &[DefectInfo] = &[
             c("API-QUAL-001", "REC-NAME"),
             c("API-TOKEN-001", "REC-NAME"),
             c("BULK-SJIS-001", "BULK-RESULT"),
+            c("FACE-VISUAL-001", "REC-NAME"),
             c("BULK-ZIP-001", "BULK-RESULT"),
             c("TERM-TWICE-001", "REC-NAME"),
         ],
