@@ -367,6 +367,9 @@ fn run_command(args: RunArgs) -> ExitCode {
         return ExitCode::from(EXIT_HARNESS);
     }
     print!("{}", report::summary_table(&report));
+    if let Some(line) = report::pcsc_notice(&report) {
+        print!("{line}");
+    }
     print!("{}", report::failure_details(&report));
     println!(
         "\nreports: {dir}/report.json, {dir}/junit.xml, journal {dir}/journal.jsonl",

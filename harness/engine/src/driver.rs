@@ -63,6 +63,8 @@ pub struct DriverClient {
     stderr_log: PathBuf,
     process: Option<Process>,
     next_id: u64,
+    /// Extra environment for the adapter process (e.g. PCSCLITE_CSOCK_NAME).
+    env: Vec<(String, String)>,
 }
 
 impl DriverClient {
@@ -74,7 +76,13 @@ impl DriverClient {
             stderr_log,
             process: None,
             next_id: 1,
+            env: Vec::new(),
         }
+    }
+
+    /// Sets an environment variable for adapter processes started from now on.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.push((key.to_owned(), value.to_owned()));
     }
 
     pub fn is_running(&self) -> bool {
@@ -85,6 +93,7 @@ impl DriverClient {
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(&self.command)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

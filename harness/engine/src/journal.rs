@@ -84,6 +84,11 @@ pub enum Event {
     Terminal(TerminalEvent),
     National(NationalEvent),
     Driver(DriverEvent),
+    /// The virtual My Number card on the vpcd link (PC/SC).
+    Card {
+        card: String,
+        link: onshi_card::vpcd::LinkEvent,
+    },
     Note {
         message: String,
     },

@@ -103,6 +103,25 @@ struct Runner<'a> {
     init_error: Option<String>,
     /// The API setup the running adapter was initialized with.
     api_setup: ApiSetup,
+    /// The private pcscd of this run (when some case needs card.pcsc and PC/SC is here).
+    pcscd: Option<onshi_card::pcscd::Pcscd>,
+    /// Why card.pcsc cases cannot run on this machine.
+    pcsc_unavailable: Option<String>,
+}
+
+/// Waits (at most 5 s) until pcscd's count of insertions and removals satisfies `done`.
+async fn wait_for_pcscd(pcscd: &onshi_card::pcscd::Pcscd, done: impl Fn(usize, usize) -> bool) -> bool {
+    let since = Instant::now();
+    loop {
+        let (inserted, removed) = pcscd.presence_changes();
+        if done(inserted, removed) {
+            return true;
+        }
+        if since.elapsed() > Duration::from_secs(5) {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// Runs `cases` of `suite` (all when `only` is empty).
@@ -147,20 +166,43 @@ pub async fn run(
         options.seed,
     )
     .await?;
-    let mut runner = Runner {
-        options,
-        driver: DriverClient::new(options.adapter.clone(), journal.clone(), report_dir.join(STDERR_FILE)),
-        journal: journal.clone(),
-        world,
-        client: None,
-        init_error: None,
-        api_setup: ApiSetup::default(),
-    };
     let cases: Vec<&Case> = suite
         .cases
         .iter()
         .filter(|c| only.is_empty() || only.iter().any(|o| o == c.id()))
         .collect();
+    let mut driver = DriverClient::new(options.adapter.clone(), journal.clone(), report_dir.join(STDERR_FILE));
+    // PC/SC cases need a pcscd with the vpcd reader; the run starts its own, private one
+    let needs_pcsc = cases
+        .iter()
+        .any(|c| c.def.capabilities.iter().any(|x| x == driver::capability::CARD_PCSC));
+    let (pcscd, pcsc_unavailable) = if needs_pcsc {
+        match onshi_card::pcscd::Pcscd::start(&report_dir.join("pcscd")) {
+            Ok(p) => {
+                driver.set_env("PCSCLITE_CSOCK_NAME", &p.socket.display().to_string());
+                (Some(p), None)
+            }
+            Err(e) => {
+                journal.append(Event::Note {
+                    message: format!("PC/SC cases are not applicable: {e}"),
+                });
+                (None, Some(e.to_string()))
+            }
+        }
+    } else {
+        (None, None)
+    };
+    let mut runner = Runner {
+        options,
+        driver,
+        journal: journal.clone(),
+        world,
+        client: None,
+        init_error: None,
+        api_setup: ApiSetup::default(),
+        pcscd,
+        pcsc_unavailable,
+    };
     let mut reports = Vec::with_capacity(cases.len());
     let mut written = 1;
     for (i, case) in cases.iter().enumerate() {
@@ -284,7 +326,9 @@ impl Runner<'_> {
                 institution_code: self.options.institution_code.clone(),
                 terminal: Some(self.world.terminal_folders()),
                 api: Some(self.api_environment(setup)?),
-                pcsc: None,
+                pcsc: self.pcscd.as_ref().map(|_| driver::PcscEnvironment {
+                    reader: onshi_card::pcscd::READER.into(),
+                }),
             },
         };
         let v = self
@@ -365,6 +409,15 @@ impl Runner<'_> {
 
     /// Runs the case; `Err` ends it early with a verdict.
     async fn execute(&mut self, case: &Case, first: u64) -> Result<Vec<checks::CheckResult>, Stop> {
+        if let Some(why) = &self.pcsc_unavailable
+            && case.def.capabilities.iter().any(|c| c == driver::capability::CARD_PCSC)
+        {
+            return Err(Stop {
+                verdict: Verdict::NotApplicable,
+                reason: format!("{why}; {}", onshi_card::pcscd::HOW_TO_ENABLE),
+                check: None,
+            });
+        }
         self.ensure_adapter(case.def.api).await?;
         let caps = &self.client.as_ref().expect("initialized").capabilities;
         let missing: Vec<&str> = case
@@ -387,6 +440,9 @@ impl Runner<'_> {
             .await
             .map_err(|e| Stop::error(format!("the World could not start: {e}"), None))?;
         let outcome = self.steps(case, &mut cw).await;
+        if let Some((_, vicc)) = cw.in_reader.take() {
+            vicc.remove();
+        }
         tokio::time::sleep(self.options.settle).await;
         cw.terminal.stop().await;
         let steps = outcome?;
@@ -640,6 +696,83 @@ impl Runner<'_> {
                         )
                         .await?;
                     StepData::Medical { params, answer }
+                }
+                StepDef::InsertCard {
+                    my_number_card,
+                    remove_during,
+                } => {
+                    if let Some((_, old)) = cw.in_reader.take() {
+                        old.remove();
+                    }
+                    let pcscd = self.pcscd.as_ref().ok_or_else(|| {
+                        Stop::error(format!("step {}: no pcscd is running for this run", index + 1), None)
+                    })?;
+                    // the reader must be seen empty before the card goes in, or pcscd takes it
+                    // for the card it already had and clients get no insertion
+                    wait_for_pcscd(pcscd, |inserted, removed| removed >= inserted).await;
+                    let (before, _) = pcscd.presence_changes();
+                    let hand = cw.terminal.card(my_number_card).map_err(step_error(index))?;
+                    let journal = self.journal.clone();
+                    let id = my_number_card.clone();
+                    let sink: onshi_card::vpcd::EventSink = Arc::new(move |link| {
+                        // pcscd's presence polls (an ATR request every 400 ms) are noise
+                        if link != onshi_card::vpcd::LinkEvent::Atr {
+                            journal.append(Event::Card { card: id.clone(), link });
+                        }
+                    });
+                    let during = remove_during.map(|c| onshi_card::vpcd::RemoveDuring::Ins(c.ins()));
+                    let vicc = onshi_card::vpcd::Vicc::insert(pcscd.vpcd_addr().as_str(), hand.card, sink, during)
+                        .map_err(step_error(index))?;
+                    // the card is on the reader before the patient is asked for the PIN
+                    if !wait_for_pcscd(pcscd, |inserted, _| inserted > before).await {
+                        return Err(step_error(index)("pcscd did not notice the card within 5 s"));
+                    }
+                    cw.in_reader = Some((my_number_card.clone(), vicc));
+                    StepData::Other
+                }
+                StepDef::RemoveCard => {
+                    if let Some((_, vicc)) = cw.in_reader.take() {
+                        vicc.remove();
+                        // pcscd notices on its next presence poll (every 400 ms)
+                        if let Some(pcscd) = &self.pcscd {
+                            wait_for_pcscd(pcscd, |inserted, removed| removed >= inserted).await;
+                        }
+                    }
+                    StepData::Other
+                }
+                StepDef::VerifyCardPin {
+                    pin,
+                    timeout_ms,
+                    expect,
+                } => {
+                    let challenge = format!("onshi-harness {} step {}", case.id(), index + 1);
+                    let inserted = cw.in_reader.as_ref().is_some_and(|(_, v)| v.is_inserted());
+                    let params = driver::VerifyCardPinParams {
+                        pin: pin.clone(),
+                        challenge: Some(base64::Engine::encode(
+                            &base64::engine::general_purpose::STANDARD,
+                            challenge.as_bytes(),
+                        )),
+                        timeout_ms: *timeout_ms,
+                    };
+                    let answer = self
+                        .call_with::<_, driver::VerifyCardPinResult>(
+                            driver::method::VERIFY_CARD_PIN,
+                            &params,
+                            expect.within_ms.map(Duration::from_millis),
+                        )
+                        .await?;
+                    let facts = checks::CardFacts {
+                        inserted,
+                        certificate: match cw.in_reader.as_ref().map(|(id, _)| cw.terminal.card(id)) {
+                            Some(Ok(hand)) => {
+                                onshi_card::image::pem_der(&hand.image.auth.cert_pem, "CERTIFICATE").unwrap_or_default()
+                            }
+                            _ => Vec::new(),
+                        },
+                        challenge: challenge.into_bytes(),
+                    };
+                    StepData::CardPin { params, answer, facts }
                 }
             };
             records.push(StepRecord {

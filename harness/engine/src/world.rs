@@ -61,6 +61,8 @@ pub struct CaseWorld {
     pub terminal: Terminal,
     /// The face file the last `present_card` produced.
     pub last_face: Option<String>,
+    /// The card in the PC/SC reader, if any (removed when the case ends).
+    pub in_reader: Option<(String, onshi_card::vpcd::Vicc)>,
 }
 
 impl World {
@@ -164,6 +166,7 @@ impl World {
         Ok(CaseWorld {
             terminal,
             last_face: None,
+            in_reader: None,
         })
     }
 

@@ -572,10 +572,19 @@ pub struct FetchMedicalInfoResult {
     pub document_bytes: Option<u64>,
 }
 
-/// `verify_card_pin` params.
+/// `verify_card_pin` params: the patient's My Number card is in the PC/SC reader named in
+/// `environment.pcsc`; the client runs the user-authentication flow — find the card by the
+/// JPKI AID, read the 利用者証明用電子証明書, VERIFY the PIN, sign the challenge.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct VerifyCardPinParams {
     pub pin: String,
+    /// Bytes to sign (base64): the client signs the SHA-256 DigestInfo of them with the
+    /// authentication key (added in onshi-driver/1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<String>,
+    /// How long the client may take (added in onshi-driver/1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -588,11 +597,32 @@ pub enum PinOutcome {
     Error,
 }
 
+impl std::fmt::Display for PinOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PinOutcome::Ok => "ok",
+            PinOutcome::WrongPin => "wrong_pin",
+            PinOutcome::Blocked => "blocked",
+            PinOutcome::NoCard => "no_card",
+            PinOutcome::Error => "error",
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct VerifyCardPinResult {
     pub outcome: PinOutcome,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tries_left: Option<u8>,
+    /// What the client would show (added in onshi-driver/1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The signature over the challenge, base64 (added in onshi-driver/1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+    /// The 利用者証明用電子証明書 the client read, base64 DER (added in onshi-driver/1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
 }
 
 /// `reset` and `shutdown` take and return an empty object.

@@ -58,6 +58,13 @@ pub enum Defect {
     StrictCodeTables,
     KeepResults,
     ReimportFaces,
+    CardByAtr,
+    NoTriesLeft,
+    RetryWrongPin,
+    LockedAsWrongPin,
+    ShortCertRead,
+    ReconnectBeforeSign,
+    RemovedAsError,
 }
 
 /// What a defect does and what must catch it.
@@ -554,6 +561,58 @@ pub const DEFECTS: &[DefectInfo] = &[
         name: "reimport-faces",
         behaviour: "keeps face files and reads every one in the folder again at each import",
         catches: &[c("FACE-ONCE-001", "FACE-ONCE"), c("TERM-CLEAN-001", "FS-CONSUMED")],
+    },
+    DefectInfo {
+        defect: Defect::CardByAtr,
+        name: "card-by-atr",
+        behaviour: "recognises a My Number card by the contact ATR of one card generation instead of selecting the JPKI AID",
+        catches: &[c("CARD-AID-001", "CARD-AID")],
+    },
+    DefectInfo {
+        defect: Defect::NoTriesLeft,
+        name: "no-tries-left",
+        behaviour: "reports a wrong PIN without the tries left from 63 Cx",
+        catches: &[c("CARD-WRONG-001", "CARD-TRIES")],
+    },
+    DefectInfo {
+        defect: Defect::RetryWrongPin,
+        name: "retry-wrong-pin",
+        behaviour: "sends a rejected PIN a second time 'to be sure', using up another of the patient's tries",
+        catches: &[c("CARD-WRONG-001", "CARD-NO-RETRY")],
+    },
+    DefectInfo {
+        defect: Defect::LockedAsWrongPin,
+        name: "locked-as-wrong-pin",
+        behaviour: "reads 69 84 (PIN locked) as an ordinary wrong PIN and asks the patient to try again",
+        catches: &[
+            c("CARD-LOCKED-001", "CARD-LOCKED"),
+            c("CARD-LASTTRY-001", "CARD-LOCKED"),
+        ],
+    },
+    DefectInfo {
+        defect: Defect::ShortCertRead,
+        name: "short-cert-read",
+        behaviour: "reads the 利用者証明用電子証明書 with one 256-byte READ BINARY and takes that as the whole certificate",
+        catches: &[c("CARD-PIN-001", "CARD-CERT"), c("CARD-AID-001", "CARD-CERT")],
+    },
+    DefectInfo {
+        defect: Defect::ReconnectBeforeSign,
+        name: "reconnect-before-sign",
+        behaviour: "reconnects to the card (power cycle) between VERIFY and the signature, losing the verified PIN",
+        catches: &[
+            c("CARD-PIN-001", "CARD-SESSION"),
+            c("CARD-AID-001", "CARD-SESSION"),
+            c("CARD-REMOVED-001", "CARD-SESSION"),
+        ],
+    },
+    DefectInfo {
+        defect: Defect::RemovedAsError,
+        name: "removed-as-error",
+        behaviour: "reports a card taken out of the reader as a system error instead of 'no card'",
+        catches: &[
+            c("CARD-REMOVED-001", "CARD-REMOVED"),
+            c("CARD-NOCARD-001", "CARD-REMOVED"),
+        ],
     },
 ];
 

@@ -10,6 +10,8 @@
 //! proves that a case catches every one of them with the intended check ID.
 
 pub mod api;
+#[cfg(feature = "pcsc")]
+mod card;
 pub mod defects;
 pub mod families;
 pub mod folder;

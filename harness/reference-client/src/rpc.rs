@@ -25,6 +25,9 @@ pub struct Adapter {
     options: Options,
     client: Option<FolderClient>,
     api: Option<ApiClient>,
+    /// The PC/SC reader of `environment.pcsc` (used only with the `pcsc` feature).
+    #[cfg_attr(not(feature = "pcsc"), allow(dead_code))]
+    pcsc_reader: Option<String>,
 }
 
 enum Flow {
@@ -38,6 +41,7 @@ impl Adapter {
             options,
             client: None,
             api: None,
+            pcsc_reader: None,
         }
     }
 
@@ -103,6 +107,14 @@ impl Adapter {
             method::FETCH_MEDICAL_INFO => call(params, |p: FetchMedicalInfoParams| {
                 Ok(self.client()?.fetch_medical_info(&p))
             }),
+            #[cfg(feature = "pcsc")]
+            method::VERIFY_CARD_PIN => call(params, |p: onshi_protocol::driver::VerifyCardPinParams| {
+                let reader = self
+                    .pcsc_reader
+                    .clone()
+                    .ok_or((UNSUPPORTED_VIA, "initialize gave no pcsc environment".to_owned()))?;
+                Ok(crate::card::verify_card_pin(&reader, &p, &self.options.defects))
+            }),
             method::SHUTDOWN => {
                 return (ok(id, &Empty {}), Flow::Stop);
             }
@@ -164,6 +176,10 @@ impl Adapter {
         .into();
         if self.api.is_some() {
             capabilities.push(capability::API_QUALIFICATION.into());
+        }
+        self.pcsc_reader = p.environment.pcsc.as_ref().map(|e| e.reader.clone());
+        if cfg!(feature = "pcsc") && self.pcsc_reader.is_some() {
+            capabilities.push(capability::CARD_PCSC.into());
         }
         let defects: Vec<String> = self.options.defects.iter().map(|d| d.to_string()).collect();
         Ok(InitializeResult {

@@ -15,6 +15,7 @@ pub mod chip;
 pub mod generate;
 pub mod image;
 pub mod imaging;
+pub mod jpki;
 pub mod pcscd;
 pub mod sw;
 pub mod vpcd;

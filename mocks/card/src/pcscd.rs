@@ -146,6 +146,15 @@ impl Pcscd {
         }
     }
 
+    /// How many card insertions and removals pcscd has noticed in `Virtual PCD 00 00`, from
+    /// its log. pcscd updates the reader state right after logging them, so a client that
+    /// asks afterwards sees the card (or its absence).
+    pub fn presence_changes(&self) -> (usize, usize) {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let count = |what: &str| log.matches(&format!("{what} {READER}")).count();
+        (count("Card inserted into"), count("Card Removed From"))
+    }
+
     /// `127.0.0.1:<port>` of slot 0.
     pub fn vpcd_addr(&self) -> String {
         format!("127.0.0.1:{}", self.vpcd_port)

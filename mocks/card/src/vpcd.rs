@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::Card;
 use crate::apdu::hex;
@@ -32,7 +32,7 @@ pub const DEFAULT_PORT: u16 = 35963;
 /// How long the rest of a frame may take once its length has arrived.
 const FRAME_TIMEOUT: Duration = Duration::from_secs(5);
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum LinkEvent {
     /// The card is in the reader (TCP connection to vpcd up).
@@ -80,6 +80,7 @@ pub struct Vicc {
     stream: TcpStream,
     removed: Arc<AtomicBool>,
     ended: Arc<AtomicBool>,
+    powered: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -96,7 +97,9 @@ impl Vicc {
         let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
         let removed = Arc::new(AtomicBool::new(false));
         let ended = Arc::new(AtomicBool::new(false));
+        let powered = Arc::new(AtomicBool::new(false));
         let link = Link {
+            powered: powered.clone(),
             stream: stream.try_clone()?,
             card,
             sink: sink.clone(),
@@ -113,6 +116,7 @@ impl Vicc {
             stream,
             removed,
             ended,
+            powered,
             thread: Some(thread),
         })
     }
@@ -120,6 +124,28 @@ impl Vicc {
     /// Whether the link is still up (false once vpcd closed it or a removal happened).
     pub fn is_inserted(&self) -> bool {
         !self.ended.load(Ordering::SeqCst)
+    }
+
+    /// Whether pcscd has powered the card since it was inserted — which it does when it
+    /// notices an insertion, and from then on it reports the card to clients.
+    pub fn seen_by_reader(&self) -> bool {
+        self.powered.load(Ordering::SeqCst)
+    }
+
+    /// Waits until pcscd has noticed the card (see [`Vicc::seen_by_reader`]), so that a client
+    /// asking now finds it. False after `limit`.
+    pub fn wait_for_reader(&self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if self.powered.load(Ordering::SeqCst) {
+                return true;
+            }
+            if self.ended.load(Ordering::SeqCst) {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        false
     }
 
     /// Takes the card out of the reader.
@@ -148,6 +174,7 @@ struct Link {
     sink: EventSink,
     removed: Arc<AtomicBool>,
     ended: Arc<AtomicBool>,
+    powered: Arc<AtomicBool>,
     remove_during: Option<RemoveDuring>,
     seen: usize,
 }
@@ -166,7 +193,10 @@ impl Link {
             };
             let reply = match frame.as_slice() {
                 [0x00] => self.control(LinkEvent::PowerOff, Card::power_off),
-                [0x01] => self.control(LinkEvent::PowerOn, Card::power_on),
+                [0x01] => {
+                    self.powered.store(true, Ordering::SeqCst);
+                    self.control(LinkEvent::PowerOn, Card::power_on)
+                }
                 [0x02] => self.control(LinkEvent::Reset, Card::reset),
                 [0x04] => {
                     (self.sink)(LinkEvent::Atr);

@@ -104,6 +104,9 @@ pub fn evaluate(case: &Case, steps: &[StepRecord], entries: &[Entry]) -> Vec<Che
                     duplicate_check(window, n, &mut out);
                 }
             }
+            (StepData::CardPin { params, answer, facts }, StepDef::VerifyCardPin { expect, .. }) => {
+                super::card::card_pin_checks(expect, params, answer, facts, window, n, &mut out);
+            }
             (StepData::ImportFace { file, answer }, StepDef::ImportFace { expect, .. }) => {
                 let face = view::face(entries, file);
                 let terminal = face.as_ref().map(|(seq, r)| Answer::Result {

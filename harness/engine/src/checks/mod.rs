@@ -4,6 +4,7 @@
 
 mod answer;
 mod api_view;
+mod card;
 mod catalogue;
 mod evaluate;
 mod families;
@@ -17,6 +18,7 @@ use onshi_protocol::driver::{
 };
 use serde::{Deserialize, Serialize};
 
+pub use card::CardFacts;
 pub use catalogue::{CASE_CHECKS, CATALOGUE};
 pub use evaluate::evaluate;
 
@@ -39,6 +41,16 @@ pub fn info(id: &str) -> Option<&'static CheckInfo> {
 pub const RECORD_CHECKS: &[&str] = &["REC-INSURER", "REC-CARD", "REC-NAME", "REC-PERSON", "REC-BENEFIT"];
 /// The checks of the request a `confirm_qualification` step sends (unless `request = false`).
 pub const REQUEST_CHECKS: &[&str] = &["REQ-CARD", "REQ-CONSENT", "REQ-DATE"];
+/// The checks every `verify_card_pin` step can report (besides its outcome).
+pub const CARD_CHECKS: &[&str] = &[
+    "CARD-AID",
+    "CARD-NO-RETRY",
+    "CARD-TRIES",
+    "CARD-LOCKED",
+    "CARD-CERT",
+    "CARD-SESSION",
+    "CARD-SIGN",
+];
 /// The checks of how a client uses the API in a `confirm_qualification` step with `via = "api"`.
 pub const API_USE_CHECKS: &[&str] = &["API-RETRY-001", "API-STORM-001"];
 
@@ -120,6 +132,12 @@ pub fn checks_of_step(step: &StepDef) -> Vec<String> {
             Some(FromResult::Result) => &["BULK-ORDER", "BULK-POLL", "PULL-RESULT"],
             _ => &["BULK-ORDER", "BULK-POLL"],
         },
+        StepDef::VerifyCardPin { expect, .. } => {
+            let mut ids = vec![expect.check.clone().unwrap_or_else(|| "CARD-OUTCOME".into())];
+            ids.extend(CARD_CHECKS.iter().map(|s| s.to_string()));
+            ids.dedup();
+            return ids;
+        }
         StepDef::FetchMedicalInfo { expect, .. } => {
             if expect.ok.is_some() || expect.items == Some(FromResult::Result) {
                 &["MED-CONSENT", "MED-RESULT"]
@@ -204,6 +222,11 @@ pub enum StepData {
     Medical {
         params: FetchMedicalInfoParams,
         answer: CallAnswer<FetchMedicalInfoResult>,
+    },
+    CardPin {
+        params: onshi_protocol::driver::VerifyCardPinParams,
+        answer: CallAnswer<onshi_protocol::driver::VerifyCardPinResult>,
+        facts: CardFacts,
     },
     Other,
 }

@@ -37,6 +37,23 @@ pub fn summary_table(report: &RunReport) -> String {
     )
 }
 
+/// One line on the PC/SC cases a run could not apply, and how to enable them.
+pub fn pcsc_notice(report: &RunReport) -> Option<String> {
+    let card = onshi_protocol::driver::capability::CARD_PCSC;
+    let skipped: Vec<_> = report
+        .cases
+        .iter()
+        .filter(|c| c.verdict == Verdict::NotApplicable && c.capabilities.iter().any(|x| x == card))
+        .collect();
+    let first = skipped.first()?;
+    Some(format!(
+        "{} PC/SC card case(s) not applicable ({}). To run them: apt-get install pcscd vsmartcard-vpcd libpcsclite-dev \
+         pkgconf, and give the client PC/SC (the bundled one: cargo run --release -p onshi-cli --features pcsc -- demo).\n",
+        skipped.len(),
+        first_line(first.reason.as_deref().unwrap_or("")),
+    ))
+}
+
 fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("")
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::checks::{CheckResult, Status};
 use crate::scenario::Severity;
 
-pub use console::{failure_details, summary_table};
+pub use console::{failure_details, pcsc_notice, summary_table};
 pub use junit::junit_xml;
 
 /// The schema name written in every report.

@@ -77,6 +77,8 @@ struct RawStep {
     examined_to: Option<String>,
     format: Option<MedicalInfoFormat>,
     period: Option<PeriodSpec>,
+    remove_during: Option<super::CardCommand>,
+    pin: Option<String>,
 }
 
 impl RawStep {
@@ -109,6 +111,8 @@ impl RawStep {
             (self.examined_to.is_some(), "examined_to"),
             (self.format.is_some(), "format"),
             (self.period.is_some(), "period"),
+            (self.remove_during.is_some(), "remove_during"),
+            (self.pin.is_some(), "pin"),
         ]
         .into_iter()
         .filter_map(|(present, key)| present.then_some(key))
@@ -140,6 +144,9 @@ fn allowed_keys(action: Action) -> &'static [&'static str] {
             "expect",
         ],
         Action::FetchMedicalInfo => &["kind", "card", "format", "period", "timeout_ms", "expect"],
+        Action::InsertCard => &["my_number_card", "remove_during"],
+        Action::RemoveCard => &[],
+        Action::VerifyCardPin => &["pin", "timeout_ms", "expect"],
     }
 }
 
@@ -312,6 +319,28 @@ fn typed_step(raw: RawStep) -> Result<StepDef, Vec<(Option<&'static str>, String
                 if card.is_none() {
                     need("card");
                 }
+                None
+            }
+        },
+        Action::InsertCard => match raw.my_number_card {
+            Some(my_number_card) => Some(StepDef::InsertCard {
+                my_number_card,
+                remove_during: raw.remove_during,
+            }),
+            None => {
+                need("my_number_card");
+                None
+            }
+        },
+        Action::RemoveCard => Some(StepDef::RemoveCard),
+        Action::VerifyCardPin => match raw.pin {
+            Some(pin) => Some(StepDef::VerifyCardPin {
+                pin,
+                timeout_ms: raw.timeout_ms,
+                expect: raw.expect.unwrap_or_default(),
+            }),
+            None => {
+                need("pin");
                 None
             }
         },
@@ -782,6 +811,30 @@ fn validate(def: &CaseDef, rel: &str, text: &str, file: &str, registry: &Registr
                             step_err(format!("period: {m}"));
                         }
                     }
+                }
+                expect_check(expect, &mut step_err);
+            }
+            StepDef::InsertCard { my_number_card, .. } => {
+                if !my_number_card.ends_with(".toml") && registry.cards().iter().all(|c| &c.card != my_number_card) {
+                    step_err(format!(
+                        "my_number_card {my_number_card:?} is not a shipped card (see `onshi card list`)"
+                    ));
+                }
+                if !def
+                    .capabilities
+                    .iter()
+                    .any(|c| c == onshi_protocol::driver::capability::CARD_PCSC)
+                {
+                    step_err("a case that puts a card into the PC/SC reader must declare capability card.pcsc".into());
+                }
+            }
+            StepDef::RemoveCard => {}
+            StepDef::VerifyCardPin { expect, .. } => {
+                if expect.outcome.is_some() || expect.record.is_some() || expect.message.is_some() {
+                    step_err(
+                        "verify_card_pin expects `pin` (the outcome) and `tries_left`, not outcome/record/message"
+                            .into(),
+                    );
                 }
                 expect_check(expect, &mut step_err);
             }

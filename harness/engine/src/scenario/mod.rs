@@ -87,6 +87,9 @@ pub enum Action {
     ConfirmBulk,
     PullBulk,
     FetchMedicalInfo,
+    InsertCard,
+    RemoveCard,
+    VerifyCardPin,
 }
 
 /// One 照会番号 to register (`register_reference_number` entries).
@@ -194,6 +197,46 @@ pub enum StepDef {
         timeout_ms: Option<u64>,
         expect: Expect,
     },
+    /// World action: the patient's My Number card goes into the PC/SC reader
+    /// (`Virtual PCD 00 00`); with `remove_during` it is snatched away while the card
+    /// processes that command, before answering.
+    InsertCard {
+        my_number_card: String,
+        remove_during: Option<CardCommand>,
+    },
+    /// World action: the card leaves the PC/SC reader.
+    RemoveCard,
+    /// Driver call: the client verifies the PIN on the card in the reader and signs a challenge.
+    VerifyCardPin {
+        pin: String,
+        timeout_ms: Option<u64>,
+        expect: Expect,
+    },
+}
+
+/// A card command, by what it does (for `remove_during`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CardCommand {
+    /// SELECT (A4).
+    Select,
+    /// READ BINARY (B0).
+    Read,
+    /// VERIFY (20).
+    Verify,
+    /// COMPUTE DIGITAL SIGNATURE (80 2A).
+    Sign,
+}
+
+impl CardCommand {
+    pub fn ins(self) -> u8 {
+        match self {
+            CardCommand::Select => 0xA4,
+            CardCommand::Read => 0xB0,
+            CardCommand::Verify => 0x20,
+            CardCommand::Sign => 0x2A,
+        }
+    }
 }
 
 impl Action {
@@ -213,6 +256,9 @@ impl Action {
             Action::ConfirmBulk => "confirm_bulk",
             Action::PullBulk => "pull_bulk",
             Action::FetchMedicalInfo => "fetch_medical_info",
+            Action::InsertCard => "insert_card",
+            Action::RemoveCard => "remove_card",
+            Action::VerifyCardPin => "verify_card_pin",
         }
     }
 }
@@ -233,6 +279,9 @@ impl StepDef {
             StepDef::ConfirmBulk { .. } => Action::ConfirmBulk,
             StepDef::PullBulk { .. } => Action::PullBulk,
             StepDef::FetchMedicalInfo { .. } => Action::FetchMedicalInfo,
+            StepDef::InsertCard { .. } => Action::InsertCard,
+            StepDef::RemoveCard => Action::RemoveCard,
+            StepDef::VerifyCardPin { .. } => Action::VerifyCardPin,
         }
     }
 
@@ -307,6 +356,10 @@ pub struct Expect {
     pub ok: Option<bool>,
     /// (fetch_medical_info) the drugs or check-up items (or the PDF) equal the terminal's.
     pub items: Option<FromResult>,
+    /// (verify_card_pin) what the client concluded about the card.
+    pub pin: Option<onshi_protocol::driver::PinOutcome>,
+    /// (verify_card_pin) the tries left the client reports.
+    pub tries_left: Option<u8>,
 }
 
 /// A loaded case.
