@@ -1,6 +1,7 @@
 //! Criterion benches of the per-request work: the search endpoint's pipeline without the
 //! network (JSON parse, type check, lint, look-up, result, serialise) and the XML read of a
-//! result file, the journal line of an exchange, and the pipeline stage by stage.
+//! result file, the journal line of an exchange, the pipeline stage by stage, and one APDU on
+//! the virtual My Number card.
 //! `cargo bench -p onshi-benches --bench hot_paths`.
 
 use std::hint::black_box;
@@ -133,4 +134,26 @@ fn stages(c: &mut Criterion) {
     });
 }
 criterion_group!(stage, stages);
-criterion_main!(benches, stage);
+
+/// The virtual card in process: one APDU through the parser and state machine.
+fn card_apdus(c: &mut Criterion) {
+    let image = onshi_card::image::resolve("valid-kenpo-insured").expect("a shipped card");
+    let mut card = onshi_card::Card::new(&image);
+    let apdu = |s: &str| onshi_card::apdu::unhex(s).expect("hex");
+    card.transmit(&apdu("00 A4 04 0C 0A D3 92 F0 00 26 01 00 00 00 01"));
+    card.transmit(&apdu("00 A4 02 0C 02 00 0A"));
+    let read = apdu("00 B0 00 00 FF");
+    c.bench_function("card: READ BINARY 255 bytes (in process)", |b| {
+        b.iter(|| black_box(card.transmit(black_box(&read))))
+    });
+    let select = apdu("00 A4 02 0C 02 00 18");
+    c.bench_function("card: SELECT EF (in process)", |b| {
+        b.iter(|| black_box(card.transmit(black_box(&select))))
+    });
+    let query = apdu("00 20 00 80");
+    c.bench_function("card: VERIFY retry query (in process)", |b| {
+        b.iter(|| black_box(card.transmit(black_box(&query))))
+    });
+}
+criterion_group!(card, card_apdus);
+criterion_main!(benches, stage, card);

@@ -129,3 +129,53 @@ fn serve_puts_the_card_where_pcsc_scan_sees_it() {
         "the private pcscd stopped and cleaned up"
     );
 }
+
+#[test]
+fn without_pcscd_the_card_cases_are_not_applicable_and_one_line_says_how_to_enable_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = env!("CARGO_BIN_EXE_onshi");
+    let out = onshi()
+        .args([
+            "run",
+            "--adapter",
+            &format!("{exe} reference-client"),
+            "--case",
+            "CARD-PIN-001",
+            "--case",
+            "FILE-QUAL-001",
+        ])
+        .arg("--report-dir")
+        .arg(dir.path())
+        .env("ONSHI_PCSCD", "/nonexistent/pcscd")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("2 cases: 1 passed, 0 failed (0 mandatory), 1 not applicable"),
+        "{text}"
+    );
+    let notice: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("PC/SC card case(s) not applicable"))
+        .collect();
+    assert_eq!(notice.len(), 1, "{text}");
+    assert!(
+        notice[0].contains("apt-get install pcscd vsmartcard-vpcd"),
+        "{}",
+        notice[0]
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap()).unwrap();
+    let card = report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "CARD-PIN-001")
+        .unwrap();
+    assert_eq!(card["verdict"], "not_applicable");
+    assert!(
+        card["reason"].as_str().unwrap().contains("pcscd is not installed"),
+        "{card}"
+    );
+}

@@ -77,3 +77,25 @@ fn every_check_named_in_prose_docs_exists() {
         }
     }
 }
+
+/// docs/cards.md lists every shipped card with its holder, and every synthetic reader code.
+#[test]
+fn the_card_guide_names_every_shipped_card_and_reader_code() {
+    let guide = std::fs::read_to_string(repo().join("docs/cards.md")).unwrap();
+    let registry = Registry::embedded(NaiveDate::from_ymd_opt(2025, 6, 2).unwrap(), 0);
+    for c in registry.cards() {
+        let row = format!("| `{}` | {} |", c.card, c.persona);
+        assert!(guide.contains(&row), "docs/cards.md has no row {row}");
+    }
+    let catalogue = onshi_protocol::synthetic::ErrorCatalogue::default();
+    for key in onshi_protocol::synthetic::ErrorKey::ALL
+        .into_iter()
+        .filter(|k| k.name().starts_with("reader-"))
+    {
+        let code = catalogue.answer(key, "").code;
+        assert!(
+            guide.contains(&format!("`{code}`")),
+            "docs/cards.md does not list {code}"
+        );
+    }
+}

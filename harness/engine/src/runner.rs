@@ -442,6 +442,10 @@ impl Runner<'_> {
         let outcome = self.steps(case, &mut cw).await;
         if let Some((_, vicc)) = cw.in_reader.take() {
             vicc.remove();
+            // every case starts with an empty reader, as pcscd sees it
+            if let Some(pcscd) = &self.pcscd {
+                wait_for_pcscd(pcscd, |inserted, removed| removed >= inserted).await;
+            }
         }
         tokio::time::sleep(self.options.settle).await;
         cw.terminal.stop().await;

@@ -63,10 +63,18 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
+/// The pcscd program: `ONSHI_PCSCD` when set, else `pcscd` on the PATH or in /usr/sbin.
+fn pcscd_program() -> Option<PathBuf> {
+    match std::env::var_os("ONSHI_PCSCD") {
+        Some(p) => Some(PathBuf::from(p)).filter(|p| p.is_file()),
+        None => which("pcscd"),
+    }
+}
+
 impl Pcscd {
     /// Why PC/SC cannot be used on this machine, if it cannot.
     pub fn unavailable() -> Option<String> {
-        if which("pcscd").is_none() {
+        if pcscd_program().is_none() {
             return Some("pcscd is not installed".into());
         }
         if !Path::new(VPCD_DRIVER).exists() {
@@ -102,11 +110,13 @@ impl Pcscd {
         if !is_root() {
             unshare.arg("--map-root-user");
         }
-        let script = "mkdir -p /run/pcscd 2>/dev/null; mount --bind \"$1\" /run/pcscd && exec pcscd --foreground --debug --apdu -c \"$2\"";
+        let program = pcscd_program().ok_or_else(|| PcscdError::Unavailable("pcscd is not installed".into()))?;
+        let script = "mkdir -p /run/pcscd 2>/dev/null; mount --bind \"$1\" /run/pcscd && exec \"$3\" --foreground --debug --apdu -c \"$2\"";
         unshare
             .args(["--mount", "--propagation", "private", "sh", "-c", script, "sh"])
             .arg(&run)
             .arg(&conf)
+            .arg(&program)
             .stdin(Stdio::null())
             // pcscd writes its log to stdout when it runs in the foreground
             .stdout(log_file.try_clone().map_err(start)?)

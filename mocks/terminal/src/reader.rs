@@ -14,7 +14,6 @@ use onshi_card::image::{CardImage, CertStatus};
 use onshi_card::{Card, Sw};
 use onshi_protocol::synthetic::ErrorKey;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// How the patient authenticates at the reader.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -295,9 +294,7 @@ fn pin_path(
             Sw::OK => {
                 // sign a challenge with the authentication key, as the PIN path does
                 send(card, &select_ef(0x0017));
-                let mut di = onshi_card::apdu::unhex("30 31 30 0D 06 09 60 86 48 01 65 03 04 02 01 05 00 04 20")
-                    .expect("a constant DigestInfo prefix");
-                di.extend(Sha256::digest(format!("onshi reader challenge {i}")));
+                let di = onshi_card::jpki::digest_info_sha256(format!("onshi reader challenge {i}").as_bytes());
                 let mut sign = vec![0x80, 0x2A, 0x00, 0x80, di.len() as u8];
                 sign.extend(&di);
                 sign.push(0x00);
