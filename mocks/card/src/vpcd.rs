@@ -271,9 +271,18 @@ impl Link {
         Some(bytes)
     }
 
+    /// vpcd writes a frame's length and its payload separately and without TCP_NODELAY, so
+    /// with delayed ACKs here the payload waits ~40 ms for the ACK of the length (Nagle).
+    /// Quick ACKs keep the round trip sub-millisecond; Linux resets the mode, so it is
+    /// renewed before every read.
+    fn quick_ack(&self) {
+        let _ = socket2::SockRef::from(&self.stream).set_tcp_quickack(true);
+    }
+
     fn read_frame(&mut self) -> Frame {
         let mut len = [0u8; 2];
         let _ = self.stream.set_read_timeout(None);
+        self.quick_ack();
         match read_counted(&mut self.stream, &mut len) {
             Ok(()) => {}
             Err((0, _)) => return Frame::End("vpcd closed the connection".into()),
@@ -289,6 +298,7 @@ impl Link {
         }
         let mut frame = vec![0u8; n];
         let _ = self.stream.set_read_timeout(Some(FRAME_TIMEOUT));
+        self.quick_ack();
         match read_counted(&mut self.stream, &mut frame) {
             Ok(()) => Frame::Ok(frame),
             Err((got, e)) => Frame::End(format!("connection ended mid-frame ({got} of {n} bytes): {e}")),
