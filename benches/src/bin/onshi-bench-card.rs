@@ -134,10 +134,6 @@ fn through_pcscd(addr: &str, args: &Args) -> anyhow::Result<()> {
         }
     });
     let vicc = Vicc::insert(addr, Arc::new(Mutex::new(Card::new(&image))), sink, None)?;
-    anyhow::ensure!(
-        vicc.wait_for_reader(Duration::from_secs(5)),
-        "pcscd did not notice the card"
-    );
     let ctx = pcsc::Context::establish(pcsc::Scope::User)?;
     let reader = CString::new(READER)?;
     // pcscd reports the card once its presence poll has seen it

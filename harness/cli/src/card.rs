@@ -113,6 +113,10 @@ fn generate(spec: &Path, out: &Path) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    println!(
+        "generating the cards of {} (RSA-2048 keys for each: a few seconds)…",
+        spec.display()
+    );
     let images = match onshi_card::generate::generate_all(&text) {
         Ok(i) => i,
         Err(e) => {

@@ -119,12 +119,11 @@ impl Class {
 
 /// Formats bytes as spaced upper-case hex (`00 A4 04 0C`), the way traces print them.
 pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
     let mut out = String::with_capacity(bytes.len() * 3);
     for (i, b) in bytes.iter().enumerate() {
-        if i > 0 {
-            out.push(' ');
-        }
-        out.push_str(&format!("{b:02X}"));
+        let sep = if i > 0 { " " } else { "" };
+        let _ = write!(out, "{sep}{b:02X}");
     }
     out
 }

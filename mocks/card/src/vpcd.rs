@@ -80,7 +80,6 @@ pub struct Vicc {
     stream: TcpStream,
     removed: Arc<AtomicBool>,
     ended: Arc<AtomicBool>,
-    powered: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -97,9 +96,7 @@ impl Vicc {
         let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
         let removed = Arc::new(AtomicBool::new(false));
         let ended = Arc::new(AtomicBool::new(false));
-        let powered = Arc::new(AtomicBool::new(false));
         let link = Link {
-            powered: powered.clone(),
             stream: stream.try_clone()?,
             card,
             sink: sink.clone(),
@@ -116,7 +113,6 @@ impl Vicc {
             stream,
             removed,
             ended,
-            powered,
             thread: Some(thread),
         })
     }
@@ -124,28 +120,6 @@ impl Vicc {
     /// Whether the link is still up (false once vpcd closed it or a removal happened).
     pub fn is_inserted(&self) -> bool {
         !self.ended.load(Ordering::SeqCst)
-    }
-
-    /// Whether pcscd has powered the card since it was inserted — which it does when it
-    /// notices an insertion, and from then on it reports the card to clients.
-    pub fn seen_by_reader(&self) -> bool {
-        self.powered.load(Ordering::SeqCst)
-    }
-
-    /// Waits until pcscd has noticed the card (see [`Vicc::seen_by_reader`]), so that a client
-    /// asking now finds it. False after `limit`.
-    pub fn wait_for_reader(&self, limit: Duration) -> bool {
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            if self.powered.load(Ordering::SeqCst) {
-                return true;
-            }
-            if self.ended.load(Ordering::SeqCst) {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        false
     }
 
     /// Takes the card out of the reader.
@@ -174,7 +148,6 @@ struct Link {
     sink: EventSink,
     removed: Arc<AtomicBool>,
     ended: Arc<AtomicBool>,
-    powered: Arc<AtomicBool>,
     remove_during: Option<RemoveDuring>,
     seen: usize,
 }
@@ -193,10 +166,7 @@ impl Link {
             };
             let reply = match frame.as_slice() {
                 [0x00] => self.control(LinkEvent::PowerOff, Card::power_off),
-                [0x01] => {
-                    self.powered.store(true, Ordering::SeqCst);
-                    self.control(LinkEvent::PowerOn, Card::power_on)
-                }
+                [0x01] => self.control(LinkEvent::PowerOn, Card::power_on),
                 [0x02] => self.control(LinkEvent::Reset, Card::reset),
                 [0x04] => {
                     (self.sink)(LinkEvent::Atr);

@@ -104,8 +104,8 @@ pub fn card_pin_checks(
     if facts.inserted {
         aid(&seen, got, step, out);
     }
-    no_retry(&seen, step, out);
     let verifies: Vec<&Apdu> = apdus(&seen).filter(|a| a.is_verify_with_pin()).collect();
+    no_retry(&verifies, step, out);
     if let (Some(r), Some(last)) = (got, verifies.last()) {
         tries(r, last, expect, step, out);
         locked(r, &verifies, step, out);
@@ -176,9 +176,8 @@ fn aid(seen: &[Seen], got: Option<&VerifyCardPinResult>, step: usize, out: &mut 
     }
 }
 
-fn no_retry(seen: &[Seen], step: usize, out: &mut Vec<CheckResult>) {
-    let verifies: Vec<&Apdu> = apdus(seen).filter(|a| a.is_verify_with_pin()).collect();
-    match verifies.as_slice() {
+fn no_retry(verifies: &[&Apdu], step: usize, out: &mut Vec<CheckResult>) {
+    match verifies {
         [] => {}
         [one] => out.push(pass("CARD-NO-RETRY", "the PIN was presented once".into(), step, vec![one.seq])),
         many => out.push(fail(

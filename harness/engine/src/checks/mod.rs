@@ -133,10 +133,13 @@ pub fn checks_of_step(step: &StepDef) -> Vec<String> {
             _ => &["BULK-ORDER", "BULK-POLL"],
         },
         StepDef::VerifyCardPin { expect, .. } => {
-            let mut ids = vec![expect.check.clone().unwrap_or_else(|| "CARD-OUTCOME".into())];
-            ids.extend(CARD_CHECKS.iter().map(|s| s.to_string()));
-            ids.dedup();
-            return ids;
+            let outcome = expect.check.clone().unwrap_or_else(|| "CARD-OUTCOME".into());
+            let others: Vec<String> = CARD_CHECKS
+                .iter()
+                .filter(|c| **c != outcome)
+                .map(|s| s.to_string())
+                .collect();
+            return std::iter::once(outcome).chain(others).collect();
         }
         StepDef::FetchMedicalInfo { expect, .. } => {
             if expect.ok.is_some() || expect.items == Some(FromResult::Result) {

@@ -643,9 +643,9 @@ fn validate(def: &CaseDef, rel: &str, text: &str, file: &str, registry: &Registr
                 persona,
                 my_number_card,
                 auth,
+                remove_at,
                 consents,
                 slow,
-                ..
             } => {
                 presented = true;
                 if let Some(card) = my_number_card
@@ -662,8 +662,10 @@ fn validate(def: &CaseDef, rel: &str, text: &str, file: &str, registry: &Registr
                             .join(", ")
                     ));
                 }
-                if my_number_card.is_none() && *auth != onshi_terminal::reader::AuthMethod::default() {
-                    step_err("auth needs a my_number_card: the reader model runs on the card".into());
+                if my_number_card.is_none()
+                    && (*auth != onshi_terminal::reader::AuthMethod::default() || remove_at.is_some())
+                {
+                    step_err("auth and remove_at need a my_number_card: the reader model runs on the card".into());
                 }
                 if registry.persona(persona).is_none() {
                     step_err(format!("no persona {persona:?} in fixtures/personas.toml"));
