@@ -766,7 +766,8 @@ fn write_element<'a>(
 }
 
 /// Escapes markup characters; `\r` becomes a character reference so that it survives the
-/// reader's end-of-line normalisation.
+/// reader's end-of-line normalisation, and in attributes so do `\n` and `\t`, which
+/// attribute-value normalisation would otherwise turn into spaces (found by fuzzing).
 fn escape(s: &str, attribute: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -776,6 +777,8 @@ fn escape(s: &str, attribute: bool) -> String {
             '>' => out.push_str("&gt;"),
             '"' if attribute => out.push_str("&quot;"),
             '\r' => out.push_str("&#13;"),
+            '\n' if attribute => out.push_str("&#10;"),
+            '\t' if attribute => out.push_str("&#9;"),
             _ => out.push(c),
         }
     }
@@ -864,6 +867,24 @@ mod tests {
             Ok(doc) => assert!(doc.utf8_under_sjis_declaration),
             Err(e) => assert_eq!(e.check_id(), "MSG-ENC-001"),
         }
+    }
+
+    #[test]
+    fn newlines_and_tabs_in_attributes_survive_a_write_and_read() {
+        // the fuzzer's find: &#10; and &#9; in an attribute came back as spaces
+        let input = b"<Bo S=\"xx<&#10;xxxx&#9;xx\"/>";
+        let doc = decode(&input[..], &Limits::default()).unwrap();
+        let bytes = encode(
+            &doc.root,
+            &WriteOptions {
+                encoding: doc.encoding,
+                indent: false,
+            },
+        )
+        .unwrap();
+        let again = decode(&bytes, &Limits::default()).unwrap();
+        assert_eq!(again.root.attributes, doc.root.attributes);
+        assert_eq!(doc.root.attributes[0].1, "xx<\nxxxx\txx");
     }
 
     #[test]
