@@ -7,6 +7,7 @@ mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_suite.rs"));
 }
 mod card;
+mod rush;
 mod serve;
 mod validate;
 
@@ -55,6 +56,8 @@ enum Command {
         #[arg(long, default_value = "onshi-report", value_name = "DIR")]
         report_dir: PathBuf,
     },
+    /// A reception rush (受付ラッシュ): lookup latency under load, per stage, from a profile.
+    Rush(rush::RushArgs),
     /// Lint message files and print findings with check IDs; non-zero exit on errors.
     Validate {
         #[arg(required = true, value_name = "FILE")]
@@ -179,6 +182,7 @@ fn main() -> ExitCode {
                 error_codes: None,
             })
         }
+        Command::Rush(args) => rush::rush_command(args),
         Command::Validate { files } => validate::run(&files),
         Command::Cases { suite } => cases_command(suite.as_deref()),
         Command::Serve(args) => serve::serve_command(args),
@@ -188,7 +192,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn shell_quote(p: &Path) -> String {
+pub(crate) fn shell_quote(p: &Path) -> String {
     format!("'{}'", p.display().to_string().replace('\'', "'\\''"))
 }
 

@@ -13,6 +13,7 @@ pub mod driver;
 pub mod journal;
 pub mod report;
 pub mod runner;
+pub mod rush;
 pub mod scenario;
 pub mod serve;
 pub mod world;

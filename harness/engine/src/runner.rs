@@ -329,6 +329,7 @@ impl Runner<'_> {
                 pcsc: self.pcscd.as_ref().map(|_| driver::PcscEnvironment {
                     reader: onshi_card::pcscd::READER.into(),
                 }),
+                workstation: None,
             },
         };
         let v = self

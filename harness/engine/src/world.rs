@@ -54,6 +54,23 @@ pub struct World {
     pub date: NaiveDate,
     pub seed: u64,
     server: Server,
+    terminal_recorder: Arc<dyn onshi_terminal::Recorder>,
+}
+
+/// Where the World's events go.
+pub struct Recorders {
+    pub national: Arc<dyn onshi_national::events::NationalRecorder>,
+    pub terminal: Arc<dyn onshi_terminal::Recorder>,
+}
+
+impl Recorders {
+    /// Everything into the journal.
+    pub fn journal(journal: &Arc<Journal>) -> Recorders {
+        Recorders {
+            national: Arc::new(NationalRecorder(journal.clone())),
+            terminal: Arc::new(TerminalRecorder(journal.clone())),
+        }
+    }
 }
 
 /// The parts that are fresh for each case.
@@ -66,12 +83,26 @@ pub struct CaseWorld {
 }
 
 impl World {
-    /// Prepares the folder and starts the national mock.
+    /// Prepares the folder and starts the national mock, recording into the journal.
     pub async fn start(
         root: PathBuf,
         registry: Arc<Registry>,
         catalogue: Arc<ErrorCatalogue>,
         journal: Arc<Journal>,
+        institution_code: String,
+        seed: u64,
+    ) -> Result<World, WorldError> {
+        let recorders = Recorders::journal(&journal);
+        World::start_with(root, registry, catalogue, journal, recorders, institution_code, seed).await
+    }
+
+    /// [`World::start`] with the events going to `recorders` (the rush keeps only timings).
+    pub async fn start_with(
+        root: PathBuf,
+        registry: Arc<Registry>,
+        catalogue: Arc<ErrorCatalogue>,
+        journal: Arc<Journal>,
+        recorders: Recorders,
         institution_code: String,
         seed: u64,
     ) -> Result<World, WorldError> {
@@ -83,12 +114,7 @@ impl World {
         let date = registry.today();
         let clock = Arc::new(SimClock::at_opening(date));
         let service = Arc::new(LocalNational::new(registry.clone(), catalogue.clone()));
-        let national = National::new(
-            service,
-            clock.clone(),
-            Arc::new(NationalRecorder(journal.clone())),
-            seed,
-        );
+        let national = National::new(service, clock.clone(), recorders.national, seed);
         let pki = onshi_national::pki::embedded();
         let tls = ServerTls::from_pki(&pki).map_err(|e| WorldError::National(e.to_string()))?;
         let server = onshi_national::http::serve(national.clone(), "127.0.0.1:0".parse().expect("valid"), Some(tls))
@@ -107,6 +133,7 @@ impl World {
             date,
             seed,
             server,
+            terminal_recorder: recorders.terminal,
         })
     }
 
@@ -159,7 +186,7 @@ impl World {
             national: NationalLink::Http(link),
             catalogue: self.catalogue.clone(),
             clock: self.clock.clone(),
-            recorder: Arc::new(TerminalRecorder(self.journal.clone())),
+            recorder: self.terminal_recorder.clone(),
             seed: self.seed,
         })
         .await?;
@@ -199,12 +226,21 @@ pub fn card(registry: &Registry, date: NaiveDate, spec: &CardSpec) -> Result<Car
             .checked_sub(1)
             .ok_or_else(|| WorldError::Scenario(format!("persona {id:?} has no previous card")))?,
     };
+    let mut card = period_card(person, index);
+    if spec.omit_branch {
+        card.branch = None;
+    }
+    Ok(card)
+}
+
+/// The insurance card a person holds for their period `index`, as typed in at the desk.
+pub fn period_card(person: &onshi_registry::Person, index: usize) -> Card {
     let c = &person.insurance[index].card;
-    Ok(Card {
+    Card {
         insurer_number: c.printed_insurer_number().to_owned(),
         symbol: c.symbol.clone(),
         number: c.number.clone(),
-        branch: if spec.omit_branch { None } else { c.branch.clone() },
+        branch: c.branch.clone(),
         birthdate: person.birthdate.format("%Y%m%d").to_string(),
-    })
+    }
 }

@@ -118,6 +118,11 @@ pub struct Environment {
     pub api: Option<ApiEnvironment>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pcsc: Option<PcscEnvironment>,
+    /// The reception PC this adapter instance stands for, when several instances share one
+    /// terminal folder (a rush starts one per PC): each must keep its request file names
+    /// apart from the others'. Absent in conformance runs (added in onshi-driver/1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workstation: Option<String>,
 }
 
 /// The terminal's shared folder: absolute paths.

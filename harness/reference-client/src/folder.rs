@@ -148,6 +148,8 @@ pub struct FolderClient {
     institution_code: String,
     pub(crate) options: Options,
     counter: u32,
+    /// `W<id>` when several PCs share the folder, else empty.
+    workstation: String,
     announced: Option<Announced>,
     /// Requests the client gave up on: their late answers are deleted when they turn up.
     abandoned: Vec<MessageFileName>,
@@ -191,10 +193,27 @@ impl FolderClient {
             institution_code: institution_code.to_owned(),
             options,
             counter: 0,
+            workstation: String::new(),
             announced,
             abandoned: Vec::new(),
             consents: Default::default(),
         }
+    }
+
+    /// Several PCs share the terminal folder: put this PC's id into every request name
+    /// (`yyyyMMdd` + `W<id>` + counter) so that no two PCs pick the same name.
+    pub fn set_workstation(&mut self, id: Option<&str>) {
+        self.workstation = id
+            .map(|id| {
+                format!(
+                    "W{}",
+                    id.chars()
+                        .filter(char::is_ascii_alphanumeric)
+                        .take(6)
+                        .collect::<String>()
+                )
+            })
+            .unwrap_or_default();
     }
 
     /// The harness's `reset` (a new case, emptied folders): nothing is pending any more. With
@@ -228,7 +247,7 @@ impl FolderClient {
     fn next_name(&mut self, family: Family, step: Step, date: &str) -> MessageFileName {
         loop {
             self.counter += 1;
-            let name = MessageFileName::request(family, step, format!("{date}{:04}", self.counter));
+            let name = MessageFileName::request(family, step, format!("{date}{}{:04}", self.workstation, self.counter));
             if self.has(Defect::ReuseResultName) {
                 return name;
             }

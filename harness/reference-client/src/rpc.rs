@@ -152,11 +152,9 @@ impl Adapter {
             error_code::INVALID_PARAMS,
             "the environment has no terminal folder".to_owned(),
         ))?;
-        self.client = Some(FolderClient::new(
-            &folders,
-            &p.environment.institution_code,
-            self.options.clone(),
-        ));
+        let mut client = FolderClient::new(&folders, &p.environment.institution_code, self.options.clone());
+        client.set_workstation(p.environment.workstation.as_deref());
+        self.client = Some(client);
         self.api = match &p.environment.api {
             None => None,
             Some(env) => Some(

@@ -225,8 +225,12 @@ impl LocalNational {
             .cloned()
     }
 
-    /// A persona as it is now (with its changes).
+    /// A persona as it is now (with its changes); or a generated person by `#<n>`
+    /// ([`PersonId::key`]).
     pub fn persona(&self, id: &str) -> Option<Person> {
+        if let PersonId::Generated(n) = PersonId::from_key(id) {
+            return self.registry.person(&PersonId::Generated(n));
+        }
         let states = self.states.read().expect("person states");
         states
             .changed

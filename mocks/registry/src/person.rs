@@ -22,6 +22,25 @@ impl std::fmt::Display for PersonId {
     }
 }
 
+impl PersonId {
+    /// The id as one string, as the face-auth reader names the patient: a persona's id, or
+    /// `#<n>` for generated person `n` (persona ids never start with `#`).
+    pub fn key(&self) -> String {
+        match self {
+            PersonId::Persona(id) => id.clone(),
+            PersonId::Generated(n) => format!("#{n}"),
+        }
+    }
+
+    /// The inverse of [`PersonId::key`].
+    pub fn from_key(key: &str) -> PersonId {
+        match key.strip_prefix('#').and_then(|n| n.parse().ok()) {
+            Some(n) => PersonId::Generated(n),
+            None => PersonId::Persona(key.to_owned()),
+        }
+    }
+}
+
 /// The data printed on an insurance card that identifies it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct CardIdentity {

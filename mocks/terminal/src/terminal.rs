@@ -275,6 +275,12 @@ impl Terminal {
     /// face result appears in `face/`. Returns its file name at once; with `slow` the file
     /// is still being written when this returns.
     pub async fn present_card(&self, card: PresentCard) -> Result<String, TerminalError> {
+        self.present_card_timed(card).await.map(|(name, _)| name)
+    }
+
+    /// [`Terminal::present_card`], also returning when the national system answered (or
+    /// the reader refused the card) — the rush's stage boundary before the file is written.
+    pub async fn present_card_timed(&self, card: PresentCard) -> Result<(String, Instant), TerminalError> {
         let s = &self.shared;
         let cfg = &s.config;
         let now = cfg.clock.now();
@@ -300,6 +306,7 @@ impl Terminal {
                     reason,
                 })?,
         };
+        let answered = Instant::now();
         let n = s.faces.fetch_add(1, Ordering::Relaxed);
         let mut rng = Stream::new(cfg.seed, 0xFACE_0000 + n);
         let id_bytes: Vec<u8> = (0..11).map(|_| rng.below(256) as u8).collect();
@@ -360,7 +367,7 @@ impl Terminal {
                 s.background.lock().expect("background").push(handle);
             }
         }
-        Ok(name)
+        Ok((name, answered))
     }
 
     /// The patient at the reader with card `id`: runs the reader model, journals each step,

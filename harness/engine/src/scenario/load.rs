@@ -456,12 +456,19 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()
     Ok(())
 }
 
+/// The folder of rush profiles inside a suite (`scenarios/rush/`).
+pub const RUSH_DIR: &str = "rush/";
+
 /// Loads cases from `(relative path, text)` pairs.
 pub fn load_sources(origin: &str, sources: &[(String, String)], registry: &Registry) -> Result<Suite, Vec<LoadError>> {
     let mut cases = Vec::new();
     let mut errors = Vec::new();
     let mut seen: HashMap<String, String> = HashMap::new();
     for (rel, text) in sources {
+        // rush profiles live beside the cases but are not cases
+        if rel.starts_with(RUSH_DIR) {
+            continue;
+        }
         let file = if origin == "embedded" {
             format!("scenarios/{rel}")
         } else {

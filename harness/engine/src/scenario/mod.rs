@@ -12,7 +12,7 @@ use onshi_protocol::driver::{MedicalInfoFormat, MedicalInfoKind, Outcome, PullKi
 use onshi_terminal::TerminalSettings;
 use serde::{Deserialize, Serialize};
 
-pub use load::{LoadError, Suite, load_dir, load_sources};
+pub use load::{LoadError, RUSH_DIR, Suite, load_dir, load_sources};
 
 /// How much a case matters for certification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

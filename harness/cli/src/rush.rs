@@ -1,0 +1,333 @@
+//! `onshi rush`: a reception rush from a profile, on virtual time or in real time, with a
+//! live progress display, a console summary and `rush.json`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::sync::Arc;
+
+use onshi_harness::rush::live::{LiveOptions, LiveState};
+use onshi_harness::rush::profile::human;
+use onshi_harness::rush::report::{RunInfo, RushReport};
+use onshi_harness::rush::{self, Outcomes, Partition, Profile, VirtualOptions};
+use onshi_registry::Registry;
+
+use crate::{EXIT_FAIL, EXIT_HARNESS, EXIT_USAGE, embedded};
+
+#[derive(clap::Args)]
+pub struct RushArgs {
+    /// A shipped profile (see --list) or a profile file (.toml).
+    #[arg(value_name = "PROFILE", required_unless_present = "list")]
+    profile: Option<String>,
+    /// List the shipped profiles.
+    #[arg(long)]
+    list: bool,
+    /// Run on virtual time: deterministic, every step drawn from the profile's
+    /// distributions (the client modelled by world.client_import); a whole region in seconds.
+    #[arg(long = "virtual")]
+    virtual_time: bool,
+    /// The adapter command for a real-time run (default: the bundled reference client).
+    #[arg(long, value_name = "CMD")]
+    adapter: Option<String>,
+    /// Arrival window instead of the profile's duration (90s, 10m, 2h; at most 24h).
+    #[arg(long, value_parser = parse_window, value_name = "D")]
+    duration: Option<Duration>,
+    /// Seed of arrivals, patients and service times.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    seed: u64,
+    /// Where to write rush.json.
+    #[arg(long, default_value = "onshi-rush", value_name = "DIR")]
+    report_dir: PathBuf,
+    /// Run only facilities i with i % N == K (scale-out over several processes; see
+    /// docs/scaling.md).
+    #[arg(long, value_parser = parse_partition, value_name = "K/N")]
+    partition: Option<Partition>,
+    /// Worker threads on virtual time (default: the number of CPUs).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// The reception date to simulate, YYYYMMDD (default: today in Japan).
+    #[arg(long, value_parser = crate::parse_date, value_name = "YYYYMMDD")]
+    date: Option<NaiveDate>,
+    /// Real time: longest wait for one adapter call, in seconds (a stalled adapter is then
+    /// killed, counted and started again).
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    call_timeout: u64,
+    /// Real time: how long visits still under way after the window may take, in seconds;
+    /// the rest are counted as dropped.
+    #[arg(long, default_value_t = 120, value_name = "SECS")]
+    drain: u64,
+    /// Error codes for the World's answers (default: the embedded synthetic codes).
+    #[arg(long, value_name = "FILE")]
+    error_codes: Option<PathBuf>,
+}
+
+fn parse_window(s: &str) -> Result<Duration, String> {
+    let d = onshi_harness::clock::parse_duration(s)?
+        .to_std()
+        .map_err(|_| format!("{s:?} is negative"))?;
+    if d.is_zero() || d > rush::profile::MAX_DURATION {
+        return Err(format!("{s:?} must be longer than zero and at most 24h"));
+    }
+    Ok(d)
+}
+
+fn parse_partition(s: &str) -> Result<Partition, String> {
+    let bad = || format!("{s:?} is not a partition K/N with 0 ≤ K < N");
+    let (k, n) = s.split_once('/').ok_or_else(bad)?;
+    let (index, of): (u64, u64) = (
+        k.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if of == 0 || index >= of {
+        return Err(bad());
+    }
+    Ok(Partition { index, of })
+}
+
+/// The shipped profiles: (id, text).
+fn shipped() -> Vec<(&'static str, &'static str)> {
+    embedded::SCENARIOS
+        .iter()
+        .filter_map(|(rel, text)| {
+            let id = rel
+                .strip_prefix(onshi_harness::scenario::RUSH_DIR)?
+                .strip_suffix(".toml")?;
+            Some((id, *text))
+        })
+        .collect()
+}
+
+/// Reads the profile named on the command line.
+fn load(name: &str, registry: &Registry) -> Result<Profile, String> {
+    let (text, origin) = match shipped().into_iter().find(|(id, _)| *id == name) {
+        Some((id, text)) => (text.to_owned(), format!("scenarios/rush/{id}.toml")),
+        None if name.ends_with(".toml") || name.contains('/') => (
+            std::fs::read_to_string(name).map_err(|e| format!("cannot read the profile {name}: {e}"))?,
+            name.to_owned(),
+        ),
+        None => {
+            let ids: Vec<&str> = shipped().iter().map(|x| x.0).collect();
+            return Err(format!(
+                "no shipped profile {name:?} (shipped: {}); give a path to use a file",
+                ids.join(", ")
+            ));
+        }
+    };
+    rush::load_profile(&text, &origin, registry).map_err(|errors| {
+        let mut s = format!("the profile has {} problem(s):", errors.len());
+        for e in errors {
+            s.push_str(&format!("\n  {e}"));
+        }
+        s
+    })
+}
+
+pub fn rush_command(args: RushArgs) -> ExitCode {
+    let date = args.date.unwrap_or_else(crate::today_jst);
+    let registry = Registry::embedded(date, args.seed);
+    if args.list {
+        for (id, text) in shipped() {
+            match rush::load_profile(text, id, &registry) {
+                Ok(p) => println!("{id:<20} {}\n{:<20} {}", p.title, "", p.summary),
+                Err(e) => println!("{id:<20} (does not load: {})", e[0]),
+            }
+        }
+        return ExitCode::SUCCESS;
+    }
+    let name = args.profile.as_deref().expect("clap requires PROFILE without --list");
+    let profile = match load(name, &registry) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("onshi rush: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    if args.virtual_time && args.adapter.is_some() {
+        eprintln!("onshi rush: --virtual models the client; --adapter is for real-time runs");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let window_us = args.duration.unwrap_or(profile.duration).as_micros() as u64;
+    let partition = args.partition.unwrap_or(Partition::WHOLE);
+    let report = if args.virtual_time {
+        run_virtual(&profile, &registry, &args, window_us, partition)
+    } else {
+        run_live(profile.clone(), registry, &args, window_us, partition)
+    };
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("onshi rush: {e}");
+            return ExitCode::from(EXIT_HARNESS);
+        }
+    };
+    {
+        use std::io::Write as _;
+        // a closed pipe (`| head`) is not an error worth a panic
+        let _ = write!(std::io::stdout(), "{}", report.summary());
+    }
+    if let Err(e) = write_report(&args.report_dir, &report) {
+        eprintln!("onshi rush: {e}");
+        return ExitCode::from(EXIT_HARNESS);
+    }
+    println!("Report: {}", args.report_dir.join("rush.json").display());
+    if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAIL)
+    }
+}
+
+fn run_virtual(
+    profile: &Profile,
+    registry: &Registry,
+    args: &RushArgs,
+    window_us: u64,
+    partition: Partition,
+) -> Result<RushReport, String> {
+    let started = Instant::now();
+    let outcomes = Outcomes::prepare(profile, registry, registry.today())?;
+    let opts = VirtualOptions {
+        seed: args.seed,
+        window_us,
+        partition,
+        threads: args
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+    };
+    let total = profile.facility_count();
+    let bar = ProgressBar::new(total).with_style(
+        ProgressStyle::with_template("{spinner} virtual time: {pos}/{len} facilities simulated [{elapsed}]")
+            .expect("valid template"),
+    );
+    let done = AtomicU64::new(0);
+    let stats = std::thread::scope(|scope| {
+        let sim = scope.spawn(|| rush::run_virtual(profile, &outcomes, &opts, &done));
+        while !sim.is_finished() {
+            bar.set_position(done.load(Ordering::Relaxed));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        sim.join().map_err(|_| "the simulation failed".to_owned())
+    })?;
+    bar.finish_and_clear();
+    let facilities = (0..total).filter(|n| partition.contains(*n)).count() as u64;
+    Ok(RushReport::new(
+        &stats,
+        &RunInfo {
+            profile,
+            mode: "virtual",
+            seed: args.seed,
+            window_us,
+            partition: (partition != Partition::WHOLE).then(|| format!("{}/{}", partition.index, partition.of)),
+            facilities,
+            elapsed_s: started.elapsed().as_secs_f64(),
+        },
+    ))
+}
+
+fn run_live(
+    profile: Profile,
+    registry: Registry,
+    args: &RushArgs,
+    window_us: u64,
+    partition: Partition,
+) -> Result<RushReport, String> {
+    let started = Instant::now();
+    let catalogue = crate::load_error_codes(args.error_codes.as_deref())
+        .map_err(|e| format!("--error-codes: {e}"))?
+        .unwrap_or_default();
+    let adapter = match &args.adapter {
+        Some(a) => a.clone(),
+        None => {
+            let exe = std::env::current_exe()
+                .map_err(|e| format!("cannot find this program to start the reference client: {e}"))?;
+            format!("{} reference-client", crate::shell_quote(&exe))
+        }
+    };
+    let outcomes = Arc::new(Outcomes::prepare(&profile, &registry, registry.today())?);
+    let opts = LiveOptions {
+        adapter: adapter.clone(),
+        seed: args.seed,
+        window_us,
+        partition,
+        work_dir: args.report_dir.join("work"),
+        call_timeout: Duration::from_secs(args.call_timeout.max(1)),
+        drain: Duration::from_secs(args.drain),
+        institution_code: "9900000001".into(),
+        catalogue,
+    };
+    let facilities = (0..profile.facility_count()).filter(|n| partition.contains(*n)).count() as u64;
+    eprintln!(
+        "onshi rush: {} in real time for {} against `{adapter}` — {facilities} facilities, seed {}",
+        profile.id,
+        human(Duration::from_micros(window_us)),
+        args.seed
+    );
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let state = Arc::new(LiveState::default());
+    let bar = ProgressBar::new_spinner();
+    let stats = runtime.block_on(async {
+        let ticker = {
+            let (state, bar) = (state.clone(), bar.clone());
+            tokio::spawn(async move {
+                loop {
+                    bar.set_message(live_line(&state, window_us));
+                    bar.tick();
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+            })
+        };
+        let result = rush::live::run_live(&profile, Arc::new(registry), outcomes, &opts, state.clone()).await;
+        ticker.abort();
+        result
+    });
+    bar.finish_and_clear();
+    let stats = stats.map_err(|e| e.to_string())?;
+    Ok(RushReport::new(
+        &stats,
+        &RunInfo {
+            profile: &profile,
+            mode: "real",
+            seed: args.seed,
+            window_us,
+            partition: (partition != Partition::WHOLE).then(|| format!("{}/{}", partition.index, partition.of)),
+            facilities,
+            elapsed_s: started.elapsed().as_secs_f64(),
+        },
+    ))
+}
+
+/// The live progress line: time, arrivals, queues, latency so far, failures.
+fn live_line(s: &LiveState, window_us: u64) -> String {
+    let (p50, p99) = {
+        let h = s.latency.lock().expect("latency");
+        if h.is_empty() {
+            ("–".to_owned(), "–".to_owned())
+        } else {
+            let q = |x| human(Duration::from_micros(h.value_at_quantile(x)));
+            (q(0.5), q(0.99))
+        }
+    };
+    format!(
+        "{} / {} · arrived {}/{} · done {} · waiting: reader {} desk {} · p50 {p50} p99 {p99} · failed {} late {}",
+        human(s.started.elapsed()),
+        human(Duration::from_micros(window_us)),
+        s.arrived.load(Ordering::Relaxed),
+        s.planned.load(Ordering::Relaxed),
+        s.completed.load(Ordering::Relaxed),
+        s.waiting_reader.load(Ordering::Relaxed),
+        s.waiting_desk.load(Ordering::Relaxed),
+        s.failed.load(Ordering::Relaxed),
+        s.late.load(Ordering::Relaxed),
+    )
+}
+
+fn write_report(dir: &Path, report: &RushReport) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let path = dir.join("rush.json");
+    let json = serde_json::to_vec_pretty(report).map_err(|e| e.to_string())?;
+    std::fs::write(&path, json).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}

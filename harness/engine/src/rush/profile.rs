@@ -1,0 +1,968 @@
+//! Rush profiles (`scenarios/rush/*.toml`): who runs which facilities, how patients arrive,
+//! how they confirm their eligibility, how long each step takes. A profile is data; this
+//! module reads it and refuses anything out of range with an error naming the field.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::time::Duration;
+
+use chrono::NaiveTime;
+use onshi_national::faults::Delay;
+use onshi_registry::Registry;
+use serde::{Deserialize, Serialize};
+
+use crate::scenario::LoadError;
+
+/// Longest arrival window a profile may ask for.
+pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+/// More patients per minute than this at one facility is taken for a typo.
+pub const MAX_PER_MINUTE: f64 = 1_000.0;
+/// More facilities than Japan has (about 230,000) times ten.
+pub const MAX_FACILITIES: u64 = 2_500_000;
+pub const MAX_READERS: u32 = 64;
+pub const MAX_RECEPTION_PCS: u32 = 256;
+
+/// The kind of a facility (what the national statistics count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FacilityKind {
+    /// 病院
+    Hospital,
+    /// 医科診療所
+    Clinic,
+    /// 歯科診療所
+    Dental,
+    /// 薬局
+    Pharmacy,
+}
+
+impl FacilityKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            FacilityKind::Hospital => "hospital (病院)",
+            FacilityKind::Clinic => "clinic (診療所)",
+            FacilityKind::Dental => "dental clinic (歯科診療所)",
+            FacilityKind::Pharmacy => "pharmacy (薬局)",
+        }
+    }
+}
+
+/// How a patient's eligibility is confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Way {
+    /// My Number card at the face-auth reader, face match (顔認証).
+    Face,
+    /// My Number card at the reader with the 4-digit PIN (暗証番号).
+    Pin,
+    /// Insurance card handed to the desk; the client asks through the terminal folder
+    /// (保険証による資格確認).
+    InsuranceCard,
+    /// The desk asks through the HTTP API (a cloud client).
+    Api,
+}
+
+impl Way {
+    pub const ALL: [Way; 4] = [Way::Face, Way::Pin, Way::InsuranceCard, Way::Api];
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Way::Face => "face",
+            Way::Pin => "pin",
+            Way::InsuranceCard => "insurance_card",
+            Way::Api => "api",
+        }
+    }
+
+    /// Served at the face-auth reader (else at a reception PC).
+    pub fn at_reader(self) -> bool {
+        matches!(self, Way::Face | Way::Pin)
+    }
+}
+
+/// The moments in a patient's visit, in order. Stages are the spans between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Mark {
+    /// The intended arrival (from the arrival curve; latency counts from here).
+    Arrived,
+    /// A reader (or, for the desk ways, a reception PC) takes the patient.
+    Served,
+    /// The reader or the client sends the query on (card placed and screens done, or the
+    /// card typed in).
+    Sent,
+    /// The terminal took the request file (insurance_card only).
+    PickedUp,
+    /// The national system answered.
+    Answered,
+    /// The result is in the terminal's folder (not for api).
+    Written,
+    /// The client has the result (import_face or confirm_qualification returned).
+    Imported,
+}
+
+impl Mark {
+    pub const ALL: [Mark; 7] = [
+        Mark::Arrived,
+        Mark::Served,
+        Mark::Sent,
+        Mark::PickedUp,
+        Mark::Answered,
+        Mark::Written,
+        Mark::Imported,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Mark::Arrived => "arrived",
+            Mark::Served => "served",
+            Mark::Sent => "sent",
+            Mark::PickedUp => "picked_up",
+            Mark::Answered => "answered",
+            Mark::Written => "written",
+            Mark::Imported => "imported",
+        }
+    }
+
+    /// The stage that ends at this mark.
+    pub fn stage(self) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|s| s.end() == self)
+    }
+}
+
+/// A span of a visit, ending at a [`Mark`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Waiting for a free reader or reception PC (待ち時間).
+    Queue,
+    /// At the reader: card placement, face match or PIN, consent screens; at the desk:
+    /// staff typing the insurance card in.
+    Reader,
+    /// The request file waiting in `req/` for the terminal.
+    Pickup,
+    /// The national system's answer.
+    National,
+    /// The terminal writing the result file.
+    Write,
+    /// From the result to the client having imported it (waiting for a reception PC included).
+    Import,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 6] = [
+        Stage::Queue,
+        Stage::Reader,
+        Stage::Pickup,
+        Stage::National,
+        Stage::Write,
+        Stage::Import,
+    ];
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Queue => "queue",
+            Stage::Reader => "reader",
+            Stage::Pickup => "pickup",
+            Stage::National => "national",
+            Stage::Write => "write",
+            Stage::Import => "import",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Stage::Queue => "queue wait at the reader or desk (待ち時間)",
+            Stage::Reader => "at the reader / desk entry (カードリーダー・受付入力)",
+            Stage::Pickup => "terminal pickup of the request (資格確認端末の取込)",
+            Stage::National => "national answer (オンライン資格確認等システムの応答)",
+            Stage::Write => "result written (結果ファイル出力)",
+            Stage::Import => "client import (取込)",
+        }
+    }
+
+    pub fn end(self) -> Mark {
+        match self {
+            Stage::Queue => Mark::Served,
+            Stage::Reader => Mark::Sent,
+            Stage::Pickup => Mark::PickedUp,
+            Stage::National => Mark::Answered,
+            Stage::Write => Mark::Written,
+            Stage::Import => Mark::Imported,
+        }
+    }
+}
+
+/// A validated profile.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Profile {
+    pub id: String,
+    pub title: String,
+    pub summary: String,
+    /// How long patients keep arriving (the curve's window).
+    #[serde(with = "millis")]
+    pub duration: Duration,
+    /// The World's time at the start of the window (display only).
+    pub opens_at: NaiveTime,
+    pub facilities: Vec<FacilityGroup>,
+    pub mix: Mix,
+    pub service: Service,
+    pub world: WorldModel,
+    pub slos: Vec<Slo>,
+    pub real: RealLimits,
+}
+
+/// `count` facilities of one kind that share a shape.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FacilityGroup {
+    pub kind: FacilityKind,
+    pub count: u64,
+    /// Face-auth card readers (顔認証付きカードリーダー), one patient each at a time.
+    pub readers: u32,
+    /// Reception PCs where staff type insurance cards in and wait for the answer (the desk
+    /// ways), one patient each at a time.
+    pub reception_pcs: u32,
+    pub curve: Curve,
+}
+
+/// Patients per minute over time: linear between points, the last value after the last
+/// point.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Curve {
+    pub name: String,
+    /// (offset from the start, patients per minute), offsets increasing.
+    pub points: Vec<(u64, f64)>,
+}
+
+impl Curve {
+    /// Patients per minute at `t_ms` after the start.
+    pub fn rate_at(&self, t_ms: u64) -> f64 {
+        let p = &self.points;
+        match p.iter().position(|&(at, _)| at > t_ms) {
+            Some(0) => p[0].1,
+            Some(i) => {
+                let (t0, r0) = p[i - 1];
+                let (t1, r1) = p[i];
+                r0 + (r1 - r0) * (t_ms - t0) as f64 / (t1 - t0) as f64
+            }
+            None => p.last().map_or(0.0, |x| x.1),
+        }
+    }
+
+    /// The highest rate within `[0, until_ms]`.
+    pub fn max_rate(&self, until_ms: u64) -> f64 {
+        self.points
+            .iter()
+            .filter(|(at, _)| *at <= until_ms)
+            .map(|x| x.1)
+            .chain([self.rate_at(0), self.rate_at(until_ms)])
+            .fold(0.0, f64::max)
+    }
+
+    /// Expected patients in `[0, until_ms]` (the integral of the rate).
+    pub fn expected(&self, until_ms: u64) -> f64 {
+        let mut knots: Vec<u64> = self.points.iter().map(|x| x.0).filter(|&t| t < until_ms).collect();
+        knots.insert(0, 0);
+        knots.push(until_ms);
+        knots.dedup();
+        knots
+            .windows(2)
+            .map(|w| (self.rate_at(w[0]) + self.rate_at(w[1])) / 2.0 * (w[1] - w[0]) as f64 / 60_000.0)
+            .sum()
+    }
+}
+
+/// Who the patients are and how they confirm.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Mix {
+    /// Share of each way, indexed by [`Way::index`]; sums to 1.
+    pub ways: [f64; 4],
+    /// Share of patients drawn from the generated population.
+    pub population: f64,
+    pub personas: Vec<PersonaShare>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PersonaShare {
+    pub persona: String,
+    /// The My Number card image they present at the reader (none: the reader is not
+    /// modelled at card level for them).
+    pub card: Option<String>,
+    pub share: f64,
+}
+
+/// Service-time distributions of the human steps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    /// Placing the card on the reader and its reading (カード置き).
+    #[serde(default = "Service::default_card_placement")]
+    pub card_placement: Delay,
+    /// Face match (顔認証).
+    #[serde(default = "Service::default_face_match")]
+    pub face_match: Delay,
+    /// Entering the PIN (暗証番号入力).
+    #[serde(default = "Service::default_pin_entry")]
+    pub pin_entry: Delay,
+    /// The consent screens (同意画面).
+    #[serde(default = "Service::default_consent_screens")]
+    pub consent_screens: Delay,
+    /// Staff typing an insurance card into the client (受付入力).
+    #[serde(default = "Service::default_desk_entry")]
+    pub desk_entry: Delay,
+}
+
+impl Service {
+    fn default_card_placement() -> Delay {
+        Delay::LogNormal {
+            median_ms: 4_000,
+            sigma: 0.4,
+        }
+    }
+    fn default_face_match() -> Delay {
+        Delay::LogNormal {
+            median_ms: 5_000,
+            sigma: 0.4,
+        }
+    }
+    fn default_pin_entry() -> Delay {
+        Delay::LogNormal {
+            median_ms: 9_000,
+            sigma: 0.5,
+        }
+    }
+    fn default_consent_screens() -> Delay {
+        Delay::LogNormal {
+            median_ms: 12_000,
+            sigma: 0.5,
+        }
+    }
+    fn default_desk_entry() -> Delay {
+        Delay::LogNormal {
+            median_ms: 25_000,
+            sigma: 0.4,
+        }
+    }
+}
+
+impl Default for Service {
+    fn default() -> Self {
+        Service {
+            card_placement: Self::default_card_placement(),
+            face_match: Self::default_face_match(),
+            pin_entry: Self::default_pin_entry(),
+            consent_screens: Self::default_consent_screens(),
+            desk_entry: Self::default_desk_entry(),
+        }
+    }
+}
+
+/// The machine steps. In real time the national and terminal values are installed in the
+/// mocks (so the same profile runs in either mode) and the client is measured; on virtual
+/// time all of them are drawn, `client_import` standing in for the client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorldModel {
+    /// The national system's answer time.
+    #[serde(default = "WorldModel::default_national")]
+    pub national: Delay,
+    /// How long a request waits in `req/` before the terminal takes it.
+    #[serde(default = "WorldModel::default_terminal_pickup")]
+    pub terminal_pickup: Delay,
+    /// The terminal writing a result.
+    #[serde(default = "WorldModel::default_result_write")]
+    pub result_write: Delay,
+    /// Virtual time only: the client noticing and importing a result.
+    #[serde(default = "WorldModel::default_client_import")]
+    pub client_import: Delay,
+}
+
+impl WorldModel {
+    fn default_national() -> Delay {
+        Delay::LogNormal {
+            median_ms: 400,
+            sigma: 0.6,
+        }
+    }
+    fn default_terminal_pickup() -> Delay {
+        Delay::Uniform {
+            min_ms: 100,
+            max_ms: 1_000,
+        }
+    }
+    fn default_result_write() -> Delay {
+        Delay::Fixed { ms: 20 }
+    }
+    fn default_client_import() -> Delay {
+        Delay::LogNormal {
+            median_ms: 600,
+            sigma: 0.5,
+        }
+    }
+}
+
+impl Default for WorldModel {
+    fn default() -> Self {
+        WorldModel {
+            national: Self::default_national(),
+            terminal_pickup: Self::default_terminal_pickup(),
+            result_write: Self::default_result_write(),
+            client_import: Self::default_client_import(),
+        }
+    }
+}
+
+/// A latency objective: the `percentile` of `from → to` stays within `max`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Slo {
+    pub id: String,
+    pub from: Mark,
+    pub to: Mark,
+    pub percentile: f64,
+    #[serde(with = "millis")]
+    pub max: Duration,
+    /// Only these ways (empty: all ways that pass both marks).
+    pub ways: Vec<Way>,
+}
+
+impl Slo {
+    pub fn applies_to(&self, way: Way) -> bool {
+        self.ways.is_empty() || self.ways.contains(&way)
+    }
+
+    pub fn describe(&self) -> String {
+        let ways = if self.ways.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({})",
+                self.ways.iter().map(|w| w.name()).collect::<Vec<_>>().join(", ")
+            )
+        };
+        format!(
+            "p{} {} → {} ≤ {}{ways}",
+            self.percentile,
+            self.from.name(),
+            self.to.name(),
+            human(self.max)
+        )
+    }
+}
+
+/// Limits of a real-time run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RealLimits {
+    /// At most this many adapter processes (one per reception PC until the cap; then the
+    /// facilities share them and waiting for one counts as import time).
+    #[serde(default = "RealLimits::default_connections")]
+    pub max_connections: u32,
+}
+
+impl RealLimits {
+    fn default_connections() -> u32 {
+        16
+    }
+}
+
+impl Default for RealLimits {
+    fn default() -> Self {
+        RealLimits {
+            max_connections: Self::default_connections(),
+        }
+    }
+}
+
+/// `90s`, `1.5s` style display of a duration.
+pub fn human(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1_000 {
+        format!("{ms} ms")
+    } else if ms < 120_000 {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    } else {
+        format!("{:.1} min", ms as f64 / 60_000.0)
+    }
+}
+
+mod millis {
+    use std::time::Duration;
+
+    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis() as u64)
+    }
+}
+
+// ---- the file as written ------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfileFile {
+    id: String,
+    title: String,
+    #[serde(default)]
+    summary: String,
+    duration: String,
+    #[serde(default)]
+    opens_at: Option<String>,
+    #[serde(default)]
+    facility: Vec<RawFacility>,
+    #[serde(default)]
+    curve: Vec<RawCurve>,
+    mix: RawMix,
+    #[serde(default)]
+    service: Service,
+    #[serde(default)]
+    world: WorldModel,
+    #[serde(default)]
+    slo: Vec<RawSlo>,
+    #[serde(default)]
+    real: RealLimits,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFacility {
+    kind: FacilityKind,
+    #[serde(default = "one")]
+    count: i64,
+    readers: i64,
+    reception_pcs: i64,
+    curve: String,
+    /// Multiplies the curve's rates (a busier or quieter facility of the same shape).
+    #[serde(default = "unit")]
+    scale: f64,
+}
+
+fn one() -> i64 {
+    1
+}
+fn unit() -> f64 {
+    1.0
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCurve {
+    name: String,
+    points: Vec<RawPoint>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPoint {
+    at: String,
+    per_minute: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMix {
+    ways: HashMap<Way, f64>,
+    #[serde(default)]
+    population: f64,
+    #[serde(default)]
+    persona: Vec<RawPersona>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPersona {
+    id: String,
+    #[serde(default)]
+    card: Option<String>,
+    share: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSlo {
+    id: String,
+    from: Mark,
+    to: Mark,
+    percentile: f64,
+    max: String,
+    #[serde(default)]
+    ways: Vec<Way>,
+}
+
+/// Collects problems as `field: message`.
+#[derive(Default)]
+struct Problems(Vec<(String, String)>);
+
+impl Problems {
+    fn add(&mut self, field: impl fmt::Display, message: impl Into<String>) {
+        self.0.push((field.to_string(), message.into()));
+    }
+
+    fn duration(&mut self, field: &str, text: &str) -> Option<Duration> {
+        match crate::clock::parse_duration(text) {
+            Ok(d) if d < chrono::Duration::zero() => {
+                self.add(field, format!("{text:?} is negative"));
+                None
+            }
+            Ok(d) => d.to_std().ok(),
+            Err(e) => {
+                self.add(field, e);
+                None
+            }
+        }
+    }
+
+    fn share(&mut self, field: &str, x: f64) {
+        if !(0.0..=1.0).contains(&x) {
+            self.add(field, format!("{x} is not a share between 0 and 1"));
+        }
+    }
+}
+
+/// Reads and checks a profile. `origin` names it in errors (a path, or `scenarios/rush/…`).
+pub fn load_profile(text: &str, origin: &str, registry: &Registry) -> Result<Profile, Vec<LoadError>> {
+    let raw: ProfileFile = toml::from_str(text).map_err(|e| {
+        vec![LoadError {
+            file: origin.to_owned(),
+            line: e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1),
+            message: e.message().trim().to_owned(),
+        }]
+    })?;
+    let mut p = Problems::default();
+    let profile = check(raw, registry, &mut p);
+    if p.0.is_empty()
+        && let Some(profile) = profile
+    {
+        return Ok(profile);
+    }
+    Err(p
+        .0
+        .into_iter()
+        .map(|(field, message)| LoadError {
+            file: origin.to_owned(),
+            line: line_of_field(text, &field),
+            message: format!("{field}: {message}"),
+        })
+        .collect())
+}
+
+/// The line of the last path segment's `key =` (good enough to point at the field).
+fn line_of_field(text: &str, field: &str) -> Option<usize> {
+    let key = field.rsplit('.').next()?.split('[').next()?;
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start();
+            l.starts_with(key) && l[key.len()..].trim_start().starts_with('=')
+        })
+        .map(|i| i + 1)
+}
+
+fn check(raw: ProfileFile, registry: &Registry, p: &mut Problems) -> Option<Profile> {
+    if raw.id.trim().is_empty()
+        || !raw
+            .id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        p.add("id", format!("{:?} must be letters, digits, - or _", raw.id));
+    }
+    let duration = p.duration("duration", &raw.duration);
+    if let Some(d) = duration {
+        if d.is_zero() {
+            p.add("duration", "must be longer than zero");
+        } else if d > MAX_DURATION {
+            p.add("duration", format!("{} is beyond the limit of 24h", human(d)));
+        }
+    }
+    let opens_at = match raw.opens_at.as_deref() {
+        None => NaiveTime::from_hms_opt(8, 30, 0).expect("valid"),
+        Some(t) => NaiveTime::parse_from_str(t, "%H:%M").unwrap_or_else(|_| {
+            p.add("opens_at", format!("{t:?} is not a time written HH:MM"));
+            NaiveTime::MIN
+        }),
+    };
+
+    let mut curves: HashMap<String, Curve> = HashMap::new();
+    for (i, c) in raw.curve.into_iter().enumerate() {
+        let field = format!("curve[{i}]");
+        if curves.contains_key(&c.name) {
+            p.add(format!("{field}.name"), format!("{:?} is defined twice", c.name));
+        }
+        if c.points.is_empty() {
+            p.add(format!("{field}.points"), "needs at least one point");
+        }
+        let mut points = Vec::with_capacity(c.points.len());
+        for (j, pt) in c.points.iter().enumerate() {
+            let f = format!("{field}.points[{j}]");
+            let at = p.duration(&format!("{f}.at"), &pt.at);
+            if !pt.per_minute.is_finite() || pt.per_minute < 0.0 {
+                p.add(
+                    format!("{f}.per_minute"),
+                    format!("{} is not a rate (patients per minute ≥ 0)", pt.per_minute),
+                );
+            } else if pt.per_minute > MAX_PER_MINUTE {
+                p.add(
+                    format!("{f}.per_minute"),
+                    format!(
+                        "{} patients per minute at one facility is absurd (limit {MAX_PER_MINUTE})",
+                        pt.per_minute
+                    ),
+                );
+            }
+            if let Some(at) = at {
+                let at = at.as_millis() as u64;
+                if points.last().is_some_and(|&(prev, _)| prev >= at) {
+                    p.add(format!("{f}.at"), "points must be in increasing time order");
+                }
+                points.push((at, pt.per_minute));
+            }
+        }
+        curves.insert(c.name.clone(), Curve { name: c.name, points });
+    }
+
+    if raw.facility.is_empty() {
+        p.add("facility", "a profile needs at least one [[facility]]");
+    }
+    let share = |w: Way| raw.mix.ways.get(&w).copied().unwrap_or(0.0);
+    let reader_share = share(Way::Face) + share(Way::Pin);
+    let desk_share = share(Way::InsuranceCard) + share(Way::Api);
+    let mut facilities = Vec::new();
+    let mut total: u64 = 0;
+    for (i, f) in raw.facility.into_iter().enumerate() {
+        let field = format!("facility[{i}]");
+        if f.count < 1 {
+            p.add(
+                format!("{field}.count"),
+                format!("{} facilities: must be at least 1", f.count),
+            );
+        }
+        total = total.saturating_add(f.count.max(0) as u64);
+        if f.readers < 0 || f.readers > i64::from(MAX_READERS) {
+            p.add(
+                format!("{field}.readers"),
+                format!("{} is not between 0 and {MAX_READERS}", f.readers),
+            );
+        } else if f.readers == 0 && reader_share > 0.0 {
+            p.add(
+                format!("{field}.readers"),
+                format!(
+                    "0 readers, but {:.0} % of patients use the face-auth reader (mix.ways face + pin)",
+                    reader_share * 100.0
+                ),
+            );
+        }
+        if f.reception_pcs < 0 || f.reception_pcs > i64::from(MAX_RECEPTION_PCS) {
+            p.add(
+                format!("{field}.reception_pcs"),
+                format!("{} is not between 0 and {MAX_RECEPTION_PCS}", f.reception_pcs),
+            );
+        } else if f.reception_pcs == 0 && desk_share > 0.0 {
+            p.add(
+                format!("{field}.reception_pcs"),
+                format!(
+                    "0 reception PCs, but {:.0} % of patients are served at the desk (mix.ways insurance_card + api)",
+                    desk_share * 100.0
+                ),
+            );
+        }
+        if !f.scale.is_finite() || f.scale <= 0.0 {
+            p.add(
+                format!("{field}.scale"),
+                format!("{} must be a positive factor", f.scale),
+            );
+        }
+        let curve = match curves.get(&f.curve) {
+            None => {
+                p.add(format!("{field}.curve"), format!("no [[curve]] named {:?}", f.curve));
+                None
+            }
+            Some(c) => {
+                let mut c = c.clone();
+                for pt in &mut c.points {
+                    pt.1 *= f.scale;
+                }
+                if c.points.iter().any(|pt| pt.1 > MAX_PER_MINUTE) {
+                    p.add(
+                        format!("{field}.scale"),
+                        format!("makes the curve exceed {MAX_PER_MINUTE} patients per minute at one facility"),
+                    );
+                }
+                Some(c)
+            }
+        };
+        if let Some(curve) = curve {
+            facilities.push(FacilityGroup {
+                kind: f.kind,
+                count: f.count.max(0) as u64,
+                readers: f.readers.clamp(0, i64::from(MAX_READERS)) as u32,
+                reception_pcs: f.reception_pcs.clamp(0, i64::from(MAX_RECEPTION_PCS)) as u32,
+                curve,
+            });
+        }
+    }
+    if total > MAX_FACILITIES {
+        p.add(
+            "facility",
+            format!("{total} facilities in all is beyond the limit of {MAX_FACILITIES}"),
+        );
+    }
+
+    let mut ways = [0.0; 4];
+    for (w, x) in &raw.mix.ways {
+        p.share(&format!("mix.ways.{}", w.name()), *x);
+        ways[w.index()] = *x;
+    }
+    let sum: f64 = ways.iter().sum();
+    if (sum - 1.0).abs() > 1e-6 {
+        p.add("mix.ways", format!("the shares add up to {sum}, not 1"));
+    }
+    p.share("mix.population", raw.mix.population);
+    let mut personas = Vec::new();
+    for (i, r) in raw.mix.persona.into_iter().enumerate() {
+        let field = format!("mix.persona[{i}]");
+        p.share(&format!("{field}.share"), r.share);
+        if registry.persona(&r.id).is_none() {
+            p.add(
+                format!("{field}.id"),
+                format!("no persona {:?} in the registry (fixtures/personas.toml)", r.id),
+            );
+        }
+        if let Some(card) = &r.card
+            && let Err(e) = onshi_card::image::resolve(card)
+        {
+            p.add(format!("{field}.card"), e.to_string());
+        }
+        personas.push(PersonaShare {
+            persona: r.id,
+            card: r.card,
+            share: r.share,
+        });
+    }
+    let who: f64 = raw.mix.population + personas.iter().map(|x| x.share).sum::<f64>();
+    if (who - 1.0).abs() > 1e-6 {
+        p.add("mix", format!("population + persona shares add up to {who}, not 1"));
+    }
+
+    for (name, d) in [
+        ("service.card_placement", &raw.service.card_placement),
+        ("service.face_match", &raw.service.face_match),
+        ("service.pin_entry", &raw.service.pin_entry),
+        ("service.consent_screens", &raw.service.consent_screens),
+        ("service.desk_entry", &raw.service.desk_entry),
+        ("world.national", &raw.world.national),
+        ("world.terminal_pickup", &raw.world.terminal_pickup),
+        ("world.result_write", &raw.world.result_write),
+        ("world.client_import", &raw.world.client_import),
+    ] {
+        check_delay(p, name, d);
+    }
+
+    let mut slos = Vec::new();
+    let mut slo_ids = HashMap::new();
+    for (i, s) in raw.slo.into_iter().enumerate() {
+        let field = format!("slo[{i}]");
+        if slo_ids.insert(s.id.clone(), i).is_some() {
+            p.add(format!("{field}.id"), format!("{:?} is used twice", s.id));
+        }
+        if s.from >= s.to {
+            p.add(
+                format!("{field}.to"),
+                format!("{} does not come after {}", s.to.name(), s.from.name()),
+            );
+        }
+        if !(s.percentile > 0.0 && s.percentile <= 100.0) {
+            p.add(
+                format!("{field}.percentile"),
+                format!("{} is not in (0, 100]", s.percentile),
+            );
+        }
+        let max = p.duration(&format!("{field}.max"), &s.max);
+        if let Some(max) = max {
+            slos.push(Slo {
+                id: s.id,
+                from: s.from,
+                to: s.to,
+                percentile: s.percentile,
+                max,
+                ways: s.ways,
+            });
+        }
+    }
+    if raw.real.max_connections == 0 || raw.real.max_connections > 1024 {
+        p.add(
+            "real.max_connections",
+            format!("{} is not between 1 and 1024", raw.real.max_connections),
+        );
+    }
+
+    Some(Profile {
+        id: raw.id,
+        title: raw.title,
+        summary: raw.summary,
+        duration: duration?,
+        opens_at,
+        facilities,
+        mix: Mix {
+            ways,
+            population: raw.mix.population,
+            personas,
+        },
+        service: raw.service,
+        world: raw.world,
+        slos,
+        real: raw.real,
+    })
+}
+
+fn check_delay(p: &mut Problems, field: &str, d: &Delay) {
+    const LIMIT_MS: u64 = 600_000;
+    match *d {
+        Delay::Fixed { ms } if ms > LIMIT_MS => p.add(field, format!("{ms} ms is beyond the 10-minute limit")),
+        Delay::Uniform { min_ms, max_ms } if min_ms > max_ms => {
+            p.add(field, format!("min_ms {min_ms} is above max_ms {max_ms}"))
+        }
+        Delay::Uniform { max_ms, .. } if max_ms > LIMIT_MS => {
+            p.add(field, format!("max_ms {max_ms} is beyond the 10-minute limit"))
+        }
+        Delay::LogNormal { median_ms, .. } if median_ms > LIMIT_MS => {
+            p.add(field, format!("median_ms {median_ms} is beyond the 10-minute limit"))
+        }
+        Delay::LogNormal { sigma, .. } if !sigma.is_finite() || !(0.0..=3.0).contains(&sigma) => {
+            p.add(field, format!("sigma {sigma} is not between 0 and 3"))
+        }
+        _ => {}
+    }
+}
+
+impl Profile {
+    /// Facilities in all.
+    pub fn facility_count(&self) -> u64 {
+        self.facilities.iter().map(|f| f.count).sum()
+    }
+
+    /// The group and the index within it of global facility `n`.
+    pub fn facility(&self, mut n: u64) -> Option<(&FacilityGroup, u64)> {
+        for g in &self.facilities {
+            if n < g.count {
+                return Some((g, n));
+            }
+            n -= g.count;
+        }
+        None
+    }
+
+    /// Expected patients over `window_ms` across all facilities.
+    pub fn expected_patients(&self, window_ms: u64) -> f64 {
+        self.facilities
+            .iter()
+            .map(|g| g.count as f64 * g.curve.expected(window_ms))
+            .sum()
+    }
+}
