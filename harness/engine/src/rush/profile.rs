@@ -966,3 +966,156 @@ impl Profile {
             .sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn registry() -> Registry {
+        Registry::embedded(NaiveDate::from_ymd_opt(2025, 6, 2).unwrap(), 0)
+    }
+
+    const GOOD: &str = r#"
+id = "t"
+title = "t"
+duration = "1h"
+[[facility]]
+kind = "clinic"
+readers = 1
+reception_pcs = 1
+curve = "c"
+[[curve]]
+name = "c"
+points = [{ at = "0m", per_minute = 1.0 }, { at = "30m", per_minute = 2.0 }]
+[mix]
+ways = { face = 0.5, insurance_card = 0.5 }
+population = 0.9
+persona = [{ id = "lost-eligibility", card = "lost-eligibility", share = 0.1 }]
+[[slo]]
+id = "S"
+from = "served"
+to = "imported"
+percentile = 95
+max = "30s"
+"#;
+
+    /// Loads GOOD with `from` replaced by `to` and returns the error messages.
+    fn errors(from: &str, to: &str) -> Vec<String> {
+        assert!(GOOD.contains(from), "{from}");
+        match load_profile(&GOOD.replacen(from, to, 1), "p.toml", &registry()) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    fn assert_names(from: &str, to: &str, field: &str) {
+        let e = errors(from, to);
+        assert!(
+            e.iter().any(|m| m.contains(&format!(" {field}: "))),
+            "{field} not named in {e:?}"
+        );
+    }
+
+    #[test]
+    fn a_good_profile_loads() {
+        let p = load_profile(GOOD, "p.toml", &registry()).unwrap();
+        assert_eq!(p.duration, Duration::from_secs(3600));
+        assert_eq!(p.facility_count(), 1);
+        // 30 min ramping 1 → 2, then 30 min at 2: 45 + 60
+        assert!((p.expected_patients(3_600_000) - 105.0).abs() < 1e-9);
+        assert_eq!(p.slos[0].from, Mark::Served);
+    }
+
+    #[test]
+    fn bad_values_name_their_field() {
+        assert_names("per_minute = 1.0", "per_minute = -1.0", "curve[0].points[0].per_minute");
+        assert_names(
+            "per_minute = 2.0",
+            "per_minute = 5000.0",
+            "curve[0].points[1].per_minute",
+        );
+        assert_names("readers = 1", "readers = 0", "facility[0].readers");
+        assert_names("reception_pcs = 1", "reception_pcs = 0", "facility[0].reception_pcs");
+        assert_names(r#"id = "lost-eligibility""#, r#"id = "nobody""#, "mix.persona[0].id");
+        assert_names(
+            r#"card = "lost-eligibility""#,
+            r#"card = "no-such-card""#,
+            "mix.persona[0].card",
+        );
+        assert_names(r#"duration = "1h""#, r#"duration = "25h""#, "duration");
+        assert_names(r#"duration = "1h""#, r#"duration = "0s""#, "duration");
+        assert_names(r#"duration = "1h""#, r#"duration = "soon""#, "duration");
+        assert_names("face = 0.5", "face = 0.7", "mix.ways");
+        assert_names("population = 0.9", "population = 0.5", "mix");
+        assert_names(r#"curve = "c""#, r#"curve = "d""#, "facility[0].curve");
+        assert_names(r#"at = "30m""#, r#"at = "0m""#, "curve[0].points[1].at");
+        assert_names("percentile = 95", "percentile = 120", "slo[0].percentile");
+        assert_names(r#"to = "imported""#, r#"to = "arrived""#, "slo[0].to");
+        assert_names("readers = 1", "readers = 1\ncount = 0", "facility[0].count");
+        assert_names("readers = 1", "readers = 1\nscale = -2.0", "facility[0].scale");
+        assert_names("readers = 1", "readers = 1\ncount = 3000000", "facility");
+    }
+
+    #[test]
+    fn errors_point_at_the_line() {
+        let e = load_profile(&GOOD.replacen("readers = 1", "readers = 0", 1), "p.toml", &registry()).unwrap_err();
+        assert_eq!(
+            e[0].line,
+            Some(GOOD.lines().position(|l| l.starts_with("readers")).unwrap() + 1)
+        );
+    }
+
+    #[test]
+    fn type_errors_and_unknown_fields_are_load_errors() {
+        let e = errors("readers = 1", "readers = \"one\"");
+        assert!(e[0].starts_with("p.toml:"), "{e:?}");
+        let e = errors("readers = 1", "readers = 1\nwheelchairs = 2");
+        assert!(e[0].contains("wheelchairs"), "{e:?}");
+        let e = errors("face = 0.5", "telepathy = 0.5");
+        assert!(e[0].contains("telepathy"), "{e:?}");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let text = GOOD
+            .replacen("readers = 1", "readers = 0", 1)
+            .replacen("percentile = 95", "percentile = 0", 1);
+        let e = load_profile(&text, "p.toml", &registry()).unwrap_err();
+        assert_eq!(e.len(), 2, "{e:?}");
+    }
+
+    #[test]
+    fn the_shipped_profiles_load() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/rush");
+        let mut n = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let p = load_profile(&text, &path.display().to_string(), &registry()).unwrap_or_else(|e| panic!("{e:?}"));
+            assert_eq!(
+                Some(p.id.as_str()),
+                path.file_stem().and_then(|s| s.to_str()),
+                "id = file name"
+            );
+            n += 1;
+        }
+        assert!(n >= 4);
+    }
+
+    #[test]
+    fn the_national_peak_has_the_national_facility_counts() {
+        let text = include_str!("../../../../scenarios/rush/national-peak.toml");
+        let p = load_profile(text, "national-peak", &registry()).unwrap();
+        assert_eq!(p.facility_count(), 229_963);
+        let of = |k| {
+            p.facilities
+                .iter()
+                .filter(|f| f.kind == k)
+                .map(|f| f.count)
+                .sum::<u64>()
+        };
+        assert_eq!((of(FacilityKind::Hospital), of(FacilityKind::Clinic)), (8_187, 89_816));
+        assert_eq!(p.duration, Duration::from_secs(3600));
+    }
+}

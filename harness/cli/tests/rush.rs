@@ -1,0 +1,321 @@
+//! `onshi rush`: every shipped profile on virtual time, a real-time rush against the
+//! reference client through the real World, and adapters that stall, die or answer wrong.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use serde_json::Value;
+
+fn rush(args: &[&str], report_dir: &Path) -> (i32, Value, String) {
+    let mut all = vec!["rush", "--report-dir", report_dir.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let out = run_onshi(&all);
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = std::fs::read_to_string(report_dir.join("rush.json"))
+        .map(|t| serde_json::from_str(&t).expect("rush.json is JSON"))
+        .unwrap_or(Value::Null);
+    (out.status.code().unwrap_or(-1), report, text)
+}
+
+fn count(report: &Value, key: &str) -> u64 {
+    report["counts"][key].as_u64().unwrap_or_else(|| {
+        report["counts"][key]
+            .as_object()
+            .map_or(0, |m| m.values().filter_map(Value::as_u64).sum())
+    })
+}
+
+/// The latency row of `way` and `stage`.
+fn row<'a>(report: &'a Value, way: &str, stage: &str) -> Option<&'a Value> {
+    report["latency"]
+        .as_array()?
+        .iter()
+        .find(|r| r["way"] == way && r["stage"] == stage)
+}
+
+#[test]
+fn every_shipped_profile_runs_on_virtual_time() {
+    let out = run_onshi(&["rush", "--list"]);
+    let list = String::from_utf8_lossy(&out.stdout).to_string();
+    let ids: Vec<&str> = list
+        .lines()
+        .filter(|l| !l.starts_with(' '))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    for id in ["clinic-morning", "hospital-opening", "cloud-ehr-1000", "national-peak"] {
+        assert!(ids.contains(&id), "{id} not in {list}");
+    }
+    for id in ids {
+        let dir = tempfile::tempdir().unwrap();
+        let (code, report, text) = rush(&[id, "--virtual"], dir.path());
+        assert!(code == 0 || code == 1, "{id}: exit {code}\n{text}");
+        assert_eq!(
+            code == 0,
+            report["slos"].as_array().unwrap().iter().all(|s| s["pass"] == true)
+        );
+        let arrivals = count(&report, "arrivals");
+        assert!(arrivals > 0, "{id}: {text}");
+        assert_eq!(
+            count(&report, "completed"),
+            arrivals,
+            "{id}: every visit ends on virtual time"
+        );
+        assert_eq!(report["mode"], "virtual");
+        // the total is at least each of its stages
+        let total = row(&report, "all", "total").unwrap()["max_ms"].as_f64().unwrap();
+        for s in ["queue", "reader", "national", "import"] {
+            let stage = row(&report, "all", s).unwrap_or_else(|| panic!("{id}: no {s} row"));
+            assert!(stage["max_ms"].as_f64().unwrap() <= total + 1.0, "{id}: {s}");
+        }
+        assert!(text.contains("p95") || text.contains("p99"), "{text}");
+    }
+}
+
+#[test]
+fn virtual_runs_repeat_exactly_with_the_same_seed() {
+    let (a, b, c) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let strip = |mut v: Value| {
+        v.as_object_mut().unwrap().remove("elapsed_s");
+        v
+    };
+    let (_, ra, _) = rush(
+        &["cloud-ehr-1000", "--virtual", "--seed", "5", "--duration", "30m"],
+        a.path(),
+    );
+    let (_, rb, _) = rush(
+        &[
+            "cloud-ehr-1000",
+            "--virtual",
+            "--seed",
+            "5",
+            "--duration",
+            "30m",
+            "--threads",
+            "1",
+        ],
+        b.path(),
+    );
+    let (_, rc, _) = rush(
+        &["cloud-ehr-1000", "--virtual", "--seed", "6", "--duration", "30m"],
+        c.path(),
+    );
+    assert_eq!(
+        strip(ra.clone()),
+        strip(rb),
+        "same seed, any thread count: the same run"
+    );
+    assert_ne!(strip(ra), strip(rc), "another seed: another run");
+}
+
+#[test]
+fn bad_profiles_and_options_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("bad.toml");
+    std::fs::write(
+        &profile,
+        r#"
+id = "bad"
+title = "bad"
+duration = "1h"
+[[facility]]
+kind = "clinic"
+readers = 0
+reception_pcs = 1
+curve = "c"
+[[curve]]
+name = "c"
+points = [{ at = "0m", per_minute = -3 }]
+[mix]
+ways = { face = 1.0 }
+population = 1.0
+"#,
+    )
+    .unwrap();
+    let (code, _, text) = rush(&[profile.to_str().unwrap(), "--virtual"], dir.path());
+    assert_eq!(code, 3, "{text}");
+    assert!(text.contains("facility[0].readers"), "{text}");
+    assert!(text.contains("curve[0].points[0].per_minute"), "{text}");
+    let (code, _, text) = rush(&["no-such-profile", "--virtual"], dir.path());
+    assert_eq!(code, 3);
+    assert!(text.contains("clinic-morning"), "lists the shipped profiles: {text}");
+    for bad in [
+        ["--duration", "25h"],
+        ["--duration", "0s"],
+        ["--partition", "3/3"],
+        ["--partition", "x"],
+    ] {
+        let (code, _, text) = rush(&["clinic-morning", "--virtual", bad[0], bad[1]], dir.path());
+        assert_eq!(code, 3, "{bad:?}: {text}");
+    }
+}
+
+/// A small, fast profile for real time: every way, a persona the World answers differently.
+fn fast_profile(dir: &Path, national_ms: u64) -> String {
+    let path = dir.join("fast.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+id = "fast"
+title = "fast"
+duration = "6s"
+[[facility]]
+kind = "clinic"
+count = 2
+readers = 1
+reception_pcs = 2
+curve = "c"
+[[curve]]
+name = "c"
+points = [{{ at = "0s", per_minute = 60 }}]
+[mix]
+ways = {{ face = 0.3, pin = 0.2, insurance_card = 0.3, api = 0.2 }}
+population = 0.6
+persona = [{{ id = "lost-eligibility", card = "lost-eligibility", share = 0.4 }}]
+[service]
+card_placement = {{ fixed = {{ ms = 50 }} }}
+face_match = {{ fixed = {{ ms = 50 }} }}
+pin_entry = {{ fixed = {{ ms = 50 }} }}
+consent_screens = {{ fixed = {{ ms = 50 }} }}
+desk_entry = {{ fixed = {{ ms = 100 }} }}
+[world]
+national = {{ fixed = {{ ms = {national_ms} }} }}
+terminal_pickup = {{ fixed = {{ ms = 100 }} }}
+result_write = {{ fixed = {{ ms = 10 }} }}
+[real]
+max_connections = 4
+[[slo]]
+id = "FAST-MACHINE"
+from = "sent"
+to = "imported"
+percentile = 95
+max = "20s"
+"#
+        ),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn a_real_time_rush_measures_every_stage_against_the_reference_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = fast_profile(dir.path(), 300);
+    let (code, report, text) = rush(&[&profile, "--seed", "3", "--call-timeout", "20"], dir.path());
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(report["mode"], "real");
+    let arrivals = count(&report, "arrivals");
+    assert!(arrivals >= 5, "{text}");
+    assert_eq!(count(&report, "completed"), arrivals, "{text}");
+    assert_eq!(count(&report, "wrong"), 0, "the reference client answers right: {text}");
+    assert_eq!(count(&report, "failed_calls"), 0, "{text}");
+    assert_eq!(count(&report, "dropped"), 0, "{text}");
+    // the lost-eligibility persona was answered invalid, the others valid
+    assert!(report["counts"]["outcomes"]["valid"].as_u64().unwrap() > 0, "{text}");
+    // every stage of the folder interface was seen, and the national stage holds the
+    // profile's 300 ms answer time
+    for (way, stages) in [
+        (
+            "insurance_card",
+            &["queue", "reader", "pickup", "national", "write", "import"][..],
+        ),
+        ("api", &["queue", "reader", "national", "import"][..]),
+        ("face", &["queue", "reader", "national", "write", "import"][..]),
+    ] {
+        if row(&report, way, "total").is_none() {
+            continue; // this seed sent nobody this way
+        }
+        for s in stages {
+            let r = row(&report, way, s).unwrap_or_else(|| panic!("{way} has no {s} row: {text}"));
+            assert_eq!(
+                r["count"],
+                row(&report, way, "total").unwrap()["count"],
+                "{way} {s}: {text}"
+            );
+        }
+        let national = row(&report, way, "national").unwrap()["p50_ms"].as_f64().unwrap();
+        assert!(
+            national >= 295.0,
+            "{way}: national p50 {national} ms below the fault's 300 ms: {text}"
+        );
+    }
+    let pickup = row(&report, "all", "pickup").expect("pickup row")["p50_ms"]
+        .as_f64()
+        .unwrap();
+    assert!(pickup >= 95.0, "the terminal's 100 ms pickup delay: {pickup}");
+    assert!(report["slos"][0]["pass"] == true, "{text}");
+    assert!(dir.path().join("work/adapters/00.stderr.log").exists());
+}
+
+/// An adapter that answers "valid" to everything; counting work calls across its restarts
+/// (in a file beside it), it stalls forever on the 2nd and exits on the 4th.
+const FLAKY: &str = r#"
+import json, os, sys, time
+count_file = os.path.join(os.path.dirname(os.path.abspath(__file__)), "calls")
+for line in sys.stdin:
+    req = json.loads(line)
+    m = req["method"]
+    if m == "initialize":
+        res = {"client": {"name": "flaky", "version": "0"}, "capabilities": ["file.qualification", "file.face", "api.qualification"]}
+    elif m == "shutdown":
+        print(json.dumps({"jsonrpc": "2.0", "id": req["id"], "result": {}}), flush=True)
+        break
+    else:
+        calls = int(open(count_file).read()) + 1 if os.path.exists(count_file) else 1
+        open(count_file, "w").write(str(calls))
+        if calls == 2:
+            time.sleep(3600)
+        if calls == 4:
+            sys.exit(7)
+        res = {"outcome": "valid", "message": ""}
+    print(json.dumps({"jsonrpc": "2.0", "id": req["id"], "result": res}), flush=True)
+"#;
+
+#[test]
+fn stalls_crashes_and_wrong_answers_are_counted_and_the_rush_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = fast_profile(dir.path(), 50);
+    let script = dir.path().join("flaky.py");
+    std::fs::write(&script, FLAKY).unwrap();
+    let adapter = format!("python3 '{}'", script.display());
+    let (code, report, text) = rush(
+        &[
+            &profile,
+            "--seed",
+            "3",
+            "--adapter",
+            &adapter,
+            "--call-timeout",
+            "1",
+            "--drain",
+            "30",
+        ],
+        dir.path(),
+    );
+    assert!(code == 0 || code == 1, "the run finishes and reports: {text}");
+    let arrivals = count(&report, "arrivals");
+    let failed = count(&report, "failed_calls");
+    assert!(failed >= 2, "{text}");
+    assert!(count(&report, "adapter_restarts") >= 1, "{text}");
+    let outcomes = &report["counts"]["outcomes"];
+    assert!(outcomes["failed:timeout"].as_u64().unwrap_or(0) >= 1, "{text}");
+    assert!(outcomes["failed:adapter-exited"].as_u64().unwrap_or(0) >= 1, "{text}");
+    assert_eq!(
+        count(&report, "completed") + failed,
+        arrivals,
+        "every visit accounted for: {text}"
+    );
+    // "valid" for the lost-eligibility persona is a wrong answer
+    assert!(count(&report, "wrong") >= 1, "{text}");
+    assert!(text.contains("failed calls"), "{text}");
+}
