@@ -653,15 +653,22 @@ pub fn load_profile(text: &str, origin: &str, registry: &Registry) -> Result<Pro
         .collect())
 }
 
-/// The line of the last path segment's `key =` (good enough to point at the field).
+/// The line of the field's `key =`, when the key occurs once in the file (several
+/// occurrences, as in a curve's points, would make a guess; then no line is given).
 fn line_of_field(text: &str, field: &str) -> Option<usize> {
     let key = field.rsplit('.').next()?.split('[').next()?;
-    text.lines()
-        .position(|l| {
-            let l = l.trim_start();
-            l.starts_with(key) && l[key.len()..].trim_start().starts_with('=')
-        })
-        .map(|i| i + 1)
+    let is_key_at = |l: &str, i: usize| {
+        let before_ok = i == 0 || !l.as_bytes()[i - 1].is_ascii_alphanumeric() && l.as_bytes()[i - 1] != b'_';
+        before_ok && l[i + key.len()..].trim_start().starts_with('=')
+    };
+    let mut hits = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.match_indices(key).any(|(i, _)| is_key_at(l, i)));
+    match (hits.next(), hits.next()) {
+        (Some((i, _)), None) => Some(i + 1),
+        _ => None,
+    }
 }
 
 fn check(raw: ProfileFile, registry: &Registry, p: &mut Problems) -> Option<Profile> {
