@@ -173,7 +173,11 @@ pub fn rush_command(args: RushArgs) -> ExitCode {
         eprintln!("onshi rush: {e}");
         return ExitCode::from(EXIT_HARNESS);
     }
-    println!("Report: {}", args.report_dir.join("rush.json").display());
+    println!(
+        "Report: {} ({})",
+        args.report_dir.join("rush.html").display(),
+        args.report_dir.join("rush.json").display()
+    );
     if report.passed() {
         ExitCode::SUCCESS
     } else {
@@ -327,7 +331,13 @@ fn live_line(s: &LiveState, window_us: u64) -> String {
 
 fn write_report(dir: &Path, report: &RushReport) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let path = dir.join("rush.json");
     let json = serde_json::to_vec_pretty(report).map_err(|e| e.to_string())?;
-    std::fs::write(&path, json).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    for (name, bytes) in [
+        ("rush.json", json),
+        ("rush.html", rush::html::render(report).into_bytes()),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(())
 }

@@ -319,3 +319,88 @@ fn stalls_crashes_and_wrong_answers_are_counted_and_the_rush_goes_on() {
     assert!(count(&report, "wrong") >= 1, "{text}");
     assert!(text.contains("failed calls"), "{text}");
 }
+
+/// The text a chart prints for a number.
+fn label(x: f64) -> String {
+    onshi_harness::report::svg::num(x)
+}
+
+#[test]
+fn the_html_report_renders_in_a_browser_with_the_measured_numbers_in_its_charts() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (code, report, text) = rush(&["hospital-opening", "--virtual", "--seed", "2"], dir.path());
+    assert!(code == 0 || code == 1, "{text}");
+    let page = dir.path().join("rush.html");
+    let (dom, console) = render_in_browser(&browser, &page);
+    assert!(console.is_empty(), "console messages: {console:#?}");
+    let charts: Vec<&str> = dom.split("<svg class=\"chart\"").skip(1).collect();
+    assert_eq!(charts.len(), 4, "a bar chart and three line charts");
+    // the stage chart shows each stage's p99, in seconds, as printed in rush.json
+    for stage in ["total", "queue", "reader", "national", "import"] {
+        let p99 = row(&report, "all", stage).unwrap()["p99_ms"].as_f64().unwrap() / 1000.0;
+        assert!(
+            charts[0].contains(&format!(">{}</text>", label(p99))),
+            "{stage} p99 {p99} not in the bar chart"
+        );
+    }
+    // the line charts: axes with units, and the series' highest values
+    let series = &report["series"];
+    let max_p99 = series["p99_ms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .fold(0.0, f64::max)
+        / 1000.0;
+    assert!(charts[1].contains("latency, seconds") && charts[1].contains(&format!("p99 (max {})", label(max_p99))));
+    let max_wait = series["mean_queue_reader"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .fold(0.0, f64::max);
+    assert!(
+        charts[2].contains(&format!("at readers (max {})", label(max_wait))),
+        "queue chart"
+    );
+    let per_min = 60.0 / series["bucket_s"].as_f64().unwrap();
+    let max_arrivals = series["arrivals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .max()
+        .unwrap() as f64
+        * per_min;
+    assert!(
+        charts[3].contains(&format!("arrivals (max {})", label(max_arrivals))),
+        "throughput chart"
+    );
+    assert!(charts[3].contains("patients per minute") && charts[3].contains("minutes from the start"));
+    // the SLO verdicts and the counts are on the page
+    for slo in report["slos"].as_array().unwrap() {
+        assert!(dom.contains(slo["id"].as_str().unwrap()));
+    }
+    assert!(dom.contains(&format!("<b>{}</b>patients arrived", count(&report, "arrivals"))));
+}
+
+#[test]
+fn the_browser_check_sees_a_page_that_loads_from_outside() {
+    // the same check on a page with the report's security policy and one external image:
+    // the blocked load shows up as a console message
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("leaky.html");
+    std::fs::write(
+        &page,
+        format!(
+            r#"<!DOCTYPE html><html><head>{}</head><body><img src="http://127.0.0.1:9/logo.png"></body></html>"#,
+            r#"<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">"#
+        ),
+    )
+    .unwrap();
+    let (_, console) = render_in_browser(&browser, &page);
+    assert_eq!(console.len(), 1, "{console:#?}");
+    assert!(console[0].contains("127.0.0.1:9/logo.png"), "{console:#?}");
+}

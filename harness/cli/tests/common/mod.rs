@@ -101,3 +101,57 @@ pub fn passing_verdict(id: &str) -> &'static str {
         "pass"
     }
 }
+
+/// Debian's headless chromium, if installed (`scripts/test` installs it and sets
+/// ONSHI_REQUIRE_SYSTEM_TOOLS; then it must be there).
+pub fn chromium() -> Option<PathBuf> {
+    let found = ["chromium", "chromium-browser"].iter().find_map(|name| {
+        std::env::var_os("PATH")
+            .into_iter()
+            .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var("ONSHI_REQUIRE_SYSTEM_TOOLS").is_err(),
+            "ONSHI_REQUIRE_SYSTEM_TOOLS is set but chromium is not installed"
+        );
+        eprintln!("chromium is not installed: the HTML reports are not checked in a browser here");
+    }
+    found
+}
+
+/// Opens `page` in headless chromium: the DOM after rendering, and the console messages
+/// (errors, blocked loads) the page caused.
+pub fn render_in_browser(browser: &Path, page: &Path) -> (String, Vec<String>) {
+    let profile = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!(
+            "file://{}",
+            page.canonicalize().expect("page exists").display()
+        ))
+        .output()
+        .expect("chromium runs");
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let console = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.contains(":CONSOLE"))
+        .map(str::to_owned)
+        .collect();
+    (String::from_utf8_lossy(&out.stdout).into_owned(), console)
+}

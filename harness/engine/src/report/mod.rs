@@ -3,6 +3,7 @@
 
 mod console;
 mod junit;
+pub mod svg;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

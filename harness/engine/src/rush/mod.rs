@@ -8,6 +8,7 @@
 //! (coordinated-omission safe), plus time series for the charts. [`simulate`] runs a profile
 //! on virtual time, [`live`] in real time against a client's adapter; [`report`] turns the statistics into the summary, JSON and SLO verdicts.
 
+pub mod html;
 pub mod live;
 pub mod profile;
 pub mod report;
