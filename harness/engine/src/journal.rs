@@ -92,6 +92,11 @@ pub enum Event {
     Note {
         message: String,
     },
+    /// The report of a rush step (`rush.json`'s content).
+    Rush {
+        case: String,
+        report: Value,
+    },
 }
 
 /// A journal entry: sequence number, milliseconds since the run started, the event.

@@ -745,6 +745,16 @@ impl Runner<'_> {
                     }
                     StepData::Other
                 }
+                StepDef::Rush { profile, window_us } => {
+                    let report = self.rush(case, profile, *window_us).await?;
+                    self.journal.append(Event::Rush {
+                        case: case.id().to_owned(),
+                        report: serde_json::to_value(&report).expect("serialisable"),
+                    });
+                    StepData::Rush {
+                        report: Box::new(report),
+                    }
+                }
                 StepDef::VerifyCardPin {
                     pin,
                     timeout_ms,
@@ -788,6 +798,47 @@ impl Runner<'_> {
             });
         }
         Ok(records)
+    }
+
+    /// A rush step: the profile in real time against new instances of the adapter (in their
+    /// own World under `<report dir>/rush/<case>`), while the case's own adapter waits.
+    async fn rush(
+        &mut self,
+        case: &Case,
+        profile: &crate::rush::Profile,
+        window_us: u64,
+    ) -> Result<crate::rush::report::RushReport, Stop> {
+        let started = Instant::now();
+        let registry = self.world.registry.clone();
+        let outcomes = crate::rush::Outcomes::prepare(profile, &registry, self.world.date)
+            .map_err(|e| Stop::error(format!("the rush cannot start: {e}"), None))?;
+        let opts = crate::rush::live::LiveOptions {
+            adapter: self.options.adapter.clone(),
+            seed: self.options.seed,
+            window_us,
+            partition: crate::rush::Partition::WHOLE,
+            work_dir: self.options.report_dir.join("rush").join(case.id()),
+            call_timeout: self.options.call_timeout.min(Duration::from_secs(30)),
+            drain: Duration::from_secs(60),
+            institution_code: self.options.institution_code.clone(),
+            catalogue: self.world.catalogue.clone(),
+        };
+        let state = Arc::new(crate::rush::live::LiveState::default());
+        let stats = crate::rush::live::run_live(profile, registry, Arc::new(outcomes), &opts, state)
+            .await
+            .map_err(|e| Stop::error(format!("the rush could not run: {e}"), Some("DRV-EXIT")))?;
+        Ok(crate::rush::report::RushReport::new(
+            &stats,
+            &crate::rush::report::RunInfo {
+                profile,
+                mode: "real",
+                seed: self.options.seed,
+                window_us,
+                partition: None,
+                facilities: profile.facility_count(),
+                elapsed_s: started.elapsed().as_secs_f64(),
+            },
+        ))
     }
 
     /// A driver call inside a step. With `deadline` (an expectation's `within_ms`), silence

@@ -58,6 +58,7 @@ pub enum Defect {
     StrictCodeTables,
     KeepResults,
     ReimportFaces,
+    SlowFaceImport,
     CardByAtr,
     NoTriesLeft,
     RetryWrongPin,
@@ -260,6 +261,8 @@ pub const DEFECTS: &[DefectInfo] = &[
             c("PULL-AID-001", "PULL-RESULT"),
             c("PULL-VISIT-001", "PULL-RESULT"),
             c("PULL-ZIP-001", "PULL-RESULT"),
+            // the burst's 後期高齢者 patients have no symbol
+            c("RUSH-SLO-001", "RUSH-ERRORS"),
         ],
     },
     DefectInfo {
@@ -284,6 +287,8 @@ pub const DEFECTS: &[DefectInfo] = &[
             c("FILE-QUAL-005", "OUT-MULTIPLE"),
             c("API-QUAL-005", "OUT-MULTIPLE"),
             c("BULK-CARD-001", "BULK-CARD"),
+            // the burst's 後期高齢者 patients have no branch number
+            c("RUSH-SLO-001", "RUSH-ERRORS"),
         ],
     },
     DefectInfo {
@@ -302,7 +307,8 @@ pub const DEFECTS: &[DefectInfo] = &[
         defect: Defect::SjisUnderUtf8Declaration,
         name: "sjis-under-utf8-declaration",
         behaviour: "writes Shift_JIS bytes under a UTF-8 XML declaration",
-        catches: &[c("FILE-LINT-001", "MSG-ENC-001")],
+        // the burst's generated patients carry half-width kana symbols (ｹﾝｼｮｳ…)
+        catches: &[c("FILE-LINT-001", "MSG-ENC-001"), c("RUSH-SLO-001", "RUSH-ERRORS")],
     },
     DefectInfo {
         defect: Defect::InPlaceWrite,
@@ -469,6 +475,8 @@ pub const DEFECTS: &[DefectInfo] = &[
             c("TERM-COLLIDE-001", "OUT-VALID"),
             c("TERM-TWICE-001", "OUT-VALID"),
             c("TERM-LATE-001", "OUT-VALID"),
+            // two reception PCs at once: one takes the other's result, the other waits in vain
+            c("RUSH-SLO-001", "RUSH-ERRORS"),
         ],
     },
     DefectInfo {
@@ -561,6 +569,12 @@ pub const DEFECTS: &[DefectInfo] = &[
         name: "reimport-faces",
         behaviour: "keeps face files and reads every one in the folder again at each import",
         catches: &[c("FACE-ONCE-001", "FACE-ONCE"), c("TERM-CLEAN-001", "FS-CONSUMED")],
+    },
+    DefectInfo {
+        defect: Defect::SlowFaceImport,
+        name: "slow-face-import",
+        behaviour: "picks up a face result only 4 s after it appears, like a client that scans the face folder every few seconds",
+        catches: &[c("RUSH-SLO-001", "RUSH-SLO")],
     },
     DefectInfo {
         defect: Defect::CardByAtr,

@@ -675,6 +675,9 @@ impl FolderClient {
                 let _ = std::fs::read(self.face.join(other));
             }
         }
+        if self.has(Defect::SlowFaceImport) {
+            sleep(Duration::from_secs(4));
+        }
         let path = self.face.join(&p.file);
         let deadline = self.deadline(Some(p.timeout_ms));
         let bytes = match self.stable_read(&path, deadline, self.has(Defect::EagerFaceRead), Extension::Xml) {

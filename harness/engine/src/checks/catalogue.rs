@@ -294,6 +294,20 @@ pub const CATALOGUE: &[CheckInfo] = &[
         fix: "Map PC/SC's SCARD_W_REMOVED_CARD / SCARD_E_NO_SMARTCARD (and an answer without a status word) to `no_card`.",
     },
     CheckInfo {
+        id: "RUSH-SLO",
+        title: "Latency under a reception rush stays within the case's objective",
+        rule: "In a rush step (patients arriving on the profile's curve, in real time, with several instances of the client at once), the given percentile of the span between two moments of a visit — counted from the intended arrival, so a client that falls behind cannot hide it — stays within the limit. The message names the stage that took the time in the visits over the limit.",
+        why: "At 9:00 the waiting room fills. A client that is quick for one patient but imports face results slowly, serialises requests or polls lazily keeps patients standing at the reader and the desk; the queue grows faster than staff can clear it.",
+        fix: "Look at the stage the message names: `import` is your client (react to new files at once — watch the folder or poll every few hundred ms — and import in parallel with other work); `pickup`, `national` and `write` are the terminal and the national system (retry and time-out settings); `queue` and `reader` grow when everything behind them is slow.",
+    },
+    CheckInfo {
+        id: "RUSH-ERRORS",
+        title: "Under load, every call is answered and every answer is right",
+        rule: "During a rush step no adapter call fails (error, time-out, crash), no visit is left unfinished, and every outcome the client reports is what the World answered (a refused card as an error, an invalid card as invalid).",
+        why: "Load brings out what one patient at a time never shows: request names that collide between reception PCs, a result read for the wrong patient, a client that hangs when two answers arrive together.",
+        fix: "Keep request names unique per PC (see environment.workstation in the driver protocol), match each result to its request, and make sure nothing in the client serialises on a lock held across a whole lookup.",
+    },
+    CheckInfo {
         id: "FACE-ONCE",
         title: "A face file is processed once",
         rule: "After the client imported a face file, it does not open that file again (more than a second after the import answered). Always reported when it fails; a pass where the case declares the check.",

@@ -107,6 +107,14 @@ pub fn evaluate(case: &Case, steps: &[StepRecord], entries: &[Entry]) -> Vec<Che
             (StepData::CardPin { params, answer, facts }, StepDef::VerifyCardPin { expect, .. }) => {
                 super::card::card_pin_checks(expect, params, answer, facts, window, n, &mut out);
             }
+            (StepData::Rush { report }, StepDef::Rush { .. }) => {
+                let seq = window
+                    .iter()
+                    .rev()
+                    .find(|e| matches!(e.event, crate::journal::Event::Rush { .. }))
+                    .map(|e| e.seq);
+                rush_checks(report, seq, n, &mut out);
+            }
             (StepData::ImportFace { file, answer }, StepDef::ImportFace { expect, .. }) => {
                 let face = view::face(entries, file);
                 let terminal = face.as_ref().map(|(seq, r)| Answer::Result {
@@ -969,4 +977,58 @@ fn storm_check(xs: &[ApiExchange<'_>], step: usize, out: &mut Vec<CheckResult>) 
             events,
         ));
     }
+}
+
+/// RUSH-SLO for each objective (naming the stage that took the time), and RUSH-ERRORS for
+/// calls that failed, visits dropped and answers that differ from the World's.
+fn rush_checks(report: &crate::rush::report::RushReport, seq: Option<u64>, n: usize, out: &mut Vec<CheckResult>) {
+    let events: Vec<u64> = seq.into_iter().collect();
+    for v in &report.slos {
+        out.push(CheckResult {
+            id: "RUSH-SLO".into(),
+            status: if v.pass { Status::Pass } else { Status::Fail },
+            message: format!("{}: {}", v.id, v.explanation),
+            expected: Some(v.objective.clone()),
+            actual: Some(format!("{:.0} ms", v.measured_ms)),
+            events: events.clone(),
+            step: Some(n),
+        });
+    }
+    let c = &report.counts;
+    let ok = c.failed_calls == 0 && c.dropped == 0 && c.wrong == 0;
+    let failures: Vec<String> = c
+        .outcomes
+        .iter()
+        .filter(|(k, _)| k.starts_with("failed:"))
+        .map(|(k, v)| format!("{k} ×{v}"))
+        .collect();
+    out.push(CheckResult {
+        id: "RUSH-ERRORS".into(),
+        status: if ok { Status::Pass } else { Status::Fail },
+        message: if ok {
+            format!(
+                "all {} visits reached the client with the World's answer",
+                c.completed.values().sum::<u64>()
+            )
+        } else {
+            format!(
+                "under load the client failed {} call(s){}, {} visit(s) were dropped and {} answer(s) differed from the World's",
+                c.failed_calls,
+                if failures.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", failures.join(", "))
+                },
+                c.dropped,
+                c.wrong
+            )
+        },
+        expected: Some("no failed calls, no dropped visits, no wrong answers".into()),
+        actual: Some(format!(
+            "failed calls {}, dropped {}, wrong answers {}, adapter restarts {}",
+            c.failed_calls, c.dropped, c.wrong, c.adapter_restarts
+        )),
+        events,
+        step: Some(n),
+    });
 }

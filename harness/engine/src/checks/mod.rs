@@ -141,6 +141,7 @@ pub fn checks_of_step(step: &StepDef) -> Vec<String> {
                 .collect();
             return std::iter::once(outcome).chain(others).collect();
         }
+        StepDef::Rush { .. } => &["RUSH-SLO", "RUSH-ERRORS"],
         StepDef::FetchMedicalInfo { expect, .. } => {
             if expect.ok.is_some() || expect.items == Some(FromResult::Result) {
                 &["MED-CONSENT", "MED-RESULT"]
@@ -230,6 +231,9 @@ pub enum StepData {
         params: onshi_protocol::driver::VerifyCardPinParams,
         answer: CallAnswer<onshi_protocol::driver::VerifyCardPinResult>,
         facts: CardFacts,
+    },
+    Rush {
+        report: Box<crate::rush::report::RushReport>,
     },
     Other,
 }

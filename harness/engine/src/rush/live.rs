@@ -459,6 +459,8 @@ pub async fn run_live(
         // reap finished visits as we go (keeps the set small)
         while tasks.try_join_next().is_some() {}
     }
+    // the window runs to its end even when nobody arrives late in it
+    tokio::time::sleep_until(ctx.start + Duration::from_micros(opts.window_us)).await;
     // wait for the visits still under way, up to the drain limit
     let drained = tokio::time::timeout(opts.drain, async { while tasks.join_next().await.is_some() {} }).await;
     if drained.is_err() {

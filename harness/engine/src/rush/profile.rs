@@ -871,37 +871,7 @@ fn check(raw: ProfileFile, registry: &Registry, p: &mut Problems) -> Option<Prof
         check_delay(p, name, d);
     }
 
-    let mut slos = Vec::new();
-    let mut slo_ids = HashMap::new();
-    for (i, s) in raw.slo.into_iter().enumerate() {
-        let field = format!("slo[{i}]");
-        if slo_ids.insert(s.id.clone(), i).is_some() {
-            p.add(format!("{field}.id"), format!("{:?} is used twice", s.id));
-        }
-        if s.from >= s.to {
-            p.add(
-                format!("{field}.to"),
-                format!("{} does not come after {}", s.to.name(), s.from.name()),
-            );
-        }
-        if !(s.percentile > 0.0 && s.percentile <= 100.0) {
-            p.add(
-                format!("{field}.percentile"),
-                format!("{} is not in (0, 100]", s.percentile),
-            );
-        }
-        let max = p.duration(&format!("{field}.max"), &s.max);
-        if let Some(max) = max {
-            slos.push(Slo {
-                id: s.id,
-                from: s.from,
-                to: s.to,
-                percentile: s.percentile,
-                max,
-                ways: s.ways,
-            });
-        }
-    }
+    let slos = check_slos(raw.slo, p);
     if raw.real.max_connections == 0 || raw.real.max_connections > 1024 {
         p.add(
             "real.max_connections",
@@ -926,6 +896,59 @@ fn check(raw: ProfileFile, registry: &Registry, p: &mut Problems) -> Option<Prof
         slos,
         real: raw.real,
     })
+}
+
+fn check_slos(raw: Vec<RawSlo>, p: &mut Problems) -> Vec<Slo> {
+    let mut slos = Vec::new();
+    let mut ids = HashMap::new();
+    for (i, s) in raw.into_iter().enumerate() {
+        let field = format!("slo[{i}]");
+        if ids.insert(s.id.clone(), i).is_some() {
+            p.add(format!("{field}.id"), format!("{:?} is used twice", s.id));
+        }
+        if s.from >= s.to {
+            p.add(
+                format!("{field}.to"),
+                format!("{} does not come after {}", s.to.name(), s.from.name()),
+            );
+        }
+        if !(s.percentile > 0.0 && s.percentile <= 100.0) {
+            p.add(
+                format!("{field}.percentile"),
+                format!("{} is not in (0, 100]", s.percentile),
+            );
+        }
+        if let Some(max) = p.duration(&format!("{field}.max"), &s.max) {
+            slos.push(Slo {
+                id: s.id,
+                from: s.from,
+                to: s.to,
+                percentile: s.percentile,
+                max,
+                ways: s.ways,
+            });
+        }
+    }
+    slos
+}
+
+/// SLOs written outside a profile (a case's `rush` step), in the form of a profile's
+/// `[[slo]]`; each problem as `slo[i].field: message`.
+pub fn parse_slos(values: Vec<toml::Value>) -> Result<Vec<Slo>, Vec<String>> {
+    let mut p = Problems::default();
+    let mut raw = Vec::new();
+    for (i, v) in values.into_iter().enumerate() {
+        match RawSlo::deserialize(v) {
+            Ok(r) => raw.push(r),
+            Err(e) => p.add(format!("slo[{i}]"), e.to_string()),
+        }
+    }
+    let slos = check_slos(raw, &mut p);
+    if p.0.is_empty() {
+        Ok(slos)
+    } else {
+        Err(p.0.into_iter().map(|(f, m)| format!("{f}: {m}")).collect())
+    }
 }
 
 fn check_delay(p: &mut Problems, field: &str, d: &Delay) {

@@ -21,6 +21,7 @@ use super::{
     Action, ApiSetup, CardSpec, Case, CaseDef, Expect, PeriodSpec, PullSpec, ReferenceSpec, Severity, SlowSpec, StepDef,
 };
 use crate::checks;
+use crate::rush::Profile;
 
 /// A case file as written. Steps are plain tables here (not a tagged enum) so that every
 /// key keeps its position for error messages; [`typed_step`] turns them into [`StepDef`].
@@ -79,6 +80,9 @@ struct RawStep {
     period: Option<PeriodSpec>,
     remove_during: Option<super::CardCommand>,
     pin: Option<String>,
+    profile: Option<String>,
+    duration: Option<String>,
+    slo: Option<Vec<toml::Value>>,
 }
 
 impl RawStep {
@@ -108,6 +112,9 @@ impl RawStep {
             (self.consent_from.is_some(), "consent_from"),
             (self.consent_to.is_some(), "consent_to"),
             (self.examined_from.is_some(), "examined_from"),
+            (self.profile.is_some(), "profile"),
+            (self.duration.is_some(), "duration"),
+            (self.slo.is_some(), "slo"),
             (self.examined_to.is_some(), "examined_to"),
             (self.format.is_some(), "format"),
             (self.period.is_some(), "period"),
@@ -147,11 +154,15 @@ fn allowed_keys(action: Action) -> &'static [&'static str] {
         Action::InsertCard => &["my_number_card", "remove_during"],
         Action::RemoveCard => &[],
         Action::VerifyCardPin => &["pin", "timeout_ms", "expect"],
+        Action::Rush => &["profile", "duration", "slo"],
     }
 }
 
 /// A typed step, or the misplaced and missing keys (key, message).
-fn typed_step(raw: RawStep) -> Result<StepDef, Vec<(Option<&'static str>, String)>> {
+fn typed_step(
+    raw: RawStep,
+    profiles: &HashMap<String, Profile>,
+) -> Result<StepDef, Vec<(Option<&'static str>, String)>> {
     let allowed = allowed_keys(raw.action);
     let name = raw.action.name();
     let mut problems: Vec<(Option<&'static str>, String)> = raw
@@ -344,11 +355,74 @@ fn typed_step(raw: RawStep) -> Result<StepDef, Vec<(Option<&'static str>, String
                 None
             }
         },
+        Action::Rush => match raw.profile.as_deref().map(|id| (id, profiles.get(id))) {
+            None => {
+                need("profile");
+                None
+            }
+            Some((id, None)) => {
+                let mut known: Vec<&str> = profiles.keys().map(String::as_str).collect();
+                known.sort_unstable();
+                problems.push((
+                    Some("profile"),
+                    format!(
+                        "no rush profile {id:?} in the suite's rush/ folder (known: {})",
+                        known.join(", ")
+                    ),
+                ));
+                None
+            }
+            Some((_, Some(profile))) => rush_step(profile, raw.duration.as_deref(), raw.slo, &mut problems),
+        },
     };
     match step {
         Some(s) if problems.is_empty() => Ok(s),
         _ => Err(problems),
     }
+}
+
+/// A `rush` step: the profile, its window (the step's `duration` or the profile's), and the
+/// step's SLOs in place of the profile's when it gives any.
+fn rush_step(
+    profile: &Profile,
+    duration: Option<&str>,
+    slo: Option<Vec<toml::Value>>,
+    problems: &mut Vec<(Option<&'static str>, String)>,
+) -> Option<StepDef> {
+    let mut profile = profile.clone();
+    let window = match duration {
+        None => profile.duration,
+        Some(d) => match crate::clock::parse_duration(d).map(|d| d.to_std()) {
+            Ok(Ok(d)) if !d.is_zero() && d <= crate::rush::profile::MAX_DURATION => d,
+            _ => {
+                problems.push((
+                    Some("duration"),
+                    format!("{d:?} is not a duration like 30s or 5m between zero and 24h"),
+                ));
+                return None;
+            }
+        },
+    };
+    if let Some(values) = slo {
+        match crate::rush::profile::parse_slos(values) {
+            Ok(slos) => profile.slos = slos,
+            Err(e) => {
+                problems.extend(e.into_iter().map(|m| (Some("slo"), m)));
+                return None;
+            }
+        }
+    }
+    if profile.slos.is_empty() {
+        problems.push((
+            Some("slo"),
+            "a rush step needs SLOs (its own `slo` or the profile's)".into(),
+        ));
+        return None;
+    }
+    Some(StepDef::Rush {
+        profile: Box::new(profile),
+        window_us: window.as_micros() as u64,
+    })
 }
 
 fn parse_pull_kind(s: &str) -> Result<PullKind, String> {
@@ -464,6 +538,21 @@ pub fn load_sources(origin: &str, sources: &[(String, String)], registry: &Regis
     let mut cases = Vec::new();
     let mut errors = Vec::new();
     let mut seen: HashMap<String, String> = HashMap::new();
+    // the rush profiles first: cases' rush steps name them
+    let mut profiles = HashMap::new();
+    for (rel, text) in sources.iter().filter(|(rel, _)| rel.starts_with(RUSH_DIR)) {
+        let file = if origin == "embedded" {
+            format!("scenarios/{rel}")
+        } else {
+            format!("{origin}/{rel}")
+        };
+        match crate::rush::load_profile(text, &file, registry) {
+            Ok(p) => {
+                profiles.insert(p.id.clone(), p);
+            }
+            Err(e) => errors.extend(e),
+        }
+    }
     for (rel, text) in sources {
         // rush profiles live beside the cases but are not cases
         if rel.starts_with(RUSH_DIR) {
@@ -488,7 +577,7 @@ pub fn load_sources(origin: &str, sources: &[(String, String)], registry: &Regis
         let before = errors.len();
         let mut steps = Vec::with_capacity(raw.step.len());
         for (i, step) in raw.step.into_iter().enumerate() {
-            match typed_step(step) {
+            match typed_step(step, &profiles) {
                 Ok(s) => steps.push(s),
                 Err(problems) => {
                     for (key, message) in problems {
@@ -838,6 +927,24 @@ fn validate(def: &CaseDef, rel: &str, text: &str, file: &str, registry: &Registr
                 }
             }
             StepDef::RemoveCard => {}
+            StepDef::Rush { profile, .. } => {
+                use crate::rush::Way;
+                use onshi_protocol::driver::capability as cap;
+                for (way, needs) in [
+                    (Way::Face, cap::FILE_FACE),
+                    (Way::Pin, cap::FILE_FACE),
+                    (Way::InsuranceCard, cap::FILE_QUALIFICATION),
+                    (Way::Api, cap::API_QUALIFICATION),
+                ] {
+                    if profile.mix.ways[way.index()] > 0.0 && !def.capabilities.iter().any(|c| c == needs) {
+                        step_err(format!(
+                            "profile {} sends {} patients, so the case must declare capability {needs}",
+                            profile.id,
+                            way.name()
+                        ));
+                    }
+                }
+            }
             StepDef::VerifyCardPin { expect, .. } => {
                 if expect.outcome.is_some() || expect.record.is_some() || expect.message.is_some() {
                     step_err(

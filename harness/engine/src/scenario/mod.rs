@@ -90,6 +90,7 @@ pub enum Action {
     InsertCard,
     RemoveCard,
     VerifyCardPin,
+    Rush,
 }
 
 /// One 照会番号 to register (`register_reference_number` entries).
@@ -212,6 +213,14 @@ pub enum StepDef {
         timeout_ms: Option<u64>,
         expect: Expect,
     },
+    /// A reception rush in real time against the client, judged by SLOs (`RUSH-SLO`) and by
+    /// its failed calls and wrong answers (`RUSH-ERRORS`).
+    Rush {
+        /// The profile, with the step's SLOs when it gives any.
+        profile: Box<crate::rush::Profile>,
+        /// The arrival window.
+        window_us: u64,
+    },
 }
 
 /// A card command, by what it does (for `remove_during`).
@@ -259,6 +268,7 @@ impl Action {
             Action::InsertCard => "insert_card",
             Action::RemoveCard => "remove_card",
             Action::VerifyCardPin => "verify_card_pin",
+            Action::Rush => "rush",
         }
     }
 }
@@ -282,6 +292,7 @@ impl StepDef {
             StepDef::InsertCard { .. } => Action::InsertCard,
             StepDef::RemoveCard => Action::RemoveCard,
             StepDef::VerifyCardPin { .. } => Action::VerifyCardPin,
+            StepDef::Rush { .. } => Action::Rush,
         }
     }
 
