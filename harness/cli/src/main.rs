@@ -376,7 +376,7 @@ fn run_command(args: RunArgs) -> ExitCode {
     }
     print!("{}", report::failure_details(&report));
     println!(
-        "\nreports: {dir}/report.json, {dir}/junit.xml, journal {dir}/journal.jsonl",
+        "\nreports: {dir}/report.html, {dir}/report.json, {dir}/junit.xml, journal {dir}/journal.jsonl",
         dir = args.report_dir.display()
     );
     if let Some(client) = &report.run.client {
@@ -404,6 +404,12 @@ fn write_reports(report: &RunReport, args: &RunArgs) -> std::io::Result<()> {
     let junit = report::junit_xml(report);
     std::fs::write(args.report_dir.join("report.json"), &json)?;
     std::fs::write(args.report_dir.join("junit.xml"), &junit)?;
+    // the HTML view shows the messages of failing cases, from the journal just written
+    let journal = onshi_harness::journal::read_jsonl(&args.report_dir.join("journal.jsonl")).unwrap_or_default();
+    std::fs::write(
+        args.report_dir.join("report.html"),
+        report::html::render(report, &journal),
+    )?;
     if let Some(p) = &args.json {
         std::fs::write(p, &json)?;
     }

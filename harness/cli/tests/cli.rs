@@ -372,3 +372,51 @@ outcome = "valid"
     assert_eq!(status("OUT-TIMEOUT", 1).as_deref(), Some("fail"));
     assert_eq!(status("OUT-VALID", 3).as_deref(), Some("pass"), "{case}");
 }
+
+#[test]
+fn the_html_report_shows_what_failed_and_the_messages_in_a_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, report, text) = run_suite(
+        &reference_adapter(Some("zero-pad-insurer")),
+        dir.path(),
+        &["--case", "FILE-PAD-001", "--case", "FILE-QUAL-001"],
+    );
+    assert_eq!(code, 1, "{text}");
+    let report = report.unwrap();
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    // the failing check with its explanation, expected and actual with the difference marked
+    assert!(
+        html.contains(r##"<a href="#case-FILE-PAD-001">"##),
+        "the case table links to the failure"
+    );
+    assert!(html.contains("REQ-CARD") && html.contains("<b>Fix:</b>"));
+    assert!(
+        html.contains("InsurerNumber=&quot;<mark>  </mark>990015&quot;"),
+        "expected side marked"
+    );
+    assert!(
+        html.contains("InsurerNumber=&quot;<mark>00</mark>990015&quot;"),
+        "actual side marked"
+    );
+    // the messages exchanged, request beside result
+    let request = report["cases"][0]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|c| {
+            c["message"]
+                .as_str()
+                .and_then(|m| m.split_whitespace().find(|w| w.starts_with("req/OQS")))
+        })
+        .map(|w| w.trim_end_matches(|c: char| !c.is_ascii_alphanumeric()).to_owned());
+    assert!(
+        html.contains(&request.expect("the lint names the request file")),
+        "the request is shown"
+    );
+    assert!(html.contains("res/OQSsiquc01res_"), "the result is shown");
+    assert!(html.contains("&lt;InsurerNumber&gt;00990015&lt;/InsurerNumber&gt;"));
+    let Some(browser) = chromium() else { return };
+    let (dom, console) = render_in_browser(&browser, &dir.path().join("report.html"));
+    assert!(console.is_empty(), "console messages: {console:#?}");
+    assert!(dom.contains("What went wrong") && dom.contains("FILE-QUAL-001"));
+}

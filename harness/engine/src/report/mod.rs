@@ -2,6 +2,7 @@
 //! Its schema is `docs/report.schema.json` (generated from these types).
 
 mod console;
+pub mod html;
 mod junit;
 pub mod svg;
 
