@@ -122,6 +122,14 @@ const fn each<const N: usize>(cases: [&'static str; N], check: &'static str) -> 
 
 const API_LOGINS: [&str; 3] = ["API-LOGIN-001", "API-LOGIN-002", "API-LOGIN-003"];
 
+/// Catches that depend on timing under load: the case fails with the check when two of the
+/// rush's reception PCs happen to wait for a result at the same moment, and passes when they
+/// do not. The mutation matrix accepts either; these are not counted as proofs.
+pub const LOAD_DEPENDENT: &[(&str, Catch)] = &[
+    // one PC takes the other's result, the other waits in vain
+    ("any-new-file", c("RUSH-SLO-001", "RUSH-ERRORS")),
+];
+
 pub const DEFECTS: &[DefectInfo] = &[
     DefectInfo {
         defect: Defect::AnyResultValid,
@@ -475,8 +483,6 @@ pub const DEFECTS: &[DefectInfo] = &[
             c("TERM-COLLIDE-001", "OUT-VALID"),
             c("TERM-TWICE-001", "OUT-VALID"),
             c("TERM-LATE-001", "OUT-VALID"),
-            // two reception PCs at once: one takes the other's result, the other waits in vain
-            c("RUSH-SLO-001", "RUSH-ERRORS"),
         ],
     },
     DefectInfo {

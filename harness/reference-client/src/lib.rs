@@ -19,7 +19,7 @@ pub mod interpret;
 pub mod request;
 mod rpc;
 
-pub use defects::{Catch, DEFECTS, Defect, DefectInfo};
+pub use defects::{Catch, DEFECTS, Defect, DefectInfo, LOAD_DEPENDENT};
 pub use folder::{ClientStyle, FolderClient, Options};
 pub use rpc::Adapter;
 
