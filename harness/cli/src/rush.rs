@@ -34,7 +34,7 @@ pub struct RushArgs {
     #[arg(long, value_name = "CMD")]
     adapter: Option<String>,
     /// Arrival window instead of the profile's duration (90s, 10m, 2h; at most 24h).
-    #[arg(long, value_parser = parse_window, value_name = "D")]
+    #[arg(long, value_parser = rush::profile::parse_window, value_name = "D")]
     duration: Option<Duration>,
     /// Seed of arrivals, patients and service times.
     #[arg(long, default_value_t = 0, value_name = "N")]
@@ -63,16 +63,6 @@ pub struct RushArgs {
     /// Error codes for the World's answers (default: the embedded synthetic codes).
     #[arg(long, value_name = "FILE")]
     error_codes: Option<PathBuf>,
-}
-
-fn parse_window(s: &str) -> Result<Duration, String> {
-    let d = onshi_harness::clock::parse_duration(s)?
-        .to_std()
-        .map_err(|_| format!("{s:?} is negative"))?;
-    if d.is_zero() || d > rush::profile::MAX_DURATION {
-        return Err(format!("{s:?} must be longer than zero and at most 24h"));
-    }
-    Ok(d)
 }
 
 fn parse_partition(s: &str) -> Result<Partition, String> {
@@ -217,7 +207,7 @@ fn run_virtual(
         sim.join().map_err(|_| "the simulation failed".to_owned())
     })?;
     bar.finish_and_clear();
-    let facilities = (0..total).filter(|n| partition.contains(*n)).count() as u64;
+    let facilities = partition.count(total);
     Ok(RushReport::new(
         &stats,
         &RunInfo {
@@ -225,7 +215,7 @@ fn run_virtual(
             mode: "virtual",
             seed: args.seed,
             window_us,
-            partition: (partition != Partition::WHOLE).then(|| format!("{}/{}", partition.index, partition.of)),
+            partition: partition.label(),
             facilities,
             elapsed_s: started.elapsed().as_secs_f64(),
         },
@@ -263,7 +253,7 @@ fn run_live(
         institution_code: "9900000001".into(),
         catalogue,
     };
-    let facilities = (0..profile.facility_count()).filter(|n| partition.contains(*n)).count() as u64;
+    let facilities = partition.count(profile.facility_count());
     eprintln!(
         "onshi rush: {} in real time for {} against `{adapter}` — {facilities} facilities, seed {}",
         profile.id,
@@ -297,7 +287,7 @@ fn run_live(
             mode: "real",
             seed: args.seed,
             window_us,
-            partition: (partition != Partition::WHOLE).then(|| format!("{}/{}", partition.index, partition.of)),
+            partition: partition.label(),
             facilities,
             elapsed_s: started.elapsed().as_secs_f64(),
         },

@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use onshi_protocol::driver::{
-    self, ApiEnvironment, ConfirmBulkParams, ConfirmBulkResult, ConfirmQualificationParams, ConfirmQualificationResult,
-    Environment, FetchMedicalInfoParams, FetchMedicalInfoResult, HarnessInfo, ImportFaceParams, ImportFaceResult,
-    InitializeParams, InitializeResult, Period, PullBulkParams, PullBulkResult, ReferenceEntry,
-    RegisterReferenceNumberParams, RegisterReferenceNumberResult, error_code,
+    self, ConfirmBulkParams, ConfirmBulkResult, ConfirmQualificationParams, ConfirmQualificationResult, Environment,
+    FetchMedicalInfoParams, FetchMedicalInfoResult, HarnessInfo, ImportFaceParams, ImportFaceResult, InitializeParams,
+    InitializeResult, Period, PullBulkParams, PullBulkResult, ReferenceEntry, RegisterReferenceNumberParams,
+    RegisterReferenceNumberResult, error_code,
 };
 use onshi_protocol::synthetic::ErrorCatalogue;
 use onshi_registry::Registry;
@@ -24,7 +24,7 @@ use crate::checks::{self, CallAnswer, StepData, StepRecord};
 use crate::driver::{CallError, DriverClient};
 use crate::journal::{Event, Journal};
 use crate::report::{CaseReport, ClientReport, JournalSpan, RunInfo, RunReport, SCHEMA, Tool, Verdict};
-use crate::scenario::{ApiSetup, Case, CertificateChoice, StepDef, Suite};
+use crate::scenario::{ApiSetup, Case, StepDef, Suite};
 use crate::world::{CaseWorld, World};
 
 /// How to run.
@@ -293,28 +293,6 @@ fn decode<T: DeserializeOwned>(method: &str, v: Value) -> Result<T, Stop> {
 }
 
 impl Runner<'_> {
-    /// The HTTP API part of the environment, with the client certificate `setup` asks for.
-    fn api_environment(&self, setup: ApiSetup) -> Result<ApiEnvironment, String> {
-        let pki = &self.world.pki;
-        let pem = |name: &str| pki.get(name).map(str::to_owned).map_err(|e| e.to_string());
-        let (cert, key) = match setup.client_certificate {
-            CertificateChoice::Valid => (
-                pem(&format!("client-{}.pem", self.options.institution_code))?,
-                pem(&format!("client-{}-key.pem", self.options.institution_code))?,
-            ),
-            CertificateChoice::None => (String::new(), String::new()),
-            CertificateChoice::Foreign => (pem("client-foreign.pem")?, pem("client-foreign-key.pem")?),
-            CertificateChoice::Expired => (pem("client-expired.pem")?, pem("client-expired-key.pem")?),
-        };
-        Ok(ApiEnvironment {
-            base_url: self.world.national_url.clone(),
-            ca_cert_pem: pem("ca.pem")?,
-            client_cert_pem: cert,
-            client_key_pem: key,
-            credentials: onshi_national::http::credentials_for(&self.options.institution_code),
-        })
-    }
-
     async fn initialize(&mut self, setup: ApiSetup) -> Result<(), String> {
         let params = InitializeParams {
             protocol: driver::PROTOCOL.into(),
@@ -325,7 +303,10 @@ impl Runner<'_> {
             environment: Environment {
                 institution_code: self.options.institution_code.clone(),
                 terminal: Some(self.world.terminal_folders()),
-                api: Some(self.api_environment(setup)?),
+                api: Some(
+                    self.world
+                        .api_environment(&self.options.institution_code, setup.client_certificate)?,
+                ),
                 pcsc: self.pcscd.as_ref().map(|_| driver::PcscEnvironment {
                     reader: onshi_card::pcscd::READER.into(),
                 }),

@@ -197,6 +197,33 @@ impl World {
         })
     }
 
+    /// The HTTP API part of a driver environment for `institution_code`, with the client
+    /// certificate `choice` asks for.
+    pub fn api_environment(
+        &self,
+        institution_code: &str,
+        choice: crate::scenario::CertificateChoice,
+    ) -> Result<onshi_protocol::driver::ApiEnvironment, String> {
+        use crate::scenario::CertificateChoice;
+        let pem = |name: &str| self.pki.get(name).map(str::to_owned).map_err(|e| e.to_string());
+        let (cert, key) = match choice {
+            CertificateChoice::Valid => (
+                pem(&format!("client-{institution_code}.pem"))?,
+                pem(&format!("client-{institution_code}-key.pem"))?,
+            ),
+            CertificateChoice::None => (String::new(), String::new()),
+            CertificateChoice::Foreign => (pem("client-foreign.pem")?, pem("client-foreign-key.pem")?),
+            CertificateChoice::Expired => (pem("client-expired.pem")?, pem("client-expired-key.pem")?),
+        };
+        Ok(onshi_protocol::driver::ApiEnvironment {
+            base_url: self.national_url.clone(),
+            ca_cert_pem: pem("ca.pem")?,
+            client_cert_pem: cert,
+            client_key_pem: key,
+            credentials: onshi_national::http::credentials_for(institution_code),
+        })
+    }
+
     /// The card a step hands to the client.
     pub fn card(&self, spec: &CardSpec) -> Result<Card, WorldError> {
         card(&self.registry, self.date, spec)

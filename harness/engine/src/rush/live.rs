@@ -118,7 +118,6 @@ enum Tapped {
 /// Keeps the moments the rush needs from the mocks' events, and nothing else.
 struct Tap {
     events: Mutex<Vec<(Instant, Tapped)>>,
-    problems: AtomicU64,
 }
 
 /// The card number in a request body, XML (`<InsuredIdentificationNumber>1101<`) or JSON
@@ -151,9 +150,6 @@ impl onshi_terminal::Recorder for Tap {
                 }
             }
             TerminalEvent::ResultWritten { request, .. } => self.push(now, Tapped::Written { request }),
-            TerminalEvent::Problem { .. } | TerminalEvent::Unanswered { .. } => {
-                self.problems.fetch_add(1, Ordering::Relaxed);
-            }
             _ => {}
         }
     }
@@ -267,8 +263,6 @@ struct Ctx {
     outcomes: Arc<Outcomes>,
     registry: Arc<Registry>,
     profile: Profile,
-    /// The PIN of each persona entry's card.
-    pins: Vec<Option<String>>,
     call_timeout: Duration,
     /// Each visit with its card number (desk ways) and facility.
     visits: Mutex<Vec<(Visit, Option<String>, usize)>>,
@@ -325,20 +319,10 @@ pub async fn run_live(
     }
     plan.sort_by_key(|p| p.patient.arrived);
     state.planned.store(plan.len() as u64, Ordering::Relaxed);
-    let pins = profile
-        .mix
-        .personas
-        .iter()
-        .map(|p| {
-            let card = p.card.as_ref()?;
-            onshi_card::image::resolve(card).ok()?.pins.auth.value
-        })
-        .collect();
 
     // the World, recording into the tap
     let tap = Arc::new(Tap {
         events: Mutex::new(Vec::new()),
-        problems: AtomicU64::new(0),
     });
     std::fs::create_dir_all(&opts.work_dir).map_err(|source| crate::world::WorldError::Folder {
         path: opts.work_dir.display().to_string(),
@@ -435,7 +419,6 @@ pub async fn run_live(
         outcomes,
         registry,
         profile: profile.clone(),
-        pins,
         call_timeout: opts.call_timeout,
         visits: Mutex::new(Vec::new()),
     });
@@ -507,13 +490,9 @@ pub async fn run_live(
 }
 
 fn initialize_params(world: &World, institution_code: &str) -> Result<InitializeParams, LiveError> {
-    let pem = |name: &str| {
-        world
-            .pki
-            .get(name)
-            .map(str::to_owned)
-            .map_err(|e| LiveError::Plan(e.to_string()))
-    };
+    let api = world
+        .api_environment(institution_code, crate::scenario::CertificateChoice::Valid)
+        .map_err(LiveError::Plan)?;
     Ok(InitializeParams {
         protocol: driver::PROTOCOL.into(),
         harness: HarnessInfo {
@@ -523,13 +502,7 @@ fn initialize_params(world: &World, institution_code: &str) -> Result<Initialize
         environment: Environment {
             institution_code: institution_code.to_owned(),
             terminal: Some(world.terminal_folders()),
-            api: Some(driver::ApiEnvironment {
-                base_url: world.national_url.clone(),
-                ca_cert_pem: pem("ca.pem")?,
-                client_cert_pem: pem(&format!("client-{institution_code}.pem"))?,
-                client_key_pem: pem(&format!("client-{institution_code}-key.pem"))?,
-                credentials: onshi_national::http::credentials_for(institution_code),
-            }),
+            api: Some(api),
             pcsc: None,
             workstation: None,
         },
@@ -619,7 +592,11 @@ fn present(ctx: &Ctx, p: &Patient) -> PresentCard {
         Who::Population(n) => (PersonId::Generated(n).key(), None, None),
         Who::Persona(i) => {
             let entry = &ctx.profile.mix.personas[i];
-            (entry.persona.clone(), entry.card.clone(), ctx.pins[i].clone())
+            (
+                entry.persona.clone(),
+                entry.card.clone(),
+                ctx.outcomes.pin(i).map(str::to_owned),
+            )
         }
     };
     let method = match (p.way, pin) {

@@ -36,17 +36,6 @@ pub enum FacilityKind {
     Pharmacy,
 }
 
-impl FacilityKind {
-    pub fn label(self) -> &'static str {
-        match self {
-            FacilityKind::Hospital => "hospital (病院)",
-            FacilityKind::Clinic => "clinic (診療所)",
-            FacilityKind::Dental => "dental clinic (歯科診療所)",
-            FacilityKind::Pharmacy => "pharmacy (薬局)",
-        }
-    }
-}
-
 /// How a patient's eligibility is confirmed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -126,11 +115,6 @@ impl Mark {
             Mark::Written => "written",
             Mark::Imported => "imported",
         }
-    }
-
-    /// The stage that ends at this mark.
-    pub fn stage(self) -> Option<Stage> {
-        Stage::ALL.into_iter().find(|s| s.end() == self)
     }
 }
 
@@ -481,6 +465,20 @@ impl Default for RealLimits {
     }
 }
 
+/// An arrival window written like `90s`, `10m`, `2h`: longer than zero and at most 24 h (a
+/// profile's `duration`, a rush step's, `onshi rush --duration`).
+pub fn parse_window(s: &str) -> Result<Duration, String> {
+    let d = crate::clock::parse_duration(s)?;
+    let d = d.to_std().map_err(|_| format!("{s:?} is negative"))?;
+    if d.is_zero() {
+        Err(format!("{s:?} must be longer than zero"))
+    } else if d > MAX_DURATION {
+        Err(format!("{} is beyond the limit of 24h", human(d)))
+    } else {
+        Ok(d)
+    }
+}
+
 /// `90s`, `1.5s` style display of a duration.
 pub fn human(d: Duration) -> String {
     let ms = d.as_millis();
@@ -680,14 +678,7 @@ fn check(raw: ProfileFile, registry: &Registry, p: &mut Problems) -> Option<Prof
     {
         p.add("id", format!("{:?} must be letters, digits, - or _", raw.id));
     }
-    let duration = p.duration("duration", &raw.duration);
-    if let Some(d) = duration {
-        if d.is_zero() {
-            p.add("duration", "must be longer than zero");
-        } else if d > MAX_DURATION {
-            p.add("duration", format!("{} is beyond the limit of 24h", human(d)));
-        }
-    }
+    let duration = parse_window(&raw.duration).map_err(|e| p.add("duration", e)).ok();
     let opens_at = match raw.opens_at.as_deref() {
         None => NaiveTime::from_hms_opt(8, 30, 0).expect("valid"),
         Some(t) => NaiveTime::parse_from_str(t, "%H:%M").unwrap_or_else(|_| {

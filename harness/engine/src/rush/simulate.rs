@@ -36,6 +36,16 @@ impl Partition {
     pub fn contains(&self, facility: u64) -> bool {
         facility % self.of == self.index
     }
+
+    /// How many of `total` facilities this partition holds.
+    pub fn count(&self, total: u64) -> u64 {
+        (total + self.of - 1 - self.index) / self.of
+    }
+
+    /// `k/n` for a report, or `None` for the whole set.
+    pub fn label(&self) -> Option<String> {
+        (*self != Partition::WHOLE).then(|| format!("{}/{}", self.index, self.of))
+    }
 }
 
 /// Options of a virtual run.
@@ -55,6 +65,8 @@ pub struct VirtualOptions {
 pub struct Outcomes {
     /// `[persona entry][way]`.
     personas: Vec<[String; 4]>,
+    /// The PIN of each persona entry's card.
+    pins: Vec<Option<String>>,
     /// Generated patients are drawn from this many people.
     population_size: u64,
 }
@@ -62,44 +74,55 @@ pub struct Outcomes {
 impl Outcomes {
     pub fn prepare(profile: &Profile, registry: &Registry, date: NaiveDate) -> Result<Outcomes, String> {
         let mut personas = Vec::new();
+        let mut pins = Vec::new();
         for entry in &profile.mix.personas {
             let query = query_outcome(registry, date, &entry.persona);
-            let at_reader = |auth: onshi_terminal::reader::AuthMethod| -> Result<String, String> {
-                let Some(card) = &entry.card else {
-                    return Ok(query.clone());
-                };
-                let image = onshi_card::image::resolve(card).map_err(|e| e.to_string())?;
-                let mut chip = onshi_card::Card::new(&image);
-                let visit = onshi_terminal::reader::Visit {
-                    method: auth,
-                    remove_at: None,
-                };
-                let (_, result) = onshi_terminal::reader::authenticate(
-                    &mut chip,
-                    &image,
-                    &visit,
-                    &onshi_terminal::reader::ReaderSettings::default(),
-                    date,
-                );
-                Ok(match result {
-                    Ok(()) => query.clone(),
-                    Err(f) => format!("refused:{}", f.error_key().name()),
-                })
+            let image = match &entry.card {
+                Some(card) => Some(onshi_card::image::resolve(card).map_err(|e| e.to_string())?),
+                None => None,
             };
-            let pin = onshi_card::image::resolve(entry.card.as_deref().unwrap_or("valid-kenpo-insured"))
-                .map(|i| i.pins.auth.value.clone().unwrap_or_default())
-                .map_err(|e| e.to_string())?;
+            let pin = image.as_ref().and_then(|i| i.pins.auth.value.clone());
+            // the reader model against the card, once per way (no card: no card-level flow)
+            let at_reader = |method| match &image {
+                None => query.clone(),
+                Some(image) => {
+                    let visit = onshi_terminal::reader::Visit {
+                        method,
+                        remove_at: None,
+                    };
+                    let (_, result) = onshi_terminal::reader::authenticate(
+                        &mut onshi_card::Card::new(image),
+                        image,
+                        &visit,
+                        &onshi_terminal::reader::ReaderSettings::default(),
+                        date,
+                    );
+                    match result {
+                        Ok(()) => query.clone(),
+                        Err(f) => format!("refused:{}", f.error_key().name()),
+                    }
+                }
+            };
             personas.push([
-                at_reader(onshi_terminal::reader::AuthMethod::Face { attempts: vec![true] })?,
-                at_reader(onshi_terminal::reader::AuthMethod::Pin { entries: vec![pin] })?,
+                at_reader(onshi_terminal::reader::AuthMethod::Face { attempts: vec![true] }),
+                at_reader(onshi_terminal::reader::AuthMethod::Pin {
+                    entries: vec![pin.clone().unwrap_or_default()],
+                }),
                 query.clone(),
                 query,
             ]);
+            pins.push(pin);
         }
         Ok(Outcomes {
             personas,
+            pins,
             population_size: registry.population().size.max(1),
         })
+    }
+
+    /// The PIN of persona entry `i`'s card (what the patient types on the PIN way).
+    pub fn pin(&self, i: usize) -> Option<&str> {
+        self.pins[i].as_deref()
     }
 
     /// What the World answers for this patient (`refused:<error>` when the reader refuses
@@ -392,6 +415,20 @@ mod tests {
 
     fn registry() -> Registry {
         Registry::embedded(NaiveDate::from_ymd_opt(2025, 6, 2).unwrap(), 0)
+    }
+
+    #[test]
+    fn a_partition_counts_its_facilities() {
+        for of in 1..6u64 {
+            for index in 0..of {
+                let p = Partition { index, of };
+                for total in 0..20u64 {
+                    assert_eq!(p.count(total), (0..total).filter(|n| p.contains(*n)).count() as u64);
+                }
+            }
+        }
+        assert_eq!(Partition::WHOLE.label(), None);
+        assert_eq!(Partition { index: 1, of: 3 }.label().as_deref(), Some("1/3"));
     }
 
     #[test]

@@ -189,7 +189,13 @@ impl RushStats {
                 self.stages[w][s.index()].saturating_record(d);
             }
         }
-        *self.counts.outcomes.entry(v.outcome.clone()).or_default() += 1;
+        // a handful of distinct outcomes: count in place, allocate only for a new one
+        match self.counts.outcomes.get_mut(&v.outcome) {
+            Some(n) => *n += 1,
+            None => {
+                self.counts.outcomes.insert(v.outcome.clone(), 1);
+            }
+        }
         self.counts.wrong += u64::from(v.wrong);
         let (Some(arrived), Some(imported)) = (v.at(Mark::Arrived), v.at(Mark::Imported)) else {
             return;

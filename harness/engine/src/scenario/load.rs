@@ -392,13 +392,10 @@ fn rush_step(
     let mut profile = profile.clone();
     let window = match duration {
         None => profile.duration,
-        Some(d) => match crate::clock::parse_duration(d).map(|d| d.to_std()) {
-            Ok(Ok(d)) if !d.is_zero() && d <= crate::rush::profile::MAX_DURATION => d,
-            _ => {
-                problems.push((
-                    Some("duration"),
-                    format!("{d:?} is not a duration like 30s or 5m between zero and 24h"),
-                ));
+        Some(d) => match crate::rush::profile::parse_window(d) {
+            Ok(d) => d,
+            Err(e) => {
+                problems.push((Some("duration"), e));
                 return None;
             }
         },
