@@ -44,16 +44,20 @@ def text(node, path):
 
 
 class FolderClient:
-    def __init__(self, folders, institution_code):
+    def __init__(self, folders, institution_code, workstation):
         self.req, self.res, self.face = folders["req"], folders["res"], folders["face"]
         self.institution_code = institution_code
+        # Several reception PCs share one folder: each puts its id into its file names, so
+        # two PCs counting from 1 never write the same request or read each other's result.
+        ws = "".join(c for c in (workstation or "") if c.isascii() and c.isalnum())[:6]
+        self.workstation = "W%s" % ws if ws else ""
         self.counter = itertools.count(1)
 
     def write_request(self, card, date, consent):
         # Never reuse a name whose request or (old) result is still there: a result left in
         # res/ would be read as this request's answer.
         while True:
-            suffix = "%s%04d" % (date, next(self.counter))
+            suffix = "%s%s%04d" % (date, self.workstation, next(self.counter))
             name = "OQSsiquc01req_%s.xml" % suffix
             taken = os.path.exists(os.path.join(self.req, name)) or os.path.exists(
                 os.path.join(self.res, "OQSsiquc01res_%s.xml" % suffix)
@@ -254,7 +258,7 @@ def main():
                 if params.get("protocol") != PROTOCOL:
                     raise RpcError(-32602, "this adapter speaks %s" % PROTOCOL)
                 env = params["environment"]
-                client = FolderClient(env["terminal"], env["institution_code"])
+                client = FolderClient(env["terminal"], env["institution_code"], env.get("workstation"))
                 result = {"client": {"name": "python-example-adapter", "version": "1.0"},
                           "capabilities": ["file.qualification", "file.face"]}
             elif method == "reset":

@@ -258,7 +258,8 @@ fn a_real_time_rush_measures_every_stage_against_the_reference_client() {
 }
 
 /// An adapter that answers "valid" to everything; counting work calls across its restarts
-/// (in a file beside it), it stalls forever on the 2nd and exits on the 4th.
+/// (in a file beside it), it stalls forever on the 2nd, exits on the 4th and answers an
+/// error on the 6th.
 const FLAKY: &str = r#"
 import json, os, sys, time
 count_file = os.path.join(os.path.dirname(os.path.abspath(__file__)), "calls")
@@ -277,6 +278,9 @@ for line in sys.stdin:
             time.sleep(3600)
         if calls == 4:
             sys.exit(7)
+        if calls == 6:
+            print(json.dumps({"jsonrpc": "2.0", "id": req["id"], "error": {"code": 1000, "message": "the receipt database is locked"}}), flush=True)
+            continue
         res = {"outcome": "valid", "message": ""}
     print(json.dumps({"jsonrpc": "2.0", "id": req["id"], "result": res}), flush=True)
 "#;
@@ -310,6 +314,14 @@ fn stalls_crashes_and_wrong_answers_are_counted_and_the_rush_goes_on() {
     let outcomes = &report["counts"]["outcomes"];
     assert!(outcomes["failed:timeout"].as_u64().unwrap_or(0) >= 1, "{text}");
     assert!(outcomes["failed:adapter-exited"].as_u64().unwrap_or(0) >= 1, "{text}");
+    assert!(outcomes["failed:rpc-error"].as_u64().unwrap_or(0) >= 1, "{text}");
+    // each kind of failure says what happened the first time
+    let first = &report["counts"]["first_failures"];
+    let says = |kind: &str, what: &str| first[kind].as_str().is_some_and(|s| s.contains(what));
+    assert!(says("failed:rpc-error", "the receipt database is locked"), "{first}");
+    assert!(says("failed:timeout", "did not answer within 1000 ms"), "{first}");
+    assert!(says("failed:adapter-exited", "status 7"), "{first}");
+    assert!(text.contains("first failed:rpc-error: "), "{text}");
     assert_eq!(
         count(&report, "completed") + failed,
         arrivals,

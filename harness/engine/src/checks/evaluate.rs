@@ -1000,7 +1000,10 @@ fn rush_checks(report: &crate::rush::report::RushReport, seq: Option<u64>, n: us
         .outcomes
         .iter()
         .filter(|(k, _)| k.starts_with("failed:"))
-        .map(|(k, v)| format!("{k} ×{v}"))
+        .map(|(k, v)| match c.first_failures.get(k) {
+            Some(first) => format!("{k} ×{v}, the first: {first}"),
+            None => format!("{k} ×{v}"),
+        })
         .collect();
     out.push(CheckResult {
         id: "RUSH-ERRORS".into(),

@@ -94,6 +94,19 @@ pub fn render(r: &RushReport) -> String {
     );
     card(&mut h, "wrong answers", &c.wrong.to_string(), c.wrong > 0);
     h.push_str("</div>");
+    if !c.first_failures.is_empty() {
+        h.push_str("<h2>Failures</h2><table><tr><th>kind</th><th>count</th><th>the first message</th></tr>");
+        for (kind, first) in &c.first_failures {
+            let _ = write!(
+                h,
+                r#"<tr><td>{}</td><td>{}</td><td class="text">{}</td></tr>"#,
+                escape(kind),
+                c.outcomes.get(kind).copied().unwrap_or_default(),
+                escape(first)
+            );
+        }
+        h.push_str("</table>");
+    }
 
     if !r.slos.is_empty() {
         h.push_str("<h2>Service-level objectives</h2><table><tr><th>SLO</th><th>objective</th><th>verdict</th><th>measured</th><th>explanation</th></tr>");

@@ -14,7 +14,7 @@
 //! recorders that keeps timings and card numbers, not message bytes; they are matched to
 //! patients by card number and time after the run.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -79,6 +79,8 @@ pub struct LiveState {
     pub arrived: AtomicU64,
     pub completed: AtomicU64,
     pub failed: AtomicU64,
+    /// The first message of each kind of failure (see `Counts::first_failures`).
+    pub first_failures: Mutex<BTreeMap<String, String>>,
     pub late: AtomicU64,
     pub waiting_reader: AtomicI64,
     pub waiting_desk: AtomicI64,
@@ -94,6 +96,7 @@ impl Default for LiveState {
             arrived: AtomicU64::new(0),
             completed: AtomicU64::new(0),
             failed: AtomicU64::new(0),
+            first_failures: Mutex::default(),
             late: AtomicU64::new(0),
             waiting_reader: AtomicI64::new(0),
             waiting_desk: AtomicI64::new(0),
@@ -486,6 +489,7 @@ pub async fn run_live(
         queue_stats(&mut stats, if at_reader { Queue::Reader } else { Queue::Desk }, &w);
     }
     stats.counts.failed_calls = state.failed.load(Ordering::Relaxed);
+    stats.counts.first_failures = std::mem::take(&mut *state.first_failures.lock().expect("failures"));
     Ok(stats)
 }
 
@@ -628,30 +632,40 @@ fn desk_card(ctx: &Ctx, p: &Patient) -> Option<Card> {
 /// Calls the client and returns its outcome (or `failed:<why>`), marking `imported`.
 async fn call_outcome(ctx: &Ctx, method: &str, params: impl serde::Serialize, marks: &mut [Option<u64>; 7]) -> String {
     let params = serde_json::to_value(params).expect("serialisable");
-    match ctx.pool.call(method, params, ctx.call_timeout).await {
-        Ok(v) => {
-            let outcome = v.get("outcome").and_then(Value::as_str).map(str::to_owned);
-            match outcome {
-                Some(o) => {
-                    marks[Mark::Imported as usize] = Some(ctx.now_us());
-                    o
-                }
-                None => {
-                    ctx.state.failed.fetch_add(1, Ordering::Relaxed);
-                    "failed:bad-answer".into()
-                }
+    let (kind, message) = match ctx.pool.call(method, params, ctx.call_timeout).await {
+        Ok(v) => match v.get("outcome").and_then(Value::as_str) {
+            Some(o) => {
+                marks[Mark::Imported as usize] = Some(ctx.now_us());
+                return o.to_owned();
             }
-        }
+            None => (
+                "failed:bad-answer",
+                format!("the answer has no outcome: {}", clip(&v.to_string())),
+            ),
+        },
         Err(e) => {
-            ctx.state.failed.fetch_add(1, Ordering::Relaxed);
-            match e {
+            let kind = match e {
                 CallError::Timeout { .. } => "failed:timeout",
                 CallError::Exited { .. } => "failed:adapter-exited",
                 CallError::Rpc { .. } => "failed:rpc-error",
                 CallError::Spawn { .. } | CallError::Io(_) => "failed:adapter-io",
-            }
-            .into()
+            };
+            (kind, clip(&e.to_string()))
         }
+    };
+    ctx.state.failed.fetch_add(1, Ordering::Relaxed);
+    let mut first = ctx.state.first_failures.lock().expect("failures");
+    first
+        .entry(kind.to_owned())
+        .or_insert_with(|| format!("{method}: {message}"));
+    kind.to_owned()
+}
+
+/// At most 300 characters of a message, for a report line.
+fn clip(s: &str) -> String {
+    match s.char_indices().nth(300) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
     }
 }
 

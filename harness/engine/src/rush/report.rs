@@ -236,6 +236,9 @@ impl RushReport {
         );
         let outcomes: Vec<String> = c.outcomes.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let _ = writeln!(out, "  outcomes: {}", outcomes.join(", "));
+        for (kind, first) in &c.first_failures {
+            let _ = writeln!(out, "  first {kind}: {first}");
+        }
         let mut table = comfy_table::Table::new();
         table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
         table.set_header(["way", "stage", "visits", "p50", "p95", "p99", "max"]);

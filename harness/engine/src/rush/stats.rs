@@ -129,6 +129,11 @@ pub struct Counts {
     pub failed_calls: u64,
     /// Real time: adapter restarts after a crash or stall.
     pub adapter_restarts: u64,
+    /// Real time: the first message seen for each kind of failure (`failed:<why>` → the
+    /// adapter's error, the time-out, the exit with its stderr), so a report says what went
+    /// wrong and not only how often.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub first_failures: BTreeMap<String, String>,
 }
 
 /// Everything a rush measured.
@@ -288,6 +293,9 @@ impl RushStats {
         c.dropped += o.counts.dropped;
         c.failed_calls += o.counts.failed_calls;
         c.adapter_restarts += o.counts.adapter_restarts;
+        for (k, v) in &o.counts.first_failures {
+            c.first_failures.entry(k.clone()).or_insert_with(|| v.clone());
+        }
     }
 
     /// End-to-end latency over all ways.
