@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
 use clap::{Parser, Subcommand};
+use nix::sys::resource::{UsageWho, getrusage};
 use onshi_benches::load::{self, Stats, Target};
 use onshi_national::http::api::{AUTH_PATH, SEARCH_PATH};
 use serde_json::Value;
@@ -59,6 +60,13 @@ struct Args {
     /// Also write the results as JSON here.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Instead of comparing servers, compare load generators against `onshi serve`: this
+    /// crate's generator and oha (`cargo install oha`), same request, connections and time.
+    #[arg(long)]
+    vs_oha: bool,
+    /// The oha binary.
+    #[arg(long, value_name = "PATH", default_value = "oha")]
+    oha: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -400,6 +408,11 @@ fn main() -> Result<()> {
     runtime.block_on(async {
         let dir = tempfile::tempdir()?;
         let (onshi_server, answer, body) = start_onshi(&onshi, &dir.path().join("serve")).await?;
+        if args.vs_oha {
+            let body_file = dir.path().join("search.json");
+            std::fs::write(&body_file, &body)?;
+            return compare_generators(&args, &onshi_server, &body_file).await;
+        }
         let answer_file = dir.path().join("answer.json");
         std::fs::write(&answer_file, &answer)?;
         let mut servers = vec![onshi_server, start_trivial(&answer_file, &body).await?];
@@ -498,5 +511,164 @@ fn markdown(rows: &[Row], servers: &[Server]) -> String {
         .collect();
     out.push_str(&mem.join(", "));
     out.push('\n');
+    out
+}
+
+/// One measurement of a load generator.
+#[derive(serde::Serialize)]
+struct GeneratorRow {
+    transport: &'static str,
+    generator: &'static str,
+    #[serde(flatten)]
+    stats: Stats,
+    /// The generator's own CPU time per request (user + system), in µs.
+    cpu_us_per_request: Option<f64>,
+}
+
+/// CPU time (user + system) of this process or of its waited-for children, in seconds.
+fn rusage_s(who: UsageWho) -> f64 {
+    getrusage(who).map_or(f64::NAN, |u| {
+        let s = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+        s(u.user_time()) + s(u.system_time())
+    })
+}
+
+/// This crate's generator and oha against the same `onshi serve`, line by line.
+async fn compare_generators(args: &Args, server: &Server, body_file: &Path) -> Result<()> {
+    let mut rows = Vec::new();
+    for transport in ["http", "https"] {
+        let target = if transport == "http" {
+            &server.plain
+        } else {
+            &server.tls
+        };
+        for &c in &args.concurrency {
+            let before = rusage_s(UsageWho::RUSAGE_SELF);
+            let stats = load::run(
+                target,
+                c,
+                Duration::from_secs(args.warmup_s),
+                Duration::from_secs(args.measure_s),
+            )
+            .await;
+            let cpu = (rusage_s(UsageWho::RUSAGE_SELF) - before) * args.measure_s as f64
+                / (args.measure_s + args.warmup_s) as f64;
+            rows.push(GeneratorRow {
+                transport,
+                generator: "onshi",
+                cpu_us_per_request: (stats.requests > 0).then(|| cpu * 1e6 / stats.requests as f64),
+                stats,
+            });
+            oha(args, target, body_file, c, args.warmup_s)?;
+            let before = rusage_s(UsageWho::RUSAGE_CHILDREN);
+            let stats = oha(args, target, body_file, c, args.measure_s)?;
+            let cpu = rusage_s(UsageWho::RUSAGE_CHILDREN) - before;
+            rows.push(GeneratorRow {
+                transport,
+                generator: "oha",
+                cpu_us_per_request: (stats.requests > 0).then(|| cpu * 1e6 / stats.requests as f64),
+                stats,
+            });
+            for r in &rows[rows.len() - 2..] {
+                eprintln!(
+                    "{transport:5} {:6} c={c:<3} {:>9.0} req/s  p50 {:>6} µs  p99 {:>6} µs  max {:>7} µs  errors {}",
+                    r.generator, r.stats.rps, r.stats.p50_us, r.stats.p99_us, r.stats.max_us, r.stats.errors
+                );
+            }
+        }
+    }
+    print!("{}", generator_markdown(&rows));
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_vec_pretty(&rows)?)?;
+    }
+    Ok(())
+}
+
+/// Runs oha for `seconds` with the target's request and reads its JSON summary.
+fn oha(args: &Args, t: &Target, body_file: &Path, c: usize, seconds: u64) -> Result<Stats> {
+    let url = match t.tls {
+        // the mock's certificate names localhost; oha is told not to check it, and gets the
+        // address itself so that it never tries ::1, where the mock does not listen
+        Some(_) => format!("https://{}{}", t.addr, t.path),
+        None => format!("http://{}{}", t.addr, t.path),
+    };
+    let mut cmd = Command::new(&args.oha);
+    cmd.args(["--no-tui", "--output-format", "json", "-m", "POST"])
+        .args(["-z", &format!("{seconds}s"), "-c", &c.to_string()])
+        .args(["-H", "Content-Type: application/json;charset=UTF-8"])
+        .arg("-D")
+        .arg(body_file);
+    for (k, v) in &t.headers {
+        cmd.args(["-H", &format!("{k}: {v}")]);
+    }
+    if t.tls.is_some() {
+        cmd.arg("--insecure");
+    }
+    let out = cmd
+        .arg(&url)
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("cannot run {} (cargo install oha)", args.oha.display()))?;
+    if !out.status.success() {
+        bail!("oha failed: {}", out.status);
+    }
+    let v: Value = serde_json::from_slice(&out.stdout).context("oha's JSON")?;
+    let f = |p: &str| {
+        v.pointer(p)
+            .and_then(Value::as_f64)
+            .with_context(|| format!("oha's JSON has no {p}"))
+    };
+    let us = |s: f64| (s * 1e6).round() as u64;
+    let count = |p: &str, ok: &dyn Fn(&str) -> bool| -> u64 {
+        v.pointer(p).and_then(Value::as_object).map_or(0, |m| {
+            m.iter().filter(|(k, _)| ok(k)).filter_map(|(_, n)| n.as_u64()).sum()
+        })
+    };
+    let ok = count("/statusCodeDistribution", &|k| k == "200");
+    // requests cut off by the end of the run are not errors (this generator does not count them either)
+    let errors =
+        count("/statusCodeDistribution", &|k| k != "200") + count("/errorDistribution", &|k| !k.contains("deadline"));
+    Ok(Stats {
+        concurrency: c,
+        requests: ok,
+        errors,
+        rps: ok as f64 / seconds as f64,
+        p50_us: us(f("/latencyPercentiles/p50")?),
+        p99_us: us(f("/latencyPercentiles/p99")?),
+        max_us: us(f("/summary/slowest")?),
+    })
+}
+
+fn generator_markdown(rows: &[GeneratorRow]) -> String {
+    let mut out = String::from(
+        "| transport | connections | generator | requests/s | p50 | p99 | max | errors | generator CPU per request | onshi vs oha (requests/s) | onshi vs oha (p99) |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    let ms = |us: u64| format!("{:.2} ms", us as f64 / 1000.0);
+    for r in rows {
+        let s = &r.stats;
+        let oha = rows
+            .iter()
+            .find(|o| o.generator == "oha" && o.transport == r.transport && o.stats.concurrency == s.concurrency);
+        let (rps, p99) = match (r.generator, oha) {
+            ("onshi", Some(o)) if o.stats.rps > 0.0 && o.stats.p99_us > 0 => (
+                format!("{:.0} %", 100.0 * s.rps / o.stats.rps),
+                format!("{:.0} %", 100.0 * s.p99_us as f64 / o.stats.p99_us as f64),
+            ),
+            _ => (String::new(), String::new()),
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {rps} | {p99} |\n",
+            r.transport,
+            s.concurrency,
+            r.generator,
+            s.rps,
+            ms(s.p50_us),
+            ms(s.p99_us),
+            ms(s.max_us),
+            s.errors,
+            r.cpu_us_per_request.map(|c| format!("{c:.0} µs")).unwrap_or_default(),
+        ));
+    }
     out
 }

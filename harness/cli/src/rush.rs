@@ -13,7 +13,7 @@ use std::sync::Arc;
 use onshi_harness::rush::live::{LiveOptions, LiveState};
 use onshi_harness::rush::profile::human;
 use onshi_harness::rush::report::{RunInfo, RushReport};
-use onshi_harness::rush::{self, Outcomes, Partition, Profile, VirtualOptions};
+use onshi_harness::rush::{self, Outcomes, Partition, Profile, RushStats, VirtualOptions, merge};
 use onshi_registry::Registry;
 
 use crate::{EXIT_FAIL, EXIT_HARNESS, EXIT_USAGE, embedded};
@@ -44,7 +44,7 @@ pub struct RushArgs {
     report_dir: PathBuf,
     /// Run only facilities i with i % N == K (scale-out over several processes; see
     /// docs/scaling.md).
-    #[arg(long, value_parser = parse_partition, value_name = "K/N")]
+    #[arg(long, value_parser = str::parse::<Partition>, value_name = "K/N")]
     partition: Option<Partition>,
     /// Worker threads on virtual time (default: the number of CPUs).
     #[arg(long, value_name = "N")]
@@ -63,19 +63,11 @@ pub struct RushArgs {
     /// Error codes for the World's answers (default: the embedded synthetic codes).
     #[arg(long, value_name = "FILE")]
     error_codes: Option<PathBuf>,
-}
-
-fn parse_partition(s: &str) -> Result<Partition, String> {
-    let bad = || format!("{s:?} is not a partition K/N with 0 ≤ K < N");
-    let (k, n) = s.split_once('/').ok_or_else(bad)?;
-    let (index, of): (u64, u64) = (
-        k.trim().parse().map_err(|_| bad())?,
-        n.trim().parse().map_err(|_| bad())?,
-    );
-    if of == 0 || index >= of {
-        return Err(bad());
-    }
-    Ok(Partition { index, of })
+    /// Instead of running, add up the reports of runs of PROFILE on partitions (each DIR
+    /// holding a rush.json and rush.hlog; repeat, or give several) into one report of the
+    /// whole; see docs/scaling.md.
+    #[arg(long, value_name = "DIR", num_args = 1.., conflicts_with_all = ["virtual_time", "adapter", "partition", "duration"])]
+    merge: Vec<PathBuf>,
 }
 
 /// The shipped profiles: (id, text).
@@ -142,12 +134,21 @@ pub fn rush_command(args: RushArgs) -> ExitCode {
     }
     let window_us = args.duration.unwrap_or(profile.duration).as_micros() as u64;
     let partition = args.partition.unwrap_or(Partition::WHOLE);
-    let report = if args.virtual_time {
+    let result = if !args.merge.is_empty() {
+        // runs that cannot be read or do not belong together are the user's to fix
+        match merge_runs(&profile, &args.merge) {
+            Ok(merged) => Ok(merged),
+            Err(e) => {
+                eprintln!("onshi rush: {e}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+    } else if args.virtual_time {
         run_virtual(&profile, &registry, &args, window_us, partition)
     } else {
         run_live(profile.clone(), registry, &args, window_us, partition)
     };
-    let report = match report {
+    let (stats, report) = match result {
         Ok(r) => r,
         Err(e) => {
             eprintln!("onshi rush: {e}");
@@ -159,7 +160,7 @@ pub fn rush_command(args: RushArgs) -> ExitCode {
         // a closed pipe (`| head`) is not an error worth a panic
         let _ = write!(std::io::stdout(), "{}", report.summary());
     }
-    if let Err(e) = write_report(&args.report_dir, &report) {
+    if let Err(e) = write_report(&args.report_dir, &stats, &report) {
         eprintln!("onshi rush: {e}");
         return ExitCode::from(EXIT_HARNESS);
     }
@@ -181,7 +182,7 @@ fn run_virtual(
     args: &RushArgs,
     window_us: u64,
     partition: Partition,
-) -> Result<RushReport, String> {
+) -> Result<(RushStats, RushReport), String> {
     let started = Instant::now();
     let outcomes = Outcomes::prepare(profile, registry, registry.today())?;
     let opts = VirtualOptions {
@@ -208,7 +209,7 @@ fn run_virtual(
     })?;
     bar.finish_and_clear();
     let facilities = partition.count(total);
-    Ok(RushReport::new(
+    let report = RushReport::new(
         &stats,
         &RunInfo {
             profile,
@@ -219,7 +220,8 @@ fn run_virtual(
             facilities,
             elapsed_s: started.elapsed().as_secs_f64(),
         },
-    ))
+    );
+    Ok((stats, report))
 }
 
 fn run_live(
@@ -228,7 +230,7 @@ fn run_live(
     args: &RushArgs,
     window_us: u64,
     partition: Partition,
-) -> Result<RushReport, String> {
+) -> Result<(RushStats, RushReport), String> {
     let started = Instant::now();
     let catalogue = crate::load_error_codes(args.error_codes.as_deref())
         .map_err(|e| format!("--error-codes: {e}"))?
@@ -280,7 +282,7 @@ fn run_live(
     });
     bar.finish_and_clear();
     let stats = stats.map_err(|e| e.to_string())?;
-    Ok(RushReport::new(
+    let report = RushReport::new(
         &stats,
         &RunInfo {
             profile: &profile,
@@ -291,7 +293,48 @@ fn run_live(
             facilities,
             elapsed_s: started.elapsed().as_secs_f64(),
         },
-    ))
+    );
+    Ok((stats, report))
+}
+
+/// Reads the runs in `dirs` and adds them up into the report of the whole.
+fn merge_runs(profile: &Profile, dirs: &[PathBuf]) -> Result<(RushStats, RushReport), String> {
+    let started = Instant::now();
+    let mut parts = Vec::with_capacity(dirs.len());
+    for dir in dirs {
+        let read = |name: &str| {
+            let path = dir.join(name);
+            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+        };
+        let part = merge::read_part(&read("rush.json")?, &read(merge::HLOG)?)
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
+        parts.push(part);
+    }
+    let merged = merge::merge(parts, &profile.id).map_err(|e| e.to_string())?;
+    eprintln!(
+        "onshi rush: merged {} run(s) ({} facilities) in {:.2} s{}",
+        dirs.len(),
+        merged.facilities,
+        started.elapsed().as_secs_f64(),
+        merged
+            .partition
+            .as_ref()
+            .map(|p| format!(" — only partitions {p}: not the whole facility set"))
+            .unwrap_or_default()
+    );
+    let report = RushReport::new(
+        &merged.stats,
+        &RunInfo {
+            profile,
+            mode: &merged.mode,
+            seed: merged.seed,
+            window_us: merged.window_us,
+            partition: merged.partition.clone(),
+            facilities: merged.facilities,
+            elapsed_s: merged.elapsed_s,
+        },
+    );
+    Ok((merged.stats, report))
 }
 
 /// The live progress line: time, arrivals, queues, latency so far, failures.
@@ -319,12 +362,15 @@ fn live_line(s: &LiveState, window_us: u64) -> String {
     )
 }
 
-fn write_report(dir: &Path, report: &RushReport) -> Result<(), String> {
+fn write_report(dir: &Path, stats: &RushStats, report: &RushReport) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let json = serde_json::to_vec_pretty(report).map_err(|e| e.to_string())?;
+    let mut hlog = Vec::new();
+    merge::write_hlog(stats, report.raw.window_us, &mut hlog).map_err(|e| e.to_string())?;
     for (name, bytes) in [
         ("rush.json", json),
         ("rush.html", rush::html::render(report).into_bytes()),
+        (merge::HLOG, hlog),
     ] {
         let path = dir.join(name);
         std::fs::write(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;

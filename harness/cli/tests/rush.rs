@@ -117,6 +117,70 @@ fn virtual_runs_repeat_exactly_with_the_same_seed() {
     assert_ne!(strip(ra), strip(rc), "another seed: another run");
 }
 
+/// Three processes on partitions 0/3, 1/3 and 2/3, merged from their report folders, give
+/// the report of one process running everything (docs/scaling.md).
+#[test]
+fn partitions_merged_from_their_report_folders_equal_the_whole_run() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = |name: &str| root.path().join(name);
+    let strip = |mut v: Value| {
+        v.as_object_mut().unwrap().remove("elapsed_s");
+        v
+    };
+    let base = ["hospital-opening", "--virtual", "--seed", "9"];
+    let (_, whole, text) = rush(&base, &dir("whole"));
+    assert!(dir("whole/rush.hlog").exists(), "{text}");
+    assert!(
+        whole.get("start_lag").is_none(),
+        "virtual time has no harness lag: {text}"
+    );
+    for k in 0..3 {
+        let p = format!("{k}/3");
+        let (_, part, text) = rush(&[&base[..], &["--partition", &p]].concat(), &dir(&format!("p{k}")));
+        assert_eq!(part["partition"], p.as_str(), "{text}");
+    }
+    let (p0, p1, p2) = (dir("p0"), dir("p1"), dir("p2"));
+    let (code, merged, text) = rush(
+        &[
+            "hospital-opening",
+            "--merge",
+            p0.to_str().unwrap(),
+            p1.to_str().unwrap(),
+            p2.to_str().unwrap(),
+        ],
+        &dir("merged"),
+    );
+    assert!(code == 0 || code == 1, "{text}");
+    assert!(text.contains("merged 3 run(s)"), "{text}");
+    assert_eq!(strip(merged), strip(whole.clone()));
+    // a partition missing is said, a partition given twice refused
+    let (_, partial, text) = rush(
+        &[
+            "hospital-opening",
+            "--merge",
+            p0.to_str().unwrap(),
+            p2.to_str().unwrap(),
+        ],
+        &dir("partial"),
+    );
+    assert!(text.contains("only partitions 0,2/3"), "{text}");
+    assert_eq!(partial["partition"], "0,2/3");
+    let (code, _, text) = rush(
+        &[
+            "hospital-opening",
+            "--merge",
+            p1.to_str().unwrap(),
+            p1.to_str().unwrap(),
+        ],
+        &dir("twice"),
+    );
+    assert_eq!(code, 3, "{text}");
+    assert!(text.contains("partition 1/3 is given twice"), "{text}");
+    let (code, _, text) = rush(&["clinic-morning", "--merge", p0.to_str().unwrap()], &dir("other"));
+    assert_ne!(code, 0, "{text}");
+    assert!(text.contains("not \"clinic-morning\""), "{text}");
+}
+
 #[test]
 fn bad_profiles_and_options_are_usage_errors() {
     let dir = tempfile::tempdir().unwrap();
@@ -220,6 +284,9 @@ fn a_real_time_rush_measures_every_stage_against_the_reference_client() {
     assert_eq!(count(&report, "wrong"), 0, "the reference client answers right: {text}");
     assert_eq!(count(&report, "failed_calls"), 0, "{text}");
     assert_eq!(count(&report, "dropped"), 0, "{text}");
+    // how late the harness started each visit is measured for every arrival
+    assert_eq!(report["start_lag"]["count"].as_u64(), Some(arrivals), "{text}");
+    assert!(text.contains("harness start lag"), "{text}");
     // the lost-eligibility persona was answered invalid, the others valid
     assert!(report["counts"]["outcomes"]["valid"].as_u64().unwrap() > 0, "{text}");
     // every stage of the folder interface was seen, and the national stage holds the

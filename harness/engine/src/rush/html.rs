@@ -84,6 +84,15 @@ pub fn render(r: &RushReport) -> String {
     card(&mut h, "intended / min", &num(r.intended_per_min), false);
     card(&mut h, "achieved / min", &num(r.achieved_per_min), false);
     card(&mut h, "late starts", &c.late_starts.to_string(), c.late_starts > 0);
+    if let Some(lag) = &r.start_lag {
+        let late_ms = super::live::LATE_START.as_secs_f64() * 1000.0;
+        card(
+            &mut h,
+            "harness start lag p99 (ms)",
+            &num(lag.p99_ms),
+            lag.p99_ms > late_ms,
+        );
+    }
     card(&mut h, "dropped", &c.dropped.to_string(), c.dropped > 0);
     card(&mut h, "failed calls", &c.failed_calls.to_string(), c.failed_calls > 0);
     card(

@@ -436,7 +436,9 @@ pub async fn run_live(
         tokio::time::sleep_until(intended).await;
         stats.arrival(p.patient.way, p.patient.arrived);
         state.arrived.fetch_add(1, Ordering::Relaxed);
-        if tokio::time::Instant::now().saturating_duration_since(intended) > LATE_START {
+        let lag = tokio::time::Instant::now().saturating_duration_since(intended);
+        stats.start_lag.saturating_record(lag.as_micros() as u64);
+        if lag > LATE_START {
             stats.counts.late_starts += 1;
             state.late.fetch_add(1, Ordering::Relaxed);
         }

@@ -10,6 +10,7 @@
 
 pub mod html;
 pub mod live;
+pub mod merge;
 pub mod profile;
 pub mod report;
 pub mod simulate;

@@ -108,11 +108,18 @@ pub struct RushReport {
     pub intended_per_min: f64,
     pub achieved_per_min: f64,
     pub counts: Counts,
+    /// Real time: how late after their intended arrival the harness started the visits (the
+    /// latency the harness adds; absent on virtual time).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_lag: Option<Percentiles>,
     pub latency: Vec<StageRow>,
     pub slos: Vec<SloVerdict>,
     pub series: Series,
     /// Wall-clock time the harness took.
     pub elapsed_s: f64,
+    /// The counters behind the series and SLO verdicts, exactly: with `rush.hlog` they let
+    /// runs on partitions add up to the whole (`--merge`).
+    pub raw: super::merge::Raw,
 }
 
 /// What [`RushReport::new`] needs to know about the run besides the statistics.
@@ -191,10 +198,12 @@ impl RushReport {
             intended_per_min: stats.arrivals() as f64 / window_min.max(f64::MIN_POSITIVE),
             achieved_per_min: stats.completed() as f64 / (last_completion.max(info.window_us) as f64 / 60e6),
             counts: stats.counts.clone(),
+            start_lag: (!stats.start_lag.is_empty()).then(|| Percentiles::of(&stats.start_lag)),
             latency,
             slos,
             series: series(stats),
             elapsed_s: info.elapsed_s,
+            raw: super::merge::Raw::of(stats, info.window_us),
         }
     }
 
@@ -234,6 +243,13 @@ impl RushReport {
             "  late starts {}, dropped {}, failed calls {}, adapter restarts {}, wrong answers {}",
             c.late_starts, c.dropped, c.failed_calls, c.adapter_restarts, c.wrong
         );
+        if let Some(lag) = &self.start_lag {
+            let _ = writeln!(
+                out,
+                "  harness start lag (intended arrival → visit started): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+                lag.p50_ms, lag.p99_ms, lag.max_ms
+            );
+        }
         let outcomes: Vec<String> = c.outcomes.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let _ = writeln!(out, "  outcomes: {}", outcomes.join(", "));
         for (kind, first) in &c.first_failures {

@@ -48,6 +48,24 @@ impl Partition {
     }
 }
 
+impl std::str::FromStr for Partition {
+    type Err = String;
+
+    /// `K/N` with 0 ≤ K < N.
+    fn from_str(s: &str) -> Result<Partition, String> {
+        let bad = || format!("{s:?} is not a partition K/N with 0 ≤ K < N");
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, of): (u64, u64) = (
+            k.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if of == 0 || index >= of {
+            return Err(bad());
+        }
+        Ok(Partition { index, of })
+    }
+}
+
 /// Options of a virtual run.
 #[derive(Debug, Clone)]
 pub struct VirtualOptions {

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::profile::{Mark, Slo, Stage, Way};
 
@@ -77,6 +77,12 @@ pub struct Bucket {
     pub latency: Histogram<u64>,
 }
 
+impl Default for Bucket {
+    fn default() -> Self {
+        Bucket::new()
+    }
+}
+
 impl Bucket {
     fn new() -> Self {
         Bucket {
@@ -109,7 +115,7 @@ pub enum Queue {
 }
 
 /// Counters that are not latencies.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     /// Intended arrivals by way.
     pub arrivals: BTreeMap<Way, u64>,
@@ -132,7 +138,7 @@ pub struct Counts {
     /// Real time: the first message seen for each kind of failure (`failed:<why>` → the
     /// adapter's error, the time-out, the exit with its stderr), so a report says what went
     /// wrong and not only how often.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub first_failures: BTreeMap<String, String>,
 }
 
@@ -148,6 +154,9 @@ pub struct RushStats {
     pub bucket_us: u64,
     pub buckets: Vec<Bucket>,
     pub counts: Counts,
+    /// Real time: how long after its intended arrival the harness started each visit — the
+    /// latency the harness itself adds (it still counts in every visit's latency).
+    pub start_lag: Histogram<u64>,
 }
 
 impl RushStats {
@@ -169,6 +178,7 @@ impl RushStats {
             bucket_us: bucket_us.max(1),
             buckets: Vec::new(),
             counts: Counts::default(),
+            start_lag: histogram(),
         }
     }
 
@@ -265,6 +275,7 @@ impl RushStats {
         for (a, b) in self.total.iter_mut().zip(&o.total) {
             a.add(b).expect("same bounds");
         }
+        self.start_lag.add(&o.start_lag).expect("same bounds");
         for (a, b) in self.slos.iter_mut().zip(&o.slos) {
             a.span.add(&b.span).expect("same bounds");
             a.over += b.over;

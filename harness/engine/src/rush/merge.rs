@@ -1,0 +1,523 @@
+//! Adding runs up: what one run (or one partition of the facility set) measured, written so
+//! that it can be read back exactly — every histogram in `rush.hlog`, an HdrHistogram interval
+//! log with one tagged entry per way × stage, way, SLO span and chart bucket, and the counters
+//! beside them in `rush.json`'s `raw` — and the merge of several such runs into the report of
+//! the whole (`onshi rush PROFILE --merge DIR…`, docs/scaling.md).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::time::Duration;
+
+use base64::Engine as _;
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::interval_log::{IntervalLogIterator, IntervalLogWriterBuilder, LogEntry, Tag};
+use hdrhistogram::serialization::{Deserializer, V2DeflateSerializer};
+use serde::{Deserialize, Serialize};
+
+use super::profile::{Stage, Way};
+use super::simulate::Partition;
+use super::stats::{Bucket, Counts, RushStats};
+
+/// The file name of the histogram log beside `rush.json`.
+pub const HLOG: &str = "rush.hlog";
+
+/// Why runs cannot be read back or added up.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    #[error("{what}: {message}")]
+    Unreadable { what: String, message: String },
+    #[error("the runs do not belong together: {0}")]
+    Mismatch(String),
+    #[error("nothing to merge")]
+    Empty,
+}
+
+fn unreadable(what: &str, message: impl std::fmt::Display) -> MergeError {
+    MergeError::Unreadable {
+        what: what.to_owned(),
+        message: message.to_string(),
+    }
+}
+
+/// The counters of one chart bucket, exactly (its latency histogram is in `rush.hlog`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawBucket {
+    pub arrivals: u64,
+    pub completed: u64,
+    pub waiting_reader_us: u64,
+    pub waiting_desk_us: u64,
+    pub max_queue_reader: u32,
+    pub max_queue_desk: u32,
+}
+
+/// The counters of one SLO (its span histogram is in `rush.hlog`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawSlo {
+    pub over: u64,
+    pub over_stage_us: [u64; 6],
+}
+
+/// What `rush.json` keeps beside the readable report so that runs add up exactly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Raw {
+    pub window_us: u64,
+    pub bucket_us: u64,
+    pub buckets: Vec<RawBucket>,
+    pub slos: Vec<RawSlo>,
+}
+
+impl Raw {
+    pub fn of(stats: &RushStats, window_us: u64) -> Raw {
+        Raw {
+            window_us,
+            bucket_us: stats.bucket_us,
+            buckets: stats
+                .buckets
+                .iter()
+                .map(|b| RawBucket {
+                    arrivals: b.arrivals,
+                    completed: b.completed,
+                    waiting_reader_us: b.waiting_reader_us,
+                    waiting_desk_us: b.waiting_desk_us,
+                    max_queue_reader: b.max_queue_reader,
+                    max_queue_desk: b.max_queue_desk,
+                })
+                .collect(),
+            slos: stats
+                .slos
+                .iter()
+                .map(|s| RawSlo {
+                    over: s.over,
+                    over_stage_us: s.over_stage_us,
+                })
+                .collect(),
+        }
+    }
+}
+
+fn stage_tag(w: Way, s: Stage) -> String {
+    format!("stage.{}.{}", w.name(), s.name())
+}
+
+fn total_tag(w: Way) -> String {
+    format!("total.{}", w.name())
+}
+
+/// Every non-empty histogram of `stats` as an interval log (V2, compressed: readable by the
+/// HdrHistogram tools of any language). Whole-run histograms span the window; a bucket's
+/// latency spans its bucket.
+pub fn write_hlog(stats: &RushStats, window_us: u64, out: &mut impl Write) -> Result<(), MergeError> {
+    let mut serializer = V2DeflateSerializer::new();
+    let mut builder = IntervalLogWriterBuilder::new();
+    builder.add_comment(&format!(
+        "onshi-rush/1 histograms in microseconds; tags: total.<way>, stage.<way>.<stage>, slo.<n>, start_lag, bucket.<n> (buckets of {} µs)",
+        stats.bucket_us
+    ));
+    let mut log = builder
+        .begin_log_with(out, &mut serializer)
+        .map_err(|e| unreadable("rush.hlog", e))?;
+    let window = Duration::from_micros(window_us);
+    let mut entry = |h: &Histogram<u64>, start: Duration, span: Duration, tag: &str| {
+        if h.is_empty() {
+            return Ok(());
+        }
+        log.write_histogram(h, start, span, Tag::new(tag))
+            .map_err(|e| unreadable("rush.hlog", e))
+    };
+    for w in Way::ALL {
+        entry(&stats.total[w.index()], Duration::ZERO, window, &total_tag(w))?;
+        for s in Stage::ALL {
+            entry(
+                &stats.stages[w.index()][s.index()],
+                Duration::ZERO,
+                window,
+                &stage_tag(w, s),
+            )?;
+        }
+    }
+    for (i, slo) in stats.slos.iter().enumerate() {
+        entry(&slo.span, Duration::ZERO, window, &format!("slo.{i}"))?;
+    }
+    entry(&stats.start_lag, Duration::ZERO, window, "start_lag")?;
+    let width = Duration::from_micros(stats.bucket_us);
+    for (i, b) in stats.buckets.iter().enumerate() {
+        entry(&b.latency, width * i as u32, width, &format!("bucket.{i}"))?;
+    }
+    Ok(())
+}
+
+/// The tagged histograms of an interval log.
+fn read_hlog(bytes: &[u8]) -> Result<BTreeMap<String, Histogram<u64>>, MergeError> {
+    let mut out = BTreeMap::new();
+    let mut deserializer = Deserializer::new();
+    for entry in IntervalLogIterator::new(bytes) {
+        let entry = entry.map_err(|e| unreadable("rush.hlog", format!("not an interval log ({e:?})")))?;
+        let LogEntry::Interval(h) = entry else { continue };
+        let tag = h.tag().map(|t| t.as_str().to_owned()).unwrap_or_default();
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(h.encoded_histogram())
+            .map_err(|e| unreadable("rush.hlog", format!("entry {tag:?}: {e}")))?;
+        let hist: Histogram<u64> = deserializer
+            .deserialize(&mut raw.as_slice())
+            .map_err(|e| unreadable("rush.hlog", format!("entry {tag:?}: {e:?}")))?;
+        if out.insert(tag.clone(), hist).is_some() {
+            return Err(unreadable("rush.hlog", format!("entry {tag:?} appears twice")));
+        }
+    }
+    Ok(out)
+}
+
+/// One run read back.
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub profile: String,
+    pub mode: String,
+    pub seed: u64,
+    pub partition: Partition,
+    pub facilities: u64,
+    pub elapsed_s: f64,
+    pub window_us: u64,
+    pub stats: RushStats,
+}
+
+/// The fields of `rush.json` a merge needs.
+#[derive(Deserialize)]
+struct Header {
+    format: String,
+    profile: String,
+    mode: String,
+    seed: u64,
+    facilities: u64,
+    partition: Option<String>,
+    elapsed_s: f64,
+    counts: Counts,
+    raw: Option<Raw>,
+}
+
+/// Reads one run from its `rush.json` and `rush.hlog`.
+pub fn read_part(json: &[u8], hlog: &[u8]) -> Result<Part, MergeError> {
+    let h: Header = serde_json::from_slice(json).map_err(|e| unreadable("rush.json", e))?;
+    if h.format != "onshi-rush/1" {
+        return Err(unreadable(
+            "rush.json",
+            format!("format {:?}, not onshi-rush/1", h.format),
+        ));
+    }
+    let raw = h
+        .raw
+        .ok_or_else(|| unreadable("rush.json", "no `raw` section (written by an older onshi)"))?;
+    let partition = match &h.partition {
+        None => Partition::WHOLE,
+        Some(p) => p.parse().map_err(|e| unreadable("rush.json", e))?,
+    };
+    let mut hists = read_hlog(hlog)?;
+    let mut take = |tag: &str, into: &mut Histogram<u64>| -> Result<(), MergeError> {
+        if let Some(h) = hists.remove(tag) {
+            into.add(&h)
+                .map_err(|e| unreadable("rush.hlog", format!("entry {tag:?}: {e:?}")))?;
+        }
+        Ok(())
+    };
+    let mut stats = RushStats::new(raw.bucket_us, raw.slos.len());
+    for w in Way::ALL {
+        take(&total_tag(w), &mut stats.total[w.index()])?;
+        for s in Stage::ALL {
+            take(&stage_tag(w, s), &mut stats.stages[w.index()][s.index()])?;
+        }
+    }
+    take("start_lag", &mut stats.start_lag)?;
+    for (i, (tally, r)) in stats.slos.iter_mut().zip(&raw.slos).enumerate() {
+        take(&format!("slo.{i}"), &mut tally.span)?;
+        tally.over = r.over;
+        tally.over_stage_us = r.over_stage_us;
+    }
+    for (i, r) in raw.buckets.iter().enumerate() {
+        let mut b = Bucket::default();
+        take(&format!("bucket.{i}"), &mut b.latency)?;
+        b.arrivals = r.arrivals;
+        b.completed = r.completed;
+        b.waiting_reader_us = r.waiting_reader_us;
+        b.waiting_desk_us = r.waiting_desk_us;
+        b.max_queue_reader = r.max_queue_reader;
+        b.max_queue_desk = r.max_queue_desk;
+        stats.buckets.push(b);
+    }
+    if let Some(tag) = hists.keys().next() {
+        return Err(unreadable(
+            "rush.hlog",
+            format!("entry {tag:?} belongs to nothing in rush.json"),
+        ));
+    }
+    stats.counts = h.counts;
+    Ok(Part {
+        profile: h.profile,
+        mode: h.mode,
+        seed: h.seed,
+        partition,
+        facilities: h.facilities,
+        elapsed_s: h.elapsed_s,
+        window_us: raw.window_us,
+        stats,
+    })
+}
+
+/// Several runs added up.
+#[derive(Debug)]
+pub struct Merged {
+    pub stats: RushStats,
+    pub mode: String,
+    pub seed: u64,
+    pub window_us: u64,
+    pub facilities: u64,
+    /// The longest of the runs' elapsed times (they ran side by side).
+    pub elapsed_s: f64,
+    /// `None` when the partitions make up the whole facility set; otherwise which ones are
+    /// here (`0,2/3`).
+    pub partition: Option<String>,
+}
+
+/// Adds up runs of `profile` with the same mode, seed and window, on distinct partitions of
+/// one split (`k/n` with the same `n`, each `k` once).
+pub fn merge(parts: Vec<Part>, profile: &str) -> Result<Merged, MergeError> {
+    let first = parts.first().ok_or(MergeError::Empty)?;
+    let (mode, seed, window_us, of) = (first.mode.clone(), first.seed, first.window_us, first.partition.of);
+    let mut seen = BTreeSet::new();
+    for p in &parts {
+        let differs = |what: &str, a: &dyn std::fmt::Display, b: &dyn std::fmt::Display| {
+            MergeError::Mismatch(format!("one run has {what} {a}, another {b}"))
+        };
+        if p.profile != profile {
+            return Err(MergeError::Mismatch(format!(
+                "a run is of profile {:?}, not {profile:?}",
+                p.profile
+            )));
+        }
+        if p.mode != mode {
+            return Err(differs("mode", &mode, &p.mode));
+        }
+        if p.seed != seed {
+            return Err(differs("seed", &seed, &p.seed));
+        }
+        if p.window_us != window_us {
+            return Err(differs("a window of µs", &window_us, &p.window_us));
+        }
+        if p.partition.of != of {
+            return Err(differs("partitions of", &of, &p.partition.of));
+        }
+        if p.stats.bucket_us != first.stats.bucket_us || p.stats.slos.len() != first.stats.slos.len() {
+            return Err(MergeError::Mismatch(
+                "the runs have different chart buckets or SLOs".into(),
+            ));
+        }
+        if !seen.insert(p.partition.index) {
+            return Err(MergeError::Mismatch(format!(
+                "partition {}/{of} is given twice",
+                p.partition.index
+            )));
+        }
+    }
+    let facilities = parts.iter().map(|p| p.facilities).sum();
+    let elapsed_s = parts.iter().map(|p| p.elapsed_s).fold(0.0, f64::max);
+    let mut parts = parts.into_iter();
+    let mut stats = parts.next().expect("not empty").stats;
+    for p in parts {
+        stats.merge(&p.stats);
+    }
+    let partition = (seen.len() as u64 != of).then(|| {
+        let ks: Vec<String> = seen.iter().map(u64::to_string).collect();
+        format!("{}/{of}", ks.join(","))
+    });
+    Ok(Merged {
+        stats,
+        mode,
+        seed,
+        window_us,
+        facilities,
+        elapsed_s,
+        partition,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rush::profile::Mark;
+    use crate::rush::stats::{Queue, Visit};
+
+    /// A run with a few visits of every way, a failed call, queues and an SLO.
+    fn run(seed: u64) -> RushStats {
+        let mut s = RushStats::new(10_000_000, 1);
+        for i in 0..40u64 {
+            let way = Way::ALL[((i + seed) % 4) as usize];
+            let t = i * 1_500_000 + seed;
+            s.arrival(way, t);
+            let mut marks = [None; 7];
+            for (k, m) in Mark::ALL.iter().enumerate() {
+                marks[*m as usize] = Some(t + k as u64 * (200_000 + i * 7_919 + seed));
+            }
+            let failed = i % 13 == 5;
+            if failed {
+                marks[Mark::Imported as usize] = None;
+            }
+            let outcome = if failed { "failed:timeout" } else { "valid" };
+            s.visit(
+                &Visit {
+                    way,
+                    marks,
+                    outcome: outcome.into(),
+                    wrong: i % 17 == 3,
+                },
+                &[],
+            );
+            s.waited(Queue::Reader, t, t + 3_000_000);
+            s.queue_length(Queue::Desk, t, (i % 4) as u32);
+            s.slos[0].span.saturating_record(i * 100_000 + seed);
+            s.start_lag.saturating_record(i * 31 + seed);
+        }
+        s.slos[0].over = 3 + seed;
+        s.slos[0].over_stage_us = [1, 2, 3, 4, 5, seed];
+        s.counts.failed_calls = 3;
+        s.counts
+            .first_failures
+            .insert("failed:timeout".into(), format!("confirm_qualification: run {seed}"));
+        s
+    }
+
+    fn json(stats: &RushStats, partition: Option<&str>, facilities: u64) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "format": "onshi-rush/1",
+            "profile": "p",
+            "mode": "virtual",
+            "seed": 1,
+            "facilities": facilities,
+            "partition": partition,
+            "elapsed_s": 0.5,
+            "counts": stats.counts,
+            "raw": Raw::of(stats, 60_000_000),
+        }))
+        .unwrap()
+    }
+
+    fn hlog(stats: &RushStats) -> Vec<u8> {
+        let mut out = Vec::new();
+        write_hlog(stats, 60_000_000, &mut out).unwrap();
+        out
+    }
+
+    fn assert_same(a: &RushStats, b: &RushStats) {
+        assert_eq!(a.stages, b.stages);
+        assert_eq!(a.total, b.total);
+        assert_eq!(a.start_lag, b.start_lag);
+        assert_eq!(a.counts, b.counts);
+        assert_eq!(a.bucket_us, b.bucket_us);
+        assert_eq!(a.buckets.len(), b.buckets.len());
+        for (x, y) in a.buckets.iter().zip(&b.buckets) {
+            assert_eq!(Raw::of(a, 0).buckets.len(), Raw::of(b, 0).buckets.len());
+            assert_eq!(x.latency, y.latency);
+            assert_eq!(
+                (x.arrivals, x.completed, x.waiting_reader_us, x.max_queue_desk),
+                (y.arrivals, y.completed, y.waiting_reader_us, y.max_queue_desk)
+            );
+        }
+        assert_eq!(a.slos[0].span, b.slos[0].span);
+        assert_eq!(
+            (a.slos[0].over, a.slos[0].over_stage_us),
+            (b.slos[0].over, b.slos[0].over_stage_us)
+        );
+    }
+
+    #[test]
+    fn a_run_reads_back_exactly() {
+        let s = run(1);
+        let part = read_part(&json(&s, None, 5), &hlog(&s)).unwrap();
+        assert_same(&s, &part.stats);
+        assert_eq!(
+            (part.partition, part.facilities, part.window_us),
+            (Partition::WHOLE, 5, 60_000_000)
+        );
+        let text = String::from_utf8(hlog(&s)).unwrap();
+        assert!(
+            text.contains(",stage.face.queue") || text.contains("Tag=stage.face.queue"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn partitions_merge_into_the_sum_and_say_when_one_is_missing() {
+        let parts: Vec<Part> = (0..3)
+            .map(|k| {
+                let s = run(k);
+                read_part(&json(&s, Some(&format!("{k}/3")), 10), &hlog(&s)).unwrap()
+            })
+            .collect();
+        let mut expected = run(0);
+        expected.merge(&run(1));
+        expected.merge(&run(2));
+        let merged = merge(parts.clone(), "p").unwrap();
+        assert_same(&expected, &merged.stats);
+        assert_eq!((merged.facilities, merged.partition), (30, None));
+        let partial = merge(vec![parts[0].clone(), parts[2].clone()], "p").unwrap();
+        assert_eq!(partial.partition.as_deref(), Some("0,2/3"));
+        // the first message of a failure kind comes from the first run given
+        assert_eq!(
+            merged.stats.counts.first_failures["failed:timeout"],
+            "confirm_qualification: run 0"
+        );
+    }
+
+    #[test]
+    fn runs_that_do_not_belong_together_are_refused() {
+        let s = run(0);
+        let part = |p: &str| read_part(&json(&s, Some(p), 1), &hlog(&s)).unwrap();
+        let twice = merge(vec![part("0/2"), part("0/2")], "p").unwrap_err().to_string();
+        assert!(twice.contains("0/2 is given twice"), "{twice}");
+        let split = merge(vec![part("0/2"), part("1/3")], "p").unwrap_err().to_string();
+        assert!(split.contains("partitions of"), "{split}");
+        let other = merge(vec![part("0/2")], "q").unwrap_err().to_string();
+        assert!(other.contains("not \"q\""), "{other}");
+        assert!(matches!(merge(vec![], "p"), Err(MergeError::Empty)));
+    }
+
+    #[test]
+    fn damaged_files_get_a_clear_error() {
+        let s = run(0);
+        let (j, h) = (json(&s, None, 1), hlog(&s));
+        let err = |j: &[u8], h: &[u8]| read_part(j, h).unwrap_err().to_string();
+        assert!(err(&j[..j.len() / 2], &h).starts_with("rush.json:"));
+        let mut no_raw: serde_json::Value = serde_json::from_slice(&j).unwrap();
+        no_raw.as_object_mut().unwrap().remove("raw");
+        assert!(err(&serde_json::to_vec(&no_raw).unwrap(), &h).contains("no `raw` section"));
+        assert!(err(&j, b"not a log\n").starts_with("rush.hlog:"));
+        // a histogram cut short
+        let text = String::from_utf8(h.clone()).unwrap();
+        let line = text.lines().find(|l| l.starts_with("Tag=")).unwrap();
+        let cut = text.replace(line, &line[..line.len() - 20]);
+        assert!(
+            err(&j, cut.as_bytes()).starts_with("rush.hlog:"),
+            "{}",
+            err(&j, cut.as_bytes())
+        );
+        // an entry rush.json does not know
+        let extra = format!("{text}{}\n", line.replacen("Tag=", "Tag=other-", 1));
+        assert!(
+            err(&j, extra.as_bytes()).contains("belongs to nothing"),
+            "{}",
+            err(&j, extra.as_bytes())
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #[test]
+        fn any_bytes_give_an_answer_not_a_panic(cut in 0usize..4000, flip in 0usize..4000, byte: u8) {
+            let s = run(2);
+            let (j, mut h) = (json(&s, None, 1), hlog(&s));
+            if !h.is_empty() {
+                let i = flip % h.len();
+                h[i] = byte;
+            }
+            h.truncate(cut.min(h.len()));
+            let _ = read_part(&j, &h);
+        }
+    }
+}
