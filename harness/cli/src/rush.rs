@@ -300,7 +300,7 @@ fn run_live(
 /// Reads the runs in `dirs` and adds them up into the report of the whole.
 fn merge_runs(profile: &Profile, dirs: &[PathBuf]) -> Result<(RushStats, RushReport), String> {
     let started = Instant::now();
-    let mut parts = Vec::with_capacity(dirs.len());
+    let mut merger = merge::Merger::new(&profile.id);
     for dir in dirs {
         let read = |name: &str| {
             let path = dir.join(name);
@@ -308,9 +308,9 @@ fn merge_runs(profile: &Profile, dirs: &[PathBuf]) -> Result<(RushStats, RushRep
         };
         let part = merge::read_part(&read("rush.json")?, &read(merge::HLOG)?)
             .map_err(|e| format!("{}: {e}", dir.display()))?;
-        parts.push(part);
+        merger.add(part).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
-    let merged = merge::merge(parts, &profile.id).map_err(|e| e.to_string())?;
+    let merged = merger.finish().map_err(|e| e.to_string())?;
     eprintln!(
         "onshi rush: merged {} run(s) ({} facilities) in {:.2} s{}",
         dirs.len(),

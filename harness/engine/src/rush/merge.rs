@@ -276,66 +276,99 @@ pub struct Merged {
     pub partition: Option<String>,
 }
 
-/// Adds up runs of `profile` with the same mode, seed and window, on distinct partitions of
-/// one split (`k/n` with the same `n`, each `k` once).
-pub fn merge(parts: Vec<Part>, profile: &str) -> Result<Merged, MergeError> {
-    let first = parts.first().ok_or(MergeError::Empty)?;
-    let (mode, seed, window_us, of) = (first.mode.clone(), first.seed, first.window_us, first.partition.of);
-    let mut seen = BTreeSet::new();
-    for p in &parts {
+/// Adds up runs of one profile, one at a time (a run read is folded in and dropped, so
+/// memory does not grow with the number of partitions). The runs must have the same mode,
+/// seed and window, and be distinct partitions of one split (`k/n` with the same `n`).
+#[derive(Debug)]
+pub struct Merger {
+    profile: String,
+    merged: Option<Merged>,
+    of: u64,
+    seen: BTreeSet<u64>,
+}
+
+impl Merger {
+    pub fn new(profile: &str) -> Merger {
+        Merger {
+            profile: profile.to_owned(),
+            merged: None,
+            of: 0,
+            seen: BTreeSet::new(),
+        }
+    }
+
+    pub fn add(&mut self, p: Part) -> Result<(), MergeError> {
+        if p.profile != self.profile {
+            return Err(MergeError::Mismatch(format!(
+                "a run is of profile {:?}, not {:?}",
+                p.profile, self.profile
+            )));
+        }
+        let Some(m) = &mut self.merged else {
+            self.of = p.partition.of;
+            self.seen.insert(p.partition.index);
+            self.merged = Some(Merged {
+                mode: p.mode,
+                seed: p.seed,
+                window_us: p.window_us,
+                facilities: p.facilities,
+                elapsed_s: p.elapsed_s,
+                partition: None,
+                stats: p.stats,
+            });
+            return Ok(());
+        };
         let differs = |what: &str, a: &dyn std::fmt::Display, b: &dyn std::fmt::Display| {
             MergeError::Mismatch(format!("one run has {what} {a}, another {b}"))
         };
-        if p.profile != profile {
-            return Err(MergeError::Mismatch(format!(
-                "a run is of profile {:?}, not {profile:?}",
-                p.profile
-            )));
+        if p.mode != m.mode {
+            return Err(differs("mode", &m.mode, &p.mode));
         }
-        if p.mode != mode {
-            return Err(differs("mode", &mode, &p.mode));
+        if p.seed != m.seed {
+            return Err(differs("seed", &m.seed, &p.seed));
         }
-        if p.seed != seed {
-            return Err(differs("seed", &seed, &p.seed));
+        if p.window_us != m.window_us {
+            return Err(differs("a window of µs", &m.window_us, &p.window_us));
         }
-        if p.window_us != window_us {
-            return Err(differs("a window of µs", &window_us, &p.window_us));
+        if p.partition.of != self.of {
+            return Err(differs("partitions of", &self.of, &p.partition.of));
         }
-        if p.partition.of != of {
-            return Err(differs("partitions of", &of, &p.partition.of));
-        }
-        if p.stats.bucket_us != first.stats.bucket_us || p.stats.slos.len() != first.stats.slos.len() {
+        if p.stats.bucket_us != m.stats.bucket_us || p.stats.slos.len() != m.stats.slos.len() {
             return Err(MergeError::Mismatch(
                 "the runs have different chart buckets or SLOs".into(),
             ));
         }
-        if !seen.insert(p.partition.index) {
+        if !self.seen.insert(p.partition.index) {
             return Err(MergeError::Mismatch(format!(
-                "partition {}/{of} is given twice",
-                p.partition.index
+                "partition {}/{} is given twice",
+                p.partition.index, self.of
             )));
         }
+        m.stats.merge(&p.stats);
+        m.facilities += p.facilities;
+        m.elapsed_s = m.elapsed_s.max(p.elapsed_s);
+        Ok(())
     }
-    let facilities = parts.iter().map(|p| p.facilities).sum();
-    let elapsed_s = parts.iter().map(|p| p.elapsed_s).fold(0.0, f64::max);
-    let mut parts = parts.into_iter();
-    let mut stats = parts.next().expect("not empty").stats;
+
+    /// The sum; `partition` says which partitions it holds unless it is the whole set.
+    pub fn finish(self) -> Result<Merged, MergeError> {
+        let mut m = self.merged.ok_or(MergeError::Empty)?;
+        let of = self.of;
+        m.partition = (self.seen.len() as u64 != of).then(|| {
+            let ks: Vec<String> = self.seen.iter().map(u64::to_string).collect();
+            format!("{}/{of}", ks.join(","))
+        });
+        Ok(m)
+    }
+}
+
+/// Adds up `parts` (see [`Merger`]).
+pub fn merge(parts: Vec<Part>, profile: &str) -> Result<Merged, MergeError> {
+    let mut m = Merger::new(profile);
     for p in parts {
-        stats.merge(&p.stats);
+        m.add(p)?;
     }
-    let partition = (seen.len() as u64 != of).then(|| {
-        let ks: Vec<String> = seen.iter().map(u64::to_string).collect();
-        format!("{}/{of}", ks.join(","))
-    });
-    Ok(Merged {
-        stats,
-        mode,
-        seed,
-        window_us,
-        facilities,
-        elapsed_s,
-        partition,
-    })
+    m.finish()
 }
 
 #[cfg(test)]
