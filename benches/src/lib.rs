@@ -11,3 +11,13 @@
 pub mod fixed;
 pub mod load;
 pub mod terminal;
+
+pub use nix::sys::resource::UsageWho;
+
+/// CPU time (user + system) of this process or of its waited-for children, in seconds.
+pub fn cpu_s(who: UsageWho) -> f64 {
+    nix::sys::resource::getrusage(who).map_or(f64::NAN, |u| {
+        let s = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+        s(u.user_time()) + s(u.system_time())
+    })
+}

@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
 use clap::{Parser, Subcommand};
-use nix::sys::resource::{UsageWho, getrusage};
 use onshi_benches::load::{self, Stats, Target};
+use onshi_benches::{UsageWho, cpu_s};
 use onshi_national::http::api::{AUTH_PATH, SEARCH_PATH};
 use serde_json::Value;
 
@@ -479,7 +479,6 @@ fn markdown(rows: &[Row], servers: &[Server]) -> String {
             .find(|r| r.transport == t && r.stats.concurrency == c && r.server == name)
             .map(|r| r.stats.rps)
     };
-    let ms = |us: u64| format!("{:.2} ms", us as f64 / 1000.0);
     for r in rows {
         let s = &r.stats;
         let ratio = |other: &str| match (r.server, rps(r.transport, s.concurrency, other)) {
@@ -487,16 +486,8 @@ fn markdown(rows: &[Row], servers: &[Server]) -> String {
             _ => String::new(),
         };
         out.push_str(&format!(
-            "| {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {} |\n",
-            r.transport,
-            s.concurrency,
-            r.server,
-            s.rps,
-            ms(s.p50_us),
-            ms(s.p99_us),
-            ms(s.max_us),
-            s.errors,
-            r.cpu_us_per_request.map(|c| format!("{c:.0} µs")).unwrap_or_default(),
+            "{} {} | {} |\n",
+            cells(r.transport, r.server, s, r.cpu_us_per_request),
             ratio("trivial"),
             ratio("wiremock"),
         ));
@@ -525,14 +516,6 @@ struct GeneratorRow {
     cpu_us_per_request: Option<f64>,
 }
 
-/// CPU time (user + system) of this process or of its waited-for children, in seconds.
-fn rusage_s(who: UsageWho) -> f64 {
-    getrusage(who).map_or(f64::NAN, |u| {
-        let s = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
-        s(u.user_time()) + s(u.system_time())
-    })
-}
-
 /// This crate's generator and oha against the same `onshi serve`, line by line.
 async fn compare_generators(args: &Args, server: &Server, body_file: &Path) -> Result<()> {
     let mut rows = Vec::new();
@@ -543,7 +526,7 @@ async fn compare_generators(args: &Args, server: &Server, body_file: &Path) -> R
             &server.tls
         };
         for &c in &args.concurrency {
-            let before = rusage_s(UsageWho::RUSAGE_SELF);
+            let before = cpu_s(UsageWho::RUSAGE_SELF);
             let stats = load::run(
                 target,
                 c,
@@ -551,7 +534,7 @@ async fn compare_generators(args: &Args, server: &Server, body_file: &Path) -> R
                 Duration::from_secs(args.measure_s),
             )
             .await;
-            let cpu = (rusage_s(UsageWho::RUSAGE_SELF) - before) * args.measure_s as f64
+            let cpu = (cpu_s(UsageWho::RUSAGE_SELF) - before) * args.measure_s as f64
                 / (args.measure_s + args.warmup_s) as f64;
             rows.push(GeneratorRow {
                 transport,
@@ -560,9 +543,9 @@ async fn compare_generators(args: &Args, server: &Server, body_file: &Path) -> R
                 stats,
             });
             oha(args, target, body_file, c, args.warmup_s)?;
-            let before = rusage_s(UsageWho::RUSAGE_CHILDREN);
+            let before = cpu_s(UsageWho::RUSAGE_CHILDREN);
             let stats = oha(args, target, body_file, c, args.measure_s)?;
-            let cpu = rusage_s(UsageWho::RUSAGE_CHILDREN) - before;
+            let cpu = cpu_s(UsageWho::RUSAGE_CHILDREN) - before;
             rows.push(GeneratorRow {
                 transport,
                 generator: "oha",
@@ -644,7 +627,6 @@ fn generator_markdown(rows: &[GeneratorRow]) -> String {
         "| transport | connections | generator | requests/s | p50 | p99 | max | errors | generator CPU per request | onshi vs oha (requests/s) | onshi vs oha (p99) |\n\
          |---|---|---|---|---|---|---|---|---|---|---|\n",
     );
-    let ms = |us: u64| format!("{:.2} ms", us as f64 / 1000.0);
     for r in rows {
         let s = &r.stats;
         let oha = rows
@@ -658,17 +640,25 @@ fn generator_markdown(rows: &[GeneratorRow]) -> String {
             _ => (String::new(), String::new()),
         };
         out.push_str(&format!(
-            "| {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {rps} | {p99} |\n",
-            r.transport,
-            s.concurrency,
-            r.generator,
-            s.rps,
-            ms(s.p50_us),
-            ms(s.p99_us),
-            ms(s.max_us),
-            s.errors,
-            r.cpu_us_per_request.map(|c| format!("{c:.0} µs")).unwrap_or_default(),
+            "{} {rps} | {p99} |\n",
+            cells(r.transport, r.generator, s, r.cpu_us_per_request)
         ));
     }
     out
+}
+
+/// The cells a table row starts with: transport, connections, name, requests/s, p50, p99,
+/// max, errors and CPU per request (each followed by `|`).
+fn cells(transport: &str, name: &str, s: &Stats, cpu_us_per_request: Option<f64>) -> String {
+    let ms = |us: u64| format!("{:.2} ms", us as f64 / 1000.0);
+    format!(
+        "| {transport} | {} | {name} | {:.0} | {} | {} | {} | {} | {} |",
+        s.concurrency,
+        s.rps,
+        ms(s.p50_us),
+        ms(s.p99_us),
+        ms(s.max_us),
+        s.errors,
+        cpu_us_per_request.map(|c| format!("{c:.0} µs")).unwrap_or_default(),
+    )
 }

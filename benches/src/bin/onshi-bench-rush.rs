@@ -23,7 +23,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use nix::sys::resource::{UsageWho, getrusage};
+use onshi_benches::{UsageWho, cpu_s};
 use serde_json::{Value, json};
 
 #[derive(Parser)]
@@ -110,10 +110,7 @@ fn null_adapter() -> Result<()> {
 }
 
 fn children_cpu_s() -> f64 {
-    getrusage(UsageWho::RUSAGE_CHILDREN).map_or(f64::NAN, |u| {
-        let s = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
-        s(u.user_time()) + s(u.system_time())
-    })
+    cpu_s(UsageWho::RUSAGE_CHILDREN)
 }
 
 #[derive(serde::Serialize)]
