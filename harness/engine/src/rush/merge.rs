@@ -39,17 +39,6 @@ fn unreadable(what: &str, message: impl std::fmt::Display) -> MergeError {
     }
 }
 
-/// The counters of one chart bucket, exactly (its latency histogram is in `rush.hlog`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RawBucket {
-    pub arrivals: u64,
-    pub completed: u64,
-    pub waiting_reader_us: u64,
-    pub waiting_desk_us: u64,
-    pub max_queue_reader: u32,
-    pub max_queue_desk: u32,
-}
-
 /// The counters of one SLO (its span histogram is in `rush.hlog`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RawSlo {
@@ -58,11 +47,12 @@ pub struct RawSlo {
 }
 
 /// What `rush.json` keeps beside the readable report so that runs add up exactly.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Raw {
     pub window_us: u64,
     pub bucket_us: u64,
-    pub buckets: Vec<RawBucket>,
+    /// Each bucket's counters (their latency histograms are in `rush.hlog`).
+    pub buckets: Vec<Bucket>,
     pub slos: Vec<RawSlo>,
 }
 
@@ -71,18 +61,7 @@ impl Raw {
         Raw {
             window_us,
             bucket_us: stats.bucket_us,
-            buckets: stats
-                .buckets
-                .iter()
-                .map(|b| RawBucket {
-                    arrivals: b.arrivals,
-                    completed: b.completed,
-                    waiting_reader_us: b.waiting_reader_us,
-                    waiting_desk_us: b.waiting_desk_us,
-                    max_queue_reader: b.max_queue_reader,
-                    max_queue_desk: b.max_queue_desk,
-                })
-                .collect(),
+            buckets: stats.buckets.clone(),
             slos: stats
                 .slos
                 .iter()
@@ -231,15 +210,8 @@ pub fn read_part(json: &[u8], hlog: &[u8]) -> Result<Part, MergeError> {
         tally.over = r.over;
         tally.over_stage_us = r.over_stage_us;
     }
-    for (i, r) in raw.buckets.iter().enumerate() {
-        let mut b = Bucket::default();
+    for (i, mut b) in raw.buckets.into_iter().enumerate() {
         take(&format!("bucket.{i}"), &mut b.latency)?;
-        b.arrivals = r.arrivals;
-        b.completed = r.completed;
-        b.waiting_reader_us = r.waiting_reader_us;
-        b.waiting_desk_us = r.waiting_desk_us;
-        b.max_queue_reader = r.max_queue_reader;
-        b.max_queue_desk = r.max_queue_desk;
         stats.buckets.push(b);
     }
     if let Some(tag) = hists.keys().next() {
@@ -444,14 +416,7 @@ mod tests {
         assert_eq!(a.counts, b.counts);
         assert_eq!(a.bucket_us, b.bucket_us);
         assert_eq!(a.buckets.len(), b.buckets.len());
-        for (x, y) in a.buckets.iter().zip(&b.buckets) {
-            assert_eq!(Raw::of(a, 0).buckets.len(), Raw::of(b, 0).buckets.len());
-            assert_eq!(x.latency, y.latency);
-            assert_eq!(
-                (x.arrivals, x.completed, x.waiting_reader_us, x.max_queue_desk),
-                (y.arrivals, y.completed, y.waiting_reader_us, y.max_queue_desk)
-            );
-        }
+        assert_eq!(a.buckets, b.buckets);
         assert_eq!(a.slos[0].span, b.slos[0].span);
         assert_eq!(
             (a.slos[0].over, a.slos[0].over_stage_us),

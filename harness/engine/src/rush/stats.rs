@@ -60,8 +60,9 @@ pub struct SloTally {
     pub over_stage_us: [u64; 6],
 }
 
-/// One time bucket of the charts.
-#[derive(Debug, Clone)]
+/// One time bucket of the charts. Serialised without its latency histogram (that goes to
+/// `rush.hlog`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Bucket {
     /// Intended arrivals in this bucket.
     pub arrivals: u64,
@@ -74,7 +75,12 @@ pub struct Bucket {
     pub max_queue_reader: u32,
     pub max_queue_desk: u32,
     /// End-to-end latency of the visits that arrived in this bucket.
+    #[serde(skip, default = "bucket_latency")]
     pub latency: Histogram<u64>,
+}
+
+fn bucket_latency() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_US, 2).expect("valid bounds")
 }
 
 impl Default for Bucket {
@@ -92,7 +98,7 @@ impl Bucket {
             waiting_desk_us: 0,
             max_queue_reader: 0,
             max_queue_desk: 0,
-            latency: Histogram::new_with_bounds(1, MAX_US, 2).expect("valid bounds"),
+            latency: bucket_latency(),
         }
     }
 
