@@ -27,7 +27,8 @@ pub struct RushArgs {
     #[arg(long)]
     list: bool,
     /// Run on virtual time: deterministic, every step drawn from the profile's
-    /// distributions (the client modelled by world.client_import); a whole region in seconds.
+    /// distributions (the client modelled by world.client_import, or by --client-from); a
+    /// whole region in seconds.
     #[arg(long = "virtual")]
     virtual_time: bool,
     /// The adapter command for a real-time run (default: the bundled reference client).
@@ -63,6 +64,11 @@ pub struct RushArgs {
     /// Error codes for the World's answers (default: the embedded synthetic codes).
     #[arg(long, value_name = "FILE")]
     error_codes: Option<PathBuf>,
+    /// Virtual time: model the client's import time on a real-time run of it — the import
+    /// stage of that run's rush.json (p50 and p95, fitted as a log-normal) instead of the
+    /// profile's world.client_import.
+    #[arg(long, value_name = "RUSH_JSON", requires = "virtual_time")]
+    client_from: Option<PathBuf>,
     /// Instead of running, add up the reports of runs of PROFILE on partitions (each DIR
     /// holding a rush.json and rush.hlog; repeat, or give several) into one report of the
     /// whole; see docs/scaling.md.
@@ -132,6 +138,20 @@ pub fn rush_command(args: RushArgs) -> ExitCode {
         eprintln!("onshi rush: --virtual models the client; --adapter is for real-time runs");
         return ExitCode::from(EXIT_USAGE);
     }
+    let mut profile = profile;
+    let mut client_model = None;
+    if let Some(file) = &args.client_from {
+        match client_import_from(file) {
+            Ok((delay, model)) => {
+                profile.world.client_import = delay;
+                client_model = Some(model);
+            }
+            Err(e) => {
+                eprintln!("onshi rush: --client-from {}: {e}", file.display());
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+    }
     let window_us = args.duration.unwrap_or(profile.duration).as_micros() as u64;
     let partition = args.partition.unwrap_or(Partition::WHOLE);
     let result = if !args.merge.is_empty() {
@@ -148,13 +168,14 @@ pub fn rush_command(args: RushArgs) -> ExitCode {
     } else {
         run_live(profile.clone(), registry, &args, window_us, partition)
     };
-    let (stats, report) = match result {
+    let (stats, mut report) = match result {
         Ok(r) => r,
         Err(e) => {
             eprintln!("onshi rush: {e}");
             return ExitCode::from(EXIT_HARNESS);
         }
     };
+    report.client_model = client_model;
     {
         use std::io::Write as _;
         // a closed pipe (`| head`) is not an error worth a panic
@@ -295,6 +316,45 @@ fn run_live(
         },
     );
     Ok((stats, report))
+}
+
+/// The import stage of a real-time rush.json, fitted as the client's import time.
+fn client_import_from(file: &Path) -> Result<(onshi_national::faults::Delay, String), String> {
+    let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
+    let r: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("not JSON: {e}"))?;
+    if r["mode"] != "real" {
+        return Err(format!(
+            "a {} run; the client's import time is only measured in real time",
+            r["mode"].as_str().unwrap_or("unknown")
+        ));
+    }
+    let row = r["latency"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|x| x["way"] == "all" && x["stage"] == "import"))
+        .ok_or("the run has no import stage (no visit reached the client)")?;
+    let (count, p50, p95) = (
+        row["count"].as_u64().unwrap_or(0),
+        row["p50_ms"].as_f64().unwrap_or(f64::NAN),
+        row["p95_ms"].as_f64().unwrap_or(f64::NAN),
+    );
+    if count < 20 || !p50.is_finite() || !p95.is_finite() {
+        return Err(format!(
+            "{count} imports measured; at least 20 are needed to fit a model"
+        ));
+    }
+    let delay = onshi_harness::rush::profile::WorldModel::fit_client_import(p50, p95);
+    let fitted = match &delay {
+        onshi_national::faults::Delay::LogNormal { median_ms, sigma } => {
+            format!("log-normal, median {median_ms} ms, σ {sigma}")
+        }
+        other => format!("{other:?}"),
+    };
+    let model = format!(
+        "{} (profile {}, {count} imports: p50 {p50:.0} ms, p95 {p95:.0} ms) — {fitted}",
+        file.display(),
+        r["profile"].as_str().unwrap_or("?")
+    );
+    Ok((delay, model))
 }
 
 /// Reads the runs in `dirs` and adds them up into the report of the whole.

@@ -117,6 +117,53 @@ fn virtual_runs_repeat_exactly_with_the_same_seed() {
     assert_ne!(strip(ra), strip(rc), "another seed: another run");
 }
 
+/// A real-time run's import stage becomes the client model of a virtual run.
+#[test]
+fn a_virtual_run_models_the_client_on_a_real_time_run_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let measured = dir.path().join("measured.json");
+    let real = serde_json::json!({
+        "mode": "real",
+        "profile": "fast",
+        "latency": [{"way": "all", "stage": "import", "count": 120, "p50_ms": 200.0, "p95_ms": 400.0}],
+    });
+    std::fs::write(&measured, real.to_string()).unwrap();
+    let base = ["cloud-ehr-1000", "--virtual", "--duration", "30m"];
+    let (_, modelled, text) = rush(
+        &[&base[..], &["--client-from", measured.to_str().unwrap()]].concat(),
+        &dir.path().join("modelled"),
+    );
+    assert!(text.contains("client import modelled on"), "{text}");
+    // median 200 ms, σ = ln(400 / 200) / 1.645
+    assert!(
+        modelled["client_model"]
+            .as_str()
+            .unwrap()
+            .ends_with("log-normal, median 200 ms, σ 0.421"),
+        "{}",
+        modelled["client_model"]
+    );
+    let p50 = |r: &Value| row(r, "all", "import").unwrap()["p50_ms"].as_f64().unwrap();
+    let (_, profile_model, _) = rush(&base, &dir.path().join("profile"));
+    assert!((p50(&modelled) - 200.0).abs() < 20.0, "{}", p50(&modelled));
+    assert!(
+        p50(&profile_model) > 500.0,
+        "the profile's own 600 ms: {}",
+        p50(&profile_model)
+    );
+    // only a real-time run measured the client
+    let (code, _, text) = rush(
+        &[
+            &base[..],
+            &["--client-from", dir.path().join("profile/rush.json").to_str().unwrap()],
+        ]
+        .concat(),
+        &dir.path().join("bad"),
+    );
+    assert_eq!(code, 3, "{text}");
+    assert!(text.contains("only measured in real time"), "{text}");
+}
+
 /// Three processes on partitions 0/3, 1/3 and 2/3, merged from their report folders, give
 /// the report of one process running everything (docs/scaling.md).
 #[test]

@@ -393,6 +393,19 @@ impl WorldModel {
     }
 }
 
+impl WorldModel {
+    /// A log-normal client import time with a measured median (p50) and 95th percentile, in
+    /// ms: median = p50, σ = ln(p95 / p50) / 1.645 (the normal's 95 % point), σ in [0, 3].
+    pub fn fit_client_import(p50_ms: f64, p95_ms: f64) -> Delay {
+        let median = p50_ms.max(1.0);
+        let sigma = ((p95_ms.max(median) / median).ln() / 1.644_854).clamp(0.0, 3.0);
+        Delay::LogNormal {
+            median_ms: median.round() as u64,
+            sigma: (sigma * 1000.0).round() / 1000.0,
+        }
+    }
+}
+
 impl Default for WorldModel {
     fn default() -> Self {
         WorldModel {
@@ -990,6 +1003,26 @@ impl Profile {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_client_model_is_fitted_from_its_median_and_95th_percentile() {
+        use onshi_national::faults::Delay;
+        assert_eq!(
+            WorldModel::fit_client_import(200.0, 400.0),
+            Delay::LogNormal {
+                median_ms: 200,
+                sigma: 0.421
+            }
+        );
+        // below a millisecond, or a p95 under the p50 (too few samples): the floor
+        assert_eq!(
+            WorldModel::fit_client_import(0.3, 0.2),
+            Delay::LogNormal {
+                median_ms: 1,
+                sigma: 0.0
+            }
+        );
+    }
+
     use super::*;
     use chrono::NaiveDate;
 

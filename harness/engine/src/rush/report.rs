@@ -120,6 +120,10 @@ pub struct RushReport {
     /// The counters behind the series and SLO verdicts, exactly: with `rush.hlog` they let
     /// runs on partitions add up to the whole (`--merge`).
     pub raw: super::merge::Raw,
+    /// Virtual time: where the client's import time came from when it was not the profile's
+    /// `world.client_import` (`--client-from`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_model: Option<String>,
 }
 
 /// What [`RushReport::new`] needs to know about the run besides the statistics.
@@ -204,6 +208,7 @@ impl RushReport {
             series: series(stats),
             elapsed_s: info.elapsed_s,
             raw: super::merge::Raw::of(stats, info.window_us),
+            client_model: None,
         }
     }
 
@@ -243,6 +248,9 @@ impl RushReport {
             "  late starts {}, dropped {}, failed calls {}, adapter restarts {}, wrong answers {}",
             c.late_starts, c.dropped, c.failed_calls, c.adapter_restarts, c.wrong
         );
+        if let Some(model) = &self.client_model {
+            let _ = writeln!(out, "  client import modelled on {model}");
+        }
         if let Some(lag) = &self.start_lag {
             let _ = writeln!(
                 out,
