@@ -371,6 +371,14 @@ fn merge_runs(profile: &Profile, dirs: &[PathBuf]) -> Result<(RushStats, RushRep
         merger.add(part).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
     let merged = merger.finish().map_err(|e| e.to_string())?;
+    if merged.stats.slos.len() != profile.slos.len() {
+        return Err(format!(
+            "the runs measured {} SLO(s), the profile {} has {}: merge with the profile file they ran",
+            merged.stats.slos.len(),
+            profile.id,
+            profile.slos.len()
+        ));
+    }
     eprintln!(
         "onshi rush: merged {} run(s) ({} facilities) in {:.2} s{}",
         dirs.len(),

@@ -226,6 +226,22 @@ fn partitions_merged_from_their_report_folders_equal_the_whole_run() {
     let (code, _, text) = rush(&["clinic-morning", "--merge", p0.to_str().unwrap()], &dir("other"));
     assert_ne!(code, 0, "{text}");
     assert!(text.contains("not \"clinic-morning\""), "{text}");
+    // the same profile id with other SLOs (an edited copy) cannot judge these runs
+    let shipped = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/rush/hospital-opening.toml"),
+    )
+    .unwrap();
+    let edited = dir("edited.toml");
+    std::fs::write(&edited, &shipped[..shipped.find("[[slo]]").unwrap()]).unwrap();
+    let (code, _, text) = rush(
+        &[edited.to_str().unwrap(), "--merge", p0.to_str().unwrap()],
+        &dir("edited"),
+    );
+    assert_eq!(code, 3, "{text}");
+    assert!(
+        text.contains("the runs measured 2 SLO(s), the profile hospital-opening has 0"),
+        "{text}"
+    );
 }
 
 #[test]
