@@ -320,41 +320,8 @@ fn run_live(
 
 /// The import stage of a real-time rush.json, fitted as the client's import time.
 fn client_import_from(file: &Path) -> Result<(onshi_national::faults::Delay, String), String> {
-    let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
-    let r: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("not JSON: {e}"))?;
-    if r["mode"] != "real" {
-        return Err(format!(
-            "a {} run; the client's import time is only measured in real time",
-            r["mode"].as_str().unwrap_or("unknown")
-        ));
-    }
-    let row = r["latency"]
-        .as_array()
-        .and_then(|rows| rows.iter().find(|x| x["way"] == "all" && x["stage"] == "import"))
-        .ok_or("the run has no import stage (no visit reached the client)")?;
-    let (count, p50, p95) = (
-        row["count"].as_u64().unwrap_or(0),
-        row["p50_ms"].as_f64().unwrap_or(f64::NAN),
-        row["p95_ms"].as_f64().unwrap_or(f64::NAN),
-    );
-    if count < 20 || !p50.is_finite() || !p95.is_finite() {
-        return Err(format!(
-            "{count} imports measured; at least 20 are needed to fit a model"
-        ));
-    }
-    let delay = onshi_harness::rush::profile::WorldModel::fit_client_import(p50, p95);
-    let fitted = match &delay {
-        onshi_national::faults::Delay::LogNormal { median_ms, sigma } => {
-            format!("log-normal, median {median_ms} ms, σ {sigma}")
-        }
-        other => format!("{other:?}"),
-    };
-    let model = format!(
-        "{} (profile {}, {count} imports: p50 {p50:.0} ms, p95 {p95:.0} ms) — {fitted}",
-        file.display(),
-        r["profile"].as_str().unwrap_or("?")
-    );
-    Ok((delay, model))
+    let json = std::fs::read(file).map_err(|e| e.to_string())?;
+    rush::report::client_model_from(&json, &file.display().to_string())
 }
 
 /// Reads the runs in `dirs` and adds them up into the report of the whole.

@@ -134,6 +134,8 @@ fn a_virtual_run_models_the_client_on_a_real_time_run_of_it() {
         &dir.path().join("modelled"),
     );
     assert!(text.contains("client import modelled on"), "{text}");
+    let page = std::fs::read_to_string(dir.path().join("modelled/rush.html")).unwrap();
+    assert!(page.contains("Client import modelled on"), "rush.html names the model");
     // median 200 ms, σ = ln(400 / 200) / 1.645
     assert!(
         modelled["client_model"]
@@ -186,44 +188,25 @@ fn partitions_merged_from_their_report_folders_equal_the_whole_run() {
         let (_, part, text) = rush(&[&base[..], &["--partition", &p]].concat(), &dir(&format!("p{k}")));
         assert_eq!(part["partition"], p.as_str(), "{text}");
     }
-    let (p0, p1, p2) = (dir("p0"), dir("p1"), dir("p2"));
-    let (code, merged, text) = rush(
-        &[
-            "hospital-opening",
-            "--merge",
-            p0.to_str().unwrap(),
-            p1.to_str().unwrap(),
-            p2.to_str().unwrap(),
-        ],
-        &dir("merged"),
-    );
+    // `onshi rush PROFILE --merge <folders…> --report-dir <out>`
+    let merge = |profile: &str, folders: &[&str], out: &str| {
+        let folders: Vec<String> = folders.iter().map(|f| dir(f).display().to_string()).collect();
+        let mut args = vec![profile, "--merge"];
+        args.extend(folders.iter().map(String::as_str));
+        rush(&args, &dir(out))
+    };
+    let (code, merged, text) = merge("hospital-opening", &["p0", "p1", "p2"], "merged");
     assert!(code == 0 || code == 1, "{text}");
     assert!(text.contains("merged 3 run(s)"), "{text}");
     assert_eq!(strip(merged), strip(whole.clone()));
     // a partition missing is said, a partition given twice refused
-    let (_, partial, text) = rush(
-        &[
-            "hospital-opening",
-            "--merge",
-            p0.to_str().unwrap(),
-            p2.to_str().unwrap(),
-        ],
-        &dir("partial"),
-    );
+    let (_, partial, text) = merge("hospital-opening", &["p0", "p2"], "partial");
     assert!(text.contains("only partitions 0,2/3"), "{text}");
     assert_eq!(partial["partition"], "0,2/3");
-    let (code, _, text) = rush(
-        &[
-            "hospital-opening",
-            "--merge",
-            p1.to_str().unwrap(),
-            p1.to_str().unwrap(),
-        ],
-        &dir("twice"),
-    );
+    let (code, _, text) = merge("hospital-opening", &["p1", "p1"], "twice");
     assert_eq!(code, 3, "{text}");
     assert!(text.contains("partition 1/3 is given twice"), "{text}");
-    let (code, _, text) = rush(&["clinic-morning", "--merge", p0.to_str().unwrap()], &dir("other"));
+    let (code, _, text) = merge("clinic-morning", &["p0"], "other");
     assert_ne!(code, 0, "{text}");
     assert!(text.contains("not \"clinic-morning\""), "{text}");
     // the same profile id with other SLOs (an edited copy) cannot judge these runs
@@ -233,10 +216,7 @@ fn partitions_merged_from_their_report_folders_equal_the_whole_run() {
     .unwrap();
     let edited = dir("edited.toml");
     std::fs::write(&edited, &shipped[..shipped.find("[[slo]]").unwrap()]).unwrap();
-    let (code, _, text) = rush(
-        &[edited.to_str().unwrap(), "--merge", p0.to_str().unwrap()],
-        &dir("edited"),
-    );
+    let (code, _, text) = merge(edited.to_str().unwrap(), &["p0"], "edited");
     assert_eq!(code, 3, "{text}");
     assert!(
         text.contains("the runs measured 2 SLO(s), the profile hospital-opening has 0"),

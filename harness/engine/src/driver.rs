@@ -235,9 +235,13 @@ impl DriverClient {
             match serde_json::from_str::<RpcResponse>(text.trim()) {
                 Ok(r) if r.id == id => return Ok(r),
                 Ok(r) => journal.append(Event::Driver(DriverEvent::Garbage {
-                    line: format!("a response for id {} while waiting for {id}: {}", r.id, clip(&text)),
+                    line: format!(
+                        "a response for id {} while waiting for {id}: {}",
+                        r.id,
+                        clip(&text, 400)
+                    ),
                 })),
-                Err(_) => journal.append(Event::Driver(DriverEvent::Garbage { line: clip(&text) })),
+                Err(_) => journal.append(Event::Driver(DriverEvent::Garbage { line: clip(&text, 400) })),
             };
         }
     }
@@ -335,12 +339,12 @@ fn kill_group(proc: &mut Process) {
     let _ = proc.child.start_kill();
 }
 
-fn clip(s: &str) -> String {
+/// At most `max` characters of `s` (trailing whitespace dropped), `…` marking a cut.
+pub(crate) fn clip(s: &str, max: usize) -> String {
     let s = s.trim_end();
-    if s.chars().count() > 400 {
-        format!("{}…", s.chars().take(400).collect::<String>())
-    } else {
-        s.to_owned()
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
     }
 }
 

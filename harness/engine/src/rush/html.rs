@@ -103,6 +103,9 @@ pub fn render(r: &RushReport) -> String {
     );
     card(&mut h, "wrong answers", &c.wrong.to_string(), c.wrong > 0);
     h.push_str("</div>");
+    if let Some(model) = &r.client_model {
+        let _ = write!(h, r#"<p class="text">Client import modelled on {}</p>"#, escape(model));
+    }
     if !c.first_failures.is_empty() {
         h.push_str("<h2>Failures</h2><table><tr><th>kind</th><th>count</th><th>the first message</th></tr>");
         for (kind, first) in &c.first_failures {

@@ -38,7 +38,7 @@ use super::profile::{Mark, Profile, Way};
 use super::simulate::queue_stats;
 use super::simulate::{Outcomes, Partition, Patient, Who, patients};
 use super::stats::{Queue, RushStats, Visit, bucket_width, histogram};
-use crate::driver::{CallError, DriverClient};
+use crate::driver::{CallError, DriverClient, clip};
 use crate::journal::Journal;
 use crate::world::{Recorders, World, period_card};
 
@@ -79,8 +79,6 @@ pub struct LiveState {
     pub arrived: AtomicU64,
     pub completed: AtomicU64,
     pub failed: AtomicU64,
-    /// The first message of each kind of failure (see `Counts::first_failures`).
-    pub first_failures: Mutex<BTreeMap<String, String>>,
     pub late: AtomicU64,
     pub waiting_reader: AtomicI64,
     pub waiting_desk: AtomicI64,
@@ -96,7 +94,6 @@ impl Default for LiveState {
             arrived: AtomicU64::new(0),
             completed: AtomicU64::new(0),
             failed: AtomicU64::new(0),
-            first_failures: Mutex::default(),
             late: AtomicU64::new(0),
             waiting_reader: AtomicI64::new(0),
             waiting_desk: AtomicI64::new(0),
@@ -269,6 +266,8 @@ struct Ctx {
     call_timeout: Duration,
     /// Each visit with its card number (desk ways) and facility.
     visits: Mutex<Vec<(Visit, Option<String>, usize)>>,
+    /// The first message of each kind of failed call (see `Counts::first_failures`).
+    first_failures: Mutex<BTreeMap<String, String>>,
 }
 
 impl Ctx {
@@ -424,6 +423,7 @@ pub async fn run_live(
         profile: profile.clone(),
         call_timeout: opts.call_timeout,
         visits: Mutex::new(Vec::new()),
+        first_failures: Mutex::default(),
     });
     let run_start = Instant::now();
 
@@ -479,6 +479,7 @@ pub async fn run_live(
     // the World's moments, matched to the visits
     let tapped = std::mem::take(&mut *tap.events.lock().expect("tap"));
     let mut visits = ctx.visits.into_inner().expect("visits");
+    let first_failures = ctx.first_failures.into_inner().expect("failures");
     fill_world_moments(&mut visits, &tapped, ctx.start.into_std());
     let mut waits: HashMap<(usize, bool), Vec<(u64, u64)>> = HashMap::new();
     for (v, _, facility) in &visits {
@@ -491,7 +492,7 @@ pub async fn run_live(
         queue_stats(&mut stats, if at_reader { Queue::Reader } else { Queue::Desk }, &w);
     }
     stats.counts.failed_calls = state.failed.load(Ordering::Relaxed);
-    stats.counts.first_failures = std::mem::take(&mut *state.first_failures.lock().expect("failures"));
+    stats.counts.first_failures = first_failures;
     Ok(stats)
 }
 
@@ -642,7 +643,7 @@ async fn call_outcome(ctx: &Ctx, method: &str, params: impl serde::Serialize, ma
             }
             None => (
                 "failed:bad-answer",
-                format!("the answer has no outcome: {}", clip(&v.to_string())),
+                format!("the answer has no outcome: {}", clip(&v.to_string(), 300)),
             ),
         },
         Err(e) => {
@@ -652,23 +653,15 @@ async fn call_outcome(ctx: &Ctx, method: &str, params: impl serde::Serialize, ma
                 CallError::Rpc { .. } => "failed:rpc-error",
                 CallError::Spawn { .. } | CallError::Io(_) => "failed:adapter-io",
             };
-            (kind, clip(&e.to_string()))
+            (kind, clip(&e.to_string(), 300))
         }
     };
     ctx.state.failed.fetch_add(1, Ordering::Relaxed);
-    let mut first = ctx.state.first_failures.lock().expect("failures");
+    let mut first = ctx.first_failures.lock().expect("failures");
     first
         .entry(kind.to_owned())
         .or_insert_with(|| format!("{method}: {message}"));
     kind.to_owned()
-}
-
-/// At most 300 characters of a message, for a report line.
-fn clip(s: &str) -> String {
-    match s.char_indices().nth(300) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_owned(),
-    }
 }
 
 /// Fills `picked_up`, `answered` and `written` of desk visits from the tap: the request the

@@ -391,9 +391,7 @@ impl WorldModel {
             sigma: 0.5,
         }
     }
-}
 
-impl WorldModel {
     /// A log-normal client import time with a measured median (p50) and 95th percentile, in
     /// ms: median = p50, σ = ln(p95 / p50) / 1.645 (the normal's 95 % point), σ in [0, 3].
     pub fn fit_client_import(p50_ms: f64, p95_ms: f64) -> Delay {
@@ -1003,6 +1001,9 @@ impl Profile {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
     #[test]
     fn a_client_model_is_fitted_from_its_median_and_95th_percentile() {
         use onshi_national::faults::Delay;
@@ -1022,9 +1023,6 @@ mod tests {
             }
         );
     }
-
-    use super::*;
-    use chrono::NaiveDate;
 
     fn registry() -> Registry {
         Registry::embedded(NaiveDate::from_ymd_opt(2025, 6, 2).unwrap(), 0)

@@ -51,6 +51,58 @@ pub struct StageRow {
     pub latency: Percentiles,
 }
 
+/// A client's import time modelled on a real-time report of it (`--client-from`): the
+/// `import` stage of `rush.json` (p50, p95; at least 20 imports) fitted as a log-normal, with a
+/// line saying where the model came from (`origin` names the file).
+pub fn client_model_from(json: &[u8], origin: &str) -> Result<(onshi_national::faults::Delay, String), String> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        mode: String,
+        #[serde(default)]
+        profile: String,
+        #[serde(default)]
+        latency: Vec<Row>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Row {
+        way: String,
+        stage: String,
+        count: u64,
+        p50_ms: f64,
+        p95_ms: f64,
+    }
+    let head: Head = serde_json::from_slice(json).map_err(|e| format!("not a rush.json: {e}"))?;
+    if head.mode != "real" {
+        return Err(format!(
+            "a {} run; the client's import time is only measured in real time",
+            head.mode
+        ));
+    }
+    let row = head
+        .latency
+        .iter()
+        .find(|x| x.way == "all" && x.stage == "import")
+        .ok_or("the run has no import stage (no visit reached the client)")?;
+    let (count, p50, p95) = (row.count, row.p50_ms, row.p95_ms);
+    if count < 20 {
+        return Err(format!(
+            "{count} imports measured; at least 20 are needed to fit a model"
+        ));
+    }
+    let delay = super::profile::WorldModel::fit_client_import(p50, p95);
+    let fitted = match &delay {
+        onshi_national::faults::Delay::LogNormal { median_ms, sigma } => {
+            format!("log-normal, median {median_ms} ms, σ {sigma}")
+        }
+        other => format!("{other:?}"),
+    };
+    let model = format!(
+        "{origin} (profile {}, {count} imports: p50 {p50:.0} ms, p95 {p95:.0} ms) — {fitted}",
+        head.profile
+    );
+    Ok((delay, model))
+}
+
 /// The verdict on one SLO.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SloVerdict {

@@ -85,12 +85,6 @@ fn bucket_latency() -> Histogram<u64> {
 
 impl Default for Bucket {
     fn default() -> Self {
-        Bucket::new()
-    }
-}
-
-impl Bucket {
-    fn new() -> Self {
         Bucket {
             arrivals: 0,
             completed: 0,
@@ -101,7 +95,9 @@ impl Bucket {
             latency: bucket_latency(),
         }
     }
+}
 
+impl Bucket {
     fn add(&mut self, o: &Bucket) {
         self.arrivals += o.arrivals;
         self.completed += o.completed;
@@ -191,7 +187,7 @@ impl RushStats {
     fn bucket(&mut self, t_us: u64) -> &mut Bucket {
         let i = (t_us / self.bucket_us) as usize;
         if self.buckets.len() <= i {
-            self.buckets.resize_with(i + 1, Bucket::new);
+            self.buckets.resize_with(i + 1, Bucket::default);
         }
         &mut self.buckets[i]
     }
@@ -290,7 +286,7 @@ impl RushStats {
             }
         }
         if self.buckets.len() < o.buckets.len() {
-            self.buckets.resize_with(o.buckets.len(), Bucket::new);
+            self.buckets.resize_with(o.buckets.len(), Bucket::default);
         }
         for (a, b) in self.buckets.iter_mut().zip(&o.buckets) {
             a.add(b);
