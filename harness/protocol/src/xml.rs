@@ -60,21 +60,28 @@ impl TextEncoding {
         }
     }
 
-    /// Encodes one string, or names the first character that cannot be represented.
+    /// Encodes one string, or names the first character that cannot be represented — that
+    /// is, that would not read back as itself.
     pub fn encode_str(self, s: &str) -> Result<Vec<u8>, char> {
         match self {
             TextEncoding::Utf8 => Ok(s.as_bytes().to_vec()),
             TextEncoding::ShiftJis => {
+                // The WHATWG encoder writes ¥ as 0x5C, ‾ as 0x7E and − as the bytes of －,
+                // which read back as \, ~ and －: a silent change of the value (found by fuzzing).
+                let lossy = s
+                    .char_indices()
+                    .find(|(_, c)| matches!(c, '\u{A5}' | '\u{203E}' | '\u{2212}'));
+                let upto = lossy.map_or(s.len(), |(i, _)| i);
                 let mut encoder = SHIFT_JIS.new_encoder();
                 let cap = encoder
-                    .max_buffer_length_from_utf8_without_replacement(s.len())
-                    .unwrap_or(s.len() * 2 + 16);
+                    .max_buffer_length_from_utf8_without_replacement(upto)
+                    .unwrap_or(upto * 2 + 16);
                 let mut out = Vec::with_capacity(cap);
-                let (result, _read) = encoder.encode_from_utf8_to_vec_without_replacement(s, &mut out, true);
-                match result {
-                    encoding_rs::EncoderResult::InputEmpty => Ok(out),
-                    encoding_rs::EncoderResult::Unmappable(c) => Err(c),
-                    encoding_rs::EncoderResult::OutputFull => unreachable!("buffer sized by encoding_rs"),
+                let (result, _read) = encoder.encode_from_utf8_to_vec_without_replacement(&s[..upto], &mut out, true);
+                match (result, lossy) {
+                    (encoding_rs::EncoderResult::Unmappable(c), _) | (_, Some((_, c))) => Err(c),
+                    (encoding_rs::EncoderResult::InputEmpty, None) => Ok(out),
+                    (encoding_rs::EncoderResult::OutputFull, None) => unreachable!("buffer sized by encoding_rs"),
                 }
             }
         }
@@ -825,6 +832,32 @@ mod tests {
         let doc = decode_ok(&bytes);
         assert_eq!(doc.encoding, TextEncoding::ShiftJis);
         assert_eq!(doc.root.child("Name").unwrap().text, "検証　花子 ｹﾝｼｮｳ");
+    }
+
+    #[test]
+    fn shift_jis_writes_only_what_reads_back_as_the_same_character() {
+        // the WHATWG encoder writes ¥ as 0x5C and ‾ as 0x7E, which read back as \ and ~
+        let sjis = TextEncoding::ShiftJis;
+        assert_eq!(sjis.encode_str("a¥"), Err('¥'));
+        assert_eq!(sjis.encode_str("‾"), Err('‾'));
+        assert_eq!(sjis.encode_str("1\u{2212}2"), Err('\u{2212}'));
+        // the first character that cannot be written is named, wherever it is
+        assert_eq!(sjis.encode_str("𠮷¥"), Err('𠮷'));
+        assert_eq!(sjis.encode_str("¥𠮷"), Err('¥'));
+        let fine = "\\~－検証ｱ";
+        assert_eq!(
+            SHIFT_JIS.decode_without_bom_handling(&sjis.encode_str(fine).unwrap()).0,
+            fine
+        );
+        let doc = decode_ok(b"<?xml version=\"1.0\" encoding=\"Shift_JIS\"?><a>&#165;</a>");
+        let opts = WriteOptions {
+            encoding: doc.encoding,
+            indent: false,
+        };
+        assert!(matches!(
+            encode(&doc.root, &opts),
+            Err(EncodeError::Unencodable { ch: '¥', .. })
+        ));
     }
 
     #[test]
