@@ -7,14 +7,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
+use clap::Parser as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::Arc;
 
 use onshi_harness::rush::live::{LiveOptions, LiveState};
 use onshi_harness::rush::profile::human;
 use onshi_harness::rush::report::{RunInfo, RushReport};
-use onshi_harness::rush::{self, Outcomes, Partition, Profile, RushStats, VirtualOptions, merge};
+use onshi_harness::rush::{
+    self, Drawn, Outcomes, Partition, Profile, RushStats, Taken, VirtualClient, VirtualOptions, Way, merge,
+};
+use onshi_reference_client::timing::{self, Timing};
 use onshi_registry::Registry;
+use onshi_registry::rng::Stream;
 
 use crate::{EXIT_FAIL, EXIT_HARNESS, EXIT_USAGE, embedded};
 
@@ -27,8 +32,8 @@ pub struct RushArgs {
     #[arg(long)]
     list: bool,
     /// Run on virtual time: deterministic, every step drawn from the profile's
-    /// distributions (the client modelled by world.client_import, or by --client-from); a
-    /// whole region in seconds.
+    /// distributions (the client modelled by world.client_import, by --client reference, or
+    /// by --client-from); a whole region in seconds.
     #[arg(long = "virtual")]
     virtual_time: bool,
     /// The adapter command for a real-time run (default: the bundled reference client).
@@ -53,8 +58,8 @@ pub struct RushArgs {
     /// The reception date to simulate, YYYYMMDD (default: today in Japan).
     #[arg(long, value_parser = crate::parse_date, value_name = "YYYYMMDD")]
     date: Option<NaiveDate>,
-    /// Real time: longest wait for one adapter call, in seconds (a stalled adapter is then
-    /// killed, counted and started again).
+    /// Longest wait for one adapter call, in seconds (real time: a stalled adapter is then
+    /// killed, counted and started again; virtual time: the reference client's time-out).
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     call_timeout: u64,
     /// Real time: how long visits still under way after the window may take, in seconds;
@@ -69,6 +74,17 @@ pub struct RushArgs {
     /// profile's world.client_import.
     #[arg(long, value_name = "RUSH_JSON", requires = "virtual_time")]
     client_from: Option<PathBuf>,
+    /// Virtual time: the client to simulate — `profile` (world.client_import: the World
+    /// alone) or `reference` (the bundled reference client, waiting as its own code does: a
+    /// look into res/ every 25 ms, two reads 100 ms apart, its time-out), optionally with
+    /// the reference client's options, e.g. "reference --style stable-read".
+    #[arg(
+        long,
+        value_name = "MODEL",
+        requires = "virtual_time",
+        conflicts_with = "client_from"
+    )]
+    client: Option<String>,
     /// Instead of running, add up the reports of runs of PROFILE on partitions (each DIR
     /// holding a rush.json and rush.hlog; repeat, or give several) into one report of the
     /// whole; see docs/scaling.md.
@@ -138,20 +154,13 @@ pub fn rush_command(args: RushArgs) -> ExitCode {
         eprintln!("onshi rush: --virtual models the client; --adapter is for real-time runs");
         return ExitCode::from(EXIT_USAGE);
     }
-    let mut profile = profile;
-    let mut client_model = None;
-    if let Some(file) = &args.client_from {
-        match client_import_from(file) {
-            Ok((delay, model)) => {
-                profile.world.client_import = delay;
-                client_model = Some(model);
-            }
-            Err(e) => {
-                eprintln!("onshi rush: --client-from {}: {e}", file.display());
-                return ExitCode::from(EXIT_USAGE);
-            }
+    let client = match virtual_client(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("onshi rush: {e}");
+            return ExitCode::from(EXIT_USAGE);
         }
-    }
+    };
     let window_us = args.duration.unwrap_or(profile.duration).as_micros() as u64;
     let partition = args.partition.unwrap_or(Partition::WHOLE);
     let result = if !args.merge.is_empty() {
@@ -164,18 +173,17 @@ pub fn rush_command(args: RushArgs) -> ExitCode {
             }
         }
     } else if args.virtual_time {
-        run_virtual(&profile, &registry, &args, window_us, partition)
+        run_virtual(&profile, &registry, &args, window_us, partition, client)
     } else {
         run_live(profile.clone(), registry, &args, window_us, partition)
     };
-    let (stats, mut report) = match result {
+    let (stats, report) = match result {
         Ok(r) => r,
         Err(e) => {
             eprintln!("onshi rush: {e}");
             return ExitCode::from(EXIT_HARNESS);
         }
     };
-    report.client_model = client_model;
     {
         use std::io::Write as _;
         // a closed pipe (`| head`) is not an error worth a panic
@@ -203,9 +211,11 @@ fn run_virtual(
     args: &RushArgs,
     window_us: u64,
     partition: Partition,
+    client: Option<Arc<dyn VirtualClient>>,
 ) -> Result<(RushStats, RushReport), String> {
     let started = Instant::now();
     let outcomes = Outcomes::prepare(profile, registry, registry.today())?;
+    let client_model = client.as_ref().and_then(|c| c.describe());
     let opts = VirtualOptions {
         seed: args.seed,
         window_us,
@@ -213,6 +223,7 @@ fn run_virtual(
         threads: args
             .threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        client,
     };
     let total = profile.facility_count();
     let bar = ProgressBar::new(total).with_style(
@@ -230,7 +241,7 @@ fn run_virtual(
     })?;
     bar.finish_and_clear();
     let facilities = partition.count(total);
-    let report = RushReport::new(
+    let mut report = RushReport::new(
         &stats,
         &RunInfo {
             profile,
@@ -242,6 +253,7 @@ fn run_virtual(
             elapsed_s: started.elapsed().as_secs_f64(),
         },
     );
+    report.client_model = client_model;
     Ok((stats, report))
 }
 
@@ -318,10 +330,88 @@ fn run_live(
     Ok((stats, report))
 }
 
-/// The import stage of a real-time rush.json, fitted as the client's import time.
-fn client_import_from(file: &Path) -> Result<(onshi_national::faults::Delay, String), String> {
-    let json = std::fs::read(file).map_err(|e| e.to_string())?;
-    rush::report::client_model_from(&json, &file.display().to_string())
+/// The client of a virtual run, from `--client` or `--client-from` (`None`: the profile's).
+fn virtual_client(args: &RushArgs) -> Result<Option<Arc<dyn VirtualClient>>, String> {
+    if let Some(file) = &args.client_from {
+        // the import stage of a real-time rush.json, fitted as the client's import time
+        let fitted = std::fs::read(file)
+            .map_err(|e| e.to_string())
+            .and_then(|json| rush::report::client_model_from(&json, &file.display().to_string()))
+            .map_err(|e| format!("--client-from {}: {e}", file.display()))?;
+        return Ok(Some(Arc::new(Drawn {
+            import: fitted.0,
+            origin: Some(fitted.1),
+        })));
+    }
+    let Some(line) = &args.client else { return Ok(None) };
+    let mut words = line.split_whitespace();
+    match words.next() {
+        Some("profile") if words.next().is_none() => Ok(None),
+        Some("reference") => {
+            let cmd = ReferenceCommand::try_parse_from(std::iter::once("reference").chain(words))
+                .map_err(|e| format!("--client {line:?}: {}", e.render().to_string().trim()))?;
+            Ok(Some(Arc::new(ReferenceTiming {
+                timing: Timing::of(&cmd.args.options()),
+                call_timeout_ms: args.call_timeout * 1000,
+                line: line.trim().to_owned(),
+            })))
+        }
+        _ => Err(format!(
+            "--client {line:?}: say `profile` or `reference` (with the reference client's options)"
+        )),
+    }
+}
+
+/// The reference client's options after `--client reference`.
+#[derive(clap::Parser)]
+#[command(name = "reference")]
+struct ReferenceCommand {
+    #[command(flatten)]
+    args: onshi_reference_client::Args,
+}
+
+/// The bundled reference client on virtual time: its own [`Timing`] decides when it has a
+/// result, as on the wall clock.
+#[derive(Debug)]
+struct ReferenceTiming {
+    timing: Timing,
+    /// What the harness passes as `timeout_ms` (as in a real-time run).
+    call_timeout_ms: u64,
+    line: String,
+}
+
+impl VirtualClient for ReferenceTiming {
+    fn import_face(&self, written: u64, _: &mut Stream) -> Taken {
+        Taken::Imported(written + micros(self.timing.face_import()))
+    }
+
+    fn confirm(&self, way: Way, sent: u64, ready: u64, _: &mut Stream) -> Taken {
+        let timeout = self.timing.timeout_or(Some(self.call_timeout_ms));
+        let ready = Duration::from_micros(ready.saturating_sub(sent));
+        let taken = match way {
+            Way::Api => self.timing.api_result(ready, timeout),
+            _ => self.timing.folder_result(ready, timeout),
+        };
+        match taken {
+            timing::Taken::Imported(d) => Taken::Imported(sent + micros(d)),
+            timing::Taken::GaveUp(d) => Taken::GaveUp(sent + micros(d)),
+        }
+    }
+
+    fn describe(&self) -> Option<String> {
+        let t = &self.timing;
+        Some(format!(
+            "`{}`: the bundled reference client's own timing — a look into res/ every {} ms, trusted after two reads {} ms apart, gives up after {} ms",
+            self.line,
+            t.poll.as_millis(),
+            t.stable_gap.as_millis(),
+            t.timeout_or(Some(self.call_timeout_ms)).as_millis()
+        ))
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    d.as_micros().min(u64::MAX as u128) as u64
 }
 
 /// Reads the runs in `dirs` and adds them up into the report of the whole.

@@ -166,6 +166,96 @@ fn a_virtual_run_models_the_client_on_a_real_time_run_of_it() {
     assert!(text.contains("only measured in real time"), "{text}");
 }
 
+/// On virtual time the bundled reference client waits as its own code does
+/// (`onshi_reference_client::timing`): a face file is trusted after two reads 100 ms apart,
+/// a result in res/ is seen at the next look (every 25 ms after the request) and read twice,
+/// an API answer is there at once; the stable-read style reads 300 ms apart; and it gives up
+/// when the harness's time-out passes, which makes its answer an error.
+#[test]
+fn the_reference_client_on_virtual_time_waits_as_its_code_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = fast_profile(dir.path(), 300);
+    let base = [profile.as_str(), "--virtual", "--seed", "3", "--duration", "10m"];
+    let ms = |r: &Value, way: &str, key: &str| {
+        row(r, way, "import").unwrap_or_else(|| panic!("{way}"))[key]
+            .as_f64()
+            .unwrap()
+    };
+    let (code, r, text) = rush(
+        &[&base[..], &["--client", "reference"]].concat(),
+        &dir.path().join("ref"),
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        r["client_model"].as_str().unwrap().contains("reference client"),
+        "{text}"
+    );
+    assert!(text.contains("every 25 ms"), "the summary names the model: {text}");
+    for way in ["face", "pin"] {
+        assert!((ms(&r, way, "p50_ms") - 100.0).abs() < 0.5, "{way}: {text}");
+        assert!((ms(&r, way, "max_ms") - 100.0).abs() < 0.5, "{way}: {text}");
+    }
+    // written 10 ms after the answer, which comes 400 ms after the request: seen at 425 ms
+    let card = ms(&r, "insurance_card", "p50_ms");
+    assert!(
+        (card - 115.0).abs() < 0.5,
+        "next look 15 ms after the write, then 100 ms: {card}"
+    );
+    assert!(ms(&r, "api", "max_ms") < 0.5, "{text}");
+    assert_eq!(count(&r, "wrong"), 0, "{text}");
+
+    let (_, cautious, text) = rush(
+        &[&base[..], &["--client", "reference --style stable-read"]].concat(),
+        &dir.path().join("cautious"),
+    );
+    assert!((ms(&cautious, "face", "p50_ms") - 300.0).abs() < 0.5, "{text}");
+
+    // a national answer of 3 s against a 2 s time-out: every desk call gives up
+    let slow = dir.path().join("slow");
+    std::fs::create_dir(&slow).unwrap();
+    let slow_profile = fast_profile(&slow, 3_000);
+    let (code, late, text) = rush(
+        &[
+            slow_profile.as_str(),
+            "--virtual",
+            "--seed",
+            "3",
+            "--duration",
+            "10m",
+            "--call-timeout",
+            "2",
+            "--client",
+            "reference",
+        ],
+        &slow.join("report"),
+    );
+    assert_eq!(
+        code, 0,
+        "the exit status follows the SLOs, and the 20 s one holds: {text}"
+    );
+    let desk = |k: &str| late["counts"]["completed"][k].as_u64().unwrap_or(0);
+    assert!(desk("insurance_card") > 0 && desk("api") > 0, "{text}");
+    assert_eq!(count(&late, "wrong"), desk("insurance_card") + desk("api"), "{text}");
+    assert_eq!(
+        late["counts"]["outcomes"]["error"].as_u64(),
+        Some(desk("insurance_card") + desk("api"))
+    );
+    // gave up 2 s after sending (on the 25 ms grid, 2 s is a look); the World's answer came
+    // after that and is not the visit's (as in a live run)
+    for way in ["insurance_card", "api"] {
+        assert!(row(&late, way, "national").is_none(), "{way}: {text}");
+        let span = |m: &str| row(&late, way, m).map_or(0.0, |r| r["p50_ms"].as_f64().unwrap());
+        let waited = span("pickup") + span("import");
+        assert!((waited - 2_000.0).abs() < 2.0, "{way} waited {waited} ms: {text}");
+    }
+
+    for bad in ["reference --style nope", "bogus", "profile extra"] {
+        let (code, _, text) = rush(&[&base[..], &["--client", bad]].concat(), &dir.path().join("bad"));
+        assert_eq!(code, 3, "{bad}: {text}");
+        assert!(text.contains("--client"), "{bad}: {text}");
+    }
+}
+
 /// Three processes on partitions 0/3, 1/3 and 2/3, merged from their report folders, give
 /// the report of one process running everything (docs/scaling.md).
 #[test]

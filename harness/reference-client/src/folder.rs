@@ -25,6 +25,7 @@ use onshi_protocol::{TextEncoding, XmlOptions, read_message, write_message};
 
 use crate::defects::Defect;
 use crate::interpret::{self, Conclusion, Defects as _};
+use crate::timing::Timing;
 
 /// How the client recognises its result in `res/` — the styles of real clients (reference
 /// §10.2 and §10.3). Every style must work against the terminal; the tests run the suite in each.
@@ -147,6 +148,8 @@ pub struct FolderClient {
     face: PathBuf,
     institution_code: String,
     pub(crate) options: Options,
+    /// When to look and how long to wait, derived from `options` once.
+    pub(crate) timing: Timing,
     counter: u32,
     /// `W<id>` when several PCs share the folder, else empty.
     workstation: String,
@@ -191,6 +194,7 @@ impl FolderClient {
             res,
             face: folders.face.clone().into(),
             institution_code: institution_code.to_owned(),
+            timing: Timing::of(&options),
             options,
             counter: 0,
             workstation: String::new(),
@@ -235,11 +239,13 @@ impl FolderClient {
     }
 
     pub(crate) fn deadline(&self, timeout_ms: Option<u64>) -> Instant {
-        if self.has(Defect::NoTimeout) {
-            Instant::now() + Duration::from_secs(365 * 24 * 3600)
-        } else {
-            Instant::now() + Duration::from_millis(timeout_ms.unwrap_or(self.options.timeout_ms))
-        }
+        Instant::now() + self.timing.timeout_or(timeout_ms)
+    }
+
+    /// Sleeps until the next look of a call that started at `start` (see [`Timing`]).
+    pub(crate) fn pause(&self, start: Instant) {
+        let next = start + self.timing.next_look(start.elapsed());
+        sleep(next.saturating_duration_since(Instant::now()));
     }
 
     /// A request name not in use: `yyyyMMdd` + a 4-digit counter, skipping names whose
@@ -356,6 +362,7 @@ impl FolderClient {
     /// Waits for the result of `sent` until `deadline` (`None`: timed out; the request is
     /// then removed from `req/` if the terminal has not taken it).
     pub(crate) fn wait(&mut self, sent: &Sent, deadline: Instant) -> Option<Arrival> {
+        let start = Instant::now();
         loop {
             if let Some(a) = self.look(std::slice::from_ref(sent), deadline) {
                 return Some(a.1);
@@ -364,7 +371,7 @@ impl FolderClient {
                 self.give_up(sent);
                 return None;
             }
-            sleep(Duration::from_millis(self.options.poll_ms));
+            self.pause(start);
         }
     }
 
@@ -562,13 +569,15 @@ impl FolderClient {
 
     fn confirm_inner(&mut self, p: &ConfirmQualificationParams) -> Conclusion {
         let date = p.date.clone().unwrap_or_else(today_jst);
-        let deadline = self.deadline(p.timeout_ms);
         let mut sent: Vec<Sent> = Vec::new();
         match self.send_request(p, &date) {
             Ok(s) => sent.push(s),
             Err(e) => return Conclusion::error(e),
         }
-        let mut last_send = Instant::now();
+        // the timeline of `Timing::folder_result` starts once the request is in req/
+        let start = Instant::now();
+        let deadline = self.deadline(p.timeout_ms);
+        let mut last_send = start;
         loop {
             match self.look(&sent, deadline) {
                 Some((_, Arrival::Refused { text })) => {
@@ -592,7 +601,7 @@ impl FolderClient {
                 }
                 last_send = Instant::now();
             }
-            sleep(Duration::from_millis(self.options.poll_ms));
+            self.pause(start);
         }
     }
 
@@ -622,7 +631,7 @@ impl FolderClient {
         }
     }
 
-    /// Reads a file once two reads `stable_ms` apart agree and the bytes are complete for
+    /// Reads a file once two reads [`Timing::stable_gap`] apart agree and the bytes are complete for
     /// their kind (well-formed XML, a readable zip, a PDF with its `%%EOF`).
     fn stable_read(&self, path: &Path, deadline: Instant, eager: bool, kind: Extension) -> Result<Vec<u8>, String> {
         let complete = |b: &[u8]| match kind {
@@ -630,16 +639,13 @@ impl FolderClient {
             Extension::Pdf => b.trim_ascii_end().ends_with(b"%%EOF"),
             _ => self.decode(b).is_ok(),
         };
-        let gap = match self.options.style {
-            ClientStyle::StableRead => self.options.stable_ms.max(300),
-            _ => self.options.stable_ms,
-        };
+        let start = Instant::now();
         let mut last_err = String::from("the file did not appear");
         loop {
             match std::fs::read(path) {
                 Ok(first) if eager => return Ok(first),
                 Ok(first) => {
-                    sleep(Duration::from_millis(gap));
+                    sleep(self.timing.stable_gap);
                     match std::fs::read(path) {
                         Ok(second) if second == first && complete(&second) => return Ok(second),
                         Ok(_) => last_err = "the file was still changing or incomplete".into(),
@@ -652,7 +658,7 @@ impl FolderClient {
             if Instant::now() >= deadline {
                 return Err(format!("{} を読み取れません: {last_err}", path.display()));
             }
-            sleep(Duration::from_millis(self.options.poll_ms));
+            self.pause(start);
         }
     }
 

@@ -18,6 +18,7 @@ pub mod folder;
 pub mod interpret;
 pub mod request;
 mod rpc;
+pub mod timing;
 
 pub use defects::{Catch, DEFECTS, Defect, DefectInfo, LOAD_DEPENDENT};
 pub use folder::{ClientStyle, FolderClient, Options};

@@ -6,8 +6,9 @@
 //! [`Mark`](profile::Mark)s arrived → served → sent → picked up → answered → written →
 //! imported; [`stats`] keeps an HdrHistogram per stage, counted from the *intended* arrival
 //! (coordinated-omission safe), plus time series for the charts. [`simulate`] runs a profile
-//! on virtual time, [`live`] in real time against a client's adapter; [`report`] turns the statistics into the summary, JSON and SLO verdicts.
+//! on virtual time (the client a [`client`] model), [`live`] in real time against a client's adapter; [`report`] turns the statistics into the summary, JSON and SLO verdicts.
 
+pub mod client;
 pub mod html;
 pub mod live;
 pub mod merge;
@@ -16,6 +17,7 @@ pub mod report;
 pub mod simulate;
 pub mod stats;
 
+pub use client::{Drawn, Taken, VirtualClient};
 pub use profile::{Mark, Profile, Stage, Way, load_profile};
 pub use simulate::{Outcomes, Partition, VirtualOptions, run_virtual};
 pub use stats::{RushStats, Visit};

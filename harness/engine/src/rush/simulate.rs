@@ -7,11 +7,13 @@
 //! served); a reader stays busy until the result is written, as the real reader shows the
 //! result screen. Desk patients queue for the reception PCs, where staff type the insurance
 //! card in and wait for the answer; face results are imported by the client as they appear.
-//! Machine steps are drawn from the profile's `[world]` distributions, the client's import
-//! from `world.client_import`.
+//! Machine steps are drawn from the profile's `[world]` distributions; the client is a
+//! [`VirtualClient`]: the profile's `world.client_import`, or a model of a real client (the
+//! reference client's own timing, or one fitted from a measured run).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::NaiveDate;
@@ -19,6 +21,7 @@ use onshi_national::faults::Delay;
 use onshi_registry::rng::{Stream, mix};
 use onshi_registry::{Lookup, Registry, Validity};
 
+use super::client::{Drawn, Taken, VirtualClient};
 use super::profile::{FacilityGroup, Mark, Profile, Way};
 use super::stats::{Queue, RushStats, Visit, bucket_width};
 use crate::scenario::{CardSpec, PeriodChoice};
@@ -75,6 +78,8 @@ pub struct VirtualOptions {
     pub partition: Partition,
     /// Worker threads (facilities are independent).
     pub threads: usize,
+    /// The client (`None`: the profile's `world.client_import`).
+    pub client: Option<Arc<dyn VirtualClient>>,
 }
 
 /// How a visit ends, worked out once per kind of patient before the run: from the registry
@@ -227,7 +232,7 @@ fn unit(r: &mut Stream) -> f64 {
     (r.next_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
-fn draw(d: &Delay, r: &mut Stream) -> u64 {
+pub(crate) fn draw(d: &Delay, r: &mut Stream) -> u64 {
     d.sample(r).as_micros() as u64
 }
 
@@ -331,6 +336,17 @@ fn simulate_facility(profile: &Profile, outcomes: &Outcomes, n: u64, opts: &Virt
     }
     let outcome = |p: &Patient| outcomes.expected(p).to_owned();
     let (svc, world) = (&profile.service, &profile.world);
+    let drawn;
+    let client: &dyn VirtualClient = match &opts.client {
+        Some(c) => c.as_ref(),
+        None => {
+            drawn = Drawn {
+                import: world.client_import.clone(),
+                origin: None,
+            };
+            &drawn
+        }
+    };
 
     // the readers
     let mut free: BinaryHeap<Reverse<u64>> = (0..group.readers).map(|_| Reverse(0)).collect();
@@ -368,7 +384,8 @@ fn simulate_facility(profile: &Profile, outcomes: &Outcomes, n: u64, opts: &Virt
     // the client imports each face result as it appears (a watcher, not the staff)
     for v in &mut visits {
         let written = v.at(Mark::Written).unwrap_or(0);
-        v.marks[Mark::Imported as usize] = Some(written + draw(&world.client_import, &mut r));
+        let taken = client.import_face(written, &mut r);
+        take(v, taken);
     }
 
     // the reception PCs: staff type insurance cards in and wait for the answer
@@ -382,8 +399,8 @@ fn simulate_facility(profile: &Profile, outcomes: &Outcomes, n: u64, opts: &Virt
         let picked_up = (p.way == Way::InsuranceCard).then(|| sent + draw(&world.terminal_pickup, &mut r));
         let answered = picked_up.unwrap_or(sent) + draw(&world.national, &mut r);
         let written = picked_up.map(|_| answered + draw(&world.result_write, &mut r));
-        let imported = written.unwrap_or(answered) + draw(&world.client_import, &mut r);
-        visits.push(Visit {
+        let taken = client.confirm(p.way, sent, written.unwrap_or(answered), &mut r);
+        let mut v = Visit {
             way: p.way,
             marks: [
                 Some(p.arrived),
@@ -392,16 +409,34 @@ fn simulate_facility(profile: &Profile, outcomes: &Outcomes, n: u64, opts: &Virt
                 picked_up,
                 Some(answered),
                 written,
-                Some(imported),
+                None,
             ],
             outcome: outcome(p),
             wrong: false,
-        });
-        free.push(Reverse(imported));
+        };
+        take(&mut v, taken);
+        // the staff wait until the client shows the answer (or its error)
+        free.push(Reverse(taken.at()));
+        visits.push(v);
     }
     queue_stats(stats, Queue::Desk, &desk_waits);
     for v in &visits {
         stats.visit(v, &profile.slos);
+    }
+}
+
+/// Marks the client's import; a client that gave up answers `error`, which is wrong unless
+/// the patient was to be refused, and the World's moments after it are not the visit's (as
+/// a live run judges and marks it).
+fn take(v: &mut Visit, taken: Taken) {
+    let at = taken.at();
+    v.marks[Mark::Imported as usize] = Some(at);
+    if let Taken::GaveUp(_) = taken {
+        v.wrong = !v.outcome.starts_with("refused:");
+        v.outcome = "error".into();
+        for m in &mut v.marks[Mark::Sent as usize + 1..Mark::Imported as usize] {
+            *m = m.filter(|t| *t <= at);
+        }
     }
 }
 
@@ -499,6 +534,7 @@ points = [{{ at = "0m", per_minute = 0.5 }}]
             window_us,
             partition: Partition::WHOLE,
             threads: 2,
+            client: None,
         }
     }
 
