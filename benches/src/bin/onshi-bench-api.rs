@@ -49,7 +49,7 @@ struct Args {
     #[arg(long, default_value_t = 2)]
     warmup_s: u64,
     /// Seconds measured per server, transport and concurrency.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
     measure_s: u64,
     /// Leave WireMock out (no Java or npm on this machine).
     #[arg(long)]
@@ -542,7 +542,9 @@ async fn compare_generators(args: &Args, server: &Server, body_file: &Path) -> R
                 cpu_us_per_request: (stats.requests > 0).then(|| cpu * 1e6 / stats.requests as f64),
                 stats,
             });
-            oha(args, target, body_file, c, args.warmup_s)?;
+            if args.warmup_s > 0 {
+                oha(args, target, body_file, c, args.warmup_s)?;
+            }
             let before = cpu_s(UsageWho::RUSAGE_CHILDREN);
             let stats = oha(args, target, body_file, c, args.measure_s)?;
             let cpu = cpu_s(UsageWho::RUSAGE_CHILDREN) - before;
