@@ -152,11 +152,34 @@ pub struct Part {
     pub profile: String,
     pub mode: String,
     pub seed: u64,
-    pub partition: Partition,
+    /// The partitions `k` of `of` the run holds: one for a run, several for a partial merge.
+    pub partitions: BTreeSet<u64>,
+    pub of: u64,
     pub facilities: u64,
     pub elapsed_s: f64,
     pub window_us: u64,
     pub stats: RushStats,
+}
+
+/// Reads a report's partition label: none (the whole set), `k/n`, or a partial merge's
+/// `k,l,…/n`.
+fn parse_partitions(label: Option<&str>) -> Result<(BTreeSet<u64>, u64), String> {
+    let Some(label) = label else {
+        return Ok((BTreeSet::from([0]), 1));
+    };
+    let (ks, n) = label
+        .rsplit_once('/')
+        .ok_or_else(|| format!("{label:?} is not a partition label"))?;
+    let mut out = BTreeSet::new();
+    let mut of = 1;
+    for k in ks.split(',') {
+        let p: Partition = format!("{k}/{n}").parse()?;
+        of = p.of;
+        if !out.insert(p.index) {
+            return Err(format!("{label:?} names partition {k} twice"));
+        }
+    }
+    Ok((out, of))
 }
 
 /// The fields of `rush.json` a merge needs.
@@ -185,10 +208,7 @@ pub fn read_part(json: &[u8], hlog: &[u8]) -> Result<Part, MergeError> {
     let raw = h
         .raw
         .ok_or_else(|| unreadable("rush.json", "no `raw` section (written by an older onshi)"))?;
-    let partition = match &h.partition {
-        None => Partition::WHOLE,
-        Some(p) => p.parse().map_err(|e| unreadable("rush.json", e))?,
-    };
+    let (partitions, of) = parse_partitions(h.partition.as_deref()).map_err(|e| unreadable("rush.json", e))?;
     let mut hists = read_hlog(hlog)?;
     let mut take = |tag: &str, into: &mut Histogram<u64>| -> Result<(), MergeError> {
         if let Some(h) = hists.remove(tag) {
@@ -225,7 +245,8 @@ pub fn read_part(json: &[u8], hlog: &[u8]) -> Result<Part, MergeError> {
         profile: h.profile,
         mode: h.mode,
         seed: h.seed,
-        partition,
+        partitions,
+        of,
         facilities: h.facilities,
         elapsed_s: h.elapsed_s,
         window_us: raw.window_us,
@@ -250,7 +271,8 @@ pub struct Merged {
 
 /// Adds up runs of one profile, one at a time (a run read is folded in and dropped, so
 /// memory does not grow with the number of partitions). The runs must have the same mode,
-/// seed and window, and be distinct partitions of one split (`k/n` with the same `n`).
+/// seed and window, and hold distinct partitions of one split (`k/n` with the same `n`; a
+/// partial merge's `k,l/n` counts as its partitions, so it can be merged again).
 #[derive(Debug)]
 pub struct Merger {
     profile: String,
@@ -277,8 +299,8 @@ impl Merger {
             )));
         }
         let Some(m) = &mut self.merged else {
-            self.of = p.partition.of;
-            self.seen.insert(p.partition.index);
+            self.of = p.of;
+            self.seen = p.partitions;
             self.merged = Some(Merged {
                 mode: p.mode,
                 seed: p.seed,
@@ -302,20 +324,21 @@ impl Merger {
         if p.window_us != m.window_us {
             return Err(differs("a window of µs", &m.window_us, &p.window_us));
         }
-        if p.partition.of != self.of {
-            return Err(differs("partitions of", &self.of, &p.partition.of));
+        if p.of != self.of {
+            return Err(differs("partitions of", &self.of, &p.of));
         }
         if p.stats.bucket_us != m.stats.bucket_us || p.stats.slos.len() != m.stats.slos.len() {
             return Err(MergeError::Mismatch(
                 "the runs have different chart buckets or SLOs".into(),
             ));
         }
-        if !self.seen.insert(p.partition.index) {
+        if let Some(k) = p.partitions.intersection(&self.seen).next() {
             return Err(MergeError::Mismatch(format!(
-                "partition {}/{} is given twice",
-                p.partition.index, self.of
+                "partition {k}/{} is given twice",
+                self.of
             )));
         }
+        self.seen.extend(&p.partitions);
         m.stats.merge(&p.stats);
         m.facilities += p.facilities;
         m.elapsed_s = m.elapsed_s.max(p.elapsed_s);
@@ -430,8 +453,8 @@ mod tests {
         let part = read_part(&json(&s, None, 5), &hlog(&s)).unwrap();
         assert_same(&s, &part.stats);
         assert_eq!(
-            (part.partition, part.facilities, part.window_us),
-            (Partition::WHOLE, 5, 60_000_000)
+            (part.partitions, part.of, part.facilities, part.window_us),
+            (BTreeSet::from([0]), 1, 5, 60_000_000)
         );
         let text = String::from_utf8(hlog(&s)).unwrap();
         assert!(
@@ -456,6 +479,18 @@ mod tests {
         assert_eq!((merged.facilities, merged.partition), (30, None));
         let partial = merge(vec![parts[0].clone(), parts[2].clone()], "p").unwrap();
         assert_eq!(partial.partition.as_deref(), Some("0,2/3"));
+        // a partial merge is merged again with the partition it lacks
+        let again = read_part(
+            &json(&partial.stats, partial.partition.as_deref(), partial.facilities),
+            &hlog(&partial.stats),
+        )
+        .unwrap();
+        assert_eq!((again.partitions.len(), again.of), (2, 3));
+        let whole = merge(vec![again.clone(), parts[1].clone()], "p").unwrap();
+        assert_same(&expected, &whole.stats);
+        assert_eq!((whole.facilities, whole.partition), (30, None));
+        let twice = merge(vec![again, parts[2].clone()], "p").unwrap_err().to_string();
+        assert!(twice.contains("2/3 is given twice"), "{twice}");
         // the first message of a failure kind comes from the first run given
         assert_eq!(
             merged.stats.counts.first_failures["failed:timeout"],
@@ -471,6 +506,10 @@ mod tests {
         assert!(twice.contains("0/2 is given twice"), "{twice}");
         let split = merge(vec![part("0/2"), part("1/3")], "p").unwrap_err().to_string();
         assert!(split.contains("partitions of"), "{split}");
+        for bad in ["0,0/2", "0,2/2", "x/2", "0,1"] {
+            let e = read_part(&json(&s, Some(bad), 1), &hlog(&s)).unwrap_err().to_string();
+            assert!(e.contains("rush.json"), "{bad}: {e}");
+        }
         let other = merge(vec![part("0/2")], "q").unwrap_err().to_string();
         assert!(other.contains("not \"q\""), "{other}");
         assert!(matches!(merge(vec![], "p"), Err(MergeError::Empty)));
