@@ -19,9 +19,9 @@ pub enum CardCommand {
     List,
     /// Regenerate the card images from a spec (deterministic: same spec, same bytes).
     Generate {
-        #[arg(long, default_value = "fixtures/cards/cards.toml", value_name = "FILE")]
+        #[arg(value_parser = crate::absolute_path(), long, default_value = "fixtures/cards/cards.toml", value_name = "FILE")]
         spec: PathBuf,
-        #[arg(long, default_value = "fixtures/cards/images", value_name = "DIR")]
+        #[arg(value_parser = crate::absolute_path(), long, default_value = "fixtures/cards/images", value_name = "DIR")]
         out: PathBuf,
     },
     /// Insert a card into pcscd's vpcd reader ("Virtual PCD 00 00") until Ctrl-C, printing
@@ -44,7 +44,7 @@ pub enum CardCommand {
     /// optionally `=> SW` (x = any nibble, e.g. `=> 63Cx`); `power-off`, `power-on`, `reset`;
     /// `#` starts a comment. Exit 1 when an expected status word differs.
     Run {
-        #[arg(value_name = "SCRIPT")]
+        #[arg(value_parser = crate::absolute_path(), value_name = "SCRIPT")]
         script: PathBuf,
         #[arg(long, default_value = "valid-kenpo-insured", value_name = "ID|FILE")]
         card: String,

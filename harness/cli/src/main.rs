@@ -53,13 +53,14 @@ enum Command {
     /// Run the bundled reference client through the whole suite.
     Demo {
         /// Where to write report.json, junit.xml, journal.jsonl.
-        #[arg(long, default_value = "onshi-report", value_name = "DIR")]
+        #[arg(value_parser = crate::absolute_path(), long, default_value = "onshi-report", value_name = "DIR")]
         report_dir: PathBuf,
     },
     /// A reception rush (受付ラッシュ): lookup latency under load, per stage, from a profile.
     Rush(rush::RushArgs),
     /// Lint message files and print findings with check IDs; non-zero exit on errors.
     Validate {
+        // read once, here, and named in findings as the user wrote them
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
@@ -79,7 +80,7 @@ enum Command {
     /// Print the case catalogue.
     Cases {
         /// Read cases from this folder instead of the embedded suite.
-        #[arg(long, value_name = "DIR")]
+        #[arg(value_parser = crate::absolute_path(), long, value_name = "DIR")]
         suite: Option<PathBuf>,
     },
     /// The reference client (used by `demo`); see `onshi-reference-client --help`.
@@ -93,7 +94,7 @@ struct RunArgs {
     #[arg(long, value_name = "CMD")]
     adapter: String,
     /// Read cases from this folder instead of the embedded suite.
-    #[arg(long, value_name = "DIR")]
+    #[arg(value_parser = crate::absolute_path(), long, value_name = "DIR")]
     suite: Option<PathBuf>,
     /// Run only this case (repeatable).
     #[arg(long = "case", value_name = "ID")]
@@ -102,27 +103,36 @@ struct RunArgs {
     #[arg(long, default_value_t = 0, value_name = "N")]
     seed: u64,
     /// Where to write report.json, junit.xml, journal.jsonl and adapter-stderr.log.
-    #[arg(long, default_value = "onshi-report", value_name = "DIR")]
+    #[arg(value_parser = crate::absolute_path(), long, default_value = "onshi-report", value_name = "DIR")]
     report_dir: PathBuf,
     /// Also write the JUnit XML here.
-    #[arg(long, value_name = "FILE")]
+    #[arg(value_parser = crate::absolute_path(), long, value_name = "FILE")]
     junit: Option<PathBuf>,
     /// Also write the JSON report here.
-    #[arg(long, value_name = "FILE")]
+    #[arg(value_parser = crate::absolute_path(), long, value_name = "FILE")]
     json: Option<PathBuf>,
     /// The reception date to simulate, YYYYMMDD (default: today in Japan).
     #[arg(long, value_parser = parse_date, value_name = "YYYYMMDD")]
     date: Option<NaiveDate>,
     /// The terminal's shared folder (default: <report-dir>/terminal).
-    #[arg(long, value_name = "DIR")]
+    #[arg(value_parser = crate::absolute_path(), long, value_name = "DIR")]
     terminal_dir: Option<PathBuf>,
     /// Longest wait for one adapter call, in seconds.
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     call_timeout: u64,
     /// Error codes for the World's answers, in the format of fixtures/synthetic-error-codes.toml
     /// (default: the embedded synthetic codes).
-    #[arg(long, value_name = "FILE")]
+    #[arg(value_parser = crate::absolute_path(), long, value_name = "FILE")]
     error_codes: Option<PathBuf>,
+}
+
+/// clap value parser for every path option: made absolute at once, against the working
+/// directory of the command line. Nothing after the edge sees a relative path — the
+/// file-system watcher reports absolute ones, adapters may run elsewhere, printed commands are
+/// pasted into other shells.
+pub(crate) fn absolute_path() -> impl clap::builder::TypedValueParser<Value = PathBuf> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PathBufValueParser::new().try_map(|p| onshi_harness::folders::absolute(&p))
 }
 
 pub(crate) fn parse_date(s: &str) -> Result<NaiveDate, String> {
@@ -296,6 +306,10 @@ impl Progress for Bar {
 }
 
 fn run_command(args: RunArgs) -> ExitCode {
+    if let Err(e) = onshi_harness::folders::run_folders(&args.report_dir, args.terminal_dir.as_deref()) {
+        eprintln!("onshi run: {e}");
+        return ExitCode::from(EXIT_USAGE);
+    }
     let date = args.date.unwrap_or_else(today_jst);
     let registry = Arc::new(Registry::embedded(date, args.seed));
     let suite = match load_suite(args.suite.as_deref(), &registry) {
@@ -399,22 +413,23 @@ pub(crate) fn load_error_codes(path: Option<&Path>) -> Result<Option<Arc<ErrorCa
         .map_err(|e| e.to_string())
 }
 
-fn write_reports(report: &RunReport, args: &RunArgs) -> std::io::Result<()> {
+fn write_reports(report: &RunReport, args: &RunArgs) -> Result<(), String> {
+    let write = |path: &Path, text: &str| std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()));
     let json = serde_json::to_string_pretty(report).expect("report serialises");
     let junit = report::junit_xml(report);
-    std::fs::write(args.report_dir.join("report.json"), &json)?;
-    std::fs::write(args.report_dir.join("junit.xml"), &junit)?;
+    write(&args.report_dir.join("report.json"), &json)?;
+    write(&args.report_dir.join("junit.xml"), &junit)?;
     // the HTML view shows the messages of failing cases, from the journal just written
     let journal = onshi_harness::journal::read_jsonl(&args.report_dir.join("journal.jsonl")).unwrap_or_default();
-    std::fs::write(
-        args.report_dir.join("report.html"),
-        report::html::render(report, &journal),
+    write(
+        &args.report_dir.join("report.html"),
+        &report::html::render(report, &journal),
     )?;
     if let Some(p) = &args.json {
-        std::fs::write(p, &json)?;
+        write(p, &json)?;
     }
     if let Some(p) = &args.junit {
-        std::fs::write(p, &junit)?;
+        write(p, &junit)?;
     }
     Ok(())
 }

@@ -46,7 +46,7 @@ pub struct RushArgs {
     #[arg(long, default_value_t = 0, value_name = "N")]
     seed: u64,
     /// Where to write rush.json.
-    #[arg(long, default_value = "onshi-rush", value_name = "DIR")]
+    #[arg(value_parser = crate::absolute_path(), long, default_value = "onshi-rush", value_name = "DIR")]
     report_dir: PathBuf,
     /// Run only facilities i with i % N == K (scale-out over several processes; see
     /// docs/scaling.md).
@@ -67,12 +67,12 @@ pub struct RushArgs {
     #[arg(long, default_value_t = 120, value_name = "SECS")]
     drain: u64,
     /// Error codes for the World's answers (default: the embedded synthetic codes).
-    #[arg(long, value_name = "FILE")]
+    #[arg(value_parser = crate::absolute_path(), long, value_name = "FILE")]
     error_codes: Option<PathBuf>,
     /// Virtual time: model the client's import time on a real-time run of it — the import
     /// stage of that run's rush.json (p50 and p95, fitted as a log-normal) instead of the
     /// profile's world.client_import.
-    #[arg(long, value_name = "RUSH_JSON", requires = "virtual_time")]
+    #[arg(value_parser = crate::absolute_path(), long, value_name = "RUSH_JSON", requires = "virtual_time")]
     client_from: Option<PathBuf>,
     /// Virtual time: the client to simulate — `profile` (world.client_import: the World
     /// alone) or `reference` (the bundled reference client, waiting as its own code does: a
@@ -88,7 +88,7 @@ pub struct RushArgs {
     /// Instead of running, add up the reports of runs of PROFILE on partitions (each DIR
     /// holding a rush.json and rush.hlog; repeat, or give several) into one report of the
     /// whole; see docs/scaling.md.
-    #[arg(long, value_name = "DIR", num_args = 1.., conflicts_with_all = ["virtual_time", "adapter", "partition", "duration"])]
+    #[arg(value_parser = crate::absolute_path(), long, value_name = "DIR", num_args = 1.., conflicts_with_all = ["virtual_time", "adapter", "partition", "duration"])]
     merge: Vec<PathBuf>,
 }
 

@@ -15,7 +15,7 @@ use crate::{EXIT_HARNESS, EXIT_USAGE, load_error_codes, parse_date, today_jst};
 #[derive(clap::Args)]
 pub struct ServeArgs {
     /// Where the journal, the terminal folder, the PKI and the example files go.
-    #[arg(long, default_value = "onshi-serve", value_name = "DIR")]
+    #[arg(value_parser = crate::absolute_path(), long, default_value = "onshi-serve", value_name = "DIR")]
     dir: PathBuf,
     /// Address of the national API (HTTPS). Port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:8443", value_name = "ADDR")]
@@ -31,10 +31,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "URL")]
     national: Option<String>,
     /// The CA certificate (PEM) the remote national mock is signed by (default: the test CA).
-    #[arg(long, value_name = "FILE", requires = "national")]
+    #[arg(value_parser = crate::absolute_path(), long, value_name = "FILE", requires = "national")]
     national_ca: Option<PathBuf>,
     /// Certificates from this folder (written by `onshi pki init`) instead of the embedded test PKI.
-    #[arg(long, value_name = "DIR")]
+    #[arg(value_parser = crate::absolute_path(), long, value_name = "DIR")]
     pki: Option<PathBuf>,
     /// The 医療機関コード of the clinic (its client certificate must be in the PKI).
     #[arg(long, default_value = "9900000001", value_name = "CODE")]
@@ -46,7 +46,7 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 0, value_name = "N")]
     seed: u64,
     /// Error codes for the World's answers (default: the embedded synthetic codes).
-    #[arg(long, value_name = "FILE")]
+    #[arg(value_parser = crate::absolute_path(), long, value_name = "FILE")]
     error_codes: Option<PathBuf>,
 }
 
@@ -56,7 +56,7 @@ pub enum PkiCommand {
     /// host names), client certificates for the test institutions, an expired and a foreign one.
     Init {
         /// Where to write the PEM files (overwritten).
-        #[arg(long, default_value = "fixtures/pki", value_name = "DIR")]
+        #[arg(value_parser = crate::absolute_path(), long, default_value = "fixtures/pki", value_name = "DIR")]
         out: PathBuf,
     },
 }

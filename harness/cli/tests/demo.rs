@@ -6,8 +6,15 @@ use common::*;
 
 #[test]
 fn the_demo_is_green_and_writes_every_report() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = run_onshi(&["demo", "--report-dir", dir.path().to_str().unwrap()]);
+    // as a new user runs it: the default, relative report folder (a relative folder once
+    // hid every file-system event from the terminal's watcher)
+    let cwd = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(onshi())
+        .current_dir(cwd.path())
+        .arg("demo")
+        .output()
+        .unwrap();
+    let dir = cwd.path().join("onshi-report");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -18,7 +25,7 @@ fn the_demo_is_green_and_writes_every_report() {
     let card_cases = card_cases_run();
 
     let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
     assert_eq!(report["schema"], "onshi-report/1");
     let v = verdicts(&report);
     assert!(v.len() >= 15, "only {} cases", v.len());
@@ -46,12 +53,12 @@ fn the_demo_is_green_and_writes_every_report() {
     }
 
     // JUnit: one testcase per case, no failures.
-    let junit = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
+    let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
     assert_eq!(junit.matches("<testcase ").count(), v.len());
     assert!(!junit.contains("<failure"));
 
     // The journal is complete JSON Lines with case markers and file-system events.
-    let journal = std::fs::read_to_string(dir.path().join("journal.jsonl")).unwrap();
+    let journal = std::fs::read_to_string(dir.join("journal.jsonl")).unwrap();
     let lines: Vec<serde_json::Value> = journal.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     for (i, l) in lines.iter().enumerate() {
         assert_eq!(l["seq"], i as u64 + 1, "sequence numbers are dense and ordered");

@@ -26,7 +26,16 @@ impl Drop for Serving {
 
 /// `onshi serve` on free ports with `extra` arguments, once it has printed its instructions.
 fn serve_with(dir: &std::path::Path, extra: &[&str]) -> Serving {
-    let mut child = Command::new(onshi())
+    serve_from(None, dir, extra)
+}
+
+/// [`serve_with`], started in the working directory `cwd` (then `dir` may be relative to it).
+fn serve_from(cwd: Option<&std::path::Path>, dir: &std::path::Path, extra: &[&str]) -> Serving {
+    let mut command = Command::new(onshi());
+    if let Some(cwd) = cwd {
+        command.current_dir(cwd);
+    }
+    let mut child = command
         .args([
             "serve",
             "--listen",
@@ -74,8 +83,11 @@ fn block(printed: &[String], heading: &str) -> String {
         .collect()
 }
 
+/// Runs pasted commands in another working directory than `onshi serve`'s: every path they
+/// name must be absolute.
 fn sh(script: &str) -> String {
     let out = Command::new("sh")
+        .current_dir("/")
         .args(["-e", "-c", script])
         .output()
         .expect("sh runs (and curl is installed: scripts/test installs it)");
@@ -98,8 +110,15 @@ fn value_of<'a>(printed: &'a [String], label: &str) -> &'a str {
 
 #[test]
 fn a_client_configured_from_the_printed_instructions_confirms_a_persona() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut s = serve(dir.path());
+    // started with a relative --dir, as the README has it; the commands are pasted elsewhere
+    let cwd = tempfile::tempdir().unwrap();
+    let dir = cwd.path().join("onshi-serve");
+    let mut s = serve_from(Some(cwd.path()), std::path::Path::new("onshi-serve"), &[]);
+    assert!(
+        value_of(&s.printed, "Terminal folder").starts_with(&dir.display().to_string()),
+        "{:?}",
+        s.printed
+    );
     let try_it = block(&s.printed, "Try it");
     assert!(try_it.contains("curl"), "{try_it}");
     let out = sh(&try_it);
@@ -144,7 +163,7 @@ fn a_client_configured_from_the_printed_instructions_confirms_a_persona() {
     assert!(status.success(), "{status}");
 
     // Every exchange is in the journal, with the fault applied and the refused admin request.
-    let journal = std::fs::read_to_string(dir.path().join("journal.jsonl")).unwrap();
+    let journal = std::fs::read_to_string(dir.join("journal.jsonl")).unwrap();
     let events: Vec<serde_json::Value> = journal.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let kinds = |name: &str| events.iter().filter(|e| e["event"] == name).count();
     assert!(kinds("exchange") >= 4, "{journal}");

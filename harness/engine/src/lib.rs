@@ -10,6 +10,7 @@ pub mod checks;
 pub mod clock;
 pub mod docs;
 pub mod driver;
+pub mod folders;
 pub mod journal;
 pub mod report;
 pub mod runner;

@@ -87,6 +87,8 @@ pub enum RunError {
     },
     #[error(transparent)]
     World(#[from] crate::world::WorldError),
+    #[error(transparent)]
+    Folders(#[from] crate::folders::FolderError),
 }
 
 /// The JSON Lines journal inside the report folder.
@@ -132,7 +134,15 @@ pub async fn run(
     options: &RunOptions,
     progress: &mut dyn Progress,
 ) -> Result<RunReport, RunError> {
-    let report_dir = &options.report_dir;
+    let (report_dir, terminal_root) =
+        crate::folders::run_folders(&options.report_dir, options.terminal_dir.as_deref())?;
+    // everything below, and the rush steps of the cases, see only absolute folders
+    let options = &RunOptions {
+        report_dir: report_dir.clone(),
+        terminal_dir: Some(terminal_root.clone()),
+        ..options.clone()
+    };
+    let report_dir = &report_dir;
     let io_err = |source| RunError::ReportDir {
         path: report_dir.display().to_string(),
         source,
@@ -153,10 +163,6 @@ pub async fn run(
         date: options.date.format("%Y%m%d").to_string(),
         adapter: options.adapter.clone(),
     });
-    let terminal_root = options
-        .terminal_dir
-        .clone()
-        .unwrap_or_else(|| report_dir.join("terminal"));
     let world = World::start(
         terminal_root,
         registry,

@@ -112,7 +112,9 @@ pub struct Session {
 
 impl Session {
     /// Starts everything and writes the client files.
-    pub async fn start(o: ServeOptions) -> Result<Session, ServeError> {
+    pub async fn start(mut o: ServeOptions) -> Result<Session, ServeError> {
+        // the printed paths are pasted into other shells: never relative
+        o.dir = crate::folders::absolute(&o.dir).map_err(|e| ServeError::Setup(e.to_string()))?;
         std::fs::create_dir_all(&o.dir).map_err(io(&o.dir))?;
         let journal_path = o.dir.join("journal.jsonl");
         let journal = Arc::new(LiveJournal::create(&journal_path).map_err(io(&journal_path))?);
@@ -164,9 +166,8 @@ impl Session {
         };
         let link = RemoteNational::new(&national_url, ca_pem.as_deref(), Duration::from_secs(10))
             .map_err(|e| ServeError::Setup(format!("the terminal cannot reach {national_url}: {e}")))?;
-        let folders = Folders::new(o.dir.join("terminal"));
         let terminal = Terminal::start(TerminalConfig {
-            folders: folders.clone(),
+            folders: Folders::new(o.dir.join("terminal")),
             settings: TerminalSettings {
                 institution_code: o.institution_code.clone(),
                 ..Default::default()
@@ -179,6 +180,7 @@ impl Session {
         })
         .await
         .map_err(|e| ServeError::Setup(e.to_string()))?;
+        let folders = terminal.folders().clone();
         let files = write_client_files(&o.dir, &o.pki, &o.registry, date, &o.institution_code)?;
         Ok(Session {
             national_url,

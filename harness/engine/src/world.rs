@@ -106,11 +106,12 @@ impl World {
         institution_code: String,
         seed: u64,
     ) -> Result<World, WorldError> {
-        let folders = Folders::new(root);
-        folders.create().map_err(|source| WorldError::Folder {
-            path: folders.root.display().to_string(),
+        let folder_error = |source| WorldError::Folder {
+            path: root.display().to_string(),
             source,
-        })?;
+        };
+        let folders = Folders::new(&root).absolute().map_err(folder_error)?;
+        folders.create().map_err(folder_error)?;
         let date = registry.today();
         let clock = Arc::new(SimClock::at_opening(date));
         let service = Arc::new(LocalNational::new(registry.clone(), catalogue.clone()));
@@ -141,14 +142,9 @@ impl World {
         self.server.stop().await;
     }
 
-    /// The folder paths as the driver protocol announces them (absolute).
+    /// The folder paths as the driver protocol announces them (absolute: made so at start).
     pub fn terminal_folders(&self) -> TerminalFolders {
-        let abs = |p: &std::path::Path| {
-            std::path::absolute(p)
-                .unwrap_or_else(|_| p.to_owned())
-                .display()
-                .to_string()
-        };
+        let abs = |p: &std::path::Path| p.display().to_string();
         TerminalFolders {
             root: abs(&self.folders.root),
             req: abs(&self.folders.req),

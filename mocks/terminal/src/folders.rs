@@ -32,6 +32,13 @@ impl Folders {
         }
     }
 
+    /// The same layout with an absolute root (relative roots are taken against the working
+    /// directory now). The watcher reports absolute paths; a relative root would match none
+    /// of its events.
+    pub fn absolute(&self) -> io::Result<Folders> {
+        Ok(Folders::new(std::path::absolute(&self.root)?))
+    }
+
     pub fn path(&self, folder: Folder) -> &Path {
         match folder {
             Folder::Req => &self.req,

@@ -216,11 +216,15 @@ pub struct Terminal {
 
 impl Terminal {
     /// Creates the folders when missing and starts watching them.
-    pub async fn start(config: TerminalConfig) -> Result<Terminal, TerminalError> {
-        config.folders.create().map_err(|source| TerminalError::Folders {
-            root: config.folders.root.display().to_string(),
+    pub async fn start(mut config: TerminalConfig) -> Result<Terminal, TerminalError> {
+        let root = config.folders.root.display().to_string();
+        let folder_error = |source| TerminalError::Folders {
+            root: root.clone(),
             source,
-        })?;
+        };
+        let folders = config.folders.absolute().map_err(folder_error)?;
+        folders.create().map_err(folder_error)?;
+        config.folders = folders;
         let ownership = Arc::new(Ownership::default());
         let (tx, rx) = mpsc::unbounded_channel();
         let watcher = observe::watch(&config.folders, config.recorder.clone(), ownership.clone(), tx)?;

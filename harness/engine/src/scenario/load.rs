@@ -575,7 +575,12 @@ pub fn load_sources(origin: &str, sources: &[(String, String)], registry: &Regis
         let mut steps = Vec::with_capacity(raw.step.len());
         for (i, step) in raw.step.into_iter().enumerate() {
             match typed_step(step, &profiles) {
-                Ok(s) => steps.push(s),
+                Ok(mut s) => {
+                    if origin != "embedded" {
+                        card_path_from_case(&mut s, &file);
+                    }
+                    steps.push(s)
+                }
                 Err(problems) => {
                     for (key, message) in problems {
                         errors.push(LoadError {
@@ -626,6 +631,26 @@ pub fn load_sources(origin: &str, sources: &[(String, String)], registry: &Regis
         })
     } else {
         Err(errors)
+    }
+}
+
+/// A card image named by a relative path in a case file is the file's neighbour, not the
+/// working directory's: the suite may be run from anywhere.
+fn card_path_from_case(step: &mut StepDef, case_file: &str) {
+    let card = match step {
+        StepDef::PresentCard {
+            my_number_card: Some(card),
+            ..
+        }
+        | StepDef::InsertCard {
+            my_number_card: card, ..
+        } => card,
+        _ => return,
+    };
+    let is_path = card.ends_with(".toml") || card.contains('/');
+    let dir = Path::new(case_file).parent();
+    if let Some(dir) = dir.filter(|_| is_path && Path::new(card.as_str()).is_relative()) {
+        *card = dir.join(card.as_str()).display().to_string();
     }
 }
 
@@ -1104,5 +1129,30 @@ outcome = "valid"
         );
         let errs = load(&text).unwrap_err();
         assert!(errs[0].message.contains("no earlier present_card"), "{errs:?}");
+    }
+
+    #[test]
+    fn a_card_image_path_is_the_case_files_neighbour() {
+        let text = GOOD.replace(
+            "do = \"confirm_qualification\"\ncard = { persona = \"valid-kenpo-family\" }\n[step.expect]\noutcome = \"valid\"",
+            "do = \"insert_card\"\nmy_number_card = \"cards/mine.toml\"",
+        )
+        .replace("[\"file.qualification\"]", "[\"card.pcsc\"]");
+        let suite = load_sources(
+            "/suites/x",
+            &[("card/FILE-TEST-001.toml".into(), text.clone())],
+            &registry(),
+        )
+        .unwrap();
+        match &suite.cases[0].def.steps[0] {
+            StepDef::InsertCard { my_number_card, .. } => assert_eq!(my_number_card, "/suites/x/card/cards/mine.toml"),
+            other => panic!("{other:?}"),
+        }
+        // shipped ids and the embedded suite are left as they are
+        let shipped = text.replace("cards/mine.toml", "locked-auth-pin");
+        let suite = load_sources("/suites/x", &[("card/FILE-TEST-001.toml".into(), shipped)], &registry()).unwrap();
+        assert!(
+            matches!(&suite.cases[0].def.steps[0], StepDef::InsertCard { my_number_card, .. } if my_number_card == "locked-auth-pin")
+        );
     }
 }

@@ -1,0 +1,63 @@
+//! A terminal given a relative folder (as `onshi demo` once did with its default report
+//! folder) still sees every file-system event: the watcher reports absolute paths, so the
+//! folders are made absolute at start. One test in its own binary: it changes the process's
+//! working directory.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use onshi_national::LocalNational;
+use onshi_protocol::synthetic::ErrorCatalogue;
+use onshi_registry::Registry;
+use onshi_terminal::*;
+
+mod common;
+use common::{FixedClock, today};
+
+#[tokio::test]
+async fn a_relative_folder_is_watched_and_announced_absolute() {
+    let dir = tempfile::tempdir().unwrap();
+    std::env::set_current_dir(dir.path()).unwrap();
+    let registry = Arc::new(Registry::embedded(today(), 0));
+    let catalogue = Arc::new(ErrorCatalogue::default());
+    let recorder = Arc::new(MemoryRecorder::default());
+    let terminal = Terminal::start(TerminalConfig {
+        folders: Folders::new("report/./terminal"),
+        settings: TerminalSettings {
+            pickup_delay_ms: 30,
+            rescan_ms: 100,
+            ..Default::default()
+        },
+        national: NationalLink::InProcess(Arc::new(LocalNational::new(registry, catalogue.clone()))),
+        catalogue,
+        clock: Arc::new(FixedClock(today().and_hms_opt(9, 0, 0).unwrap())),
+        recorder: recorder.clone(),
+        seed: 1,
+    })
+    .await
+    .unwrap();
+    let folders = terminal.folders().clone();
+    assert!(folders.req.is_absolute(), "{folders:?}");
+    assert!(folders.req.starts_with(dir.path().canonicalize().unwrap()) || folders.req.starts_with(dir.path()));
+
+    // a client writes into req/ through the relative path it was not given
+    std::fs::write("report/terminal/req/OQSsiquc01req_1.xml", b"<not-xml").unwrap();
+    let client_event = || {
+        recorder.events().into_iter().any(|e| {
+            matches!(e, TerminalEvent::Fs { folder: Folder::Req, actor: Actor::Client, ref name, .. }
+                if name == "OQSsiquc01req_1.xml")
+        })
+    };
+    let since = Instant::now();
+    while !client_event() && since.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(client_event(), "no fs event of the client: {:#?}", recorder.events());
+    // … and the terminal answers it (an unreadable request gets its .err)
+    let since = Instant::now();
+    while !folders.res.join("OQSsiquc01req_1.err").exists() && since.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(folders.res.join("OQSsiquc01req_1.err").exists());
+    terminal.stop().await;
+}
