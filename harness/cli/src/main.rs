@@ -83,8 +83,9 @@ enum Command {
         #[arg(value_parser = crate::absolute_path(), long, value_name = "DIR")]
         suite: Option<PathBuf>,
     },
-    /// The reference client (used by `demo`); see `onshi-reference-client --help`.
-    #[command(hide = true)]
+    /// The bundled reference client, as an adapter (`demo` runs it): `onshi run --adapter
+    /// "onshi reference-client --defect NAME"` shows a deliberate defect caught;
+    /// `--list-defects` lists them.
     ReferenceClient(onshi_reference_client::Args),
 }
 
@@ -120,6 +121,10 @@ struct RunArgs {
     /// Longest wait for one adapter call, in seconds.
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     call_timeout: u64,
+    /// The longest own time-out a client may declare before CLIENT-TIMEOUT warns, in seconds
+    /// (how long a patient can wait at the counter; a judgement, not a specification value).
+    #[arg(long, default_value_t = onshi_harness::checks::DESK_TIMEOUT_MS / 1000, value_name = "SECS")]
+    desk_timeout: u64,
     /// Error codes for the World's answers, in the format of fixtures/synthetic-error-codes.toml
     /// (default: the embedded synthetic codes).
     #[arg(value_parser = crate::absolute_path(), long, value_name = "FILE")]
@@ -189,6 +194,7 @@ fn main() -> ExitCode {
                 date: None,
                 terminal_dir: None,
                 call_timeout: 60,
+                desk_timeout: onshi_harness::checks::DESK_TIMEOUT_MS / 1000,
                 error_codes: None,
             })
         }
@@ -338,6 +344,7 @@ fn run_command(args: RunArgs) -> ExitCode {
         seed: args.seed,
         terminal_dir: args.terminal_dir.clone(),
         call_timeout: Duration::from_secs(args.call_timeout.max(1)),
+        desk_timeout: Duration::from_secs(args.desk_timeout),
         ..RunOptions::new(args.adapter.clone(), date, args.report_dir.clone())
     };
     let bar = ProgressBar::new(0).with_style(

@@ -161,7 +161,16 @@ pub fn rush_command(args: RushArgs) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let window_us = args.duration.unwrap_or(profile.duration).as_micros() as u64;
+    let mut window_us = args.duration.unwrap_or(profile.duration).as_micros() as u64;
+    if !args.virtual_time && args.merge.is_empty() {
+        match shortened_window(window_us) {
+            Ok(w) => window_us = w,
+            Err(e) => {
+                eprintln!("onshi rush: {e}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+    }
     let partition = args.partition.unwrap_or(Partition::WHOLE);
     let result = if !args.merge.is_empty() {
         // runs that cannot be read or do not belong together are the user's to fix
@@ -203,6 +212,28 @@ pub fn rush_command(args: RushArgs) -> ExitCode {
     } else {
         ExitCode::from(EXIT_FAIL)
     }
+}
+
+/// The environment variable that caps a real-time run's arrival window — for smoke tests of
+/// documented commands (the docs test runs `--duration 5m` as written, in seconds).
+pub const MAX_WINDOW_ENV: &str = "ONSHI_RUSH_MAX_WINDOW";
+
+/// `window_us`, or less when [`MAX_WINDOW_ENV`] says so (and then it says so on stderr).
+fn shortened_window(window_us: u64) -> Result<u64, String> {
+    let Ok(cap) = std::env::var(MAX_WINDOW_ENV) else {
+        return Ok(window_us);
+    };
+    let cap = rush::profile::parse_window(&cap).map_err(|e| format!("{MAX_WINDOW_ENV}: {e}"))?;
+    let cap_us = cap.as_micros() as u64;
+    if cap_us >= window_us {
+        return Ok(window_us);
+    }
+    eprintln!(
+        "onshi rush: the arrival window is shortened from {} to {} by {MAX_WINDOW_ENV}",
+        human(Duration::from_micros(window_us)),
+        human(cap)
+    );
+    Ok(cap_us)
 }
 
 fn run_virtual(

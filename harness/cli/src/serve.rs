@@ -18,13 +18,23 @@ pub struct ServeArgs {
     #[arg(value_parser = crate::absolute_path(), long, default_value = "onshi-serve", value_name = "DIR")]
     dir: PathBuf,
     /// Address of the national API (HTTPS). Port 0 picks a free port.
-    #[arg(long, default_value = "127.0.0.1:8443", value_name = "ADDR")]
+    #[arg(
+        long,
+        env = "ONSHI_SERVE_LISTEN",
+        default_value = "127.0.0.1:8443",
+        value_name = "ADDR"
+    )]
     listen: SocketAddr,
     /// Also serve the API without TLS here (searches only: logins need a client certificate).
     #[arg(long, value_name = "ADDR")]
     listen_plain: Option<SocketAddr>,
     /// Address of the admin API (HTTP, bearer token). Port 0 picks a free port.
-    #[arg(long, default_value = "127.0.0.1:8444", value_name = "ADDR")]
+    #[arg(
+        long,
+        env = "ONSHI_SERVE_ADMIN_LISTEN",
+        default_value = "127.0.0.1:8444",
+        value_name = "ADDR"
+    )]
     admin_listen: SocketAddr,
     /// Use a national mock running elsewhere (another `onshi serve`) instead of starting one;
     /// only the terminal folder runs here.

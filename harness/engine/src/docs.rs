@@ -21,6 +21,9 @@ const GENERATED: &str = "<!-- Generated from the scenarios and the check catalog
 /// The check IDs a case can report, by its steps and expectations.
 fn checks_of(case: &crate::scenario::Case) -> Vec<String> {
     let mut ids: Vec<String> = case.def.checks.clone();
+    if case.def.follows_client_timeout {
+        ids.push("CLIENT-TIMEOUT".into());
+    }
     for step in &case.def.steps {
         ids.extend(checks::checks_of_step(step));
     }

@@ -48,6 +48,8 @@ pub struct RunOptions {
     pub settle: Duration,
     /// The error codes the World answers with (default: the synthetic catalogue).
     pub error_codes: Option<Arc<ErrorCatalogue>>,
+    /// The longest own time-out a client may declare before CLIENT-TIMEOUT warns.
+    pub desk_timeout: Duration,
 }
 
 impl RunOptions {
@@ -62,6 +64,7 @@ impl RunOptions {
             institution_code: "9900000001".into(),
             settle: Duration::from_millis(300),
             error_codes: None,
+            desk_timeout: Duration::from_millis(checks::DESK_TIMEOUT_MS),
         }
     }
 }
@@ -98,6 +101,7 @@ pub const STDERR_FILE: &str = "adapter-stderr.log";
 
 struct Runner<'a> {
     options: &'a RunOptions,
+    suite: &'a Suite,
     world: World,
     journal: Arc<Journal>,
     driver: DriverClient,
@@ -200,6 +204,7 @@ pub async fn run(
     };
     let mut runner = Runner {
         options,
+        suite,
         driver,
         journal: journal.clone(),
         world,
@@ -422,6 +427,19 @@ impl Runner<'_> {
                 check: None,
             });
         }
+        // a client with its own fixed time-out: the case's times follow it
+        let declared = self.client.as_ref().and_then(|c| c.client.timeout_ms);
+        let resolved;
+        let case = match declared {
+            Some(t) if case.def.follows_client_timeout => {
+                resolved = self
+                    .suite
+                    .for_client_timeout(case, t, &self.world.registry)
+                    .map_err(|e| Stop::error(e, None))?;
+                &resolved
+            }
+            _ => case,
+        };
         let mut cw = self
             .world
             .start_case(&case.def.terminal, &case.def.national)
@@ -439,7 +457,14 @@ impl Runner<'_> {
         cw.terminal.stop().await;
         let steps = outcome?;
         let entries = self.journal.range(first, u64::MAX);
-        Ok(checks::evaluate(case, &steps, &entries))
+        let mut results = checks::evaluate(case, &steps, &entries);
+        if case.def.follows_client_timeout {
+            results.extend(checks::client_timeout(
+                declared,
+                self.options.desk_timeout.as_millis() as u64,
+            ));
+        }
+        Ok(results)
     }
 
     async fn steps(&mut self, case: &Case, cw: &mut CaseWorld) -> Result<Vec<StepRecord>, Stop> {

@@ -161,6 +161,12 @@ pub struct InitializeResult {
 pub struct ClientInfo {
     pub name: String,
     pub version: String,
+    /// (added in onshi-driver/1, optional) The client's own, fixed time-out for one answer —
+    /// a result in `res/` or an API search — in milliseconds, when it does not follow the
+    /// `timeout_ms` the harness asks for. Cases about time-outs and late answers then place
+    /// their faults relative to it. Leave it out if the client honours `timeout_ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
 }
 
 /// Insurance-card data as printed on the card (or typed in by the receptionist).

@@ -51,6 +51,10 @@ pub struct Options {
     pub defects: Vec<Defect>,
     /// Default wait for a result when the harness gives none.
     pub timeout_ms: u64,
+    /// Ignore the harness's `timeout_ms`: always wait `timeout_ms` (a fixed time-out).
+    pub fixed_timeout: bool,
+    /// Declare `timeout_ms` in `initialize` as the client's own time-out.
+    pub declare_timeout: bool,
     /// How often to look for the result.
     pub poll_ms: u64,
     /// Two reads this far apart must agree before a file is trusted (the `stable-read` style
@@ -67,6 +71,8 @@ impl Default for Options {
         Options {
             defects: Vec::new(),
             timeout_ms: 30_000,
+            fixed_timeout: false,
+            declare_timeout: false,
             poll_ms: 25,
             stable_ms: 100,
             bulk_poll_ms: 1_500,

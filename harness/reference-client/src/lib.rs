@@ -43,6 +43,14 @@ pub struct Args {
     /// Wait this long for a result unless the harness says otherwise.
     #[arg(long, default_value_t = 30_000, value_name = "MS")]
     pub timeout_ms: u64,
+    /// Keep a fixed time-out of MS for every answer, ignoring the `timeout_ms` the harness asks
+    /// for, as many real clients do; it is declared in `initialize` (`client.timeout_ms`).
+    #[arg(long, value_name = "MS", conflicts_with = "timeout_ms")]
+    pub fixed_timeout_ms: Option<u64>,
+    /// With --fixed-timeout-ms: do not declare it (a client whose adapter says nothing of its
+    /// time-out; the time-out cases then assume it follows `timeout_ms`).
+    #[arg(long, requires = "fixed_timeout_ms")]
+    pub undeclared: bool,
     /// Encoding of request files.
     #[arg(long, default_value = "utf-8", value_parser = parse_encoding, value_name = "utf-8|shift_jis")]
     pub request_encoding: onshi_protocol::TextEncoding,
@@ -60,7 +68,9 @@ impl Args {
     pub fn options(&self) -> Options {
         Options {
             defects: self.defects.clone(),
-            timeout_ms: self.timeout_ms,
+            timeout_ms: self.fixed_timeout_ms.unwrap_or(self.timeout_ms),
+            fixed_timeout: self.fixed_timeout_ms.is_some(),
+            declare_timeout: self.fixed_timeout_ms.is_some() && !self.undeclared,
             request_encoding: self.request_encoding,
             style: self.style,
             ..Options::default()

@@ -65,9 +65,16 @@ pub const CATALOGUE: &[CheckInfo] = &[
     CheckInfo {
         id: "OUT-TIMEOUT",
         title: "Without an answer the client times out and reports an error",
-        rule: "When the terminal takes the request and never answers, the client gives up within its timeout (the harness passes `timeout_ms`) and reports `error`; it does not wait forever.",
+        rule: "When the terminal takes the request and never answers, the client gives up within its timeout (the one it declares in `initialize`, or else the `timeout_ms` the harness passes) and reports `error`; it does not wait forever.",
         why: "A hung reception screen blocks the queue; staff cannot tell a slow network from a dead terminal.",
         fix: "Bound every wait for a result file; on timeout remove your own request from req/ and report the timeout.",
+    },
+    CheckInfo {
+        id: "CLIENT-TIMEOUT",
+        title: "The client's own time-out is one a reception desk can bear",
+        rule: "A client that keeps a fixed time-out of its own (declared as `client.timeout_ms` in `initialize`) gives up on one answer within the harness's desk limit (`--desk-timeout`, default 15 s). Reported as a warning, not a failure, in the cases whose timing follows the client's time-out.",
+        why: "The terminal and the national system normally answer in one to three seconds. A patient at the counter with a frozen screen for longer than the desk limit holds up the queue; staff fall back to the paper card before the client gives up, and the late answer then lands on the next patient's screen.",
+        fix: "Give up on an answer after a few seconds (5–10 s is common), report the timeout to staff and let them retry; wait longer only where the interface specification asks for it.",
     },
     CheckInfo {
         id: "REC-INSURER",

@@ -54,6 +54,39 @@ pub const CARD_CHECKS: &[&str] = &[
 /// The checks of how a client uses the API in a `confirm_qualification` step with `via = "api"`.
 pub const API_USE_CHECKS: &[&str] = &["API-RETRY-001", "API-STORM-001"];
 
+/// The default desk limit of [`client_timeout`]: how long a patient can stand at the counter
+/// with a frozen screen (a harness judgement, not a specification value; `--desk-timeout`).
+pub const DESK_TIMEOUT_MS: u64 = 15_000;
+
+/// CLIENT-TIMEOUT for a case whose times follow the client's time-out: a warning when the
+/// client declared one longer than `limit_ms`; nothing when it declared none (it follows
+/// `timeout_ms`).
+pub fn client_timeout(declared_ms: Option<u64>, limit_ms: u64) -> Option<CheckResult> {
+    let t = declared_ms?;
+    let secs = |ms: u64| format!("{:.1} s", ms as f64 / 1000.0);
+    Some(CheckResult {
+        id: "CLIENT-TIMEOUT".into(),
+        status: if t > limit_ms { Status::Warning } else { Status::Pass },
+        message: if t > limit_ms {
+            format!(
+                "the client declares a time-out of {}: a patient waits that long at the counter before the screen says anything; the desk limit is {}",
+                secs(t),
+                secs(limit_ms)
+            )
+        } else {
+            format!(
+                "the client's declared time-out of {} is within the desk limit of {}; this case's timing followed it",
+                secs(t),
+                secs(limit_ms)
+            )
+        },
+        expected: Some(format!("at most {}", secs(limit_ms))),
+        actual: Some(secs(t)),
+        events: Vec::new(),
+        step: None,
+    })
+}
+
 /// The check an outcome expectation is reported under: the case's `check`, or by the expected
 /// outcome (OUT-TIMEOUT when an expected `error` never came because the client fell silent).
 pub fn outcome_check(expect: &Expect, timed_out: bool) -> Option<String> {

@@ -46,11 +46,17 @@ pub fn pcsc_notice(report: &RunReport) -> Option<String> {
         .filter(|c| c.verdict == Verdict::NotApplicable && c.capabilities.iter().any(|x| x == card))
         .collect();
     let first = skipped.first()?;
+    let reason = first_line(first.reason.as_deref().unwrap_or(""));
+    // the reason may already say which packages to install
+    let install = if reason.contains("apt-get") {
+        ""
+    } else {
+        "apt-get install pcscd vsmartcard-vpcd libpcsclite-dev pkgconf, and "
+    };
     Some(format!(
-        "{} PC/SC card case(s) not applicable ({}). To run them: apt-get install pcscd vsmartcard-vpcd libpcsclite-dev \
-         pkgconf, and give the client PC/SC (the bundled one: cargo run --release -p onshi-cli --features pcsc -- demo).\n",
+        "{} PC/SC card case(s) not applicable ({reason}). To run them: {install}give the client PC/SC (the bundled \
+         one: cargo run --release -p onshi-cli --features pcsc -- demo).\n",
         skipped.len(),
-        first_line(first.reason.as_deref().unwrap_or("")),
     ))
 }
 

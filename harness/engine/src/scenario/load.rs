@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 
 use onshi_national::ConsentChoices;
 use onshi_protocol::codes::{self, Code};
@@ -17,6 +18,7 @@ use onshi_national::http::ServerSettings;
 use onshi_national::state::PersonChange;
 use onshi_protocol::driver::{MedicalInfoFormat, MedicalInfoKind, PullKind, Via};
 
+use super::timing;
 use super::{
     Action, ApiSetup, CardSpec, Case, CaseDef, Expect, PeriodSpec, PullSpec, ReferenceSpec, Severity, SlowSpec, StepDef,
 };
@@ -36,6 +38,7 @@ struct CaseFile {
     summary: String,
     #[serde(default)]
     checks: Vec<String>,
+    client_timeout_ms: Option<u64>,
     #[serde(default)]
     terminal: TerminalSettings,
     #[serde(default)]
@@ -162,6 +165,7 @@ fn allowed_keys(action: Action) -> &'static [&'static str] {
 fn typed_step(
     raw: RawStep,
     profiles: &HashMap<String, Profile>,
+    case_timeout_ms: Option<u64>,
 ) -> Result<StepDef, Vec<(Option<&'static str>, String)>> {
     let allowed = allowed_keys(raw.action);
     let name = raw.action.name();
@@ -179,6 +183,12 @@ fn typed_step(
             )
         })
         .collect();
+    // steps that ask for a time-out take the case's unless they give their own
+    let timeout_ms = if allowed.contains(&"timeout_ms") {
+        raw.timeout_ms.or(case_timeout_ms)
+    } else {
+        raw.timeout_ms
+    };
     let mut need = |key: &str| problems.push((None, format!("a {name} step needs `{key}`")));
     let step = match raw.action {
         Action::ConfirmQualification => match raw.card {
@@ -186,7 +196,7 @@ fn typed_step(
                 via: raw.via.unwrap_or(Via::File),
                 card,
                 consent_limit_certificate: raw.consent_limit_certificate.unwrap_or(false),
-                timeout_ms: raw.timeout_ms,
+                timeout_ms,
                 expect: raw.expect.unwrap_or_default(),
             }),
             None => {
@@ -226,7 +236,7 @@ fn typed_step(
             }
         }
         Action::ImportFace => Some(StepDef::ImportFace {
-            timeout_ms: raw.timeout_ms.unwrap_or(10_000),
+            timeout_ms: timeout_ms.unwrap_or(10_000),
             expect: raw.expect.unwrap_or_default(),
         }),
         Action::Wait => match raw.ms {
@@ -269,7 +279,7 @@ fn typed_step(
             Some(entries) => Some(StepDef::RegisterReferenceNumber {
                 entries,
                 bulk: raw.bulk.unwrap_or(false),
-                timeout_ms: raw.timeout_ms,
+                timeout_ms,
                 expect: raw.expect.unwrap_or_default(),
             }),
             None => {
@@ -280,7 +290,7 @@ fn typed_step(
         Action::ConfirmBulk => match raw.cards {
             Some(cards) => Some(StepDef::ConfirmBulk {
                 cards,
-                timeout_ms: raw.timeout_ms,
+                timeout_ms,
                 expect: raw.expect.unwrap_or_default(),
             }),
             None => {
@@ -298,7 +308,7 @@ fn typed_step(
                     examined_from: raw.examined_from,
                     examined_to: raw.examined_to,
                 },
-                timeout_ms: raw.timeout_ms,
+                timeout_ms,
                 expect: raw.expect.unwrap_or_default(),
             }),
             Some(Err(m)) => {
@@ -316,7 +326,7 @@ fn typed_step(
                 card,
                 format: raw.format.unwrap_or(MedicalInfoFormat::Xml),
                 period: raw.period,
-                timeout_ms: raw.timeout_ms,
+                timeout_ms,
                 expect: raw.expect.unwrap_or_default(),
             }),
             (Some(Err(m)), _) => {
@@ -347,7 +357,7 @@ fn typed_step(
         Action::VerifyCardPin => match raw.pin {
             Some(pin) => Some(StepDef::VerifyCardPin {
                 pin,
-                timeout_ms: raw.timeout_ms,
+                timeout_ms,
                 expect: raw.expect.unwrap_or_default(),
             }),
             None => {
@@ -464,6 +474,8 @@ pub struct Suite {
     /// Where the suite came from (a directory, or "embedded").
     pub origin: String,
     pub cases: Vec<Case>,
+    /// The rush profiles beside the cases (cases' rush steps name them).
+    pub profiles: Arc<HashMap<String, Profile>>,
 }
 
 impl Suite {
@@ -560,77 +572,156 @@ pub fn load_sources(origin: &str, sources: &[(String, String)], registry: &Regis
         } else {
             format!("{origin}/{rel}")
         };
-        let raw: CaseFile = match toml::from_str(text) {
-            Ok(d) => d,
-            Err(e) => {
-                errors.push(LoadError {
-                    line: e.span().map(|s| line_of(text, s.start)),
-                    file,
-                    message: e.message().trim().to_owned(),
-                });
-                continue;
-            }
-        };
-        let before = errors.len();
-        let mut steps = Vec::with_capacity(raw.step.len());
-        for (i, step) in raw.step.into_iter().enumerate() {
-            match typed_step(step, &profiles) {
-                Ok(mut s) => {
-                    if origin != "embedded" {
-                        card_path_from_case(&mut s, &file);
-                    }
-                    steps.push(s)
-                }
-                Err(problems) => {
-                    for (key, message) in problems {
-                        errors.push(LoadError {
-                            file: file.clone(),
-                            line: key
-                                .and_then(|k| key_line_in_step(text, i, k))
-                                .or_else(|| step_line(text, i)),
-                            message: format!("step {}: {message}", i + 1),
-                        });
-                    }
+        match load_case(origin, rel, &file, text, &profiles, registry, None) {
+            Ok(case) => {
+                if let Some(other) = seen.insert(case.def.id.clone(), file.clone()) {
+                    errors.push(LoadError {
+                        file: file.clone(),
+                        line: find_line(text, "id"),
+                        message: format!("case id {} is also used by {other}", case.def.id),
+                    });
+                } else {
+                    cases.push(case);
                 }
             }
-        }
-        let def = CaseDef {
-            id: raw.id,
-            title: raw.title,
-            requirement: raw.requirement,
-            capabilities: raw.capabilities,
-            severity: raw.severity,
-            summary: raw.summary,
-            checks: raw.checks,
-            terminal: raw.terminal,
-            national: raw.national,
-            api: raw.api,
-            steps,
-        };
-        validate(&def, rel, text, &file, registry, &mut errors);
-        if let Some(other) = seen.insert(def.id.clone(), file.clone()) {
-            errors.push(LoadError {
-                file: file.clone(),
-                line: find_line(text, "id"),
-                message: format!("case id {} is also used by {other}", def.id),
-            });
-        }
-        if errors.len() == before {
-            let area = rel.rsplit_once('/').map(|(a, _)| a.to_owned()).unwrap_or_default();
-            cases.push(Case {
-                def,
-                source: rel.clone(),
-                area,
-            });
+            Err(e) => errors.extend(e),
         }
     }
     if errors.is_empty() {
         Ok(Suite {
             origin: origin.to_owned(),
             cases,
+            profiles: Arc::new(profiles),
         })
     } else {
         Err(errors)
+    }
+}
+
+/// One case from its file. `client_timeout_ms`: the client's declared time-out, which the
+/// case's time expressions follow (default: the case's own `client_timeout_ms`).
+fn load_case(
+    origin: &str,
+    rel: &str,
+    file: &str,
+    source: &str,
+    profiles: &HashMap<String, Profile>,
+    registry: &Registry,
+    client_timeout_ms: Option<u64>,
+) -> Result<Case, Vec<LoadError>> {
+    let error = |line: Option<usize>, message: String| LoadError {
+        file: file.to_owned(),
+        line,
+        message,
+    };
+    let follows = timing::uses_timeout(source);
+    let substituted;
+    let text = if follows {
+        let own = case_timeout(source);
+        let Some(t) = client_timeout_ms.or(own) else {
+            return Err(vec![error(
+                None,
+                "the case gives times relative to the client's time-out (\"timeout …\") but no `client_timeout_ms` for clients that declare none".into(),
+            )]);
+        };
+        substituted = timing::substitute(source, t).map_err(|e| vec![error(Some(e.line), e.message)])?;
+        substituted.text.as_str()
+    } else {
+        source
+    };
+    let raw: CaseFile = toml::from_str(text).map_err(|e| {
+        vec![error(
+            e.span().map(|s| line_of(text, s.start)),
+            e.message().trim().to_owned(),
+        )]
+    })?;
+    let mut errors = Vec::new();
+    let mut steps = Vec::with_capacity(raw.step.len());
+    for (i, step) in raw.step.into_iter().enumerate() {
+        match typed_step(step, profiles, raw.client_timeout_ms) {
+            Ok(mut s) => {
+                if origin != "embedded" {
+                    card_path_from_case(&mut s, file);
+                }
+                steps.push(s)
+            }
+            Err(problems) => {
+                for (key, message) in problems {
+                    errors.push(error(
+                        key.and_then(|k| key_line_in_step(text, i, k))
+                            .or_else(|| step_line(text, i)),
+                        format!("step {}: {message}", i + 1),
+                    ));
+                }
+            }
+        }
+    }
+    let def = CaseDef {
+        id: raw.id,
+        title: raw.title,
+        requirement: raw.requirement,
+        capabilities: raw.capabilities,
+        severity: raw.severity,
+        summary: raw.summary,
+        checks: raw.checks,
+        client_timeout_ms: raw.client_timeout_ms,
+        follows_client_timeout: follows,
+        terminal: raw.terminal,
+        national: raw.national,
+        api: raw.api,
+        steps,
+    };
+    validate(&def, rel, text, file, registry, &mut errors);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let area = rel.rsplit_once('/').map(|(a, _)| a.to_owned()).unwrap_or_default();
+    Ok(Case {
+        def,
+        source: rel.to_owned(),
+        area,
+        text: follows.then(|| Arc::from(source)),
+    })
+}
+
+/// The case's own `client_timeout_ms`, read before its expressions can be evaluated.
+fn case_timeout(text: &str) -> Option<u64> {
+    text.lines().find_map(|l| {
+        let (key, value) = l.split_once('=')?;
+        (key.trim() == "client_timeout_ms")
+            .then(|| value.split('#').next()?.trim().replace('_', "").parse().ok())
+            .flatten()
+    })
+}
+
+impl Suite {
+    /// `case` with its times following a client that declared its own time-out of
+    /// `timeout_ms` (unchanged when the case has no time expressions).
+    pub fn for_client_timeout(&self, case: &Case, timeout_ms: u64, registry: &Registry) -> Result<Case, String> {
+        let Some(text) = &case.text else {
+            return Ok(case.clone());
+        };
+        let file = if self.origin == "embedded" {
+            format!("scenarios/{}", case.source)
+        } else {
+            format!("{}/{}", self.origin, case.source)
+        };
+        load_case(
+            &self.origin,
+            &case.source,
+            &file,
+            text,
+            &self.profiles,
+            registry,
+            Some(timeout_ms),
+        )
+        .map_err(|e| {
+            let problems: Vec<String> = e.iter().map(ToString::to_string).collect();
+            format!(
+                "with the client's declared time-out of {timeout_ms} ms the case does not hold: {}",
+                problems.join("; ")
+            )
+        })
     }
 }
 
@@ -1154,5 +1245,42 @@ outcome = "valid"
         assert!(
             matches!(&suite.cases[0].def.steps[0], StepDef::InsertCard { my_number_card, .. } if my_number_card == "locked-auth-pin")
         );
+    }
+
+    #[test]
+    fn times_follow_the_client_timeout_declared_or_the_cases_own() {
+        let text = GOOD
+            .replace(
+                "summary = \"s\"",
+                "summary = \"s\"\nclient_timeout_ms = 2000\n[terminal]\nresult_delay_ms = \"min(2500, timeout / 2)\"",
+            )
+            .replace(
+                "outcome = \"valid\"",
+                "outcome = \"valid\"\nwithin_ms = \"timeout + 6000\"",
+            );
+        let suite = load(&text).unwrap();
+        let case = &suite.cases[0];
+        assert!(case.def.follows_client_timeout);
+        assert_eq!(case.def.terminal.result_delay_ms, 1000);
+        let within = |c: &Case| match &c.def.steps[0] {
+            StepDef::ConfirmQualification { expect, timeout_ms, .. } => (expect.within_ms, *timeout_ms),
+            other => panic!("{other:?}"),
+        };
+        // the step asks for the case's time-out
+        assert_eq!(within(case), (Some(8000), Some(2000)));
+        let declared = suite.for_client_timeout(case, 30_000, &registry()).unwrap();
+        assert_eq!(declared.def.terminal.result_delay_ms, 2500);
+        assert_eq!(within(&declared), (Some(36_000), Some(2000)));
+        assert!(suite.for_client_timeout(case, 100, &registry()).is_ok());
+        // a time that would be negative is the declared time-out's problem, said plainly
+        let negative = text.replace("min(2500, timeout / 2)", "timeout - 500");
+        let suite = load(&negative).unwrap();
+        let e = suite.for_client_timeout(&suite.cases[0], 300, &registry()).unwrap_err();
+        assert!(e.contains("300 ms") && e.contains("negative"), "{e}");
+        // without the case's own value there is nothing to resolve against
+        let errs = load(&text.replace("client_timeout_ms = 2000\n", "")).unwrap_err();
+        assert!(errs[0].message.contains("client_timeout_ms"), "{errs:?}");
+        // plain cases are untouched
+        assert!(!load(GOOD).unwrap().cases[0].def.follows_client_timeout);
     }
 }

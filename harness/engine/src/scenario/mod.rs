@@ -3,6 +3,7 @@
 //! expectations. The format is documented in `docs/scenario-format.md`.
 
 mod load;
+pub mod timing;
 
 use onshi_national::ConsentChoices;
 use onshi_national::faults::Fault;
@@ -38,6 +39,12 @@ pub struct CaseDef {
     pub summary: String,
     /// Behaviour checks (FS-*) enabled for the whole case.
     pub checks: Vec<String>,
+    /// The time-out the case asks the client to keep (`timeout_ms` of its steps that give
+    /// none), and the value of `timeout` in its time expressions for clients that declare no
+    /// time-out of their own.
+    pub client_timeout_ms: Option<u64>,
+    /// Some of the case's times follow the client's time-out (docs/scenario-format.md).
+    pub follows_client_timeout: bool,
     pub terminal: TerminalSettings,
     /// The national mock's strictness for this case.
     pub national: ServerSettings,
@@ -381,6 +388,9 @@ pub struct Case {
     pub source: String,
     /// The folder under the suite root (`file`, `api`, …).
     pub area: String,
+    /// The case file's text when its times follow the client's time-out: it is loaded again
+    /// for a client that declares its own.
+    pub text: Option<std::sync::Arc<str>>,
 }
 
 impl Case {
