@@ -168,7 +168,7 @@ fn case_report(report: &serde_json::Value, id: &str) -> serde_json::Value {
 }
 
 #[test]
-fn an_adapter_that_crashes_makes_errors_not_failures() {
+fn an_adapter_that_never_initialises_makes_errors_not_failures() {
     let dir = tempfile::tempdir().unwrap();
     let (c, report, text) = run_suite(
         &misbehaving("crash-on-init"),
@@ -188,6 +188,40 @@ fn an_adapter_that_crashes_makes_errors_not_failures() {
     }
     let stderr = std::fs::read_to_string(dir.path().join("adapter-stderr.log")).unwrap();
     assert!(stderr.contains("configuration file missing"));
+}
+
+#[test]
+fn a_client_that_crashes_on_a_step_fails_the_case_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let (c, report, text) = run_suite(
+        &reference_adapter(Some("crash-on-error-answer")),
+        dir.path(),
+        &["--case", "FILE-ERR-001", "--case", "FILE-QUAL-001"],
+    );
+    // a failure of the client (exit 1), not a harness error (exit 2)
+    assert_eq!(c, 1, "{text}");
+    let report = report.unwrap();
+    let crashed = case_report(&report, "FILE-ERR-001");
+    assert_eq!(crashed["verdict"], "fail", "{crashed}");
+    let check = &crashed["checks"][0];
+    assert_eq!(check["id"], "CLIENT-CRASH");
+    let message = check["message"].as_str().unwrap();
+    // what the World had just sent, and what the client said as it died
+    assert!(message.contains("SegmentOfResult 9"), "{message}");
+    assert!(
+        message.contains("status 101") && message.contains("panicked"),
+        "{message}"
+    );
+    assert_eq!(check["events"].as_array().unwrap().len(), 1);
+    // the next case runs against a restarted adapter
+    assert_eq!(case_report(&report, "FILE-QUAL-001")["verdict"], "pass");
+    let journal = std::fs::read_to_string(dir.path().join("journal.jsonl")).unwrap();
+    let initializations = journal
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["event"] == "call" && e["method"] == "initialize")
+        .count();
+    assert_eq!(initializations, 2, "one restart");
 }
 
 #[test]

@@ -67,7 +67,7 @@ fn every_check_named_in_prose_docs_exists() {
     ] {
         let text = std::fs::read_to_string(repo().join(doc)).unwrap_or_else(|e| panic!("{doc}: {e}"));
         for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')) {
-            let prefixes = ["MSG-", "OUT-", "REC-", "REQ-", "FS-", "FACE-", "DRV-"];
+            let prefixes = ["MSG-", "OUT-", "REC-", "REQ-", "FS-", "FACE-", "DRV-", "CLIENT-"];
             if prefixes.iter().any(|p| word.starts_with(p)) && word.len() > 5 && !word.ends_with('-') {
                 assert!(
                     onshi_harness::checks::info(word).is_some(),

@@ -113,6 +113,11 @@ struct Runner<'a> {
     pcscd: Option<onshi_card::pcscd::Pcscd>,
     /// Why card.pcsc cases cannot run on this machine.
     pcsc_unavailable: Option<String>,
+    /// The step under way (0-based index) and the first journal entry of its case: an
+    /// adapter that dies during its call crashed on what the World had sent it.
+    current_step: Option<(usize, u64)>,
+    /// The first journal entry of the case under way.
+    case_first: u64,
 }
 
 /// Waits (at most 5 s) until pcscd's count of insertions and removals satisfies `done`.
@@ -213,6 +218,8 @@ pub async fn run(
         api_setup: ApiSetup::default(),
         pcscd,
         pcsc_unavailable,
+        current_step: None,
+        case_first: 0,
     };
     let mut reports = Vec::with_capacity(cases.len());
     let mut written = 1;
@@ -267,6 +274,8 @@ struct Stop {
     verdict: Verdict,
     reason: String,
     check: Option<&'static str>,
+    /// The checks of a case that ends early as a failure (the client crashed).
+    checks: Vec<checks::CheckResult>,
 }
 
 impl Stop {
@@ -275,17 +284,34 @@ impl Stop {
             verdict: Verdict::Error,
             reason: reason.into(),
             check,
+            checks: Vec::new(),
+        }
+    }
+
+    fn not_applicable(reason: impl Into<String>, check: Option<&'static str>) -> Self {
+        Stop {
+            verdict: Verdict::NotApplicable,
+            ..Stop::error(reason, check)
+        }
+    }
+
+    /// The client failed the case by crashing: `check` says on what.
+    fn crashed(check: checks::CheckResult) -> Self {
+        Stop {
+            verdict: Verdict::Fail,
+            reason: String::new(),
+            check: None,
+            checks: vec![check],
         }
     }
 }
 
 fn call_stop(method: &str, e: &CallError) -> Stop {
     match e {
-        CallError::Rpc { code, .. } if *code == error_code::METHOD_NOT_FOUND => Stop {
-            verdict: Verdict::NotApplicable,
-            reason: format!("the adapter does not implement {method} (-32601)"),
-            check: Some("DRV-RPC"),
-        },
+        CallError::Rpc { code, .. } if *code == error_code::METHOD_NOT_FOUND => Stop::not_applicable(
+            format!("the adapter does not implement {method} (-32601)"),
+            Some("DRV-RPC"),
+        ),
         CallError::Rpc { .. } => Stop::error(format!("{method}: {e}"), Some("DRV-RPC")),
         CallError::Timeout { .. } => Stop::error(format!("{method}: {e}"), Some("DRV-HANG")),
         CallError::Exited { .. } | CallError::Spawn { .. } | CallError::Io(_) => {
@@ -352,9 +378,9 @@ impl Runner<'_> {
             }
             Err(stop) => (
                 stop.verdict,
-                Some(stop.reason),
+                (!stop.reason.is_empty()).then_some(stop.reason),
                 stop.check.map(str::to_owned),
-                Vec::new(),
+                stop.checks,
             ),
         };
         let last = self.journal.append(Event::CaseEnd {
@@ -405,11 +431,10 @@ impl Runner<'_> {
         if let Some(why) = &self.pcsc_unavailable
             && case.def.capabilities.iter().any(|c| c == driver::capability::CARD_PCSC)
         {
-            return Err(Stop {
-                verdict: Verdict::NotApplicable,
-                reason: format!("{why}; {}", onshi_card::pcscd::HOW_TO_ENABLE),
-                check: None,
-            });
+            return Err(Stop::not_applicable(
+                format!("{why}; {}", onshi_card::pcscd::HOW_TO_ENABLE),
+                None,
+            ));
         }
         self.ensure_adapter(case.def.api).await?;
         let caps = &self.client.as_ref().expect("initialized").capabilities;
@@ -421,11 +446,10 @@ impl Runner<'_> {
             .map(String::as_str)
             .collect();
         if !missing.is_empty() {
-            return Err(Stop {
-                verdict: Verdict::NotApplicable,
-                reason: format!("the client does not declare {}", missing.join(", ")),
-                check: None,
-            });
+            return Err(Stop::not_applicable(
+                format!("the client does not declare {}", missing.join(", ")),
+                None,
+            ));
         }
         // a client with its own fixed time-out: the case's times follow it
         let declared = self.client.as_ref().and_then(|c| c.client.timeout_ms);
@@ -445,7 +469,9 @@ impl Runner<'_> {
             .start_case(&case.def.terminal, &case.def.national)
             .await
             .map_err(|e| Stop::error(format!("the World could not start: {e}"), None))?;
+        self.case_first = first;
         let outcome = self.steps(case, &mut cw).await;
+        self.current_step = None;
         if let Some((_, vicc)) = cw.in_reader.take() {
             vicc.remove();
             // every case starts with an empty reader, as pcscd sees it
@@ -486,6 +512,7 @@ impl Runner<'_> {
                 action: step.action().into(),
                 detail: json!({}),
             });
+            self.current_step = Some((index, self.case_first));
             let data = match step {
                 StepDef::ConfirmQualification {
                     via,
@@ -880,6 +907,21 @@ impl Runner<'_> {
             Err(CallError::Timeout { after }) if deadline.is_some() => Ok(CallAnswer::TimedOut {
                 after_ms: after.as_millis() as u64,
             }),
+            Err(CallError::Exited { status, stderr_tail }) if self.current_step.is_some() => {
+                let (index, case_first) = self.current_step.expect("checked");
+                let exit = match status {
+                    Some(s) => format!("exited with status {s}"),
+                    None => "was killed by a signal".to_owned(),
+                };
+                let window = self.journal.range(case_first, u64::MAX);
+                Err(Stop::crashed(checks::client_crash(
+                    method,
+                    index + 1,
+                    &exit,
+                    &stderr_tail,
+                    &window,
+                )))
+            }
             Err(e) => Err(call_stop(method, &e)),
         }
     }

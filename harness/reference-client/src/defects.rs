@@ -66,6 +66,7 @@ pub enum Defect {
     ShortCertRead,
     ReconnectBeforeSign,
     RemovedAsError,
+    CrashOnErrorAnswer,
 }
 
 /// What a defect does and what must catch it.
@@ -623,6 +624,17 @@ pub const DEFECTS: &[DefectInfo] = &[
             c("CARD-PIN-001", "CARD-SESSION"),
             c("CARD-AID-001", "CARD-SESSION"),
             c("CARD-REMOVED-001", "CARD-SESSION"),
+        ],
+    },
+    DefectInfo {
+        defect: Defect::CrashOnErrorAnswer,
+        name: "crash-on-error-answer",
+        behaviour: "crashes (exits with an unhandled exception) on an answer with SegmentOfResult 9 — 異常終了 instead of reporting the error",
+        catches: &[
+            c("FILE-ERR-001", "CLIENT-CRASH"),
+            c("FACE-LOCKED-001", "CLIENT-CRASH"),
+            c("FACE-REVOKED-001", "CLIENT-CRASH"),
+            c("FACE-JUKI-001", "CLIENT-CRASH"),
         ],
     },
     DefectInfo {

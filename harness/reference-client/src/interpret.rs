@@ -96,6 +96,11 @@ pub fn conclude(result: &QualificationResult, header_el: Option<&Element>, defec
     };
     match header.segment_of_result {
         Some(SegmentOfResult::Normal) => {}
+        Some(_) if defects.has(Defect::CrashOnErrorAnswer) => {
+            // an unhandled exception on the error answer's missing elements: the process dies
+            eprintln!("thread 'main' panicked: called `Option::unwrap()` on a `None` value (ResultList)");
+            std::process::exit(101);
+        }
         Some(other) => {
             return Conclusion::error(error_text(format!(
                 "{} {} ({})",

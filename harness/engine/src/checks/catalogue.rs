@@ -70,6 +70,13 @@ pub const CATALOGUE: &[CheckInfo] = &[
         fix: "Bound every wait for a result file; on timeout remove your own request from req/ and report the timeout.",
     },
     CheckInfo {
+        id: "CLIENT-CRASH",
+        title: "The client does not crash on what the World sends it",
+        rule: "Whatever the terminal, the national system or the card answers — an error, an unexpected element, a broken file — the client stays up and answers the call. An adapter whose client process exits during a step's call fails the case; the report names what the World had just sent and quotes the adapter's last stderr lines.",
+        why: "A reception program that dies on one patient's odd answer takes the whole desk down: the queue stops, staff restart the program and lose what was typed, and the same answer crashes it again for the next patient.",
+        fix: "Treat every answer as untrusted input: catch parse errors and missing elements, report them as `error` with the terminal's message, and keep running. The quoted stderr lines usually point at the line that threw.",
+    },
+    CheckInfo {
         id: "CLIENT-TIMEOUT",
         title: "The client's own time-out is one a reception desk can bear",
         rule: "A client that keeps a fixed time-out of its own (declared as `client.timeout_ms` in `initialize`) gives up on one answer within the harness's desk limit (`--desk-timeout`, default 15 s). Reported as a warning, not a failure, in the cases whose timing follows the client's time-out.",
@@ -352,8 +359,8 @@ pub const CATALOGUE: &[CheckInfo] = &[
     CheckInfo {
         id: "DRV-EXIT",
         title: "The adapter keeps running",
-        rule: "The adapter process stays alive until `shutdown`.",
-        why: "A crashed adapter turns the case into an error; its last stderr lines are in the report.",
+        rule: "The adapter process starts, answers `initialize` and stays alive until `shutdown`. (Dying during a step's call is the client's failure, CLIENT-CRASH.)",
+        why: "An adapter that cannot start or dies outside the steps turns the case into an error: nothing was learned about the client. Its last stderr lines are in the report.",
         fix: "Look at adapter-stderr.log in the report folder.",
     },
     CheckInfo {

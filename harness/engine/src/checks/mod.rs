@@ -54,6 +54,88 @@ pub const CARD_CHECKS: &[&str] = &[
 /// The checks of how a client uses the API in a `confirm_qualification` step with `via = "api"`.
 pub const API_USE_CHECKS: &[&str] = &["API-RETRY-001", "API-STORM-001"];
 
+/// CLIENT-CRASH: the adapter exited during step `step`'s `method` call. `window` is the
+/// case's journal so far; the last thing the World sent the client in it is named.
+pub fn client_crash(
+    method: &str,
+    step: usize,
+    exit: &str,
+    stderr_tail: &str,
+    window: &[crate::journal::Entry],
+) -> CheckResult {
+    let (sent, events) = match last_world_output(window) {
+        Some((what, seq)) => (format!("right after {what} (event #{seq})"), vec![seq]),
+        None => (
+            "before the World had answered anything in this case".to_owned(),
+            Vec::new(),
+        ),
+    };
+    let tail = stderr_tail.trim();
+    CheckResult {
+        id: "CLIENT-CRASH".into(),
+        status: Status::Fail,
+        message: format!(
+            "the client {exit} during {method}, {sent}{}",
+            if tail.is_empty() {
+                String::new()
+            } else {
+                format!("; its last stderr lines:\n{tail}")
+            }
+        ),
+        expected: Some(format!("an answer to {method}")),
+        actual: Some(format!("the client {exit}")),
+        events,
+        step: Some(step),
+    }
+}
+
+/// The last answer, result or file the World produced in `window`, described, with its
+/// sequence number.
+fn last_world_output(window: &[crate::journal::Entry]) -> Option<(String, u64)> {
+    use crate::journal::Event;
+    use onshi_national::events::NationalEvent;
+    use onshi_terminal::TerminalEvent;
+    window.iter().rev().find_map(|e| {
+        let what = match &e.event {
+            Event::Terminal(TerminalEvent::ResultWritten {
+                name,
+                bytes,
+                segment_of_result,
+                error_code,
+                ..
+            }) => format!(
+                "the terminal wrote res/{name} (SegmentOfResult {segment_of_result}{}, {} bytes)",
+                error_code
+                    .as_deref()
+                    .map(|c| format!(", error {c}"))
+                    .unwrap_or_default(),
+                bytes.0.len()
+            ),
+            Event::Terminal(TerminalEvent::FaceWritten { name, bytes, .. }) => {
+                format!("the face-auth reader wrote face/{name} ({} bytes)", bytes.0.len())
+            }
+            Event::Terminal(TerminalEvent::Planted { name, why, .. }) => format!("the World left {name} ({why})"),
+            Event::Terminal(TerminalEvent::Unanswered { request, reason }) => {
+                format!("the terminal took {request} and will not answer it ({reason})")
+            }
+            Event::National(NationalEvent::Exchange(x)) => format!(
+                "the national API answered {} {} with HTTP {} ({} bytes{})",
+                x.method,
+                x.path,
+                x.status,
+                x.response_body.0.len(),
+                if x.faults.is_empty() {
+                    String::new()
+                } else {
+                    format!(", fault {}", x.faults.join(", "))
+                }
+            ),
+            _ => return None,
+        };
+        Some((what, e.seq))
+    })
+}
+
 /// The default desk limit of [`client_timeout`]: how long a patient can stand at the counter
 /// with a frozen screen (a harness judgement, not a specification value; `--desk-timeout`).
 pub const DESK_TIMEOUT_MS: u64 = 15_000;
