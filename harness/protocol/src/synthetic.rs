@@ -159,11 +159,29 @@ pub struct ErrorText {
 pub struct ErrorAnswer {
     pub code: String,
     pub message: String,
+    /// How a SegmentOfResult 9 answer carrying it is shaped.
+    pub shape: ErrorShape,
+}
+
+/// The shape of a SegmentOfResult 9 — 異常終了 answer. Not public; chosen from evidence
+/// (docs/world.md, "Error answers").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorShape {
+    /// The header's ErrorCode and ErrorMessage, and ProcessingResultStatus 2 — エラー in the
+    /// body: strict validators written from real answers require ProcessingResultStatus in
+    /// every answer.
+    #[default]
+    Status,
+    /// The header's ErrorCode and ErrorMessage only (the harness's answers until 2026-12).
+    HeaderOnly,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CatalogueFile {
+    #[serde(default)]
+    error_answer_shape: ErrorShape,
     codes: BTreeMap<String, ErrorText>,
 }
 
@@ -186,6 +204,8 @@ pub enum CatalogueError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorCatalogue {
     entries: BTreeMap<ErrorKey, ErrorText>,
+    /// How SegmentOfResult 9 answers are shaped.
+    pub shape: ErrorShape,
 }
 
 const DEFAULT: &str = include_str!("../../../fixtures/synthetic-error-codes.toml");
@@ -222,7 +242,10 @@ impl ErrorCatalogue {
                 key: missing.name(),
             });
         }
-        Ok(ErrorCatalogue { entries })
+        Ok(ErrorCatalogue {
+            entries,
+            shape: file.error_answer_shape,
+        })
     }
 
     /// The code and message for `key`, with `{detail}` filled in.
@@ -231,6 +254,7 @@ impl ErrorCatalogue {
         ErrorAnswer {
             code: text.code.clone(),
             message: text.message.replace("{detail}", detail),
+            shape: self.shape,
         }
     }
 }

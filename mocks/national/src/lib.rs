@@ -29,7 +29,7 @@ use onshi_protocol::model::{
     QualificationResult, QualificationResultBody, ReferenceRegistrationRequest, ReferenceRegistrationResult,
     ResultList,
 };
-use onshi_protocol::synthetic::{ErrorAnswer, ErrorCatalogue, ErrorKey};
+use onshi_protocol::synthetic::{ErrorAnswer, ErrorCatalogue, ErrorKey, ErrorShape};
 use onshi_registry::{CardQuery, Lookup, Person, PersonId, Registry, Validity};
 use thiserror::Error;
 
@@ -402,28 +402,51 @@ pub fn answer_header(request: &QualificationRequest, now: NaiveDateTime) -> Mess
 }
 
 /// A request-level failure: SegmentOfResult 9 — 異常終了 with ErrorCode and ErrorMessage, the
-/// request's search data echoed.
+/// request's search data echoed when complete, and — in the default shape — ProcessingResultStatus
+/// 2 — エラー.
 pub fn error_result(request: &QualificationRequest, now: NaiveDateTime, error: ErrorAnswer) -> QualificationResult {
+    let echo = request
+        .message_body
+        .as_ref()
+        .and_then(|b| b.qualification_confirm_search_info.clone())
+        // strict validators reject an echo without its required elements; it is optional
+        .filter(|i| {
+            error.shape == ErrorShape::HeaderOnly
+                || (i.insurer_number.is_some()
+                    && i.insured_identification_number.is_some()
+                    && i.birthdate.is_some()
+                    && i.limit_application_certificate_related_cons_flg.is_some())
+        });
     QualificationResult {
+        message_body: Some(QualificationResultBody {
+            qualification_confirm_search_info: echo,
+            processing_result_status: error_status(error.shape),
+            ..Default::default()
+        }),
         message_header: Some(MessageHeader {
             segment_of_result: Some(codes::SegmentOfResult::Abnormal),
             error_code: Some(error.code),
             error_message: Some(error.message),
             ..answer_header(request, now)
         }),
-        message_body: Some(QualificationResultBody {
-            qualification_confirm_search_info: request
-                .message_body
-                .as_ref()
-                .and_then(|b| b.qualification_confirm_search_info.clone()),
-            ..Default::default()
-        }),
+    }
+}
+
+/// ProcessingResultStatus of a SegmentOfResult 9 answer, by the catalogue's convention.
+fn error_status(shape: ErrorShape) -> Option<codes::ProcessingResultStatus> {
+    match shape {
+        ErrorShape::Status => Some(codes::ProcessingResultStatus::Error),
+        ErrorShape::HeaderOnly => None,
     }
 }
 
 /// A face result for a patient the face-auth reader did not confirm: SegmentOfResult 9 with
 /// the reader's error, no person data.
 pub fn face_error_result(institution_code: &str, now: NaiveDateTime, error: ErrorAnswer) -> QualificationResult {
+    let body = error_status(error.shape).map(|status| QualificationResultBody {
+        processing_result_status: Some(status),
+        ..Default::default()
+    });
     QualificationResult {
         message_header: Some(MessageHeader {
             process_execution_time: Some(ymdhms(now)),
@@ -436,7 +459,7 @@ pub fn face_error_result(institution_code: &str, now: NaiveDateTime, error: Erro
             character_code_identifier: Some(codes::CharacterCodeIdentifier::Utf8),
             ..Default::default()
         }),
-        message_body: None,
+        message_body: body,
     }
 }
 

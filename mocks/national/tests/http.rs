@@ -38,8 +38,12 @@ struct Mock {
 }
 
 async fn start() -> Mock {
+    start_with(ErrorCatalogue::default()).await
+}
+
+async fn start_with(catalogue: ErrorCatalogue) -> Mock {
     let registry = Arc::new(Registry::embedded(today(), 0));
-    let service = Arc::new(LocalNational::new(registry, Arc::new(ErrorCatalogue::default())));
+    let service = Arc::new(LocalNational::new(registry, Arc::new(catalogue)));
     let clock = Arc::new(TestClock(Mutex::new(today().and_hms_opt(9, 0, 0).unwrap())));
     let recorder = Arc::new(MemoryRecorder::default());
     let national = National::new(service, clock.clone(), recorder.clone(), 7);
@@ -619,4 +623,189 @@ async fn the_admin_api_needs_its_token() {
     );
     assert!(m.national.faults().is_empty());
     server.stop().await;
+}
+
+/// A strict validator of the search response, written from what independent clients require
+/// of real answers (../shared/reference/protocol.md §10.9), not from this mock's code: the
+/// problems it finds, empty when the answer is acceptable.
+fn strict_problems(v: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let strings = |obj: &Value, required: &[&str], optional: &[&str], at: &str, out: &mut Vec<String>| {
+        for k in required {
+            match obj.get(k) {
+                Some(Value::String(_)) => {}
+                Some(other) => out.push(format!("{at}.{k} is not a string: {other}")),
+                None => out.push(format!("{at}.{k} is missing")),
+            }
+        }
+        for k in optional {
+            if let Some(x) = obj.get(k)
+                && !x.is_string()
+            {
+                out.push(format!("{at}.{k} is not a string: {x}"));
+            }
+        }
+    };
+    let Some(msg) = v.get("XmlMsg") else {
+        return vec!["no XmlMsg".into()];
+    };
+    let header = &msg["MessageHeader"];
+    strings(
+        header,
+        &[
+            "ProcessExecutionTime",
+            "QualificationConfirmationDate",
+            "MedicalInstitutionCode",
+            "ReferenceClassification",
+            "SegmentOfResult",
+            "CharacterCodeIdentifier",
+        ],
+        &["ArbitraryFileIdentifier", "ErrorCode", "ErrorMessage"],
+        "MessageHeader",
+        &mut out,
+    );
+    let body = &msg["MessageBody"];
+    if !body.is_object() {
+        out.push("MessageBody is missing".into());
+        return out;
+    }
+    strings(
+        body,
+        &["ProcessingResultStatus"],
+        &[
+            "PrescriptionIssueSelect",
+            "ProcessingResultCode",
+            "ProcessingResultMessage",
+            "QualificationValidity",
+        ],
+        "MessageBody",
+        &mut out,
+    );
+    if let Some(info) = body.get("QualificationConfirmSearchInfo") {
+        strings(
+            info,
+            &[
+                "InsurerNumber",
+                "InsuredIdentificationNumber",
+                "Birthdate",
+                "LimitApplicationCertificateRelatedConsFlg",
+            ],
+            &["InsuredCardSymbol", "InsuredBranchNumber", "ArbitraryIdentifier"],
+            "QualificationConfirmSearchInfo",
+            &mut out,
+        );
+    }
+    match body.get("ResultList") {
+        None => {}
+        Some(Value::Array(items)) => {
+            for (i, item) in items.iter().enumerate() {
+                strings(
+                    &item["ResultOfQualificationConfirmation"],
+                    &["InsuredCardClassification", "Name", "Sex1", "Birthdate", "InsurerName"],
+                    &[
+                        "InsurerNumber",
+                        "InsuredCardSymbol",
+                        "InsuredIdentificationNumber",
+                        "InsuredBranchNumber",
+                        "PersonalFamilyClassification",
+                        "InsuredName",
+                        "NameKana",
+                        "Sex2",
+                        "Address",
+                        "PostNumber",
+                        "InsuredCardValidDate",
+                        "InsuredCardExpirationDate",
+                        "InsuredPartialContributionRatio",
+                        "ReasonOfLoss",
+                    ],
+                    &format!("ResultList[{i}]"),
+                    &mut out,
+                );
+            }
+        }
+        Some(other) => out.push(format!("ResultList is not an array: {other}")),
+    }
+    out
+}
+
+#[tokio::test]
+async fn every_answer_passes_a_strict_validator_of_real_answers_error_answers_included() {
+    let m = start().await;
+    let token = m.login().await;
+    let registry = Registry::embedded(today(), 0);
+    let mut answers = Vec::new();
+    // every persona's current card, whatever its QualificationValidity
+    for p in registry.personas() {
+        let Some(period) = p.insurance.last() else { continue };
+        let c = &period.card;
+        let birthdate = p.birthdate.format("%Y%m%d").to_string();
+        let q = query((
+            &c.insurer_number,
+            c.symbol.as_deref(),
+            &c.number,
+            c.branch.as_deref(),
+            &birthdate,
+        ));
+        answers.push((p.id.to_string(), m.search(&token, q).await));
+    }
+    // and SegmentOfResult 9: a required element missing, another institution's code
+    let mut missing = insured();
+    missing["XmlMsg"]["MessageBody"]["QualificationConfirmSearchInfo"]
+        .as_object_mut()
+        .unwrap()
+        .remove("Birthdate");
+    let mut other = insured();
+    other["XmlMsg"]["MessageHeader"]["MedicalInstitutionCode"] = json!("99000000x1");
+    for (name, q) in [("missing Birthdate", missing), ("bad institution code", other)] {
+        let answer = m.search(&token, q).await;
+        assert_eq!(
+            answer.1["XmlMsg"]["MessageHeader"]["SegmentOfResult"], "9",
+            "{name}: {}",
+            answer.1
+        );
+        assert_eq!(
+            answer.1["XmlMsg"]["MessageBody"]["ProcessingResultStatus"], "2",
+            "{name}"
+        );
+        answers.push((name.to_owned(), answer));
+    }
+    assert!(answers.len() > 10);
+    for (who, (status, v)) in &answers {
+        assert_eq!(*status, 200, "{who}: {v}");
+        let problems = strict_problems(v);
+        assert!(problems.is_empty(), "{who}: {problems:?}\n{v}");
+    }
+}
+
+#[tokio::test]
+async fn the_header_only_error_shape_is_kept_as_a_convention_and_the_validator_rejects_it() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/synthetic-error-codes.toml"
+    ))
+    .unwrap()
+    .replace(
+        "error_answer_shape = \"status\"",
+        "error_answer_shape = \"header_only\"",
+    );
+    let m = start_with(ErrorCatalogue::parse(&text, "header-only").unwrap()).await;
+    let token = m.login().await;
+    let mut q = insured();
+    q["XmlMsg"]["MessageBody"]["QualificationConfirmSearchInfo"]
+        .as_object_mut()
+        .unwrap()
+        .remove("Birthdate");
+    let (_, v) = m.search(&token, q).await;
+    assert_eq!(v["XmlMsg"]["MessageHeader"]["SegmentOfResult"], "9");
+    assert!(
+        v["XmlMsg"]["MessageBody"].get("ProcessingResultStatus").is_none(),
+        "{v}"
+    );
+    assert_eq!(
+        strict_problems(&v),
+        [
+            "MessageBody.ProcessingResultStatus is missing",
+            "QualificationConfirmSearchInfo.Birthdate is missing"
+        ]
+    );
 }

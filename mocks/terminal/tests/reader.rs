@@ -73,10 +73,14 @@ fn assert_refused(r: &QualificationResult, code: &str, words: &str) {
         "{:?}",
         h.error_message
     );
-    assert!(
-        r.message_body.is_none(),
-        "no person data for a patient the reader refused"
+    // no person data for a patient the reader refused: only ProcessingResultStatus 2
+    let body = r.message_body.as_ref().expect("the error shape has a body");
+    assert_eq!(
+        body.processing_result_status,
+        Some(codes::ProcessingResultStatus::Error)
     );
+    assert!(body.result_list.is_none() && body.qualification_validity.is_none());
+    assert!(body.qualification_confirm_search_info.is_none());
 }
 
 #[tokio::test]
