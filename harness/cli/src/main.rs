@@ -396,6 +396,7 @@ fn run_command(args: RunArgs) -> ExitCode {
         print!("{line}");
     }
     print!("{}", report::failure_details(&report));
+    print!("{}", report::root_cause_summary(&report));
     println!(
         "\nreports: {dir}/report.html, {dir}/report.json, {dir}/junit.xml, journal {dir}/journal.jsonl",
         dir = args.report_dir.display()

@@ -225,6 +225,95 @@ fn a_client_that_crashes_on_a_step_fails_the_case_and_the_run_goes_on() {
 }
 
 #[test]
+fn failures_are_grouped_by_root_cause_in_every_report() {
+    // one wrong value in every search request: the boolean institution code
+    let dir = tempfile::tempdir().unwrap();
+    let cases = ["API-QUAL-001", "API-QUAL-002", "API-BUSY-001"];
+    let mut args = Vec::new();
+    for c in cases {
+        args.extend(["--case", c]);
+    }
+    let (c, report, text) = run_suite(&reference_adapter(Some("institution-code-boolean")), dir.path(), &args);
+    assert_eq!(c, 1, "{text}");
+    let report = report.unwrap();
+    for id in cases {
+        let case = case_report(&report, id);
+        let failed: Vec<&serde_json::Value> = case["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["status"] == "fail")
+            .collect();
+        // the request's mistake is the root; the outcome and the lint follow from it
+        assert_eq!(failed[0]["id"], "API-TYPE-001", "{id}");
+        assert!(failed[0].get("caused_by").is_none());
+        for k in failed.iter().filter(|k| k["id"] != "API-TYPE-001") {
+            assert_eq!(k["caused_by"], "API-TYPE-001", "{id}: {k}");
+        }
+        assert!(
+            failed.iter().any(|k| k["id"].as_str().unwrap().starts_with("OUT-")),
+            "{id}"
+        );
+    }
+    // console: one cause to fix, named once with the cases and what followed
+    let summary = &text[text
+        .find("Root causes — fix these first")
+        .expect("a root-cause summary")..];
+    assert!(
+        summary.contains("API-TYPE-001") && summary.contains("3 case(s)"),
+        "{summary}"
+    );
+    assert!(summary.contains("then failed because of it: MSG-INST-001"), "{summary}");
+    assert!(
+        !summary.contains("\n  MSG-INST-001"),
+        "MSG-INST-001 is not a root:\n{summary}"
+    );
+    assert!(text.contains("→ then OUT-VALID failed because of it"), "{text}");
+    // JUnit: one <failure> per case, of the root cause, with the rest in its text
+    let junit = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
+    assert_eq!(junit.matches("<failure ").count(), 3, "{junit}");
+    assert_eq!(junit.matches("<failure type=\"API-TYPE-001\"").count(), 3, "{junit}");
+    assert!(junit.contains("then OUT-VALID failed because of it"), "{junit}");
+    // HTML: the root-cause table first
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    let roots = html
+        .find("Root causes — fix these first")
+        .expect("root causes in the HTML");
+    assert!(roots < html.find("What went wrong").unwrap());
+    assert!(html.contains("Then failed because of it"));
+}
+
+#[test]
+fn an_error_answers_message_is_checked_even_when_the_case_does_not_ask() {
+    // FILE-ERR-001 without `message = "result"`: the ErrorMessage must still be shown
+    let suite = tempfile::tempdir().unwrap();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let text = std::fs::read_to_string(repo.join("scenarios/file/FILE-ERR-001.toml")).unwrap();
+    assert!(text.contains("message = \"result\"\n"));
+    std::fs::create_dir(suite.path().join("file")).unwrap();
+    std::fs::write(
+        suite.path().join("file/FILE-ERR-001.toml"),
+        text.replace("message = \"result\"\n", ""),
+    )
+    .unwrap();
+    let suite_arg = suite.path().to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (c, report, text) = run_suite(
+        &reference_adapter(Some("generic-error-message")),
+        &dir.path().join("defect"),
+        &["--suite", suite_arg],
+    );
+    assert_eq!(c, 1, "{text}");
+    assert_eq!(verdicts(&report.unwrap())[0].2, ["OUT-MESSAGE"]);
+    let (c, _, text) = run_suite(
+        &reference_adapter(None),
+        &dir.path().join("ok"),
+        &["--suite", suite_arg],
+    );
+    assert_eq!(c, 0, "{text}");
+}
+
+#[test]
 fn a_hung_adapter_is_cut_off_and_the_run_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let start = Instant::now();

@@ -130,6 +130,30 @@ fn a_client_configured_from_the_printed_instructions_confirms_a_persona() {
     );
     assert!(out.contains("検証　一郎"), "{out}");
 
+    // A search body for every persona: the printed search, pointed at another persona's body,
+    // answers for that persona (here: a person who lost eligibility, QualificationValidity 2).
+    let bodies = value_of(&s.printed, "search bodies").split_whitespace().next().unwrap();
+    let dir_of_bodies = std::path::Path::new(bodies).parent().unwrap();
+    let count = std::fs::read_dir(dir_of_bodies).unwrap().count();
+    assert!(count >= 15, "{count} search bodies in {}", dir_of_bodies.display());
+    let search_line = try_it.lines().nth(1).unwrap();
+    let lost = dir_of_bodies.join("search-lost-eligibility.json");
+    assert!(lost.is_file());
+    let search_other = format!(
+        "{}\n{}\n",
+        try_it.lines().next().unwrap(),
+        search_line.replace(
+            &search_line[search_line.find("--data-binary @").unwrap() + 15..]
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_owned(),
+            &lost.display().to_string()
+        )
+    );
+    let out3 = sh(&search_other);
+    assert!(out3.contains(r#""QualificationValidity":"2""#), "{out3}");
+
     // The printed admin command sets a fault: the next search is answered 503 + Retry-After.
     let misbehave = block(&s.printed, "Make it misbehave");
     let set_fault = misbehave.lines().next().expect("a fault command");

@@ -90,6 +90,8 @@ pub struct ClientFiles {
     pub key: PathBuf,
     pub credentials: PathBuf,
     pub search: PathBuf,
+    /// A search body for every persona (`search-<persona>.json`).
+    pub searches: PathBuf,
     pub request: PathBuf,
 }
 
@@ -238,6 +240,10 @@ impl Session {
             f.key.display()
         ));
         out.push_str(&format!("  credentials           {}\n", f.credentials.display()));
+        out.push_str(&format!(
+            "  search bodies         {}/search-<persona>.json (every persona, dates resolved for today)\n",
+            f.searches.display()
+        ));
         match &self.admin {
             Some((admin_url, token)) => {
                 out.push_str(&format!("Admin API              {admin_url}/admin/…\n"));
@@ -344,6 +350,28 @@ fn write_client_files(
     let xml = write_message(&request, &XmlOptions::default()).map_err(|e| ServeError::Setup(e.to_string()))?;
     let examples = dir.join("examples");
     std::fs::create_dir_all(&examples).map_err(io(&examples))?;
+    // a search body for every persona with a card, its relative dates resolved for today
+    let searches = examples.join("searches");
+    std::fs::create_dir_all(&searches).map_err(io(&searches))?;
+    for persona in registry.personas() {
+        let onshi_registry::PersonId::Persona(id) = &persona.id else {
+            continue;
+        };
+        let spec = CardSpec {
+            persona: Some(id.clone()),
+            ..Default::default()
+        };
+        let Ok(card) = crate::world::card(registry, date, &spec) else {
+            continue;
+        };
+        let request = card.qualification_request(&date.format("%Y%m%d").to_string(), false, institution);
+        let p = searches.join(format!("search-{id}.json"));
+        std::fs::write(
+            &p,
+            serde_json::to_vec_pretty(&serde_json::json!({ "XmlMsg": request })).expect("json"),
+        )
+        .map_err(io(&p))?;
+    }
     let name = MessageFileName::request(Family::OqsSiQuc, Step::First, request_suffix(date)).to_string();
     let request_path = examples.join(name);
     std::fs::write(&request_path, xml).map_err(io(&request_path))?;
@@ -353,6 +381,7 @@ fn write_client_files(
         key: pki_dir.join(format!("client-{institution}-key.pem")),
         credentials,
         search,
+        searches,
         request: request_path,
     })
 }

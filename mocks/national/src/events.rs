@@ -107,6 +107,15 @@ pub enum NationalEvent {
         remote: String,
         error: String,
     },
+    /// What a client sent after the Content-Length of its last request: the rest of a body
+    /// whose Content-Length was too short. It belongs to the connection's last exchange
+    /// (answered 400, `Connection: close`) and is not parsed as another request.
+    Leftover {
+        connection: u64,
+        remote: String,
+        /// Up to 64 KiB of it.
+        bytes: Blob,
+    },
     FaultSet {
         fault: Fault,
     },

@@ -290,10 +290,57 @@ async fn content_length_counted_in_characters_is_named() {
     );
     let answer = String::from_utf8_lossy(&raw(&m, request.as_bytes()).await).into_owned();
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    // the answer itself says why, and closes the connection
+    assert!(answer.contains("bytes (UTF-8), not characters"), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("connection: close"), "{answer}");
     let x = m.exchanges();
     let search = x.iter().find(|x| x.path == SEARCH_PATH).unwrap();
     assert_eq!(search.findings[0].check, "API-LEN-001");
-    assert!(search.findings[0].message.contains("bytes, not characters"));
+    assert!(search.findings[0].message.contains("bytes (UTF-8), not characters"));
+    // what was left on the connection is journaled with it, not as a failed next request
+    let events = m.recorder.events();
+    let leftover: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            NationalEvent::Leftover { connection, bytes, .. } => Some((*connection, bytes.0.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(leftover.len(), 1, "{events:?}");
+    assert_eq!(leftover[0].0, search.connection);
+    let sent = body.as_bytes();
+    assert_eq!(
+        [search.body.0.as_slice(), leftover[0].1.as_slice()].concat(),
+        sent,
+        "body + leftover = what the client sent"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, NationalEvent::ConnectionFailed { .. })),
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_short_content_length_in_ascii_is_named_too_and_keep_alive_goes_on_elsewhere() {
+    let m = start().await;
+    let token = m.login().await;
+    let body = serde_json::to_string(&insured()).unwrap();
+    let request = format!(
+        "POST {SEARCH_PATH} HTTP/1.1\r\nHost: localhost\r\nAuthorization: {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len() - 10
+    );
+    let answer = String::from_utf8_lossy(&raw(&m, request.as_bytes()).await).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(
+        answer.contains("Content-Length is shorter than the body sent"),
+        "{answer}"
+    );
+    // a new connection searches as ever
+    let (status, v) = m.search(&token, insured()).await;
+    assert_eq!(status, 200);
+    assert_eq!(v["XmlMsg"]["MessageBody"]["QualificationValidity"], "1");
 }
 
 #[tokio::test]

@@ -92,7 +92,7 @@ pub fn evaluate(case: &Case, steps: &[StepRecord], entries: &[Entry]) -> Vec<Che
                     &mut out,
                 );
                 if let CallAnswer::Answered(a) = answer {
-                    if expect.message == Some(FromResult::Result) {
+                    if shows_message(expect, &terminal) {
                         message_check(&a.message, &terminal, source, n, &mut out);
                     }
                     if expect.record == Some(FromResult::Result) {
@@ -131,7 +131,7 @@ pub fn evaluate(case: &Case, steps: &[StepRecord], entries: &[Entry]) -> Vec<Che
                 );
                 if let CallAnswer::Answered(a) = answer {
                     let result = || single_result(terminal.as_ref(), &TERMINAL);
-                    if expect.message == Some(FromResult::Result) {
+                    if shows_message(expect, &terminal) {
                         message_check(&a.message, &terminal, &TERMINAL, n, &mut out);
                     }
                     if expect.record == Some(FromResult::Result) {
@@ -163,6 +163,18 @@ pub fn evaluate(case: &Case, steps: &[StepRecord], entries: &[Entry]) -> Vec<Che
     if case.def.checks.iter().any(|c| c == "FS-REQ-ATOMIC") {
         atomic_check(entries, &mut out);
     }
+    let outcome_checks: Vec<String> = case
+        .def
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            StepDef::ConfirmQualification { expect, .. } | StepDef::ImportFace { expect, .. } => Some(expect),
+            _ => None,
+        })
+        .flat_map(|e| [super::outcome_check(e, false), super::outcome_check(e, true)])
+        .flatten()
+        .collect();
+    super::chain::chain(&mut out, steps, &outcome_checks);
     out
 }
 
@@ -200,6 +212,7 @@ pub(super) fn result(id: &str, status: Status, message: String, step: Option<usi
         actual: None,
         events,
         step,
+        caused_by: None,
     }
 }
 
@@ -306,6 +319,16 @@ fn outcome_check(
             step,
             events,
         )),
+    }
+}
+
+/// Whether OUT-MESSAGE applies: when the case asks for it (`message = "result"`), and by
+/// default to every answer the client must report as an error that carries a message — an
+/// error shown without its text leaves the receptionist guessing.
+fn shows_message(expect: &Expect, terminal: &Option<Answer>) -> bool {
+    match expect.message {
+        Some(FromResult::Result) => true,
+        None => expect.outcome == Some(Outcome::Error) && terminal.as_ref().and_then(Answer::message).is_some(),
     }
 }
 
@@ -992,6 +1015,7 @@ fn rush_checks(report: &crate::rush::report::RushReport, seq: Option<u64>, n: us
             actual: Some(format!("{:.0} ms", v.measured_ms)),
             events: events.clone(),
             step: Some(n),
+            caused_by: None,
         });
     }
     let c = &report.counts;
@@ -1033,5 +1057,6 @@ fn rush_checks(report: &crate::rush::report::RushReport, seq: Option<u64>, n: us
         )),
         events,
         step: Some(n),
+        caused_by: None,
     });
 }

@@ -6,6 +6,7 @@ mod answer;
 mod api_view;
 mod card;
 mod catalogue;
+mod chain;
 mod evaluate;
 mod families;
 mod terminal_view;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use card::CardFacts;
 pub use catalogue::{CASE_CHECKS, CATALOGUE};
+pub use chain::chain;
 pub use evaluate::evaluate;
 
 use crate::scenario::{Expect, FromResult, StepDef};
@@ -86,6 +88,7 @@ pub fn client_crash(
         actual: Some(format!("the client {exit}")),
         events,
         step: Some(step),
+        caused_by: None,
     }
 }
 
@@ -166,6 +169,7 @@ pub fn client_timeout(declared_ms: Option<u64>, limit_ms: u64) -> Option<CheckRe
         actual: Some(secs(t)),
         events: Vec::new(),
         step: None,
+        caused_by: None,
     })
 }
 
@@ -198,7 +202,7 @@ pub fn checks_of_expect(expect: &Expect, confirm: Option<Via>) -> Vec<String> {
     if expect.within_ms.is_some() {
         ids.extend(outcome_check(expect, true));
     }
-    if expect.message.is_some() {
+    if expect.message.is_some() || expect.outcome == Some(Outcome::Error) {
         ids.push("OUT-MESSAGE".into());
     }
     if expect.record.is_some() {
@@ -299,6 +303,10 @@ pub struct CheckResult {
     /// The step (1-based) it belongs to, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<usize>,
+    /// (failures) The check that failed first in the same step and most likely caused this one
+    /// — fix that and this one usually goes too (see [`chain`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caused_by: Option<String>,
 }
 
 /// How a driver call ended, as far as checks are concerned.

@@ -71,7 +71,8 @@ pub fn failure_details(report: &RunReport) -> String {
         match c.verdict {
             Verdict::Fail => {
                 out.push_str(&format!("\n✗ {} — {}\n", c.id, c.title));
-                for f in c.failures() {
+                // each root cause in full; what failed because of it, a line each
+                for (f, after) in c.root_failures() {
                     let title = checks::info(&f.id).map(|i| i.title).unwrap_or("");
                     out.push_str(&format!("  {} {title}\n    {}\n", f.id, f.message));
                     if let (Some(e), Some(a)) = (&f.expected, &f.actual) {
@@ -83,6 +84,25 @@ pub fn failure_details(report: &RunReport) -> String {
                     }
                     if let Some(i) = checks::info(&f.id) {
                         out.push_str(&format!("    fix: {}\n", i.fix));
+                    }
+                    // one line per check, however often it followed (each retry, say)
+                    let mut shown: Vec<&str> = Vec::new();
+                    for a in &after {
+                        if shown.contains(&a.id.as_str()) {
+                            continue;
+                        }
+                        shown.push(&a.id);
+                        let times = after.iter().filter(|x| x.id == a.id).count();
+                        out.push_str(&format!(
+                            "    → then {}{} failed because of it: {}\n",
+                            a.id,
+                            if times > 1 {
+                                format!(" (×{times})")
+                            } else {
+                                String::new()
+                            },
+                            first_line(&a.message)
+                        ));
                     }
                 }
                 // Checks that could not run because of the failures above, grouped by reason.
@@ -109,6 +129,53 @@ pub fn failure_details(report: &RunReport) -> String {
                 }
             }
             _ => {}
+        }
+    }
+    out
+}
+
+/// The run's root causes, the most widespread first: what to fix first, with the cases each
+/// failed in and what failed because of it. Empty when nothing failed.
+pub fn root_cause_summary(report: &RunReport) -> String {
+    let causes = super::root_causes(report);
+    if causes.is_empty() {
+        return String::new();
+    }
+    let followed: usize = causes.iter().flat_map(|c| &c.consequences).map(|(_, n)| n).sum();
+    let mut out = format!(
+        "\nRoot causes — fix these first ({} across {} failed case(s); {followed} more check(s) failed because of them):\n",
+        causes.len(),
+        report.summary.fail
+    );
+    for c in &causes {
+        let title = checks::info(c.id).map(|i| i.title).unwrap_or("");
+        let cases = if c.cases.len() > 4 {
+            format!("{} and {} more", c.cases[..4].join(", "), c.cases.len() - 4)
+        } else {
+            c.cases.join(", ")
+        };
+        out.push_str(&format!(
+            "  {} {title} — {} case(s): {cases}\n    e.g. {}\n",
+            c.id,
+            c.cases.len(),
+            first_line(&c.example.message)
+        ));
+        if let Some(i) = checks::info(c.id) {
+            out.push_str(&format!("    fix: {}\n", i.fix));
+        }
+        if !c.consequences.is_empty() {
+            let list: Vec<String> = c
+                .consequences
+                .iter()
+                .map(|(id, n)| {
+                    if *n > 1 {
+                        format!("{id} ×{n}")
+                    } else {
+                        (*id).to_owned()
+                    }
+                })
+                .collect();
+            out.push_str(&format!("    then failed because of it: {}\n", list.join(", ")));
         }
     }
     out

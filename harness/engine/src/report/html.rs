@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use super::{CaseReport, RunReport, Verdict};
-use crate::checks::{self, Status};
+use crate::checks;
 use crate::journal::{Entry, Event};
 use crate::report::svg::escape;
 use onshi_national::events::NationalEvent;
@@ -153,6 +153,38 @@ fn shorten(s: &str) -> String {
     )
 }
 
+/// One failed check: what went wrong, expected beside actual, the rule and the fix.
+fn check_block(h: &mut String, k: &crate::checks::CheckResult) {
+    let info = checks::info(&k.id);
+    let _ = write!(
+        h,
+        r#"<p><b>{}</b> {}</p><p>{}</p>"#,
+        escape(&k.id),
+        escape(info.map_or("", |i| i.title)),
+        escape(&k.message)
+    );
+    if k.expected.is_some() || k.actual.is_some() {
+        let (e, a) = diff(k.expected.as_deref().unwrap_or(""), k.actual.as_deref().unwrap_or(""));
+        let _ = write!(
+            h,
+            r#"<div class="sbs"><div><span class="label">expected</span><pre>{e}</pre></div><div><span class="label">actual</span><pre>{a}</pre></div></div>"#
+        );
+    }
+    if let Some(i) = info {
+        let _ = write!(
+            h,
+            "<p><b>Rule:</b> {}<br><b>Why it matters:</b> {}<br><b>Fix:</b> {}</p>",
+            escape(i.rule),
+            escape(i.why),
+            escape(i.fix)
+        );
+    }
+    if !k.events.is_empty() {
+        let ev: Vec<String> = k.events.iter().map(|e| format!("#{e}")).collect();
+        let _ = write!(h, r#"<p class="meta">journal events {}</p>"#, ev.join(", "));
+    }
+}
+
 fn case_details(h: &mut String, c: &CaseReport, journal: &[Entry]) {
     let _ = write!(
         h,
@@ -170,34 +202,22 @@ fn case_details(h: &mut String, c: &CaseReport, journal: &[Entry]) {
     if let Some(reason) = &c.reason {
         let _ = write!(h, "<p><b>Reason:</b> {}</p>", escape(reason));
     }
-    for k in c.checks.iter().filter(|k| k.status == Status::Fail) {
-        let info = checks::info(&k.id);
-        let _ = write!(
-            h,
-            r#"<div class="check"><p><b>{}</b> {}</p><p>{}</p>"#,
-            escape(&k.id),
-            escape(info.map_or("", |i| i.title)),
-            escape(&k.message)
-        );
-        if k.expected.is_some() || k.actual.is_some() {
-            let (e, a) = diff(k.expected.as_deref().unwrap_or(""), k.actual.as_deref().unwrap_or(""));
-            let _ = write!(
-                h,
-                r#"<div class="sbs"><div><span class="label">expected</span><pre>{e}</pre></div><div><span class="label">actual</span><pre>{a}</pre></div></div>"#
-            );
-        }
-        if let Some(i) = info {
-            let _ = write!(
-                h,
-                "<p><b>Rule:</b> {}<br><b>Why it matters:</b> {}<br><b>Fix:</b> {}</p>",
-                escape(i.rule),
-                escape(i.why),
-                escape(i.fix)
-            );
-        }
-        if !k.events.is_empty() {
-            let ev: Vec<String> = k.events.iter().map(|e| format!("#{e}")).collect();
-            let _ = write!(h, r#"<p class="meta">journal events {}</p>"#, ev.join(", "));
+    for (k, after) in c.root_failures() {
+        h.push_str(r#"<div class="check">"#);
+        check_block(h, k);
+        if !after.is_empty() {
+            // what followed from it, each in full behind its one-line summary
+            h.push_str("<p><b>Then failed because of it:</b></p>");
+            for a in after {
+                let _ = write!(
+                    h,
+                    "<details><summary><b>{}</b> {}</summary>",
+                    escape(&a.id),
+                    escape(&a.message)
+                );
+                check_block(h, a);
+                h.push_str("</details>");
+            }
         }
         h.push_str("</div>");
     }
@@ -296,6 +316,42 @@ pub fn render(r: &RunReport, journal: &[Entry]) -> String {
         .iter()
         .filter(|c| matches!(c.verdict, Verdict::Fail | Verdict::Error))
         .collect();
+    let causes = super::root_causes(r);
+    if !causes.is_empty() {
+        h.push_str(
+            "<h2>Root causes — fix these first</h2><table><tr><th>check</th><th>cases</th><th>e.g.</th><th>fix</th><th>then failed because of it</th></tr>",
+        );
+        for c in &causes {
+            let info = checks::info(c.id);
+            let cases: Vec<String> = c
+                .cases
+                .iter()
+                .map(|id| format!(r##"<a href="#case-{0}">{0}</a>"##, escape(id)))
+                .collect();
+            let after: Vec<String> = c
+                .consequences
+                .iter()
+                .map(|(id, n)| {
+                    if *n > 1 {
+                        format!("{} ×{n}", escape(id))
+                    } else {
+                        escape(id)
+                    }
+                })
+                .collect();
+            let _ = write!(
+                h,
+                "<tr><td><b>{}</b> {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(c.id),
+                escape(info.map_or("", |i| i.title)),
+                cases.join(", "),
+                escape(&c.example.message),
+                escape(info.map_or("", |i| i.fix)),
+                after.join(", ")
+            );
+        }
+        h.push_str("</table>");
+    }
     if !failing.is_empty() {
         h.push_str("<h2>What went wrong</h2>");
         for c in failing {

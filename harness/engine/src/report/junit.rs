@@ -42,7 +42,9 @@ pub fn junit_xml(report: &RunReport) -> String {
             match c.verdict {
                 Verdict::Pass => {}
                 Verdict::Fail => {
-                    for f in c.failures() {
+                    // one <failure> per root cause (CI systems often show only the first);
+                    // what failed because of it goes into its text
+                    for (f, after) in c.root_failures() {
                         let mut text = f.message.clone();
                         if let (Some(e), Some(a)) = (&f.expected, &f.actual) {
                             text.push_str(&format!("\nexpected: {e}\nactual: {a}"));
@@ -50,6 +52,9 @@ pub fn junit_xml(report: &RunReport) -> String {
                         if !f.events.is_empty() {
                             let ev: Vec<String> = f.events.iter().map(|e| format!("#{e}")).collect();
                             text.push_str(&format!("\njournal events: {}", ev.join(" ")));
+                        }
+                        for a in after {
+                            text.push_str(&format!("\nthen {} failed because of it: {}", a.id, a.message));
                         }
                         out.push_str(&format!(
                             "      <failure type=\"{}\" message=\"{}: {}\">{}</failure>\n",

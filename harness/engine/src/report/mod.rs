@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::checks::{CheckResult, Status};
 use crate::scenario::Severity;
 
-pub use console::{failure_details, pcsc_notice, summary_table};
+pub use console::{failure_details, pcsc_notice, root_cause_summary, summary_table};
 pub use junit::junit_xml;
 
 /// The schema name written in every report.
@@ -127,6 +127,74 @@ impl CaseReport {
     pub fn failures(&self) -> impl Iterator<Item = &CheckResult> {
         self.checks.iter().filter(|c| c.status == Status::Fail)
     }
+
+    /// The failures that followed from no other in the case (`caused_by` unset) — the first
+    /// of each check ID, as a check repeated on retries is one mistake — each with the
+    /// failures that followed from it.
+    pub fn root_failures(&self) -> Vec<(&CheckResult, Vec<&CheckResult>)> {
+        let failures: Vec<&CheckResult> = self.failures().collect();
+        let mut roots: Vec<&CheckResult> = Vec::new();
+        for f in failures.iter().filter(|f| f.caused_by.is_none()) {
+            if !roots.iter().any(|r| r.id == f.id) {
+                roots.push(f);
+            }
+        }
+        roots
+            .into_iter()
+            .map(|root| {
+                let after = failures
+                    .iter()
+                    .filter(|f| f.caused_by.as_deref() == Some(root.id.as_str()))
+                    .copied()
+                    .collect();
+                (root, after)
+            })
+            .collect()
+    }
+}
+
+/// A root cause across a run: a check that failed first in its step, the cases it failed in,
+/// the first failure (as an example) and the checks that failed because of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RootCause<'a> {
+    pub id: &'a str,
+    pub cases: Vec<&'a str>,
+    pub example: &'a CheckResult,
+    /// Check ID and how many times it followed from this cause.
+    pub consequences: Vec<(&'a str, usize)>,
+}
+
+/// The run's root causes, the most widespread first.
+pub fn root_causes(report: &RunReport) -> Vec<RootCause<'_>> {
+    let mut causes: Vec<RootCause<'_>> = Vec::new();
+    for c in report.cases.iter().filter(|c| c.verdict == Verdict::Fail) {
+        for (root, after) in c.root_failures() {
+            let i = match causes.iter().position(|r| r.id == root.id) {
+                Some(i) => i,
+                None => {
+                    causes.push(RootCause {
+                        id: &root.id,
+                        cases: Vec::new(),
+                        example: root,
+                        consequences: Vec::new(),
+                    });
+                    causes.len() - 1
+                }
+            };
+            let cause = &mut causes[i];
+            if cause.cases.last() != Some(&c.id.as_str()) {
+                cause.cases.push(&c.id);
+            }
+            for f in after {
+                match cause.consequences.iter_mut().find(|(id, _)| *id == f.id) {
+                    Some((_, n)) => *n += 1,
+                    None => cause.consequences.push((&f.id, 1)),
+                }
+            }
+        }
+    }
+    causes.sort_by(|a, b| b.cases.len().cmp(&a.cases.len()).then(a.id.cmp(b.id)));
+    causes
 }
 
 /// A whole run.

@@ -71,6 +71,9 @@ struct Notes {
     findings: Vec<RequestFinding>,
     faults: Vec<String>,
     persona: Option<String>,
+    /// The body stopped at its Content-Length in the middle of the JSON: the rest of what the
+    /// client sent is still on the connection.
+    body_cut: bool,
 }
 
 impl Notes {
@@ -118,6 +121,7 @@ pub(crate) async fn handle(
             .await
         }
     };
+    let body_cut = notes.body_cut;
     let exchange = Exchange {
         connection: conn.id,
         remote: conn.remote.clone(),
@@ -172,6 +176,12 @@ pub(crate) async fn handle(
     let mut response = Response::builder()
         .status(answer.status)
         .header(header::CONTENT_TYPE, answer.content_type);
+    if body_cut {
+        // the rest of the body is still on the connection: it is read and journaled with this
+        // exchange instead of being parsed as the next request
+        conn.body_cut.store(true, Ordering::SeqCst);
+        response = response.header(header::CONNECTION, "close");
+    }
     if let Some(s) = answer.retry_after {
         response = response.header(header::RETRY_AFTER, s.to_string());
     }
@@ -325,19 +335,25 @@ enum Prepared {
 
 fn parse_json(national: &National, body: &[u8], notes: &mut Notes) -> Result<Value, Answer> {
     serde_json::from_slice::<Value>(body).map_err(|e| {
-        let non_ascii = !body.is_ascii();
-        if e.is_eof() && non_ascii {
-            notes.find(
-                "API-LEN-001",
+        if e.is_eof() {
+            // the client's own words for it: the answer, not only the journal, names the cause
+            let why = if body.is_ascii() {
+                format!(
+                    "the body ends after its Content-Length ({} bytes) in the middle of the JSON: Content-Length is shorter than the body sent",
+                    body.len()
+                )
+            } else {
                 format!(
                     "the body ends after its Content-Length ({} bytes) in the middle of the JSON, and it holds non-ASCII text: \
-                     Content-Length counts bytes, not characters",
+                     Content-Length counts bytes (UTF-8), not characters",
                     body.len()
-                ),
-            );
-        } else {
-            notes.find("API-JSON-001", format!("the body is not valid JSON: {e}"));
+                )
+            };
+            notes.find("API-LEN-001", why.clone());
+            notes.body_cut = true;
+            return api_error(national, StatusCode::BAD_REQUEST, ErrorKey::ApiBadRequest, &why);
         }
+        notes.find("API-JSON-001", format!("the body is not valid JSON: {e}"));
         api_error(national, StatusCode::BAD_REQUEST, ErrorKey::ApiBadRequest, &e.to_string())
     })
 }

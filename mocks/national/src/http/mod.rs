@@ -236,6 +236,9 @@ pub(crate) struct ConnInfo {
     pub tls: bool,
     pub client_cert: Option<ClientCert>,
     pub reset: Arc<AtomicBool>,
+    /// The last request's body stopped at a Content-Length that was too short; the connection
+    /// closes after the answer and what is left on it is journaled.
+    pub body_cut: AtomicBool,
 }
 
 async fn accept_loop(
@@ -302,9 +305,12 @@ async fn connection(
         tls: tls.is_some(),
         client_cert,
         reset: reset.clone(),
+        body_cut: AtomicBool::new(false),
     });
     let n = national.clone();
-    let service = service_fn(move |req| api::handle(n.clone(), info.clone(), req));
+    let conn_info = info.clone();
+    // boxed so that the connection can be taken apart when it ends (Leftover)
+    let service = service_fn(move |req| Box::pin(api::handle(n.clone(), info.clone(), req)));
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -312,22 +318,59 @@ async fn connection(
         .max_headers(100)
         .max_buf_size(64 * 1024)
         .keep_alive(true);
-    let conn = builder.serve_connection(TokioIo::new(Conn { stream, reset }), service);
-    tokio::pin!(conn);
-    tokio::select! {
-        result = conn.as_mut() => {
-            if let Err(e) = result {
-                let deliberate = e.source().is_some_and(|s| s.to_string().contains("on purpose"));
-                if !deliberate {
-                    failed(format!("HTTP: {e}{}", e.source().map(|s| format!(": {s}")).unwrap_or_default()));
-                }
-            }
-        }
+    let mut conn = builder.serve_connection(TokioIo::new(Conn { stream, reset }), service);
+    let result = tokio::select! {
+        result = std::future::poll_fn(|cx| conn.poll_without_shutdown(cx)) => result,
         _ = stopped.changed() => {
-            conn.as_mut().graceful_shutdown();
-            let _ = tokio::time::timeout(Duration::from_secs(2), conn).await;
+            std::pin::Pin::new(&mut conn).graceful_shutdown();
+            let _ = tokio::time::timeout(
+                Duration::from_secs(2),
+                std::future::poll_fn(|cx| conn.poll_without_shutdown(cx)),
+            )
+            .await;
+            return;
+        }
+    };
+    if let Err(e) = result {
+        let deliberate = e.source().is_some_and(|s| s.to_string().contains("on purpose"));
+        if !deliberate {
+            failed(format!(
+                "HTTP: {e}{}",
+                e.source().map(|s| format!(": {s}")).unwrap_or_default()
+            ));
+        }
+        return;
+    }
+    let parts = conn.into_parts();
+    let mut io = parts.io.into_inner();
+    if conn_info.body_cut.load(Ordering::SeqCst) {
+        let bytes = leftover(parts.read_buf.to_vec(), &mut io).await;
+        if !bytes.is_empty() {
+            national.record(NationalEvent::Leftover {
+                connection: id,
+                remote: remote.to_string(),
+                bytes: crate::events::Blob(bytes),
+            });
         }
     }
+    use tokio::io::AsyncWriteExt as _;
+    let _ = tokio::time::timeout(Duration::from_secs(2), io.shutdown()).await;
+}
+
+/// What is left on a connection after a body cut short by its Content-Length: what hyper had
+/// read already, and what arrives within a short while, at most 64 KiB.
+async fn leftover(mut bytes: Vec<u8>, io: &mut Conn) -> Vec<u8> {
+    use tokio::io::AsyncReadExt as _;
+    const LIMIT: usize = 64 * 1024;
+    let mut buf = [0u8; 4096];
+    while bytes.len() < LIMIT {
+        match tokio::time::timeout(Duration::from_millis(200), io.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => bytes.extend_from_slice(&buf[..n]),
+            _ => break,
+        }
+    }
+    bytes.truncate(LIMIT);
+    bytes
 }
 
 use std::error::Error as _;
