@@ -11,13 +11,16 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-/// `onshi args…` started in `cwd`.
+/// `onshi args…` to start in `cwd` (more arguments may follow).
+fn onshi_cmd(cwd: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(onshi());
+    c.current_dir(cwd).args(args);
+    c
+}
+
+/// `onshi args…` run in `cwd`.
 fn onshi_in(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(onshi())
-        .current_dir(cwd)
-        .args(args)
-        .output()
-        .expect("onshi runs")
+    onshi_cmd(cwd, args).output().expect("onshi runs")
 }
 
 fn text(out: &Output) -> String {
@@ -163,30 +166,25 @@ fn a_folder_name_that_is_not_utf8_works_for_reports_and_is_refused_for_the_termi
     let cwd = tempfile::tempdir().unwrap();
     let bad = std::ffi::OsStr::from_bytes(b"r\xe9sultats");
     // the default terminal folder inside it cannot be announced as JSON text
-    let out = Command::new(onshi())
-        .current_dir(cwd.path())
-        .args(["run", "--adapter", "true", "--report-dir"])
+    let out = onshi_cmd(cwd.path(), &["run", "--adapter", "true", "--report-dir"])
         .arg(bad)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(text(&out).contains("not valid UTF-8"), "{}", text(&out));
     // with the terminal folder elsewhere the reports go there
-    let out = Command::new(onshi())
-        .current_dir(cwd.path())
-        .args([
-            "run",
-            "--adapter",
-            &reference_adapter(None),
-            "--case",
-            CASE,
-            "--terminal-dir",
-            "t",
-            "--report-dir",
-        ])
-        .arg(bad)
-        .output()
-        .unwrap();
+    let adapter = reference_adapter(None);
+    let args = [
+        "run",
+        "--adapter",
+        &adapter,
+        "--case",
+        CASE,
+        "--terminal-dir",
+        "t",
+        "--report-dir",
+    ];
+    let out = onshi_cmd(cwd.path(), &args).arg(bad).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(cwd.path().join(bad).join("report.json").is_file());
 }
@@ -221,23 +219,25 @@ fn other_commands_take_relative_paths_too() {
 fn a_working_directory_deleted_during_a_run_does_not_matter_when_the_reports_go_elsewhere() {
     let cwd = tempfile::tempdir().unwrap();
     let reports = tempfile::tempdir().unwrap();
-    let child = Command::new(onshi())
-        .current_dir(cwd.path())
-        .args([
+    let adapter = reference_adapter(None);
+    let child = onshi_cmd(
+        cwd.path(),
+        &[
             "run",
             "--adapter",
-            &reference_adapter(None),
+            &adapter,
             "--case",
             CASE,
             "--case",
             "FILE-QUAL-003",
-        ])
-        .arg("--report-dir")
-        .arg(reports.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+            "--report-dir",
+        ],
+    )
+    .arg(reports.path())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
     std::thread::sleep(Duration::from_millis(300));
     let gone = cwd.path().to_owned();
     drop(cwd);
@@ -250,9 +250,8 @@ fn a_working_directory_deleted_during_a_run_does_not_matter_when_the_reports_go_
 #[test]
 fn a_working_directory_deleted_with_the_reports_in_it_ends_the_run_clearly() {
     let cwd = tempfile::tempdir().unwrap();
-    let mut child = Command::new(onshi())
-        .current_dir(cwd.path())
-        .args(["run", "--adapter", &reference_adapter(None), "--report-dir", "r"])
+    let adapter = reference_adapter(None);
+    let mut child = onshi_cmd(cwd.path(), &["run", "--adapter", &adapter, "--report-dir", "r"])
         .args(["--case", CASE, "--case", "FILE-QUAL-003", "--case", "FILE-QUAL-005"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

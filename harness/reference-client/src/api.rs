@@ -1,5 +1,6 @@
 //! The HTTP API client: login with the institution's client certificate, search with the bare
-//! idToken, one new connection per request.
+//! idToken — one new connection per request, or (`--keep-alive`) the searches of a session on
+//! one kept connection, opened again when the server has closed it.
 //!
 //! A careful client: it logs in once and reuses the token, logs in again when the token is
 //! refused, retries network errors and 5xx answers a bounded number of times with backoff
@@ -28,6 +29,8 @@ const AUTH_PATH: &str = "/oqs-api-pro/MSA12020/ILI12020SV01/auth";
 const SEARCH_PATH: &str = "/oqs-api-pro/MSA01030/ILI01030SV01/search";
 /// Searches per confirmation before giving up on a busy or broken service.
 const MAX_ATTEMPTS: u32 = 4;
+/// Logins per confirmation (a busy login service is tried again, within API-STORM-001's 3).
+const MAX_LOGINS: u32 = 3;
 
 /// An HTTP answer.
 struct Reply {
@@ -93,8 +96,12 @@ fn tls_config(ca_pem: &str, identity: Option<(&str, &str)>) -> Result<Arc<Client
     Ok(Arc::new(config))
 }
 
+type Tls = StreamOwned<ClientConnection, TcpStream>;
+
 /// A client of the national system's HTTP API.
 pub struct ApiClient {
+    /// The kept search connection (keep-alive mode).
+    kept: Option<Tls>,
     host: String,
     port: u16,
     login_tls: Arc<ClientConfig>,
@@ -119,6 +126,7 @@ impl ApiClient {
         let identity =
             (!env.client_cert_pem.is_empty()).then_some((env.client_cert_pem.as_str(), env.client_key_pem.as_str()));
         Ok(ApiClient {
+            kept: None,
             host: host.trim_matches(['[', ']']).to_owned(),
             port,
             login_tls: tls_config(&env.ca_cert_pem, identity)?,
@@ -135,9 +143,10 @@ impl ApiClient {
         self.options.defects.has(d)
     }
 
-    /// Forgets the token (a new case).
+    /// Forgets the token and the kept connection (a new case).
     pub fn reset(&mut self) {
         self.token = None;
+        self.kept = None;
     }
 
     /// One request on a new connection.
@@ -149,55 +158,8 @@ impl ApiClient {
         authorization: Option<&str>,
         deadline: Option<Instant>,
     ) -> Result<Reply, NetError> {
-        let remaining = || match deadline {
-            Some(d) => d
-                .checked_duration_since(Instant::now())
-                .filter(|r| !r.is_zero())
-                .ok_or(NetError::Timeout)
-                .map(Some),
-            None => Ok(None),
-        };
-        let failed = |e: &dyn std::fmt::Display| NetError::Failed(e.to_string());
-        let addr = (self.host.as_str(), self.port)
-            .to_socket_addrs()
-            .map_err(|e| failed(&e))?
-            .next()
-            .ok_or_else(|| NetError::Failed(format!("{} does not resolve", self.host)))?;
-        let tcp = match remaining()? {
-            Some(r) => TcpStream::connect_timeout(&addr, r),
-            None => TcpStream::connect(addr),
-        }
-        .map_err(|e| failed(&e))?;
-        // small request, answer awaited at once: Nagle would hold the last segment back for
-        // the server's delayed ACK (~40 ms per search)
-        tcp.set_nodelay(true).map_err(|e| failed(&e))?;
-        tcp.set_read_timeout(remaining()?).map_err(|e| failed(&e))?;
-        tcp.set_write_timeout(remaining()?).map_err(|e| failed(&e))?;
-        let name = ServerName::try_from(self.host.clone()).map_err(|e| failed(&e))?;
-        let conn = ClientConnection::new(tls.clone(), name).map_err(|e| failed(&e))?;
-        let mut stream = StreamOwned::new(conn, tcp);
-        let length = if self.has(Defect::ContentLengthChars) {
-            String::from_utf8_lossy(body).chars().count()
-        } else {
-            body.len()
-        };
-        let mut head = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json;charset=UTF-8\r\nAccept: application/json\r\nContent-Length: {length}\r\nConnection: close\r\n",
-            self.host
-        );
-        if let Some(a) = authorization {
-            head.push_str(&format!("Authorization: {a}\r\n"));
-        }
-        head.push_str("\r\n");
-        let io = |e: std::io::Error| match e.kind() {
-            ErrorKind::WouldBlock | ErrorKind::TimedOut => NetError::Timeout,
-            _ => NetError::Failed(e.to_string()),
-        };
-        // one write, so head and body leave in one TLS record
-        let mut request = head.into_bytes();
-        request.extend_from_slice(body);
-        stream.write_all(&request).map_err(io)?;
-        stream.flush().map_err(io)?;
+        let mut stream = self.connect(tls, deadline)?;
+        self.send(&mut stream, path, body, authorization, false, deadline)?;
         let mut buf = Vec::new();
         let mut chunk = [0u8; 16 * 1024];
         loop {
@@ -206,10 +168,140 @@ impl ApiClient {
                 Ok(n) => buf.extend_from_slice(&chunk[..n]),
                 // A peer that closes without close_notify: judge what arrived.
                 Err(e) if e.kind() == ErrorKind::UnexpectedEof => break,
-                Err(e) => return Err(io(e)),
+                Err(e) => return Err(io_error(e)),
             }
         }
         parse_reply(&buf)
+    }
+
+    /// A search on the kept connection (keep-alive mode). A connection the server closed
+    /// meanwhile is opened again once: a search changes nothing, so sending it again is safe.
+    fn search_kept(&mut self, body: &[u8], authorization: &str, deadline: Option<Instant>) -> Result<Reply, NetError> {
+        let reused = self.kept.is_some();
+        let mut stream = match self.kept.take() {
+            Some(s) => s,
+            None => self.connect(&self.search_tls.clone(), deadline)?,
+        };
+        let first = self.round_trip(&mut stream, body, authorization, deadline);
+        match first {
+            Ok((reply, reusable)) => {
+                if reusable {
+                    self.kept = Some(stream);
+                }
+                Ok(reply)
+            }
+            Err(e) if self.has(Defect::KeepaliveNoReconnect) => {
+                // the dead connection is kept, and every later search on it fails too
+                self.kept = Some(stream);
+                Err(e)
+            }
+            Err(NetError::Timeout) => Err(NetError::Timeout),
+            Err(_) if reused => {
+                let mut fresh = self.connect(&self.search_tls.clone(), deadline)?;
+                let (reply, reusable) = self.round_trip(&mut fresh, body, authorization, deadline)?;
+                if reusable {
+                    self.kept = Some(fresh);
+                }
+                Ok(reply)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One request and its answer on a kept connection; whether the connection may be used
+    /// again (the answer was complete and the server did not say `Connection: close`).
+    fn round_trip(
+        &self,
+        stream: &mut Tls,
+        body: &[u8],
+        authorization: &str,
+        deadline: Option<Instant>,
+    ) -> Result<(Reply, bool), NetError> {
+        stream
+            .sock
+            .set_read_timeout(remaining(deadline)?)
+            .map_err(|e| NetError::Failed(e.to_string()))?;
+        self.send(stream, SEARCH_PATH, body, Some(authorization), true, deadline)?;
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            // the answer ends at its Content-Length, not at the end of the connection
+            if let Some((head_len, Some(length))) = head_and_length(&buf)
+                && buf.len() >= head_len + length
+            {
+                buf.truncate(head_len + length);
+                let reply = parse_reply(&buf)?;
+                let close = reply
+                    .header("connection")
+                    .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+                return Ok((reply, !close));
+            }
+            match stream.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == ErrorKind::UnexpectedEof => break,
+                Err(e) => return Err(io_error(e)),
+            }
+        }
+        // closed before the answer was complete (or it had no Content-Length)
+        parse_reply(&buf).map(|r| (r, false))
+    }
+
+    /// A new TLS connection within the deadline.
+    fn connect(&self, tls: &Arc<ClientConfig>, deadline: Option<Instant>) -> Result<Tls, NetError> {
+        let failed = |e: &dyn std::fmt::Display| NetError::Failed(e.to_string());
+        let addr = (self.host.as_str(), self.port)
+            .to_socket_addrs()
+            .map_err(|e| failed(&e))?
+            .next()
+            .ok_or_else(|| NetError::Failed(format!("{} does not resolve", self.host)))?;
+        let tcp = match remaining(deadline)? {
+            Some(r) => TcpStream::connect_timeout(&addr, r),
+            None => TcpStream::connect(addr),
+        }
+        .map_err(|e| failed(&e))?;
+        // small request, answer awaited at once: Nagle would hold the last segment back for
+        // the server's delayed ACK (~40 ms per search)
+        tcp.set_nodelay(true).map_err(|e| failed(&e))?;
+        tcp.set_read_timeout(remaining(deadline)?).map_err(|e| failed(&e))?;
+        tcp.set_write_timeout(remaining(deadline)?).map_err(|e| failed(&e))?;
+        let name = ServerName::try_from(self.host.clone()).map_err(|e| failed(&e))?;
+        let conn = ClientConnection::new(tls.clone(), name).map_err(|e| failed(&e))?;
+        Ok(StreamOwned::new(conn, tcp))
+    }
+
+    /// Writes one request: head and body in one write, so they leave in one TLS record.
+    fn send(
+        &self,
+        stream: &mut Tls,
+        path: &str,
+        body: &[u8],
+        authorization: Option<&str>,
+        keep_alive: bool,
+        deadline: Option<Instant>,
+    ) -> Result<(), NetError> {
+        stream
+            .sock
+            .set_write_timeout(remaining(deadline)?)
+            .map_err(|e| NetError::Failed(e.to_string()))?;
+        let length = if self.has(Defect::ContentLengthChars) {
+            String::from_utf8_lossy(body).chars().count()
+        } else {
+            body.len()
+        };
+        let mut head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json;charset=UTF-8\r\nAccept: application/json\r\nContent-Length: {length}\r\nConnection: {}\r\n",
+            self.host,
+            if keep_alive { "keep-alive" } else { "close" }
+        );
+        if let Some(a) = authorization {
+            head.push_str(&format!("Authorization: {a}\r\n"));
+        }
+        head.push_str("\r\n");
+        let mut request = head.into_bytes();
+        request.extend_from_slice(body);
+        stream.write_all(&request).map_err(io_error)?;
+        stream.flush().map_err(io_error)
     }
 
     fn login(&self, deadline: Option<Instant>) -> Result<String, Result<Reply, NetError>> {
@@ -217,6 +309,11 @@ impl ApiClient {
         let reply = self
             .exchange(&self.login_tls, AUTH_PATH, &body, None, deadline)
             .map_err(Err)?;
+        if self.has(Defect::CrashOnBadLogin) && serde_json::from_slice::<Value>(&reply.body).is_err() {
+            // an unhandled exception in JSON.parse of the login answer: the process dies
+            eprintln!("Uncaught SyntaxError: Unexpected token in JSON at position 0 (login answer)");
+            std::process::exit(1);
+        }
         let token = serde_json::from_slice::<Value>(&reply.body)
             .ok()
             .and_then(|v| v.pointer("/result/idToken").and_then(Value::as_str).map(str::to_owned));
@@ -267,10 +364,27 @@ impl ApiClient {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return timed_out();
             }
-            if self.token.is_none() {
+            if self.token.is_none() || self.has(Defect::LoginEverySearch) {
                 logins += 1;
                 match self.login(deadline) {
                     Ok(t) => self.token = Some(t),
+                    // the login service is busy or under maintenance: wait as asked, try again
+                    Err(Ok(busy)) if busy.status >= 500 && logins < MAX_LOGINS && !self.has(Defect::NoLoginRetry) => {
+                        let after = busy
+                            .header("retry-after")
+                            .and_then(|v| v.trim().parse::<u64>().ok())
+                            .map(Duration::from_secs)
+                            .unwrap_or_default();
+                        let wait = Duration::from_millis(200 * (1 << logins.min(4))).max(after);
+                        if deadline.is_some_and(|d| Instant::now() + wait >= d) {
+                            return Conclusion::error(format!(
+                                "ログインできません: {}",
+                                busy.error_text(&self.options.defects)
+                            ));
+                        }
+                        sleep(wait);
+                        continue;
+                    }
                     Err(Ok(refused)) if self.has(Defect::LoginStorm) && logins < 100 => {
                         let _ = refused;
                         continue;
@@ -307,7 +421,12 @@ impl ApiClient {
                     .unwrap_or_default();
                 backoff.max(after)
             };
-            match self.exchange(&self.search_tls, SEARCH_PATH, &body, Some(&auth), deadline) {
+            let reply = if self.options.keep_alive || self.has(Defect::KeepaliveNoReconnect) {
+                self.search_kept(&body, &auth, deadline)
+            } else {
+                self.exchange(&self.search_tls, SEARCH_PATH, &body, Some(&auth), deadline)
+            };
+            match reply {
                 Ok(reply) if reply.status == 200 && self.has(Defect::TrustHttp200) => {
                     return Conclusion {
                         outcome: Outcome::Valid,
@@ -362,6 +481,42 @@ impl ApiClient {
             Ok(result) => interpret::conclude(&result, None, &self.options.defects),
             Err(e) => Conclusion::error(format!("応答の形式が正しくありません: {e}")),
         }
+    }
+}
+
+/// The time left until `deadline` (none: no deadline); `Timeout` when it has passed.
+fn remaining(deadline: Option<Instant>) -> Result<Option<Duration>, NetError> {
+    match deadline {
+        Some(d) => d
+            .checked_duration_since(Instant::now())
+            .filter(|r| !r.is_zero())
+            .ok_or(NetError::Timeout)
+            .map(Some),
+        None => Ok(None),
+    }
+}
+
+fn io_error(e: std::io::Error) -> NetError {
+    match e.kind() {
+        ErrorKind::WouldBlock | ErrorKind::TimedOut => NetError::Timeout,
+        _ => NetError::Failed(e.to_string()),
+    }
+}
+
+/// Once the head of an answer is complete: its length, and its Content-Length if any.
+fn head_and_length(buf: &[u8]) -> Option<(usize, Option<usize>)> {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut response = httparse::Response::new(&mut headers);
+    match response.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => Some((
+            n,
+            response
+                .headers
+                .iter()
+                .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+                .and_then(|h| std::str::from_utf8(h.value).ok()?.trim().parse().ok()),
+        )),
+        _ => None,
     }
 }
 

@@ -67,6 +67,10 @@ pub enum Defect {
     ReconnectBeforeSign,
     RemovedAsError,
     CrashOnErrorAnswer,
+    CrashOnBadLogin,
+    NoLoginRetry,
+    LoginEverySearch,
+    KeepaliveNoReconnect,
 }
 
 /// What a defect does and what must catch it.
@@ -94,7 +98,7 @@ const fn c(case: &'static str, check: &'static str) -> Catch {
 }
 
 /// The API cases in which the client searches: a defect in every search request fails each.
-const API_SEARCHES: [&str; 13] = [
+const API_SEARCHES: [&str; 18] = [
     "API-QUAL-001",
     "API-QUAL-002",
     "API-QUAL-003",
@@ -108,6 +112,11 @@ const API_SEARCHES: [&str; 13] = [
     "API-RESET-001",
     "API-SLOW-001",
     "API-MALFORMED-001",
+    "API-PAD-001",
+    "API-ERR-001",
+    "API-AUTH-BUSY-001",
+    "API-AUTH-RESET-001",
+    "API-TOKEN-003",
 ];
 
 /// The same check failing in each of `cases`.
@@ -121,7 +130,14 @@ const fn each<const N: usize>(cases: [&'static str; N], check: &'static str) -> 
     out
 }
 
-const API_LOGINS: [&str; 3] = ["API-LOGIN-001", "API-LOGIN-002", "API-LOGIN-003"];
+/// The API cases in which no login succeeds (refused, or answered with something else).
+const API_LOGINS: [&str; 5] = [
+    "API-LOGIN-001",
+    "API-LOGIN-002",
+    "API-LOGIN-003",
+    "API-AUTH-JSON-001",
+    "API-AUTH-MAINT-001",
+];
 
 /// Catches that depend on timing under load: the case fails with the check when two of the
 /// rush's reception PCs happen to wait for a result at the same moment, and passes when they
@@ -157,6 +173,8 @@ pub const DEFECTS: &[DefectInfo] = &[
             c("FACE-LOCKED-001", "OUT-ERROR"),
             c("FACE-REVOKED-001", "OUT-ERROR"),
             c("FACE-JUKI-001", "OUT-ERROR"),
+            c("API-ERR-001", "OUT-ERROR"),
+            c("API-TOKEN-003", "OUT-INVALID"),
         ],
     },
     DefectInfo {
@@ -186,6 +204,7 @@ pub const DEFECTS: &[DefectInfo] = &[
             c("BULK-CARD-001", "BULK-RESULT"),
             c("BULK-QUAL-001", "BULK-RESULT"),
             c("FACE-PIN-001", "OUT-INVALID"),
+            c("API-TOKEN-003", "OUT-INVALID"),
         ],
     },
     DefectInfo {
@@ -219,6 +238,7 @@ pub const DEFECTS: &[DefectInfo] = &[
             c("FACE-LOCKED-001", "OUT-MESSAGE"),
             c("FACE-REVOKED-001", "OUT-MESSAGE"),
             c("FACE-JUKI-001", "OUT-MESSAGE"),
+            c("API-ERR-001", "OUT-MESSAGE"),
         ],
     },
     DefectInfo {
@@ -278,13 +298,17 @@ pub const DEFECTS: &[DefectInfo] = &[
         defect: Defect::ZeroPadInsurer,
         name: "zero-pad-insurer",
         behaviour: "pads a 6-digit 国保 insurer number with zeros (\"00990015\") instead of spaces",
-        catches: &[c("FILE-PAD-001", "MSG-INS-002"), c("BULK-CARD-001", "BULK-CARD")],
+        catches: &[
+            c("FILE-PAD-001", "MSG-INS-002"),
+            c("BULK-CARD-001", "BULK-CARD"),
+            c("API-PAD-001", "MSG-INS-002"),
+        ],
     },
     DefectInfo {
         defect: Defect::TrimInsurer,
         name: "trim-insurer",
         behaviour: "stores the insurer number with its leading spaces trimmed",
-        catches: &[c("FILE-PAD-001", "REC-INSURER")],
+        catches: &[c("FILE-PAD-001", "REC-INSURER"), c("API-PAD-001", "REC-INSURER")],
     },
     DefectInfo {
         defect: Defect::BranchDefault00,
@@ -375,7 +399,11 @@ pub const DEFECTS: &[DefectInfo] = &[
         defect: Defect::NeverRelogin,
         name: "never-relogin",
         behaviour: "never logs in again: once its token expires every search fails",
-        catches: &[c("API-TOKEN-001", "OUT-VALID"), c("API-TOKEN-002", "OUT-INVALID")],
+        catches: &[
+            c("API-TOKEN-001", "OUT-VALID"),
+            c("API-TOKEN-002", "OUT-INVALID"),
+            c("API-TOKEN-003", "OUT-VALID"),
+        ],
     },
     DefectInfo {
         defect: Defect::RetryStorm,
@@ -410,6 +438,8 @@ pub const DEFECTS: &[DefectInfo] = &[
             c("API-LOGIN-002", "API-STORM-001"),
             c("API-LOGIN-001", "API-STORM-001"),
             c("API-LOGIN-003", "API-STORM-001"),
+            c("API-AUTH-JSON-001", "API-STORM-001"),
+            c("API-AUTH-MAINT-001", "API-STORM-001"),
         ],
     },
     DefectInfo {
@@ -426,19 +456,26 @@ pub const DEFECTS: &[DefectInfo] = &[
             c("API-TOKEN-002", "OUT-VALID"),
             c("API-BUSY-001", "OUT-VALID"),
             c("API-RESET-001", "OUT-VALID"),
+            c("API-AUTH-BUSY-001", "OUT-VALID"),
+            c("API-AUTH-RESET-001", "OUT-VALID"),
+            c("API-PAD-001", "OUT-VALID"),
+            c("API-TOKEN-003", "OUT-INVALID"),
         ],
     },
     DefectInfo {
         defect: Defect::RawParseError,
         name: "raw-parse-error",
         behaviour: "parses an HTML error page as JSON and shows the parser's error instead of the HTTP status",
-        catches: &[c("API-MAINT-001", "OUT-MESSAGE")],
+        catches: &[
+            c("API-MAINT-001", "OUT-MESSAGE"),
+            c("API-AUTH-MAINT-001", "OUT-MESSAGE"),
+        ],
     },
     DefectInfo {
         defect: Defect::NoRetry,
         name: "no-retry",
         behaviour: "gives up at the first network error (a reset connection) instead of trying again",
-        catches: &[c("API-RESET-001", "OUT-VALID")],
+        catches: &[c("API-RESET-001", "OUT-VALID"), c("API-AUTH-RESET-001", "OUT-VALID")],
     },
     DefectInfo {
         defect: Defect::TrustHttp200,
@@ -455,6 +492,9 @@ pub const DEFECTS: &[DefectInfo] = &[
             c("API-SYMBOL-001", "REC-CARD"),
             c("API-TOKEN-001", "REC-NAME"),
             c("API-TOKEN-002", "OUT-INVALID"),
+            c("API-ERR-001", "OUT-ERROR"),
+            c("API-PAD-001", "REC-INSURER"),
+            c("API-TOKEN-003", "OUT-INVALID"),
         ],
     },
     // The folder conventions and the families beyond 資格確認.
@@ -636,6 +676,37 @@ pub const DEFECTS: &[DefectInfo] = &[
             c("FACE-REVOKED-001", "CLIENT-CRASH"),
             c("FACE-JUKI-001", "CLIENT-CRASH"),
         ],
+    },
+    DefectInfo {
+        defect: Defect::CrashOnBadLogin,
+        name: "crash-on-bad-login",
+        behaviour: "crashes (an unhandled JSON parse exception) when the login answer is not JSON",
+        catches: &[
+            c("API-AUTH-JSON-001", "CLIENT-CRASH"),
+            c("API-AUTH-MAINT-001", "CLIENT-CRASH"),
+        ],
+    },
+    DefectInfo {
+        defect: Defect::NoLoginRetry,
+        name: "no-login-retry",
+        behaviour: "gives up when the login is answered 503 (busy, Retry-After) instead of waiting and logging in again",
+        catches: &[c("API-AUTH-BUSY-001", "OUT-VALID")],
+    },
+    DefectInfo {
+        defect: Defect::LoginEverySearch,
+        name: "login-every-search",
+        behaviour: "logs in again before every search instead of keeping its token for the next patient",
+        // against a maintenance page every retried search comes with a login: a login storm
+        catches: &[
+            c("API-TOKEN-003", "API-TOKEN-REUSE"),
+            c("API-MAINT-001", "API-STORM-001"),
+        ],
+    },
+    DefectInfo {
+        defect: Defect::KeepaliveNoReconnect,
+        name: "keepalive-no-reconnect",
+        behaviour: "keeps its API connection alive but goes on using it after the server closed it (an answer cut short): the next searches on it fail instead of opening a new one (implies --keep-alive)",
+        catches: &[c("API-KEEPALIVE-001", "OUT-VALID"), c("API-RESET-001", "OUT-VALID")],
     },
     DefectInfo {
         defect: Defect::RemovedAsError,

@@ -55,6 +55,8 @@ pub struct Options {
     pub fixed_timeout: bool,
     /// Declare `timeout_ms` in `initialize` as the client's own time-out.
     pub declare_timeout: bool,
+    /// Keep one connection for the API searches of a session (HTTP keep-alive).
+    pub keep_alive: bool,
     /// How often to look for the result.
     pub poll_ms: u64,
     /// Two reads this far apart must agree before a file is trusted (the `stable-read` style
@@ -73,6 +75,7 @@ impl Default for Options {
             timeout_ms: 30_000,
             fixed_timeout: false,
             declare_timeout: false,
+            keep_alive: false,
             poll_ms: 25,
             stable_ms: 100,
             bulk_poll_ms: 1_500,

@@ -58,6 +58,10 @@ pub struct Args {
     /// by creation events only, or by name after two identical reads 300 ms apart.
     #[arg(long, value_enum, default_value_t = ClientStyle::Name)]
     pub style: ClientStyle,
+    /// Send the API searches of a session on one kept connection (HTTP keep-alive), opening a
+    /// new one when the server has closed it, instead of one connection per request.
+    #[arg(long)]
+    pub keep_alive: bool,
 }
 
 fn parse_encoding(s: &str) -> Result<onshi_protocol::TextEncoding, String> {
@@ -71,6 +75,7 @@ impl Args {
             timeout_ms: self.fixed_timeout_ms.unwrap_or(self.timeout_ms),
             fixed_timeout: self.fixed_timeout_ms.is_some(),
             declare_timeout: self.fixed_timeout_ms.is_some() && !self.undeclared,
+            keep_alive: self.keep_alive,
             request_encoding: self.request_encoding,
             style: self.style,
             ..Options::default()

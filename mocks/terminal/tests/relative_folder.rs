@@ -3,43 +3,27 @@
 //! folders are made absolute at start. One test in its own binary: it changes the process's
 //! working directory.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use onshi_national::LocalNational;
-use onshi_protocol::synthetic::ErrorCatalogue;
-use onshi_registry::Registry;
 use onshi_terminal::*;
 
 mod common;
-use common::{FixedClock, today};
 
 #[tokio::test]
 async fn a_relative_folder_is_watched_and_announced_absolute() {
     let dir = tempfile::tempdir().unwrap();
     std::env::set_current_dir(dir.path()).unwrap();
-    let registry = Arc::new(Registry::embedded(today(), 0));
-    let catalogue = Arc::new(ErrorCatalogue::default());
-    let recorder = Arc::new(MemoryRecorder::default());
-    let terminal = Terminal::start(TerminalConfig {
-        folders: Folders::new("report/./terminal"),
-        settings: TerminalSettings {
-            pickup_delay_ms: 30,
-            rescan_ms: 100,
-            ..Default::default()
-        },
-        national: NationalLink::InProcess(Arc::new(LocalNational::new(registry, catalogue.clone()))),
-        catalogue,
-        clock: Arc::new(FixedClock(today().and_hms_opt(9, 0, 0).unwrap())),
-        recorder: recorder.clone(),
-        seed: 1,
-    })
-    .await
-    .unwrap();
+    let cwd = dir.path().to_owned();
+    let settings = TerminalSettings {
+        pickup_delay_ms: 30,
+        rescan_ms: 100,
+        ..Default::default()
+    };
+    let f = common::start_in(dir, Folders::new("report/./terminal"), settings).await;
+    let (terminal, recorder) = (&f.terminal, &f.recorder);
     let folders = terminal.folders().clone();
     assert!(folders.req.is_absolute(), "{folders:?}");
-    assert!(folders.req.starts_with(dir.path().canonicalize().unwrap()) || folders.req.starts_with(dir.path()));
-
+    assert!(folders.req.starts_with(cwd.canonicalize().unwrap()) || folders.req.starts_with(&cwd));
     // a client writes into req/ through the relative path it was not given
     std::fs::write("report/terminal/req/OQSsiquc01req_1.xml", b"<not-xml").unwrap();
     let client_event = || {
@@ -59,5 +43,4 @@ async fn a_relative_folder_is_watched_and_announced_absolute() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(folders.res.join("OQSsiquc01req_1.err").exists());
-    terminal.stop().await;
 }

@@ -5,6 +5,7 @@ use onshi_protocol::CheckInfo;
 
 /// Checks that a case enables for its whole timeline with `checks = [...]`.
 pub const CASE_CHECKS: &[&str] = &[
+    "API-TOKEN-REUSE",
     "FS-REQ-ATOMIC",
     "FS-REQ-DUP",
     "FS-NAME-REUSE",
@@ -376,6 +377,13 @@ pub const CATALOGUE: &[CheckInfo] = &[
         rule: "After an answer with `Retry-After: N` (seconds), the client's next login or search starts no sooner than N seconds later (100 ms slack). Giving up instead is fine.",
         why: "When the national system is overloaded at 9 o'clock, every clinic retrying at once keeps it down; `Retry-After` is how it asks for room.",
         fix: "Parse `Retry-After` on 429/503 answers and wait at least that long before the next attempt (or report the error if the receptionist cannot wait that long).",
+    },
+    CheckInfo {
+        id: "API-TOKEN-REUSE",
+        title: "The token is kept for the next patients",
+        rule: "Across a case's confirmations the client logs in once and keeps its idToken; it logs in again only after a search was refused with 401 (the token expired or was revoked). Successful logins ≤ 1 + searches answered 401.",
+        why: "A login is a mutual-TLS handshake with the institution's certificate; a client that logs in before every search doubles the load on the login service at the morning rush, and its re-login path — the one that matters when a token expires mid-session — is never exercised, so the expiry cases pass without showing that it works.",
+        fix: "Keep the idToken after the first login (in memory, per workstation); on HTTP 401 from the search, forget it, log in once more and repeat the search.",
     },
     CheckInfo {
         id: "API-STORM-001",

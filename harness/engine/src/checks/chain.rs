@@ -6,7 +6,8 @@
 //! Stages, in the order one causes the next:
 //! 1. what the client sent — REQ-*, MSG-*, API-* request findings, FS-REQ-ATOMIC, REG-CARD;
 //! 2. what it concluded — OUT-*, CLIENT-CRASH, the step's own outcome check;
-//! 3. what it stored — REC-*, FACE-CONSENT, FACE-REFNUM.
+//! 3. what it stored — REC-*, FACE-CONSENT, FACE-REFNUM; and a request check that failed
+//!    because no request was sent at all (the client had given up).
 //!
 //! Checks of a client's independent behaviour (retries, storms, duplicates, consumption,
 //! time-outs) are never chained.
@@ -20,13 +21,20 @@ enum Stage {
     Stored,
 }
 
-fn stage(id: &str, outcome_checks: &[String]) -> Option<Stage> {
-    const INDEPENDENT: &[&str] = &["API-RETRY-001", "API-STORM-001"];
+fn stage(c: &CheckResult, outcome_checks: &[String]) -> Option<Stage> {
+    const INDEPENDENT: &[&str] = &["API-RETRY-001", "API-STORM-001", "API-TOKEN-REUSE"];
+    let id = c.id.as_str();
     if INDEPENDENT.contains(&id) {
         return None;
     }
     if ["REQ-", "MSG-", "API-"].iter().any(|p| id.starts_with(p)) || id == "FS-REQ-ATOMIC" || id == "REG-CARD" {
-        Some(Stage::Sent)
+        // a request check that failed because nothing was sent (no event) follows from the
+        // client giving up, not the other way round
+        Some(if c.events.is_empty() {
+            Stage::Stored
+        } else {
+            Stage::Sent
+        })
     } else if id.starts_with("OUT-") || id == "CLIENT-CRASH" || outcome_checks.iter().any(|c| c == id) {
         Some(Stage::Concluded)
     } else if id.starts_with("REC-") || id == "FACE-CONSENT" || id == "FACE-REFNUM" {
@@ -57,7 +65,7 @@ pub fn chain(results: &mut [CheckResult], steps: &[StepRecord], outcome_checks: 
             .iter()
             .enumerate()
             .filter(|(_, c)| c.status == Status::Fail && step_of(c, steps) == Some(step.index))
-            .filter_map(|(i, c)| stage(&c.id, outcome_checks).map(|s| (i, s)))
+            .filter_map(|(i, c)| stage(c, outcome_checks).map(|s| (i, s)))
             .collect();
         let Some(&(root, root_stage)) = failed.iter().min_by_key(|(i, s)| (*s, *i)) else {
             continue;

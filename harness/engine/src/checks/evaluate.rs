@@ -163,6 +163,9 @@ pub fn evaluate(case: &Case, steps: &[StepRecord], entries: &[Entry]) -> Vec<Che
     if case.def.checks.iter().any(|c| c == "FS-REQ-ATOMIC") {
         atomic_check(entries, &mut out);
     }
+    if declared("API-TOKEN-REUSE") {
+        token_reuse_check(&api_view::client_exchanges(entries), &mut out);
+    }
     let outcome_checks: Vec<String> = case
         .def
         .steps
@@ -972,6 +975,42 @@ fn retry_check(xs: &[ApiExchange<'_>], step: usize, out: &mut Vec<CheckResult>) 
 }
 
 /// API-STORM-001: a bounded number of logins and searches per confirmation.
+/// API-TOKEN-REUSE over a whole case: successful logins ≤ 1 + searches refused with 401.
+fn token_reuse_check(xs: &[ApiExchange<'_>], out: &mut Vec<CheckResult>) {
+    let logins: Vec<&ApiExchange<'_>> = xs.iter().filter(|a| a.is_login() && a.x.status == 200).collect();
+    let searches = xs.iter().filter(|a| a.is_search()).count();
+    let refused = xs.iter().filter(|a| a.is_search() && a.x.status == 401).count();
+    let allowed = 1 + refused;
+    if logins.len() <= allowed {
+        out.push(result(
+            "API-TOKEN-REUSE",
+            Status::Pass,
+            format!(
+                "{} login(s) for {searches} search(es), {refused} of them refused with 401",
+                logins.len()
+            ),
+            None,
+            logins.iter().map(|a| a.seq).collect(),
+        ));
+    } else {
+        out.push(CheckResult {
+            expected: Some(format!("at most {allowed} login(s): one, and one after each 401")),
+            actual: Some(format!("{} logins", logins.len())),
+            ..result(
+                "API-TOKEN-REUSE",
+                Status::Fail,
+                format!(
+                    "the client logged in {} times for {searches} searches ({refused} refused with 401): it did not keep its token for the next patient (logins at events {})",
+                    logins.len(),
+                    logins.iter().map(|a| format!("#{}", a.seq)).collect::<Vec<_>>().join(", ")
+                ),
+                None,
+                logins.iter().skip(allowed).map(|a| a.seq).collect(),
+            )
+        });
+    }
+}
+
 fn storm_check(xs: &[ApiExchange<'_>], step: usize, out: &mut Vec<CheckResult>) {
     let logins = xs.iter().filter(|a| a.is_login()).count();
     let total = xs.len();

@@ -35,12 +35,18 @@ pub struct Fixture {
 /// Starts a terminal with exactly `settings`.
 pub async fn start(settings: TerminalSettings) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
+    let folders = Folders::new(dir.path().join("OQS"));
+    start_in(dir, folders, settings).await
+}
+
+/// [`start`] on `folders` (which may be relative to the working directory), keeping `dir`.
+pub async fn start_in(dir: tempfile::TempDir, folders: Folders, settings: TerminalSettings) -> Fixture {
     let registry = Arc::new(Registry::embedded(today(), 0));
     let catalogue = Arc::new(ErrorCatalogue::default());
     let national = Arc::new(LocalNational::new(registry.clone(), catalogue.clone()));
     let recorder = Arc::new(MemoryRecorder::default());
     let terminal = Terminal::start(TerminalConfig {
-        folders: Folders::new(dir.path().join("OQS")),
+        folders,
         settings,
         national: NationalLink::InProcess(national.clone()),
         catalogue,
