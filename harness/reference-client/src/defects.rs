@@ -98,7 +98,7 @@ const fn c(case: &'static str, check: &'static str) -> Catch {
 }
 
 /// The API cases in which the client searches: a defect in every search request fails each.
-const API_SEARCHES: [&str; 18] = [
+const API_SEARCHES: [&str; 19] = [
     "API-QUAL-001",
     "API-QUAL-002",
     "API-QUAL-003",
@@ -117,6 +117,7 @@ const API_SEARCHES: [&str; 18] = [
     "API-AUTH-BUSY-001",
     "API-AUTH-RESET-001",
     "API-TOKEN-003",
+    "API-KEEPALIVE-001",
 ];
 
 /// The same check failing in each of `cases`.
@@ -175,6 +176,7 @@ pub const DEFECTS: &[DefectInfo] = &[
             c("FACE-JUKI-001", "OUT-ERROR"),
             c("API-ERR-001", "OUT-ERROR"),
             c("API-TOKEN-003", "OUT-INVALID"),
+            c("API-KEEPALIVE-001", "OUT-INVALID"),
         ],
     },
     DefectInfo {
@@ -205,6 +207,7 @@ pub const DEFECTS: &[DefectInfo] = &[
             c("BULK-QUAL-001", "BULK-RESULT"),
             c("FACE-PIN-001", "OUT-INVALID"),
             c("API-TOKEN-003", "OUT-INVALID"),
+            c("API-KEEPALIVE-001", "OUT-INVALID"),
         ],
     },
     DefectInfo {
@@ -460,6 +463,7 @@ pub const DEFECTS: &[DefectInfo] = &[
             c("API-AUTH-RESET-001", "OUT-VALID"),
             c("API-PAD-001", "OUT-VALID"),
             c("API-TOKEN-003", "OUT-INVALID"),
+            c("API-KEEPALIVE-001", "OUT-VALID"),
         ],
     },
     DefectInfo {
@@ -475,7 +479,11 @@ pub const DEFECTS: &[DefectInfo] = &[
         defect: Defect::NoRetry,
         name: "no-retry",
         behaviour: "gives up at the first network error (a reset connection) instead of trying again",
-        catches: &[c("API-RESET-001", "OUT-VALID"), c("API-AUTH-RESET-001", "OUT-VALID")],
+        catches: &[
+            c("API-RESET-001", "OUT-VALID"),
+            c("API-AUTH-RESET-001", "OUT-VALID"),
+            c("API-KEEPALIVE-001", "OUT-VALID"),
+        ],
     },
     DefectInfo {
         defect: Defect::TrustHttp200,
@@ -495,6 +503,7 @@ pub const DEFECTS: &[DefectInfo] = &[
             c("API-ERR-001", "OUT-ERROR"),
             c("API-PAD-001", "REC-INSURER"),
             c("API-TOKEN-003", "OUT-INVALID"),
+            c("API-KEEPALIVE-001", "OUT-INVALID"),
         ],
     },
     // The folder conventions and the families beyond 資格確認.
