@@ -136,6 +136,13 @@ pub enum TerminalEvent {
     },
     /// Something the terminal could not do (a write failed, the watcher reported an error).
     Problem { message: String },
+    /// A write into `res/` that had failed succeeded at last (`attempts` in all, the first
+    /// `waited_ms` before).
+    WriteRecovered {
+        name: String,
+        attempts: u32,
+        waited_ms: u64,
+    },
     /// Files present in the folders when the terminal stopped.
     Inventory {
         req: Vec<String>,

@@ -511,7 +511,7 @@ async fn run(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<ReqEvent>, mut
         in_flight: HashSet::new(),
         ignored: HashSet::new(),
     };
-    let mut tasks: JoinSet<OsString> = JoinSet::new();
+    let mut tasks: JoinSet<(OsString, Taken)> = JoinSet::new();
     let mut tick = tokio::time::interval(Duration::from_millis(10));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut rescan = tokio::time::interval(Duration::from_millis(settings.rescan_ms.max(10)));
@@ -529,8 +529,11 @@ async fn run(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<ReqEvent>, mut
             _ = rescan.tick() => lp.rescan(),
             _ = tick.tick() => lp.spawn_ready(&settings, &mut tasks),
             Some(done) = tasks.join_next() => {
-                if let Ok(name) = done {
+                if let Ok((name, taken)) = done {
                     lp.in_flight.remove(&name);
+                    if taken == Taken::LeftInPlace {
+                        lp.ignored.insert(name);
+                    }
                 }
             }
         }
@@ -539,13 +542,13 @@ async fn run(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<ReqEvent>, mut
 }
 
 impl Loop {
-    fn spawn_ready(&mut self, settings: &TerminalSettings, tasks: &mut JoinSet<OsString>) {
+    fn spawn_ready(&mut self, settings: &TerminalSettings, tasks: &mut JoinSet<(OsString, Taken)>) {
         for name in self.ready(settings) {
             self.in_flight.insert(name.clone());
             let shared = self.shared.clone();
             tasks.spawn(async move {
-                take_request(shared, name.clone()).await;
-                name
+                let taken = take_request(shared, name.clone()).await;
+                (name, taken)
             });
         }
     }
@@ -598,8 +601,10 @@ impl Loop {
             return;
         };
         let now = Instant::now();
+        let mut present = HashSet::new();
         for entry in entries.flatten() {
             let name = entry.file_name();
+            present.insert(name.clone());
             if is_temporary(&name) || self.in_flight.contains(&name) || self.ignored.contains(&name) {
                 continue;
             }
@@ -625,6 +630,9 @@ impl Loop {
                 }
             }
         }
+        // A name reported once is reported again only after it went away (a share may
+        // remove it without an event).
+        self.ignored.retain(|n| present.contains(n));
     }
 
     /// Requests to take now; names that are not requests are reported once and left alone.
@@ -684,22 +692,31 @@ fn not_a_request(name: &OsString) -> Option<String> {
     }
 }
 
+/// What became of a name the loop handed over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Taken {
+    /// Answered, rejected, taken back by the client, or waiting for nothing more.
+    Done,
+    /// Still in `req/` and not to be taken again until it changes (a directory, a link).
+    LeftInPlace,
+}
+
 /// Takes one request out of `req/` and answers it.
-async fn take_request(shared: Arc<Shared>, name: OsString) {
+async fn take_request(shared: Arc<Shared>, name: OsString) -> Taken {
     let cfg = &shared.config;
     let display = name.to_string_lossy().into_owned();
     let Ok(FileName::Message(msg_name)) = FileName::parse_os(&name) else {
-        return; // filtered before; a race with a rename
+        return Taken::Done; // filtered before; a race with a rename
     };
     let path = cfg.folders.req.join(&name);
     let taken_at = Instant::now();
     let bytes = match folders::read_bounded(&path, cfg.settings.max_request_bytes) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return, // the client took it back
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Taken::Done, // the client took it back
         Err(e) => {
             shared.record(TerminalEvent::Problem {
                 message: format!("cannot read req/{display}: {e}"),
             });
-            return;
+            return Taken::Done;
         }
         Ok(ReadOutcome::NotRegular(NotRegular::Directory)) => {
             shared.record(TerminalEvent::Ignored {
@@ -707,7 +724,15 @@ async fn take_request(shared: Arc<Shared>, name: OsString) {
                 name: display,
                 reason: "a directory named like a request".into(),
             });
-            return;
+            return Taken::LeftInPlace;
+        }
+        Ok(ReadOutcome::NotRegular(NotRegular::Symlink)) => {
+            // Answered, but the link stays where it is: moved into res/ it would offer the
+            // client whatever it points to.
+            let detail = format!("req/{display} is {}", NotRegular::Symlink.describe());
+            let text = shared.config.catalogue.answer(ErrorKey::RequestUnreadable, &detail);
+            write_err(&shared, &msg_name, None, text.code, text.message, None, Move::Leave).await;
+            return Taken::LeftInPlace;
         }
         Ok(ReadOutcome::NotRegular(kind)) => {
             reject(
@@ -716,8 +741,9 @@ async fn take_request(shared: Arc<Shared>, name: OsString) {
                 None,
                 format!("req/{display} is {}", kind.describe()),
                 None,
-            );
-            return;
+            )
+            .await;
+            return Taken::Done;
         }
         Ok(ReadOutcome::TooLarge { limit }) => {
             reject(
@@ -726,8 +752,9 @@ async fn take_request(shared: Arc<Shared>, name: OsString) {
                 None,
                 format!("the file is larger than {limit} bytes"),
                 Some("MSG-XML-003"),
-            );
-            return;
+            )
+            .await;
+            return Taken::Done;
         }
         Ok(ReadOutcome::Bytes(b)) => b,
     };
@@ -735,8 +762,8 @@ async fn take_request(shared: Arc<Shared>, name: OsString) {
         Ok(Some(kind)) => kind,
         // Results and non-XML names were filtered before; CIP's layout is not public.
         _ => {
-            reject_unsupported(&shared, &msg_name, bytes);
-            return;
+            reject_unsupported(&shared, &msg_name, bytes).await;
+            return Taken::Done;
         }
     };
     let limits = Limits {
@@ -750,8 +777,8 @@ async fn take_request(shared: Arc<Shared>, name: OsString) {
                 ReadError::Decode(d) => d.check_id(),
                 ReadError::Model(_) => "MSG-ELEM-003",
             };
-            reject(&shared, &msg_name, Some(bytes), e.to_string(), Some(check));
-            return;
+            reject(&shared, &msg_name, Some(bytes), e.to_string(), Some(check)).await;
+            return Taken::Done;
         }
     };
     shared.ownership.claim_once(path.clone(), FsOp::Removed);
@@ -760,6 +787,7 @@ async fn take_request(shared: Arc<Shared>, name: OsString) {
             message: format!("cannot remove req/{display} after reading it: {e}"),
         });
     }
+    let request_bytes = bytes.clone();
     shared.record(TerminalEvent::RequestTaken {
         name: display.clone(),
         bytes: Blob(bytes),
@@ -791,7 +819,7 @@ async fn take_request(shared: Arc<Shared>, name: OsString) {
                 "the terminal is set never to answer".into()
             },
         });
-        return;
+        return Taken::Done;
     }
     let (extension, result_bytes) = if cfg.settings.zip_bulk_results && reply.is_finished_bulk() {
         let inner = res_name(Extension::Xml);
@@ -818,7 +846,7 @@ async fn take_request(shared: Arc<Shared>, name: OsString) {
                 text.code, text.message
             ),
         });
-        return;
+        return Taken::Done;
     }
     let summary = reply.summary();
     let written = TerminalEvent::ResultWritten {
@@ -829,37 +857,36 @@ async fn take_request(shared: Arc<Shared>, name: OsString) {
         error_code: summary.error_code,
     };
     let path = cfg.folders.res.join(&name);
+    let taken_back = Some((display.as_str(), request_bytes.as_slice()));
     if let Some(slow) = cfg.settings.slow_results {
         let chunks = slow.chunks.max(1);
         let interval = Duration::from_millis(slow.interval_ms);
-        shared
-            .ownership
-            .claim_writes_until(path.clone(), Instant::now() + interval * (chunks as u32 + 2));
         shared.record(TerminalEvent::ResultWriteStarted {
             request: display.clone(),
             name: name.clone(),
             chunks,
             interval_ms: slow.interval_ms,
         });
-        match write_slowly(&path, &result_bytes, chunks, interval).await {
-            Ok(()) => shared.record(written),
-            Err(e) => shared.record(TerminalEvent::Problem {
-                message: format!("writing res/{name} failed: {e}"),
-            }),
-        }
-    } else {
-        match folders::write_atomic(&cfg.folders.res, &name, &result_bytes, || {
-            shared.ownership.claim_once(path.clone(), FsOp::RenamedTo)
-        }) {
-            Ok(()) => shared.record(written),
-            Err(e) => {
-                shared.record(TerminalEvent::Problem {
-                    message: format!("writing res/{name} failed: {e}"),
-                });
-                return;
+        let mut retry = Retry::new(&shared, &name, taken_back);
+        loop {
+            shared
+                .ownership
+                .claim_writes_until(path.clone(), Instant::now() + interval * (chunks as u32 + 2));
+            match write_slowly(&path, &result_bytes, chunks, interval).await {
+                Ok(()) => break,
+                Err(e) => retry.failed(&e).await,
             }
         }
+        retry.done();
+    } else {
+        until_written(&shared, &name, taken_back, || {
+            folders::write_atomic(&cfg.folders.res, &name, &result_bytes, || {
+                shared.ownership.claim_once(path.clone(), FsOp::RenamedTo)
+            })
+        })
+        .await;
     }
+    shared.record(written);
     if cfg.settings.touch_after_write {
         tokio::time::sleep(Duration::from_millis(50)).await;
         shared
@@ -893,6 +920,118 @@ async fn take_request(shared: Arc<Shared>, name: OsString) {
             }),
         }
     }
+    Taken::Done
+}
+
+/// The first wait after a refused write into `res/`; it doubles up to [`RETRY_MAX`].
+const RETRY_FIRST: Duration = Duration::from_millis(50);
+const RETRY_MAX: Duration = Duration::from_secs(2);
+
+/// Retries of one write into `res/` (of `target`) until it succeeds: the terminal never
+/// gives an answer up because a folder refused it for a while (a full disk, a share that went
+/// away). `taken_back` is the request already taken out of `req/`: it is put back there while
+/// the writes fail, so that nothing is lost if the harness stops, and removed again once the
+/// answer is written. Only the first failure and the recovery are journaled.
+struct Retry<'a> {
+    shared: &'a Shared,
+    target: &'a str,
+    taken_back: Option<(&'a str, &'a [u8])>,
+    started: Instant,
+    wait: Duration,
+    attempts: u32,
+    put_back: Option<std::path::PathBuf>,
+}
+
+impl<'a> Retry<'a> {
+    fn new(shared: &'a Shared, target: &'a str, taken_back: Option<(&'a str, &'a [u8])>) -> Self {
+        Retry {
+            shared,
+            target,
+            taken_back,
+            started: Instant::now(),
+            wait: RETRY_FIRST,
+            attempts: 1,
+            put_back: None,
+        }
+    }
+
+    /// The last attempt failed with `e`: waits before the next one.
+    async fn failed(&mut self, e: &std::io::Error) {
+        if self.attempts == 1 {
+            self.put_back = self
+                .taken_back
+                .and_then(|(name, bytes)| put_request_back(self.shared, name, bytes));
+            let held = match (self.taken_back, &self.put_back) {
+                (None, _) => "the request stays in req/".to_owned(),
+                (Some((name, _)), Some(_)) => format!("req/{name} is back in req/ until then"),
+                (Some((name, _)), None) => {
+                    format!("req/{name} could not be put back; the journal holds its bytes")
+                }
+            };
+            self.shared.record(TerminalEvent::Problem {
+                message: format!(
+                    "writing res/{} failed: {e} — retrying until res/ accepts it (after {} ms at first, then up to every {} s); {held}",
+                    self.target,
+                    RETRY_FIRST.as_millis(),
+                    RETRY_MAX.as_secs()
+                ),
+            });
+        }
+        tokio::time::sleep(self.wait).await;
+        self.wait = (self.wait * 2).min(RETRY_MAX);
+        self.attempts += 1;
+    }
+
+    /// The write succeeded.
+    fn done(self) {
+        if self.attempts > 1 {
+            self.shared.record(TerminalEvent::WriteRecovered {
+                name: self.target.to_owned(),
+                attempts: self.attempts,
+                waited_ms: self.started.elapsed().as_millis() as u64,
+            });
+        }
+        if let Some(path) = self.put_back {
+            self.shared.ownership.claim_once(path.clone(), FsOp::Removed);
+            if let Err(e) = std::fs::remove_file(&path) {
+                self.shared.record(TerminalEvent::Problem {
+                    message: format!(
+                        "cannot remove the put-back request {} after answering it: {e}",
+                        path.display()
+                    ),
+                });
+            }
+        }
+    }
+}
+
+/// Runs a synchronous write into `res/` until it succeeds (see [`Retry`]).
+async fn until_written(
+    shared: &Shared,
+    target: &str,
+    taken_back: Option<(&str, &[u8])>,
+    mut attempt: impl FnMut() -> std::io::Result<()>,
+) {
+    let mut retry = Retry::new(shared, target, taken_back);
+    while let Err(e) = attempt() {
+        retry.failed(&e).await;
+    }
+    retry.done();
+}
+
+/// Writes a taken request back into `req/` under its name, unless something else already
+/// holds the name (the client re-sent it). Returns the path to remove once answered.
+fn put_request_back(shared: &Shared, name: &str, bytes: &[u8]) -> Option<std::path::PathBuf> {
+    let req = &shared.config.folders.req;
+    let path = req.join(name);
+    if std::fs::symlink_metadata(&path).is_ok() {
+        return None;
+    }
+    folders::write_atomic(req, name, bytes, || {
+        shared.ownership.claim_once(path.clone(), FsOp::RenamedTo)
+    })
+    .ok()
+    .map(|()| path)
 }
 
 /// Another patient's result from yesterday, as a terminal that had answered under the same
@@ -1017,26 +1156,43 @@ async fn answer(shared: &Shared, request: &Request) -> (Reply, Vec<u8>) {
 }
 
 /// A request of a family this version does not serve: the `.err` convention.
-fn reject_unsupported(shared: &Arc<Shared>, name: &MessageFileName, bytes: Vec<u8>) {
+async fn reject_unsupported(shared: &Arc<Shared>, name: &MessageFileName, bytes: Vec<u8>) {
     let detail = format!("{} — {}", name.family, name.family.title());
     let text = shared.config.catalogue.answer(ErrorKey::RequestUnsupported, &detail);
-    move_to_res_with_err(shared, name, Some(bytes), text.code, text.message, None);
+    write_err(shared, name, Some(bytes), text.code, text.message, None, Move::IntoRes).await;
 }
 
 /// An unreadable request: the `.err` convention.
-fn reject(shared: &Arc<Shared>, name: &MessageFileName, bytes: Option<Vec<u8>>, detail: String, check: Option<&str>) {
+async fn reject(
+    shared: &Arc<Shared>,
+    name: &MessageFileName,
+    bytes: Option<Vec<u8>>,
+    detail: String,
+    check: Option<&str>,
+) {
     let text = shared.config.catalogue.answer(ErrorKey::RequestUnreadable, &detail);
-    move_to_res_with_err(shared, name, bytes, text.code, text.message, check);
+    write_err(shared, name, bytes, text.code, text.message, check, Move::IntoRes).await;
 }
 
-/// Writes `res/<request>.err` first, then moves the request into `res/`.
-fn move_to_res_with_err(
+/// What happens to a rejected request once its `.err` is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Move {
+    /// Moved into `res/` under its own name (the convention).
+    IntoRes,
+    /// Left in `req/` (a symbolic link: never carried into `res/`).
+    Leave,
+}
+
+/// Writes `res/<request>.err` first, then (with [`Move::IntoRes`]) moves the request into
+/// `res/`. Both wait for `res/` to accept them; the request stays in `req/` until then.
+async fn write_err(
     shared: &Arc<Shared>,
     name: &MessageFileName,
     bytes: Option<Vec<u8>>,
     code: String,
     message: String,
     check: Option<&str>,
+    then: Move,
 ) {
     let cfg = &shared.config;
     let req_name = name.to_string();
@@ -1054,22 +1210,25 @@ fn move_to_res_with_err(
         .encode_str(&text)
         .unwrap_or_else(|_| text.clone().into_bytes());
     let err_path = cfg.folders.res.join(&err_name);
-    if let Err(e) = folders::write_atomic(&cfg.folders.res, &err_name, &encoded, || {
-        shared.ownership.claim_once(err_path.clone(), FsOp::RenamedTo)
-    }) {
-        shared.record(TerminalEvent::Problem {
-            message: format!("writing res/{err_name} failed: {e}"),
-        });
-        return;
-    }
-    let from = cfg.folders.req.join(&req_name);
-    let to = cfg.folders.res.join(&req_name);
-    shared.ownership.claim_once(from.clone(), FsOp::RenamedFrom);
-    shared.ownership.claim_once(to.clone(), FsOp::RenamedTo);
-    if let Err(e) = std::fs::rename(&from, &to) {
-        shared.record(TerminalEvent::Problem {
-            message: format!("moving req/{req_name} into res/ failed: {e}"),
-        });
+    until_written(shared, &err_name, None, || {
+        folders::write_atomic(&cfg.folders.res, &err_name, &encoded, || {
+            shared.ownership.claim_once(err_path.clone(), FsOp::RenamedTo)
+        })
+    })
+    .await;
+    if then == Move::IntoRes {
+        let from = cfg.folders.req.join(&req_name);
+        let to = cfg.folders.res.join(&req_name);
+        until_written(shared, &req_name, None, || {
+            shared.ownership.claim_once(from.clone(), FsOp::RenamedFrom);
+            shared.ownership.claim_once(to.clone(), FsOp::RenamedTo);
+            match std::fs::rename(&from, &to) {
+                // The client took its request back meanwhile: nothing left to move.
+                Err(_) if std::fs::symlink_metadata(&from).is_err() => Ok(()),
+                other => other,
+            }
+        })
+        .await;
     }
     shared.record(TerminalEvent::RequestRejected {
         name: req_name,

@@ -246,3 +246,101 @@ async fn faults_can_be_limited_to_a_family_and_to_the_first_requests() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(!first.exists());
 }
+
+/// `res/` refuses every write for a while (here: the folder is swapped for a file, which
+/// refuses root too — as a share that went away would), then accepts them again. No request is
+/// lost and each is answered exactly once: the answers and the `.err` wait, the taken requests
+/// are back in `req/` meanwhile, and the terminal does not take them a second time.
+#[tokio::test]
+async fn requests_wait_while_res_refuses_writes_and_are_answered_once_when_it_accepts() {
+    let f = start(TerminalSettings::default()).await;
+    let folders = f.terminal.folders().clone();
+    let away = folders.root.join("res.away");
+    std::fs::rename(&folders.res, &away).unwrap();
+    std::fs::write(&folders.res, b"not a folder").unwrap();
+
+    let suffixes: Vec<String> = (1..=5).map(|n| format!("2025112100{n:02}")).collect();
+    for s in &suffixes {
+        submit(&f, s);
+    }
+    let broken = "OQSsiquc01req_202511210099.xml";
+    std::fs::write(folders.req.join(broken), b"not XML at all").unwrap();
+    let failures = |f: &Fixture| {
+        f.recorder
+            .events()
+            .iter()
+            .filter(|e| matches!(e, TerminalEvent::Problem { message } if message.contains("retrying until res/ accepts it")))
+            .count()
+    };
+    until("a refused write for every request", 10, || failures(&f) == 6).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        failures(&f),
+        6,
+        "each refused write is journaled once, not once per attempt"
+    );
+    let mut waiting: Vec<String> = folders
+        .list(Folder::Req)
+        .unwrap()
+        .into_iter()
+        .map(|n| n.into_string().unwrap())
+        .collect();
+    waiting.sort();
+    let mut expected: Vec<String> = suffixes.iter().map(|s| format!("OQSsiquc01req_{s}.xml")).collect();
+    expected.push(broken.into());
+    expected.sort();
+    assert_eq!(waiting, expected, "every request is in req/ while res/ refuses");
+
+    std::fs::remove_file(&folders.res).unwrap();
+    std::fs::rename(&away, &folders.res).unwrap();
+    let results: Vec<_> = suffixes
+        .iter()
+        .map(|s| folders.res.join(format!("OQSsiquc01res_{s}.xml")))
+        .collect();
+    until("every answer once res/ accepts writes", 10, || {
+        results.iter().all(|r| r.exists()) && folders.res.join(broken).exists()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for (s, r) in suffixes.iter().zip(&results) {
+        assert_eq!(afi(&std::fs::read(r).unwrap()), Some(format!("AFI-{s}")));
+    }
+    assert!(folders.res.join("OQSsiquc01req_202511210099.err").exists());
+    assert!(
+        folders.list(Folder::Req).unwrap().is_empty(),
+        "the put-back requests are gone"
+    );
+    let events = f.recorder.events();
+    let count = |pred: &dyn Fn(&TerminalEvent) -> bool| events.iter().filter(|e| pred(e)).count();
+    for s in &suffixes {
+        let req = format!("OQSsiquc01req_{s}.xml");
+        assert_eq!(
+            count(&|e| matches!(e, TerminalEvent::RequestTaken { name, .. } if *name == req)),
+            1,
+            "{req} taken once"
+        );
+        assert_eq!(
+            count(&|e| matches!(e, TerminalEvent::ResultWritten { request, .. } if *request == req)),
+            1,
+            "{req} answered once"
+        );
+    }
+    assert_eq!(count(&|e| matches!(e, TerminalEvent::RequestRejected { .. })), 1);
+    assert_eq!(
+        count(&|e| matches!(e, TerminalEvent::WriteRecovered { attempts, .. } if *attempts > 1)),
+        6
+    );
+    // The terminal's own put-back and removal are not the client's doing.
+    assert_eq!(
+        count(&|e| matches!(
+            e,
+            TerminalEvent::Fs {
+                folder: Folder::Req,
+                actor: Actor::Client,
+                op: FsOp::Removed,
+                ..
+            }
+        )),
+        0
+    );
+}

@@ -350,13 +350,33 @@ async fn hostile_files_are_reported_and_nothing_is_lost_or_followed() {
             >= 3
     })
     .await;
+    // Several rescans later, still one report each: a directory named like a request is
+    // ignored once, a link answered once.
+    tokio::time::sleep(Duration::from_millis(4 * 100)).await; // rescan_ms = 100
     assert_eq!(std::fs::read_to_string(&outside).unwrap(), "outside the folder");
     assert!(
-        std::fs::symlink_metadata(folders.res.join("OQSsiquc01req_link.xml"))
+        std::fs::symlink_metadata(folders.req.join("OQSsiquc01req_link.xml"))
             .unwrap()
-            .is_symlink()
+            .is_symlink(),
+        "the link stays in req/"
+    );
+    assert!(
+        std::fs::symlink_metadata(folders.res.join("OQSsiquc01req_link.xml")).is_err(),
+        "no link is ever carried into res/"
     );
     assert!(folders.req.join("OQSsiquc01req_dir.xml").is_dir());
+    let events = f.recorder.events();
+    let about = |n: &str| {
+        events
+            .iter()
+            .filter(|e| match e {
+                TerminalEvent::Ignored { name, .. } | TerminalEvent::RequestRejected { name, .. } => name == n,
+                _ => false,
+            })
+            .count()
+    };
+    assert_eq!(about("OQSsiquc01req_dir.xml"), 1);
+    assert_eq!(about("OQSsiquc01req_link.xml"), 1);
     assert!(folders.req.join("notes.txt").exists());
     let rejected: Vec<_> = f
         .recorder
