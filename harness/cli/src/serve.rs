@@ -43,6 +43,10 @@ pub struct ServeArgs {
     /// The CA certificate (PEM) the remote national mock is signed by (default: the test CA).
     #[arg(value_parser = crate::absolute_path(), long, value_name = "FILE", requires = "national")]
     national_ca: Option<PathBuf>,
+    /// The remote mock's terminal key (its `onshi serve` prints it as "terminal key"): the
+    /// terminal's own endpoints refuse every call without it.
+    #[arg(long, env = "ONSHI_NATIONAL_TERMINAL_KEY", value_name = "KEY", requires = "national")]
+    national_terminal_key: Option<String>,
     /// Certificates from this folder (written by `onshi pki init`) instead of the embedded test PKI.
     #[arg(value_parser = crate::absolute_path(), long, value_name = "DIR")]
     pki: Option<PathBuf>,
@@ -137,7 +141,17 @@ pub fn serve_command(args: ServeArgs) -> ExitCode {
                     Err(e) => return usage(format!("--national-ca {}: {e}", p.display())),
                 },
             };
-            NationalChoice::Remote { url, ca_pem }
+            let Some(terminal_key) = args.national_terminal_key else {
+                return usage(
+                    "--national needs --national-terminal-key KEY (the remote `onshi serve` prints it as \"terminal key\")"
+                        .into(),
+                );
+            };
+            NationalChoice::Remote {
+                url,
+                ca_pem,
+                terminal_key,
+            }
         }
     };
     let date = args.date.unwrap_or_else(today_jst);

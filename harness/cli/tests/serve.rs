@@ -246,8 +246,26 @@ fn a_terminal_against_a_national_mock_in_another_process_gets_its_faults() {
     let national_dir = tempfile::tempdir().unwrap();
     let national = serve(national_dir.path());
     let url = value_of(&national.printed, "National API (HTTPS)").to_owned();
+    let key = value_of(&national.printed, "terminal key")
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
     let terminal_dir = tempfile::tempdir().unwrap();
-    let terminal = serve_with(terminal_dir.path(), &["--national", &url]);
+    // Without the key the terminal-only session is refused up front, naming the option.
+    let out = run_onshi(&[
+        "serve",
+        "--dir",
+        terminal_dir.path().to_str().unwrap(),
+        "--national",
+        &url,
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--national-terminal-key"));
+    let terminal = serve_with(
+        terminal_dir.path(),
+        &["--national", &url, "--national-terminal-key", &key],
+    );
     assert!(value_of(&terminal.printed, "Admin API").contains("remote"));
     // The folder commands of the terminal-only session reach the other process.
     let try_it = block(&terminal.printed, "Try it");

@@ -68,8 +68,13 @@ pub enum NationalChoice {
         admin: SocketAddr,
         plain: Option<SocketAddr>,
     },
-    /// Use a mock started elsewhere (`--national URL`); `ca_pem` is the CA it is signed by.
-    Remote { url: String, ca_pem: Option<String> },
+    /// Use a mock started elsewhere (`--national URL`); `ca_pem` is the CA it is signed by,
+    /// `terminal_key` the key that mock printed for its terminal channel.
+    Remote {
+        url: String,
+        ca_pem: Option<String>,
+        terminal_key: String,
+    },
 }
 
 pub struct ServeOptions {
@@ -102,6 +107,9 @@ pub struct Session {
     pub plain_url: Option<String>,
     /// The admin API's URL and token, when the mock runs here.
     pub admin: Option<(String, String)>,
+    /// The key of the mock's terminal channel, when the mock runs here (another `onshi serve
+    /// --national` needs it).
+    pub terminal_key: Option<String>,
     pub folders: Folders,
     pub journal_path: PathBuf,
     pub files: ClientFiles,
@@ -124,7 +132,7 @@ impl Session {
         let date = o.registry.today();
         let mut servers = Vec::new();
         let mut plain_url = None;
-        let (national_url, admin, ca_pem) = match o.national {
+        let (national_url, admin, ca_pem, terminal_key) = match o.national {
             NationalChoice::Local {
                 listen,
                 admin: admin_addr,
@@ -144,6 +152,7 @@ impl Session {
                     servers.push(server);
                 }
                 let token = admin::new_token();
+                let key = national.terminal_key().to_owned();
                 let admin_server = admin::serve_admin(national, admin_addr, token.clone(), Some(journal.clone()))
                     .await
                     .map_err(|source| ServeError::Listen {
@@ -159,15 +168,21 @@ impl Session {
                     .ca_cert()
                     .map_err(|e| ServeError::Setup(e.to_string()))?
                     .to_owned();
-                (url, Some((admin_url, token)), Some(ca))
+                (url, Some((admin_url, token)), Some(ca), key)
             }
-            NationalChoice::Remote { url, ca_pem } => {
+            NationalChoice::Remote {
+                url,
+                ca_pem,
+                terminal_key,
+            } => {
                 let ca = ca_pem.or_else(|| o.pki.ca_cert().ok().map(str::to_owned));
-                (url, None, ca)
+                (url, None, ca, terminal_key)
             }
         };
         let link = RemoteNational::new(&national_url, ca_pem.as_deref(), Duration::from_secs(10))
-            .map_err(|e| ServeError::Setup(format!("the terminal cannot reach {national_url}: {e}")))?;
+            .map_err(|e| ServeError::Setup(format!("the terminal cannot reach {national_url}: {e}")))?
+            .with_terminal_key(terminal_key.clone());
+        let terminal_key = admin.is_some().then_some(terminal_key);
         let terminal = Terminal::start(TerminalConfig {
             folders: Folders::new(o.dir.join("terminal")),
             settings: TerminalSettings {
@@ -188,6 +203,7 @@ impl Session {
             national_url,
             plain_url,
             admin,
+            terminal_key,
             folders,
             journal_path,
             files,
@@ -248,6 +264,11 @@ impl Session {
             Some((admin_url, token)) => {
                 out.push_str(&format!("Admin API              {admin_url}/admin/…\n"));
                 out.push_str(&format!("  admin token           {token}\n"));
+                if let Some(key) = &self.terminal_key {
+                    out.push_str(&format!(
+                        "  terminal key          {key} (another `onshi serve --national {url} --national-terminal-key KEY` needs it)\n"
+                    ));
+                }
             }
             None => out.push_str("Admin API              (on the remote national mock)\n"),
         }

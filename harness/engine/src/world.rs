@@ -172,7 +172,8 @@ impl World {
             Some(self.pki.ca_cert().map_err(|e| WorldError::National(e.to_string()))?),
             Duration::from_secs(10),
         )
-        .map_err(|e| WorldError::National(e.to_string()))?;
+        .map_err(|e| WorldError::National(e.to_string()))?
+        .with_terminal_key(self.national.terminal_key());
         let terminal = Terminal::start(TerminalConfig {
             folders: self.folders.clone(),
             settings: TerminalSettings {

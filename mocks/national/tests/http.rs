@@ -9,7 +9,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use onshi_national::events::{MemoryRecorder, NationalEvent};
 use onshi_national::http::api::{AUTH_PATH, SEARCH_PATH};
 use onshi_national::http::client::{ClientError, RemoteNational};
-use onshi_national::http::{National, Policy, ServerTls, admin, credentials_for, serve, tls};
+use onshi_national::http::{National, Policy, ServerTls, TERMINAL_KEY_HEADER, admin, credentials_for, serve, tls};
 use onshi_national::pki;
 use onshi_national::{Clock, LocalNational};
 use onshi_protocol::synthetic::ErrorCatalogue;
@@ -547,7 +547,9 @@ async fn person_changes_show_in_the_next_answer() {
 #[tokio::test]
 async fn the_terminal_endpoints_answer_card_and_face_confirmations() {
     let m = start().await;
-    let remote = RemoteNational::new(&m.url(), Some(m.pki.ca_cert().unwrap()), Duration::from_secs(5)).unwrap();
+    let remote = RemoteNational::new(&m.url(), Some(m.pki.ca_cert().unwrap()), Duration::from_secs(5))
+        .unwrap()
+        .with_terminal_key(m.national.terminal_key());
     let request = onshi_national::http::json::request(&insured()).unwrap();
     let r = remote.confirm_by_card(&request).await.unwrap();
     assert_eq!(r.results()[0].name.as_deref(), Some("検証　一郎"));
@@ -585,9 +587,10 @@ async fn the_terminal_endpoints_answer_card_and_face_confirmations() {
             .starts_with("SYNR")
     );
     let (status, _) = remote
-        .post(
+        .post_with(
             onshi_national::http::api::TERMINAL_FOLDER_PATH,
             b"{\"op\":\"nope\"}".to_vec(),
+            &[(TERMINAL_KEY_HEADER, m.national.terminal_key())],
         )
         .await
         .unwrap();
@@ -601,6 +604,67 @@ async fn the_terminal_endpoints_answer_card_and_face_confirmations() {
         remote.confirm_by_card(&request).await,
         Err(ClientError::Status { .. })
     ));
+}
+
+/// The terminal's own endpoints answer a whole qualification: without the terminal's key they
+/// refuse everyone with 401 — no client certificate, no key, a wrong key, a valid client
+/// certificate, a valid idToken — on the TLS listener and the plain one alike.
+#[tokio::test]
+async fn the_terminal_endpoints_refuse_everyone_without_the_terminal_key() {
+    use onshi_national::http::api::{TERMINAL_CARD_PATH, TERMINAL_FACE_PATH, TERMINAL_FOLDER_PATH};
+    let m = start().await;
+    let plain = serve(m.national.clone(), "127.0.0.1:0".parse().unwrap(), None)
+        .await
+        .unwrap();
+    let plain_url = format!("http://127.0.0.1:{}", plain.addr.port());
+    let token = m.login().await;
+    let card =
+        serde_json::to_vec(&json!({ "XmlMsg": onshi_national::http::json::request(&insured()).unwrap() })).unwrap();
+    let face = serde_json::to_vec(&json!({"persona": "face-consenting", "institution_code": "9900000001"})).unwrap();
+    let folder = b"{\"op\":\"nope\"}".to_vec();
+    let key = m.national.terminal_key().to_owned();
+    let mut wrong = key.clone().into_bytes();
+    wrong[31] = if wrong[31] == b'0' { b'1' } else { b'0' };
+    let wrong = String::from_utf8(wrong).unwrap();
+    let tls_certified = m.client(Some("client-9900000001"));
+    let tls_bare = m.client(None);
+    let plain_client = RemoteNational::new(&plain_url, None, Duration::from_secs(5)).unwrap();
+    for (path, body) in [
+        (TERMINAL_CARD_PATH, &card),
+        (TERMINAL_FACE_PATH, &face),
+        (TERMINAL_FOLDER_PATH, &folder),
+    ] {
+        for (who, client) in [
+            ("TLS with a client certificate", &tls_certified),
+            ("TLS without one", &tls_bare),
+            ("plain HTTP", &plain_client),
+        ] {
+            for headers in [
+                vec![],
+                vec![("authorization", token.as_str())],
+                vec![(TERMINAL_KEY_HEADER, wrong.as_str())],
+                vec![(TERMINAL_KEY_HEADER, &key[..16])],
+            ] {
+                let (status, bytes) = client.post_with(path, body.clone(), &headers).await.unwrap();
+                assert_eq!(status, 401, "{path} over {who} with {headers:?}");
+                let v: Value = serde_json::from_slice(&bytes).unwrap();
+                assert!(v["msg"].as_str().is_some(), "{v}");
+                assert_eq!(m.last_findings(), ["API-HTTP-001"]);
+                let finding = m.exchanges().last().unwrap().findings[0].message.clone();
+                assert!(finding.contains(TERMINAL_KEY_HEADER), "{finding}");
+            }
+        }
+    }
+    // With the key, the same call is answered on both listeners.
+    for client in [&tls_bare, &plain_client] {
+        let (status, _) = client
+            .post_with(TERMINAL_CARD_PATH, card.clone(), &[(TERMINAL_KEY_HEADER, key.as_str())])
+            .await
+            .unwrap();
+        assert_eq!(status, 200);
+    }
+    // Every mock has its own key.
+    assert_ne!(start().await.national.terminal_key(), key);
 }
 
 #[tokio::test]

@@ -541,7 +541,9 @@ async fn over_http_a_national_fault_reaches_the_folder_interface() {
     .await
     .unwrap();
     let url = format!("https://localhost:{}", server.addr.port());
-    let link = RemoteNational::new(&url, Some(pki.ca_cert().unwrap()), Duration::from_secs(5)).unwrap();
+    let link = RemoteNational::new(&url, Some(pki.ca_cert().unwrap()), Duration::from_secs(5))
+        .unwrap()
+        .with_terminal_key(national.terminal_key());
     let dir = tempfile::tempdir().unwrap();
     let recorder = Arc::new(MemoryRecorder::default());
     let terminal = Terminal::start(TerminalConfig {

@@ -34,12 +34,7 @@ use crate::state::PersonChange;
 
 /// A fresh admin token: 128 random bits, hex.
 pub fn new_token() -> String {
-    let mut bytes = [0u8; 16];
-    rustls::crypto::ring::default_provider()
-        .secure_random
-        .fill(&mut bytes)
-        .expect("the system's random source works");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    super::new_secret()
 }
 
 /// Where the admin API reads the journal from.
@@ -111,9 +106,8 @@ async fn handle(
     let authorized = req
         .headers()
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        == Some(admin.token.as_str());
+        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+        .is_some_and(|given| super::same_secret(given, &admin.token));
     let path = req.uri().path().to_owned();
     if !authorized {
         admin.national.record(NationalEvent::AdminRefused {

@@ -248,6 +248,25 @@ async fn route(
         );
         return (refused, Duration::ZERO);
     }
+    if endpoint == Endpoint::Terminal {
+        let given = headers.get(super::TERMINAL_KEY_HEADER).map(|v| v.as_bytes());
+        if !given.is_some_and(|g| super::same_secret(g, national.terminal_key())) {
+            let m = format!(
+                "{path} is the harness's own channel from the terminal to the national mock and needs the terminal's key (header {}); a client confirms qualifications by logging in ({AUTH_PATH}) and searching ({SEARCH_PATH})",
+                super::TERMINAL_KEY_HEADER
+            );
+            notes.find("API-HTTP-001", m);
+            let key = if given.is_none() {
+                ErrorKey::ApiTokenMissing
+            } else {
+                ErrorKey::ApiTokenInvalid
+            };
+            return (
+                api_error(national, StatusCode::UNAUTHORIZED, key, "terminal key"),
+                Duration::ZERO,
+            );
+        }
+    }
     // Understand the request first: faults scoped to a persona need to know who it is about.
     let prepared = match endpoint {
         Endpoint::Auth => auth(national, conn, body, notes),

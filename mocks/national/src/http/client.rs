@@ -42,6 +42,8 @@ pub struct RemoteNational {
     port: u16,
     tls: Option<Arc<rustls::ClientConfig>>,
     pub timeout: Duration,
+    /// Sent with the terminal's calls ([`super::TERMINAL_KEY_HEADER`]).
+    terminal_key: Option<String>,
 }
 
 impl std::fmt::Debug for RemoteNational {
@@ -88,7 +90,25 @@ impl RemoteNational {
             port: uri.port_u16().unwrap_or(default_port),
             tls,
             timeout,
+            terminal_key: None,
         })
+    }
+
+    /// The terminal's calls carry `key` (the mock's [`super::National::terminal_key`]).
+    pub fn with_terminal_key(mut self, key: impl Into<String>) -> Self {
+        self.terminal_key = Some(key.into());
+        self
+    }
+
+    /// POSTs one of the terminal's calls, with its key.
+    async fn post_terminal(&self, path: &str, body: Vec<u8>) -> Result<(StatusCode, Bytes), ClientError> {
+        match &self.terminal_key {
+            Some(key) => {
+                self.post_with(path, body, &[(super::TERMINAL_KEY_HEADER, key.as_str())])
+                    .await
+            }
+            None => self.post(path, body).await,
+        }
     }
 
     /// POSTs `body` to `path` and returns the status and the body.
@@ -153,7 +173,7 @@ impl RemoteNational {
     }
 
     async fn result(&self, path: &str, body: Vec<u8>) -> Result<QualificationResult, ClientError> {
-        let (status, bytes) = self.post(path, body).await?;
+        let (status, bytes) = self.post_terminal(path, body).await?;
         if status != StatusCode::OK {
             return Err(ClientError::Status {
                 status,
@@ -174,7 +194,7 @@ impl RemoteNational {
     /// Any other family of the folder interface.
     pub async fn call(&self, call: &crate::FolderCall) -> Result<crate::FolderAnswer, ClientError> {
         let (status, bytes) = self
-            .post(TERMINAL_FOLDER_PATH, serde_json::to_vec(call).expect("json"))
+            .post_terminal(TERMINAL_FOLDER_PATH, serde_json::to_vec(call).expect("json"))
             .await?;
         if status != StatusCode::OK {
             return Err(ClientError::Status {

@@ -97,6 +97,26 @@ pub fn credentials_for(institution: &str) -> serde_json::Value {
     })
 }
 
+/// A fresh secret: 128 random bits, hex (admin tokens, the terminal's key).
+pub fn new_secret() -> String {
+    let mut bytes = [0u8; 16];
+    rustls::crypto::ring::default_provider()
+        .secure_random
+        .fill(&mut bytes)
+        .expect("the system's random source works");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether `given` is `expected`, in time that does not depend on where they differ (a
+/// secret must not be guessable byte by byte from response times).
+pub fn same_secret(given: &[u8], expected: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    given.ct_eq(expected.as_bytes()).into()
+}
+
+/// The header the terminal's own channel to the mock carries its key in.
+pub const TERMINAL_KEY_HEADER: &str = "x-onshi-terminal-key";
+
 /// The national mock's state.
 pub struct National {
     pub service: Arc<LocalNational>,
@@ -110,6 +130,10 @@ pub struct National {
     /// Bumped by every reset, so that answers held back by a latency fault end with it
     /// instead of arriving in the next case.
     resets: watch::Sender<u64>,
+    /// The terminal's credential for its own endpoints (`/onshi-harness/terminal/v1/…`),
+    /// fresh for every mock: without it those endpoints would answer a qualification with no
+    /// login at all.
+    terminal_key: String,
 }
 
 impl National {
@@ -129,7 +153,13 @@ impl National {
             seed,
             connections: AtomicU64::new(0),
             resets: watch::Sender::new(0),
+            terminal_key: new_secret(),
         })
+    }
+
+    /// The key a terminal presents in [`TERMINAL_KEY_HEADER`] to use this mock.
+    pub fn terminal_key(&self) -> &str {
+        &self.terminal_key
     }
 
     pub fn clock(&self) -> &dyn Clock {
