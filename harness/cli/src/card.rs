@@ -10,6 +10,7 @@ use onshi_card::image::{CardImage, resolve};
 use onshi_card::pcscd::{HOW_TO_ENABLE, Pcscd, READER};
 use onshi_card::vpcd::{LinkEvent, Vicc};
 use onshi_card::{Card, Sw};
+use onshi_harness::input;
 
 use crate::{EXIT_FAIL, EXIT_HARNESS, EXIT_USAGE};
 
@@ -106,10 +107,10 @@ fn list() -> ExitCode {
 }
 
 fn generate(spec: &Path, out: &Path) -> ExitCode {
-    let text = match std::fs::read_to_string(spec) {
+    let text = match input::read_text(spec, "card spec", input::MAX_TEXT_BYTES) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("onshi card generate: {}: {e}", spec.display());
+            eprintln!("onshi card generate: {e}");
             return ExitCode::from(EXIT_USAGE);
         }
     };
@@ -274,10 +275,14 @@ fn run(script: &Path, card: &str) -> ExitCode {
         Ok(i) => i,
         Err(code) => return code,
     };
-    let steps = match std::fs::read_to_string(script)
-        .map_err(|e| e.to_string())
-        .and_then(|t| parse_script(&t))
-    {
+    let text = match input::read_text(script, "APDU script", input::MAX_TEXT_BYTES) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("onshi card run: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let steps = match parse_script(&text) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("onshi card run: {}: {e}", script.display());

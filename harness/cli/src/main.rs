@@ -415,7 +415,8 @@ fn run_command(args: RunArgs) -> ExitCode {
 /// The error-code file of `--error-codes`, if given.
 pub(crate) fn load_error_codes(path: Option<&Path>) -> Result<Option<Arc<ErrorCatalogue>>, String> {
     let Some(path) = path else { return Ok(None) };
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = onshi_harness::input::read_text(path, "error-code file", onshi_harness::input::MAX_TEXT_BYTES)
+        .map_err(|e| e.to_string())?;
     ErrorCatalogue::parse(&text, &path.display().to_string())
         .map(|c| Some(Arc::new(c)))
         .map_err(|e| e.to_string())

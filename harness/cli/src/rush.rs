@@ -11,6 +11,8 @@ use clap::Parser as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::Arc;
 
+use onshi_harness::input;
+use onshi_harness::rush::estimate::{self, Mode};
 use onshi_harness::rush::live::{LiveOptions, LiveState};
 use onshi_harness::rush::profile::human;
 use onshi_harness::rush::report::{RunInfo, RushReport};
@@ -52,9 +54,13 @@ pub struct RushArgs {
     /// docs/scaling.md).
     #[arg(long, value_parser = str::parse::<Partition>, value_name = "K/N")]
     partition: Option<Partition>,
-    /// Worker threads on virtual time (default: the number of CPUs).
-    #[arg(long, value_name = "N")]
-    threads: Option<usize>,
+    /// Worker threads on virtual time (default: the number of CPUs; at most twice that —
+    /// the simulation is CPU-bound, and each thread holds a facility's patients).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    threads: Option<u64>,
+    /// Start even when the estimate passes a ceiling (patients, memory; see docs/limits.md).
+    #[arg(long)]
+    force: bool,
     /// The reception date to simulate, YYYYMMDD (default: today in Japan).
     #[arg(long, value_parser = crate::parse_date, value_name = "YYYYMMDD")]
     date: Option<NaiveDate>,
@@ -105,12 +111,15 @@ fn shipped() -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
+/// The most a rush.json or rush.hlog to merge or fit may hold.
+const MAX_REPORT_BYTES: u64 = 256 * 1024 * 1024;
+
 /// Reads the profile named on the command line.
 fn load(name: &str, registry: &Registry) -> Result<Profile, String> {
     let (text, origin) = match shipped().into_iter().find(|(id, _)| *id == name) {
         Some((id, text)) => (text.to_owned(), format!("scenarios/rush/{id}.toml")),
         None if name.ends_with(".toml") || name.contains('/') => (
-            std::fs::read_to_string(name).map_err(|e| format!("cannot read the profile {name}: {e}"))?,
+            input::read_text(Path::new(name), "rush profile", input::MAX_TEXT_BYTES).map_err(|e| e.to_string())?,
             name.to_owned(),
         ),
         None => {
@@ -172,6 +181,36 @@ pub fn rush_command(args: RushArgs) -> ExitCode {
         }
     }
     let partition = args.partition.unwrap_or(Partition::WHOLE);
+    let threads = threads(args.threads);
+    if args.merge.is_empty() {
+        let mode = if args.virtual_time {
+            Mode::Virtual {
+                threads,
+                cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            }
+        } else {
+            Mode::Real {
+                drain: Duration::from_secs(args.drain),
+            }
+        };
+        let e = estimate::estimate(&profile, window_us, partition, mode);
+        eprintln!("onshi rush: {}", e.line(mode));
+        let over = e.over_ceilings(mode);
+        if !over.is_empty() && !args.force {
+            eprintln!(
+                "onshi rush: not started — {}. Shorten the window (--duration), split the facilities over several processes (--partition K/N, docs/scaling.md), or start anyway with --force. Ceilings: docs/limits.md",
+                over.join("; ")
+            );
+            return ExitCode::from(EXIT_USAGE);
+        }
+        if !args.virtual_time && e.peak_per_s > estimate::REAL_PATIENTS_PER_S {
+            eprintln!(
+                "onshi rush: warning — up to {:.0} patients per second arrive; the harness drives about {:.0} per second in real time on 2 cores (docs/performance.md), so later latencies may be the harness's own. Virtual time (--virtual) has no such limit",
+                e.peak_per_s,
+                estimate::REAL_PATIENTS_PER_S
+            );
+        }
+    }
     let result = if !args.merge.is_empty() {
         // runs that cannot be read or do not belong together are the user's to fix
         match merge_runs(&profile, &args.merge) {
@@ -182,7 +221,7 @@ pub fn rush_command(args: RushArgs) -> ExitCode {
             }
         }
     } else if args.virtual_time {
-        run_virtual(&profile, &registry, &args, window_us, partition, client)
+        run_virtual(&profile, &registry, &args, window_us, partition, threads, client)
     } else {
         run_live(profile.clone(), registry, &args, window_us, partition)
     };
@@ -214,6 +253,23 @@ pub fn rush_command(args: RushArgs) -> ExitCode {
     }
 }
 
+/// The threads of a virtual run: `asked`, at most twice the CPUs (saying so when capped);
+/// by default the CPUs.
+fn threads(asked: Option<u64>) -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cap = cpus * 2;
+    match asked {
+        None => cpus,
+        Some(n) if n as usize > cap => {
+            eprintln!(
+                "onshi rush: --threads {n} capped at {cap} (twice this machine's {cpus} CPUs): the simulation is CPU-bound, more threads only hold more patients in memory"
+            );
+            cap
+        }
+        Some(n) => n as usize,
+    }
+}
+
 /// The environment variable that caps a real-time run's arrival window — for smoke tests of
 /// documented commands (the docs test runs `--duration 5m` as written, in seconds).
 pub const MAX_WINDOW_ENV: &str = "ONSHI_RUSH_MAX_WINDOW";
@@ -242,6 +298,7 @@ fn run_virtual(
     args: &RushArgs,
     window_us: u64,
     partition: Partition,
+    threads: usize,
     client: Option<Arc<dyn VirtualClient>>,
 ) -> Result<(RushStats, RushReport), String> {
     let started = Instant::now();
@@ -251,15 +308,15 @@ fn run_virtual(
         seed: args.seed,
         window_us,
         partition,
-        threads: args
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        threads,
         client,
     };
     let total = profile.facility_count();
     let bar = ProgressBar::new(total).with_style(
-        ProgressStyle::with_template("{spinner} virtual time: {pos}/{len} facilities simulated [{elapsed}]")
-            .expect("valid template"),
+        ProgressStyle::with_template(
+            "{spinner} virtual time: {pos}/{len} facilities simulated [{elapsed}, about {eta} left]",
+        )
+        .expect("valid template"),
     );
     let done = AtomicU64::new(0);
     let stats = std::thread::scope(|scope| {
@@ -365,7 +422,7 @@ fn run_live(
 fn virtual_client(args: &RushArgs) -> Result<Option<Arc<dyn VirtualClient>>, String> {
     if let Some(file) = &args.client_from {
         // the import stage of a real-time rush.json, fitted as the client's import time
-        let fitted = std::fs::read(file)
+        let fitted = input::read_bytes(file, "rush.json", MAX_REPORT_BYTES)
             .map_err(|e| e.to_string())
             .and_then(|json| rush::report::client_model_from(&json, &file.display().to_string()))
             .map_err(|e| format!("--client-from {}: {e}", file.display()))?;
@@ -452,7 +509,7 @@ fn merge_runs(profile: &Profile, dirs: &[PathBuf]) -> Result<(RushStats, RushRep
     for dir in dirs {
         let read = |name: &str| {
             let path = dir.join(name);
-            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+            input::read_bytes(&path, "rush report", MAX_REPORT_BYTES).map_err(|e| e.to_string())
         };
         let part = merge::read_part(&read("rush.json")?, &read(merge::HLOG)?)
             .map_err(|e| format!("{}: {e}", dir.display()))?;

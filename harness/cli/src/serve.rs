@@ -136,10 +136,12 @@ pub fn serve_command(args: ServeArgs) -> ExitCode {
         Some(url) => {
             let ca_pem = match &args.national_ca {
                 None => None,
-                Some(p) => match std::fs::read_to_string(p) {
-                    Ok(t) => Some(t),
-                    Err(e) => return usage(format!("--national-ca {}: {e}", p.display())),
-                },
+                Some(p) => {
+                    match onshi_harness::input::read_text(p, "CA certificate", onshi_harness::input::MAX_TEXT_BYTES) {
+                        Ok(t) => Some(t),
+                        Err(e) => return usage(format!("--national-ca: {e}")),
+                    }
+                }
             };
             let Some(terminal_key) = args.national_terminal_key else {
                 return usage(

@@ -19,6 +19,18 @@ fn read_bounded(path: &Path, limit: usize) -> std::io::Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// Prints one file's findings ("ok" when none); returns its errors and adds its warnings.
+fn report(findings: &[Finding], warnings: &mut usize) -> usize {
+    for f in findings {
+        println!("  {f}");
+    }
+    if findings.is_empty() {
+        println!("  ok");
+    }
+    *warnings += findings.iter().filter(|f| f.severity == Severity::Warning).count();
+    findings.iter().filter(|f| f.severity == Severity::Error).count()
+}
+
 pub fn run(files: &[std::path::PathBuf]) -> ExitCode {
     let limits = Limits::default();
     let (mut errors, mut warnings, mut unreadable) = (0, 0, 0);
@@ -47,6 +59,24 @@ pub fn run(files: &[std::path::PathBuf]) -> ExitCode {
         };
         let name = path.file_name().unwrap_or_default();
         let (parsed, mut findings) = lint_file_name(name);
+        if meta.len() > limits.max_bytes as u64 {
+            // Only the first bytes were read: the size is the file's, the content is not judged.
+            let size = usize::try_from(meta.len()).unwrap_or(usize::MAX);
+            let e = xml::DecodeError::TooLarge {
+                size,
+                limit: limits.max_bytes,
+            };
+            println!("{shown}: {} bytes — not read beyond the limit", meta.len());
+            findings.push(Finding {
+                check: e.check_id(),
+                severity: Severity::Error,
+                path: None,
+                line: None,
+                message: e.to_string(),
+            });
+            errors += report(&findings, &mut warnings);
+            continue;
+        }
         let kind = match parsed.as_ref().map(MessageKind::for_file_name) {
             Ok(Ok(Some(kind))) => Some(kind),
             Ok(Ok(None)) => {
@@ -81,23 +111,10 @@ pub fn run(files: &[std::path::PathBuf]) -> ExitCode {
             },
         };
         if let Some(kind) = kind {
-            if meta.len() as usize > limits.max_bytes {
-                println!("{shown}: {} ({} bytes)", kind.title(), meta.len());
-            } else {
-                println!("{shown}: {}", kind.title());
-            }
+            println!("{shown}: {}", kind.title());
             findings.extend(lint(kind, &bytes, &limits).findings);
         }
-        for f in &findings {
-            println!("  {f}");
-            match f.severity {
-                Severity::Error => errors += 1,
-                Severity::Warning => warnings += 1,
-            }
-        }
-        if findings.is_empty() {
-            println!("  ok");
-        }
+        errors += report(&findings, &mut warnings);
     }
     println!(
         "\n{} file(s): {errors} error(s), {warnings} warning(s). Check IDs are explained in docs/checks.md.",

@@ -18,12 +18,15 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::task::JoinHandle;
 
+use crate::capped_log::{self, CappedLog};
 use crate::journal::{DriverEvent, Event, Journal};
 
 /// Longest line accepted from an adapter.
 const MAX_LINE: u64 = 16 * 1024 * 1024;
 /// How many stderr lines are kept for error messages.
 const STDERR_TAIL: usize = 20;
+/// Longest stderr line kept whole; longer ones are cut into pieces of this size.
+const MAX_STDERR_LINE: u64 = 64 * 1024;
 
 /// How a call went wrong.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -38,6 +41,8 @@ pub enum CallError {
     Spawn { command: String, message: String },
     #[error("talking to the adapter failed: {0}")]
     Io(String),
+    #[error("the adapter wrote a line longer than {limit} bytes (the protocol's limit for one message)")]
+    LineTooLong { limit: u64 },
 }
 
 fn tail(s: &str) -> String {
@@ -61,6 +66,8 @@ pub struct DriverClient {
     command: String,
     journal: Arc<Journal>,
     stderr_log: PathBuf,
+    /// The stderr log of this client's processes (one per run, capped), once one started.
+    log: Option<Arc<Mutex<CappedLog>>>,
     process: Option<Process>,
     next_id: u64,
     /// Extra environment for the adapter process (e.g. PCSCLITE_CSOCK_NAME).
@@ -74,6 +81,7 @@ impl DriverClient {
             command: command.into(),
             journal,
             stderr_log,
+            log: None,
             process: None,
             next_id: 1,
             env: Vec::new(),
@@ -106,28 +114,38 @@ impl DriverClient {
             })?;
         let stdin = child.stdin.take().expect("piped");
         let stdout = BufReader::new(child.stdout.take().expect("piped"));
-        let mut stderr = BufReader::new(child.stderr.take().expect("piped")).lines();
+        let mut stderr = BufReader::new(child.stderr.take().expect("piped"));
         let kept = Arc::new(Mutex::new(VecDeque::new()));
         let kept2 = kept.clone();
-        let log_path = self.stderr_log.clone();
+        let log = self
+            .log
+            .get_or_insert_with(|| {
+                Arc::new(Mutex::new(CappedLog::create(
+                    &self.stderr_log,
+                    capped_log::HEAD_BYTES,
+                    capped_log::TAIL_BYTES,
+                )))
+            })
+            .clone();
         let stderr_task = tokio::spawn(async move {
-            let mut log = tokio::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&log_path)
-                .await
-                .ok();
-            while let Ok(Some(line)) = stderr.next_line().await {
-                if let Some(f) = log.as_mut() {
-                    let _ = f.write_all(line.as_bytes()).await;
-                    let _ = f.write_all(b"\n").await;
+            loop {
+                // bounded: a line without a newline must not grow without end
+                let mut buf = Vec::new();
+                match (&mut stderr).take(MAX_STDERR_LINE).read_until(b'\n', &mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
                 }
+                if buf.last() == Some(&b'\n') {
+                    buf.pop();
+                }
+                log.lock().expect("stderr log").push(&buf);
                 let mut k = kept2.lock().expect("stderr tail");
                 if k.len() == STDERR_TAIL {
                     k.pop_front();
                 }
-                k.push_back(line);
+                k.push_back(String::from_utf8_lossy(&buf).into_owned());
             }
+            log.lock().expect("stderr log").flush();
         });
         self.journal.append(Event::Driver(DriverEvent::Spawned {
             command: self.command.clone(),
@@ -187,6 +205,11 @@ impl DriverClient {
                 self.kill(&format!("reading from the adapter failed: {e}")).await;
                 Err(CallError::Io(e))
             }
+            Ok(Err(ReadEnd::TooLong)) => {
+                let e = CallError::LineTooLong { limit: MAX_LINE };
+                self.kill(&e.to_string()).await;
+                Err(e)
+            }
             Ok(Ok(response)) => {
                 if let Some(err) = response.error {
                     self.journal.append(Event::Driver(DriverEvent::Error {
@@ -226,7 +249,7 @@ impl DriverClient {
                 return Err(ReadEnd::Eof);
             }
             if buf.last() != Some(&b'\n') && n as u64 >= MAX_LINE {
-                return Err(ReadEnd::Io(format!("a line longer than {MAX_LINE} bytes")));
+                return Err(ReadEnd::TooLong);
             }
             let text = String::from_utf8_lossy(&buf);
             if text.trim().is_empty() {
@@ -297,6 +320,9 @@ impl DriverClient {
             kill_group(&mut proc);
             let _ = tokio::time::timeout(Duration::from_secs(2), proc.child.wait()).await;
             proc.stderr_task.abort();
+            if let Some(log) = &self.log {
+                log.lock().expect("stderr log").flush();
+            }
             self.journal.append(Event::Driver(DriverEvent::Killed {
                 reason: if tail.is_empty() {
                     reason.to_owned()
@@ -327,6 +353,7 @@ impl DriverClient {
 enum ReadEnd {
     Eof,
     Io(String),
+    TooLong,
 }
 
 fn kill_group(proc: &mut Process) {

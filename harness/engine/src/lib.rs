@@ -6,11 +6,13 @@
 //! functions over the journal; [`report`] turns verdicts into JSON, JUnit and console text.
 //! [`serve`] assembles the same World for manual use (`onshi serve`).
 
+mod capped_log;
 pub mod checks;
 pub mod clock;
 pub mod docs;
 pub mod driver;
 pub mod folders;
+pub mod input;
 pub mod journal;
 pub mod report;
 pub mod runner;

@@ -106,7 +106,7 @@ struct Runner<'a> {
     journal: Arc<Journal>,
     driver: DriverClient,
     client: Option<InitializeResult>,
-    init_error: Option<String>,
+    init_error: Option<(String, &'static str)>,
     /// The API setup the running adapter was initialized with.
     api_setup: ApiSetup,
     /// The private pcscd of this run (when some case needs card.pcsc and PC/SC is here).
@@ -317,7 +317,13 @@ fn call_stop(method: &str, e: &CallError) -> Stop {
         CallError::Exited { .. } | CallError::Spawn { .. } | CallError::Io(_) => {
             Stop::error(format!("{method}: {e}"), Some("DRV-EXIT"))
         }
+        CallError::LineTooLong { .. } => Stop::error(format!("{method}: {e}"), Some("DRV-LINE")),
     }
+}
+
+/// The check a failed `initialize` falls under: the same as for any call.
+fn init_check(e: &CallError) -> &'static str {
+    call_stop(driver::method::INITIALIZE, e).check.unwrap_or("DRV-EXIT")
 }
 
 fn decode<T: DeserializeOwned>(method: &str, v: Value) -> Result<T, Stop> {
@@ -330,7 +336,7 @@ fn decode<T: DeserializeOwned>(method: &str, v: Value) -> Result<T, Stop> {
 }
 
 impl Runner<'_> {
-    async fn initialize(&mut self, setup: ApiSetup) -> Result<(), String> {
+    async fn initialize(&mut self, setup: ApiSetup) -> Result<(), (String, &'static str)> {
         let params = InitializeParams {
             protocol: driver::PROTOCOL.into(),
             harness: HarnessInfo {
@@ -342,7 +348,8 @@ impl Runner<'_> {
                 terminal: Some(self.world.terminal_folders()),
                 api: Some(
                     self.world
-                        .api_environment(&self.options.institution_code, setup.client_certificate)?,
+                        .api_environment(&self.options.institution_code, setup.client_certificate)
+                        .map_err(|e| (e, "DRV-EXIT"))?,
                 ),
                 pcsc: self.pcscd.as_ref().map(|_| driver::PcscEnvironment {
                     reader: onshi_card::pcscd::READER.into(),
@@ -358,9 +365,13 @@ impl Runner<'_> {
                 self.options.call_timeout,
             )
             .await
-            .map_err(|e| format!("initialize failed: {e}"))?;
-        let init: InitializeResult = serde_json::from_value(v)
-            .map_err(|e| format!("initialize answered something that is not an InitializeResult: {e}"))?;
+            .map_err(|e| (format!("initialize failed: {e}"), init_check(&e)))?;
+        let init: InitializeResult = serde_json::from_value(v).map_err(|e| {
+            (
+                format!("initialize answered something that is not an InitializeResult: {e}"),
+                "DRV-ANSWER",
+            )
+        })?;
         self.client = Some(init);
         self.api_setup = setup;
         Ok(())
@@ -414,15 +425,15 @@ impl Runner<'_> {
         if self.driver.is_running() {
             return Ok(());
         }
-        if let Some(e) = &self.init_error
+        if let Some((e, check)) = &self.init_error
             && self.client.is_none()
         {
             // A client that never initialised is not retried for every case.
-            return Err(Stop::error(e.clone(), Some("DRV-EXIT")));
+            return Err(Stop::error(e.clone(), Some(check)));
         }
-        self.initialize(setup).await.map_err(|e| {
-            self.init_error = Some(e.clone());
-            Stop::error(e, Some("DRV-EXIT"))
+        self.initialize(setup).await.map_err(|(e, check)| {
+            self.init_error = Some((e.clone(), check));
+            Stop::error(e, Some(check))
         })
     }
 

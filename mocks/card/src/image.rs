@@ -180,10 +180,22 @@ pub enum ImageError {
 
 impl CardImage {
     pub fn load(path: &Path) -> Result<CardImage, ImageError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ImageError::Read {
+        use std::io::Read as _;
+        // bounded: a path to /dev/zero must not eat the memory
+        const MAX_IMAGE_BYTES: u64 = 4 * 1024 * 1024;
+        let read = |source| ImageError::Read {
             path: path.display().to_string(),
             source,
-        })?;
+        };
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_IMAGE_BYTES + 1).read_to_string(&mut text))
+            .map_err(read)?;
+        if text.len() as u64 > MAX_IMAGE_BYTES {
+            return Err(read(std::io::Error::other(format!(
+                "a card image holds at most {MAX_IMAGE_BYTES} bytes; this one is larger"
+            ))));
+        }
         CardImage::parse(&text, &path.display().to_string())
     }
 

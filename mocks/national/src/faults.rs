@@ -67,7 +67,41 @@ pub enum Delay {
     },
 }
 
+/// The longest delay a distribution may name (ten minutes; a draw is clamped to it too).
+pub const MAX_DELAY_MS: u64 = 600_000;
+
 impl Delay {
+    /// Whether the distribution is usable: times within [`MAX_DELAY_MS`], `min_ms ≤ max_ms`,
+    /// `sigma` between 0 and 5. The message names the field.
+    pub fn check(&self) -> Result<(), String> {
+        let within = |field: &str, ms: u64| {
+            if ms > MAX_DELAY_MS {
+                Err(format!(
+                    "{field} {ms} is above the limit of {MAX_DELAY_MS} ms (ten minutes)"
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        match *self {
+            Delay::Fixed { ms } => within("ms", ms),
+            Delay::Uniform { min_ms, max_ms } => {
+                within("max_ms", max_ms)?;
+                if min_ms > max_ms {
+                    return Err(format!("min_ms {min_ms} is above max_ms {max_ms}"));
+                }
+                Ok(())
+            }
+            Delay::LogNormal { median_ms, sigma } => {
+                within("median_ms", median_ms)?;
+                if !(0.0..=5.0).contains(&sigma) {
+                    return Err(format!("sigma {sigma} must be between 0 and 5"));
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// One delay drawn from the distribution (at most ten minutes).
     pub fn sample(&self, r: &mut Stream) -> Duration {
         let unit = |r: &mut Stream| (r.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
@@ -210,12 +244,7 @@ impl FaultBook {
                 return Err(invalid(format!("HTTP status {code} is not in 100–599")));
             }
             FaultKind::SlowBody { chunk_bytes: 0, .. } => return Err(invalid("chunk_bytes must be at least 1".into())),
-            FaultKind::Latency {
-                delay: Delay::Uniform { min_ms, max_ms },
-            } if min_ms > max_ms => return Err(invalid(format!("min_ms {min_ms} is above max_ms {max_ms}"))),
-            FaultKind::Latency {
-                delay: Delay::LogNormal { sigma, .. },
-            } if !(0.0..=5.0).contains(sigma) => return Err(invalid(format!("sigma {sigma} must be between 0 and 5"))),
+            FaultKind::Latency { delay } => delay.check().map_err(|m| invalid(format!("delay: {m}")))?,
             _ => {}
         }
         let from = fault

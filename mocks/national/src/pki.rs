@@ -77,10 +77,18 @@ impl Pki {
                 continue;
             };
             if name.ends_with(".pem") {
-                files.push((
-                    name.to_owned(),
-                    std::fs::read_to_string(&path).map_err(|e| io(&path, e))?,
-                ));
+                use std::io::Read as _;
+                // bounded: a certificate is a few KiB, a named pipe or device could be endless
+                const MAX_PEM_BYTES: u64 = 1024 * 1024;
+                let mut text = String::new();
+                std::fs::File::open(&path)
+                    .and_then(|f| f.take(MAX_PEM_BYTES + 1).read_to_string(&mut text))
+                    .map_err(|e| io(&path, e))?;
+                if text.len() as u64 > MAX_PEM_BYTES {
+                    let e = std::io::Error::other(format!("more than {MAX_PEM_BYTES} bytes: not a PEM file"));
+                    return Err(io(&path, e));
+                }
+                files.push((name.to_owned(), text));
             }
         }
         files.sort();

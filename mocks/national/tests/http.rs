@@ -277,6 +277,32 @@ async fn raw(m: &Mock, request: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Bad chunk framing is named as such (API-HTTP-003), not as a short Content-Length.
+#[tokio::test]
+async fn bad_chunk_framing_is_named_as_chunking() {
+    let m = start().await;
+    let token = m.login().await;
+    let body = serde_json::to_string(&insured()).unwrap();
+    for (what, framed) in [
+        ("a size that is not hexadecimal", format!("zz\r\n{body}\r\n0\r\n\r\n")),
+        (
+            "a chunk longer than its size",
+            format!("{:x}\r\n{body}XXXX\r\n0\r\n\r\n", body.len()),
+        ),
+    ] {
+        let request = format!(
+            "POST {SEARCH_PATH} HTTP/1.1\r\nHost: localhost\r\nAuthorization: {token}\r\nContent-Type: application/json;charset=UTF-8\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{framed}"
+        );
+        let answer = String::from_utf8_lossy(&raw(&m, request.as_bytes()).await).into_owned();
+        assert!(answer.starts_with("HTTP/1.1 400"), "{what}: {answer}");
+        assert!(answer.contains("chunked request body is malformed"), "{what}: {answer}");
+        let x = m.exchanges();
+        let last = x.last().unwrap();
+        assert_eq!(last.findings[0].check, "API-HTTP-003", "{what}");
+        assert!(!answer.contains("Content-Length"), "{what}: {answer}");
+    }
+}
+
 #[tokio::test]
 async fn content_length_counted_in_characters_is_named() {
     let m = start().await;
@@ -919,4 +945,62 @@ async fn the_header_only_error_shape_is_kept_as_a_convention_and_the_validator_r
             "QualificationConfirmSearchInfo.Birthdate is missing"
         ]
     );
+}
+
+/// Settings and faults out of range are refused with the field named, not applied (a zero
+/// read time-out would stop every login; a negative token lifetime issues expired tokens).
+#[tokio::test]
+async fn the_admin_api_refuses_values_out_of_range_naming_the_field() {
+    let m = start().await;
+    let server = admin::serve_admin(
+        m.national.clone(),
+        "127.0.0.1:0".parse().unwrap(),
+        "sekret".into(),
+        None,
+    )
+    .await
+    .unwrap();
+    let put = |body: String| async move {
+        let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let request = format!(
+            "PUT /admin/settings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sekret\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        tcp.write_all(request.as_bytes()).await.unwrap();
+        let mut out = Vec::new();
+        tcp.read_to_end(&mut out).await.unwrap();
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    for (body, field) in [
+        (r#"{"token_ttl_minutes": -5}"#, "token_ttl_minutes = -5"),
+        (r#"{"read_timeout_ms": 0}"#, "read_timeout_ms = 0"),
+        (r#"{"max_body_bytes": 1}"#, "max_body_bytes = 1"),
+    ] {
+        let answer = put(body.into()).await;
+        assert!(answer.starts_with("HTTP/1.1 400"), "{body}: {answer}");
+        assert!(answer.contains(field), "{body}: {answer}");
+    }
+    assert_eq!(m.national.settings(), onshi_national::http::ServerSettings::default());
+    let answer = put(r#"{"token_ttl_minutes": 5}"#.into()).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert_eq!(m.national.settings().token_ttl_minutes, 5);
+
+    let c = RemoteNational::new(&format!("http://{}", server.addr), None, Duration::from_secs(5)).unwrap();
+    let huge = json!({"id":"slow","kind":{"type":"latency","delay":{"fixed":{"ms": 1u64 << 63}}}});
+    let (s, body) = c
+        .post_with(
+            "/admin/faults",
+            serde_json::to_vec(&huge).unwrap(),
+            &[("authorization", "Bearer sekret")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(s, 400);
+    let text = String::from_utf8_lossy(&body);
+    assert!(
+        text.contains("ms 9223372036854775808 is above the limit of 600000 ms"),
+        "{text}"
+    );
+    assert!(m.national.faults().is_empty());
+    server.stop().await;
 }

@@ -365,6 +365,13 @@ pub const CATALOGUE: &[CheckInfo] = &[
         fix: "Look at adapter-stderr.log in the report folder.",
     },
     CheckInfo {
+        id: "DRV-LINE",
+        title: "Each adapter message is one line of at most 16 MiB",
+        rule: "An adapter writes each JSON-RPC message on one line, ended by a newline, of at most 16 MiB (16,777,216 bytes).",
+        why: "A line beyond the limit is not read further (it would hold the harness's memory); the adapter is stopped and the case is an error.",
+        fix: "Write one message per line; send large data (PDFs, images) as files and pass their paths, not their bytes.",
+    },
+    CheckInfo {
         id: "DRV-RPC",
         title: "The adapter performs the calls it declares",
         rule: "A call the adapter cannot perform is answered with JSON-RPC error -32601 (the case becomes not applicable); other errors make the case an error.",

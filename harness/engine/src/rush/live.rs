@@ -651,7 +651,7 @@ async fn call_outcome(ctx: &Ctx, method: &str, params: impl serde::Serialize, ma
                 CallError::Timeout { .. } => "failed:timeout",
                 CallError::Exited { .. } => "failed:adapter-exited",
                 CallError::Rpc { .. } => "failed:rpc-error",
-                CallError::Spawn { .. } | CallError::Io(_) => "failed:adapter-io",
+                CallError::Spawn { .. } | CallError::Io(_) | CallError::LineTooLong { .. } => "failed:adapter-io",
             };
             (kind, clip(&e.to_string(), 300))
         }

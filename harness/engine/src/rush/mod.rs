@@ -9,6 +9,7 @@
 //! on virtual time (the client a [`client`] model), [`live`] in real time against a client's adapter; [`report`] turns the statistics into the summary, JSON and SLO verdicts.
 
 pub mod client;
+pub mod estimate;
 pub mod html;
 pub mod live;
 pub mod merge;

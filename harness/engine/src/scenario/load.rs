@@ -484,6 +484,9 @@ impl Suite {
     }
 }
 
+/// The most steps one case may have (real cases have a few dozen).
+pub const MAX_STEPS: usize = 1000;
+
 /// Loads every `*.toml` below `dir`.
 pub fn load_dir(dir: &Path, registry: &Registry) -> Result<Suite, Vec<LoadError>> {
     let mut files = Vec::new();
@@ -504,12 +507,13 @@ pub fn load_dir(dir: &Path, registry: &Registry) -> Result<Suite, Vec<LoadError>
     let mut sources = Vec::new();
     let mut errors = Vec::new();
     for rel in files {
-        match std::fs::read_to_string(dir.join(&rel)) {
+        let path = dir.join(&rel);
+        match crate::input::read_text(&path, "scenario file", crate::input::MAX_TEXT_BYTES) {
             Ok(text) => sources.push((rel, text)),
             Err(e) => errors.push(LoadError {
-                file: dir.join(&rel).display().to_string(),
+                file: path.display().to_string(),
                 line: None,
-                message: format!("cannot read: {e}"),
+                message: e.to_string(),
             }),
         }
     }
@@ -629,12 +633,27 @@ fn load_case(
     } else {
         source
     };
+    let too_many = |n: usize| {
+        vec![error(
+            None,
+            format!("the case has {n} steps; a case may have at most {MAX_STEPS} (split it into several cases)"),
+        )]
+    };
+    // counted before parsing: a huge case is refused before it is built in memory
+    let headers = text.lines().filter(|l| l.trim() == "[[step]]").count();
+    if headers > MAX_STEPS {
+        return Err(too_many(headers));
+    }
     let raw: CaseFile = toml::from_str(text).map_err(|e| {
         vec![error(
             e.span().map(|s| line_of(text, s.start)),
             e.message().trim().to_owned(),
         )]
     })?;
+    if raw.step.len() > MAX_STEPS {
+        return Err(too_many(raw.step.len()));
+    }
+    let step_lines = StepLines::new(text);
     let mut errors = Vec::new();
     let mut steps = Vec::with_capacity(raw.step.len());
     for (i, step) in raw.step.into_iter().enumerate() {
@@ -648,8 +667,7 @@ fn load_case(
             Err(problems) => {
                 for (key, message) in problems {
                     errors.push(error(
-                        key.and_then(|k| key_line_in_step(text, i, k))
-                            .or_else(|| step_line(text, i)),
+                        key.and_then(|k| step_lines.key(i, k)).or_else(|| step_lines.step(i)),
                         format!("step {}: {message}", i + 1),
                     ));
                 }
@@ -756,27 +774,37 @@ fn find_line(text: &str, key: &str) -> Option<usize> {
         .map(|i| i + 1)
 }
 
-/// The line of `key = …` inside the `index`-th `[[step]]` (before the next `[[step]]`).
-fn key_line_in_step(text: &str, index: usize, key: &str) -> Option<usize> {
-    let start = step_line(text, index)?;
-    text.lines()
-        .enumerate()
-        .skip(start)
-        .take_while(|(_, l)| l.trim() != "[[step]]")
-        .find(|(_, l)| {
-            let t = l.trim_start();
-            t.strip_prefix(key).is_some_and(|r| r.trim_start().starts_with('='))
-        })
-        .map(|(i, _)| i + 1)
+/// Where each `[[step]]` table starts, found in one pass so that placing the errors of many
+/// steps stays linear in the file's length.
+struct StepLines<'a> {
+    lines: Vec<&'a str>,
+    /// Index into `lines` of each `[[step]]` header, in order.
+    starts: Vec<usize>,
 }
 
-/// The line of the `index`-th `[[step]]` table.
-fn step_line(text: &str, index: usize) -> Option<usize> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| l.trim() == "[[step]]")
-        .nth(index)
-        .map(|(i, _)| i + 1)
+impl<'a> StepLines<'a> {
+    fn new(text: &'a str) -> Self {
+        let lines: Vec<&str> = text.lines().collect();
+        let starts = (0..lines.len()).filter(|&i| lines[i].trim() == "[[step]]").collect();
+        StepLines { lines, starts }
+    }
+
+    /// The line (1-based) of the `index`-th `[[step]]` table.
+    fn step(&self, index: usize) -> Option<usize> {
+        self.starts.get(index).map(|i| i + 1)
+    }
+
+    /// The line of `key = …` inside the `index`-th `[[step]]` (before the next `[[step]]`).
+    fn key(&self, index: usize, key: &str) -> Option<usize> {
+        let start = *self.starts.get(index)?;
+        let end = self.starts.get(index + 1).copied().unwrap_or(self.lines.len());
+        (start..end)
+            .find(|&i| {
+                let t = self.lines[i].trim_start();
+                t.strip_prefix(key).is_some_and(|r| r.trim_start().starts_with('='))
+            })
+            .map(|i| i + 1)
+    }
 }
 
 fn validate(def: &CaseDef, rel: &str, text: &str, file: &str, registry: &Registry, errors: &mut Vec<LoadError>) {
@@ -825,12 +853,25 @@ fn validate(def: &CaseDef, rel: &str, text: &str, file: &str, registry: &Registr
             );
         }
     }
+    if let Err(m) = def.national.check() {
+        let header = text.lines().position(|l| l.trim() == "[national]").map(|i| i + 1);
+        err(header, format!("[national] {m}"));
+    }
+    for (name, delay) in [
+        ("pickup_delay", &def.terminal.pickup_delay),
+        ("result_delay", &def.terminal.result_delay),
+    ] {
+        if let Some(Err(m)) = delay.as_ref().map(|d| d.check()) {
+            err(find_line(text, name), format!("[terminal] {name}: {m}"));
+        }
+    }
     if def.steps.is_empty() {
         err(None, "a case needs at least one [[step]]".into());
     }
     let mut presented = false;
+    let step_lines = StepLines::new(text);
     for (i, step) in def.steps.iter().enumerate() {
-        let line = step_line(text, i);
+        let line = step_lines.step(i);
         let mut step_err = |m: String| err(line, format!("step {} ({}): {m}", i + 1, step.action()));
         match step {
             StepDef::ConfirmQualification { card, expect, .. } => {

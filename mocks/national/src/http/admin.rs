@@ -164,10 +164,13 @@ async fn handle(
         (Method::POST, ["admin", "tokens", "revoke"]) => reply(StatusCode::OK, json!({"revoked": n.revoke_tokens()})),
         (Method::GET, ["admin", "settings"]) => reply(StatusCode::OK, json!(n.settings())),
         (Method::PUT, ["admin", "settings"]) => match serde_json::from_slice::<ServerSettings>(&body) {
-            Ok(s) => {
-                n.set_settings(s);
-                reply(StatusCode::OK, json!({"ok": true}))
-            }
+            Ok(s) => match s.check() {
+                Ok(()) => {
+                    n.set_settings(s);
+                    reply(StatusCode::OK, json!({"ok": true}))
+                }
+                Err(e) => error(StatusCode::BAD_REQUEST, format!("settings refused: {e}")),
+            },
             Err(e) => error(StatusCode::BAD_REQUEST, format!("not settings: {e}")),
         },
         (Method::POST, ["admin", "reset"]) => {

@@ -104,7 +104,12 @@ pub(crate) async fn handle(
     let (parts, incoming) = req.into_parts();
     let mut notes = Notes::default();
     let settings = national.settings();
-    let body = read_body(incoming, &settings, &mut notes).await;
+    let chunked = parts
+        .headers
+        .get_all(header::TRANSFER_ENCODING)
+        .iter()
+        .any(|v| v.to_str().is_ok_and(|v| v.to_ascii_lowercase().contains("chunked")));
+    let body = read_body(incoming, &settings, chunked, &mut notes).await;
     let body_bytes = body.as_ref().map(|b| b.to_vec()).unwrap_or_default();
     let (answer, delay) = match body {
         Err(a) => (a, Duration::ZERO),
@@ -189,7 +194,12 @@ pub(crate) async fn handle(
 }
 
 /// Reads the body within the size limit and the read timeout.
-async fn read_body(incoming: Incoming, settings: &super::ServerSettings, notes: &mut Notes) -> Result<Bytes, Answer> {
+async fn read_body(
+    incoming: Incoming,
+    settings: &super::ServerSettings,
+    chunked: bool,
+    notes: &mut Notes,
+) -> Result<Bytes, Answer> {
     let limit = settings.max_body_bytes;
     let timeout = Duration::from_millis(settings.read_timeout_ms);
     let bad =
@@ -201,10 +211,26 @@ async fn read_body(incoming: Incoming, settings: &super::ServerSettings, notes: 
             notes.find("API-HTTP-002", m.clone());
             Err(bad(StatusCode::PAYLOAD_TOO_LARGE, m))
         }
+        Ok(Err(e)) if chunked => {
+            let cause = super::client::with_causes(e.as_ref());
+            let m = format!(
+                "the chunked request body is malformed (each chunk: a hexadecimal size, CRLF, the bytes, CRLF; then a 0-size chunk): {cause}"
+            );
+            notes.find("API-HTTP-003", m.clone());
+            Err(bad(StatusCode::BAD_REQUEST, m))
+        }
         Ok(Err(e)) => {
             let m = format!("the request body ended before its Content-Length: {e}");
             notes.find("API-LEN-001", m.clone());
             Err(bad(StatusCode::BAD_REQUEST, m))
+        }
+        Err(_) if chunked => {
+            let m = format!(
+                "the chunked request body did not end within {} ms (no final 0-size chunk?)",
+                timeout.as_millis()
+            );
+            notes.find("API-HTTP-003", m.clone());
+            Err(bad(StatusCode::REQUEST_TIMEOUT, m))
         }
         Err(_) => {
             let m = format!(

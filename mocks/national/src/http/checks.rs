@@ -96,6 +96,13 @@ pub const CHECKS: &[CheckInfo] = &[
         why: "A confirmation request is a few hundred bytes; a huge body is a bug (a loop, a file attached by mistake).",
         fix: "Send only the request's elements.",
     },
+    CheckInfo {
+        id: "API-HTTP-003",
+        title: "A chunked request body is framed correctly",
+        rule: "A body sent with `Transfer-Encoding: chunked` is a series of chunks, each a hexadecimal size, CRLF, that many bytes and CRLF, ended by a chunk of size 0. A malformed or unfinished series is refused with 400 naming what was wrong.",
+        why: "A hand-written HTTP layer that gets the framing wrong sends requests the real system cannot read; the symptom looks like a network error.",
+        fix: "Let the HTTP library frame the body (or send it with `Content-Length`).",
+    },
 ];
 
 #[cfg(test)]

@@ -88,6 +88,31 @@ impl Default for ServerSettings {
     }
 }
 
+impl ServerSettings {
+    /// Whether every value is in its range; the message names the field, the value and the
+    /// range. (`read_timeout_ms = 0` would stop every login; a negative token lifetime would
+    /// issue tokens that are already expired.)
+    pub fn check(&self) -> Result<(), String> {
+        fn range<T: PartialOrd + std::fmt::Display>(
+            field: &str,
+            v: T,
+            min: T,
+            max: T,
+            unit: &str,
+        ) -> Result<(), String> {
+            if v < min || v > max {
+                Err(format!("{field} = {v} is outside {min}–{max} {unit}"))
+            } else {
+                Ok(())
+            }
+        }
+        range("token_ttl_minutes", self.token_ttl_minutes, 1, 7 * 24 * 60, "minutes")?;
+        range("max_body_bytes", self.max_body_bytes, 1024, 64 * 1024 * 1024, "bytes")?;
+        range("read_timeout_ms", self.read_timeout_ms, 100, 600_000, "ms")?;
+        range("bulk_processing_ms", self.bulk_processing_ms, 0, 600_000, "ms")
+    }
+}
+
 /// The synthetic login credentials of an institution (the real format is not public).
 pub fn credentials_for(institution: &str) -> serde_json::Value {
     serde_json::json!({
