@@ -33,6 +33,12 @@ pub enum InputError {
         what: &'static str,
         limit: u64,
     },
+    #[error("{path} is {kind}, not a file; give a {what} as a regular file")]
+    NotAFile {
+        path: String,
+        what: &'static str,
+        kind: &'static str,
+    },
     #[error("{path} is not UTF-8 text (first bad byte at offset {offset}); save the {what} as UTF-8")]
     NotUtf8 {
         path: String,
@@ -66,6 +72,24 @@ pub fn read_bytes(path: &Path, what: &'static str, limit: u64) -> Result<Vec<u8>
         path: shown.clone(),
         source,
     };
+    // a named pipe would block the open itself until someone writes to it
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        let kind = std::fs::metadata(path).map_err(io)?.file_type();
+        if kind.is_fifo() || kind.is_socket() || kind.is_dir() {
+            return Err(InputError::NotAFile {
+                path: shown,
+                what,
+                kind: if kind.is_dir() {
+                    "a folder"
+                } else if kind.is_fifo() {
+                    "a named pipe"
+                } else {
+                    "a socket"
+                },
+            });
+        }
+    }
     let file = std::fs::File::open(path).map_err(io)?;
     let meta = file.metadata().map_err(io)?;
     if meta.is_file() && meta.len() > limit {
@@ -112,6 +136,11 @@ pub fn read_text(path: &Path, what: &'static str, limit: u64) -> Result<String, 
 mod tests {
     use super::*;
 
+    fn mkfifo(path: &Path) {
+        let status = std::process::Command::new("mkfifo").arg(path).status().unwrap();
+        assert!(status.success());
+    }
+
     #[test]
     fn endless_and_large_files_are_refused_with_their_size_and_text_must_be_utf8() {
         let e = read_text(Path::new("/dev/zero"), "rush profile", 1024).unwrap_err();
@@ -134,6 +163,11 @@ mod tests {
         std::fs::write(&latin, b"id = \"caf\xe9\"").unwrap();
         let e = read_text(&latin, "case", MAX_TEXT_BYTES).unwrap_err();
         assert!(e.to_string().contains("offset 9"), "{e}");
+
+        let fifo = dir.path().join("pipe.toml");
+        mkfifo(&fifo);
+        let e = read_text(&fifo, "case", MAX_TEXT_BYTES).unwrap_err();
+        assert!(e.to_string().contains("is a named pipe, not a file"), "{e}");
 
         let ok = dir.path().join("ok.toml");
         std::fs::write(&ok, "id = 1").unwrap();
