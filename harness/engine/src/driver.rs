@@ -25,6 +25,8 @@ use crate::journal::{DriverEvent, Event, Journal};
 const MAX_LINE: u64 = 16 * 1024 * 1024;
 /// How many stderr lines are kept for error messages.
 const STDERR_TAIL: usize = 20;
+/// Lines that are not the awaited response journaled per call (the rest are counted).
+const MAX_GARBAGE: u64 = 100;
 /// Longest stderr line kept whole; longer ones are cut into pieces of this size.
 const MAX_STDERR_LINE: u64 = 64 * 1024;
 
@@ -236,7 +238,29 @@ impl DriverClient {
         }
     }
 
+    /// The response to call `id`. Lines that are not it are journaled — the first
+    /// [`MAX_GARBAGE`] of a call, then only how many more there were, so an adapter that
+    /// floods its stdout cannot fill the disk with the journal.
     async fn read_response(process: &mut Option<Process>, journal: &Journal, id: u64) -> Result<RpcResponse, ReadEnd> {
+        let mut garbage = 0u64;
+        let answer = Self::read_until_response(process, journal, id, &mut garbage).await;
+        if garbage > MAX_GARBAGE {
+            journal.append(Event::Driver(DriverEvent::Garbage {
+                line: format!(
+                    "… and {} more lines that were not the response to call {id} (only the first {MAX_GARBAGE} of a call are journaled)",
+                    garbage - MAX_GARBAGE
+                ),
+            }));
+        }
+        answer
+    }
+
+    async fn read_until_response(
+        process: &mut Option<Process>,
+        journal: &Journal,
+        id: u64,
+        garbage: &mut u64,
+    ) -> Result<RpcResponse, ReadEnd> {
         let proc = process.as_mut().ok_or(ReadEnd::Eof)?;
         loop {
             let mut buf = Vec::new();
@@ -255,8 +279,15 @@ impl DriverClient {
             if text.trim().is_empty() {
                 continue;
             }
-            match serde_json::from_str::<RpcResponse>(text.trim()) {
+            let parsed = match serde_json::from_str::<RpcResponse>(text.trim()) {
                 Ok(r) if r.id == id => return Ok(r),
+                other => other,
+            };
+            *garbage += 1;
+            if *garbage > MAX_GARBAGE {
+                continue;
+            }
+            match parsed {
                 Ok(r) => journal.append(Event::Driver(DriverEvent::Garbage {
                     line: format!(
                         "a response for id {} while waiting for {id}: {}",
@@ -423,6 +454,25 @@ read l; echo 'dying' >&2; exit 3"#;
                 .unwrap()
                 .contains("dying")
         );
+    }
+
+    #[tokio::test]
+    async fn a_flood_of_stdout_lines_is_journaled_as_the_first_hundred_and_a_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = r#"read l; yes 'chatter' | head -n 50000; echo '{"jsonrpc":"2.0","id":1,"result":{}}'; read l"#;
+        let (mut c, j) = client(script, &dir);
+        c.call("a", Value::Null, Duration::from_secs(20)).await.unwrap();
+        let garbage: Vec<String> = j
+            .range(1, u64::MAX)
+            .into_iter()
+            .filter_map(|e| match e.event {
+                Event::Driver(DriverEvent::Garbage { line }) => Some(line),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(garbage.len(), 101);
+        assert!(garbage[..100].iter().all(|l| l == "chatter"));
+        assert!(garbage[100].starts_with("… and 49900 more lines"), "{}", garbage[100]);
     }
 
     #[tokio::test]
