@@ -209,7 +209,7 @@ impl Card {
             }),
             message_body: Some(QualificationRequestBody {
                 qualification_confirm_search_info: Some(QualificationConfirmSearchInfo {
-                    insurer_number: Some(format!("{:>8}", self.insurer_number.trim())),
+                    insurer_number: Some(crate::model::interface_insurer_number(&self.insurer_number)),
                     insured_card_symbol: self.symbol.clone().filter(|s| !s.is_empty()),
                     insured_identification_number: Some(self.number.clone()),
                     insured_branch_number: self.branch.clone(),

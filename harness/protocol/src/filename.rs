@@ -138,6 +138,33 @@ impl fmt::Display for Family {
     }
 }
 
+impl std::str::FromStr for Family {
+    type Err = String;
+
+    /// A family by its prefix (`OQSsiquc`); anything else names the known prefixes.
+    fn from_str(s: &str) -> Result<Family, String> {
+        Family::ALL.into_iter().find(|f| f.prefix() == s).ok_or_else(|| {
+            let known: Vec<&str> = Family::ALL.iter().map(|f| f.prefix()).collect();
+            format!("unknown family {s:?} (known: {})", known.join(", "))
+        })
+    }
+}
+
+/// In settings files a family is its prefix, so a typo is an error, not a filter that never
+/// matches.
+impl serde::Serialize for Family {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.prefix())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Family {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Family, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// `01` (upload / request) or `02` (download, bulk only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Step {

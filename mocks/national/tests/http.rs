@@ -550,6 +550,15 @@ async fn every_fault_kind_reaches_the_client() {
         assert!(applied.iter().any(|a| a == id), "{id} not journaled in {applied:?}");
     }
     assert!(m.national.faults().iter().all(|f| f.applied == 1));
+    // connections the faults end on purpose are not failed connections (recognised by type)
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let failed: Vec<_> = m
+        .recorder
+        .events()
+        .into_iter()
+        .filter(|e| matches!(e, NationalEvent::ConnectionFailed { .. }))
+        .collect();
+    assert!(failed.is_empty(), "{failed:?}");
 }
 
 #[tokio::test]
@@ -693,17 +702,17 @@ async fn the_terminal_endpoints_refuse_everyone_without_the_terminal_key() {
     assert_ne!(start().await.national.terminal_key(), key);
 }
 
+/// The admin API of `m` on a free loopback port, with `token`.
+async fn admin_with_token(m: &Mock, token: &str) -> onshi_national::http::Server {
+    admin::serve_admin(m.national.clone(), "127.0.0.1:0".parse().unwrap(), token.into(), None)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn the_admin_api_needs_its_token() {
     let m = start().await;
-    let server = admin::serve_admin(
-        m.national.clone(),
-        "127.0.0.1:0".parse().unwrap(),
-        "sekret".into(),
-        None,
-    )
-    .await
-    .unwrap();
+    let server = admin_with_token(&m, "sekret").await;
     let base = format!("http://127.0.0.1:{}", server.addr.port());
     let c = RemoteNational::new(&base, None, Duration::from_secs(5)).unwrap();
     let fault = serde_json::to_vec(&json!({"id":"x","kind":{"type":"malformed_json"}})).unwrap();
@@ -952,14 +961,7 @@ async fn the_header_only_error_shape_is_kept_as_a_convention_and_the_validator_r
 #[tokio::test]
 async fn the_admin_api_refuses_values_out_of_range_naming_the_field() {
     let m = start().await;
-    let server = admin::serve_admin(
-        m.national.clone(),
-        "127.0.0.1:0".parse().unwrap(),
-        "sekret".into(),
-        None,
-    )
-    .await
-    .unwrap();
+    let server = admin_with_token(&m, "sekret").await;
     let put = |body: String| async move {
         let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
         let request = format!(

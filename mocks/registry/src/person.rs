@@ -58,11 +58,7 @@ impl CardIdentity {
     }
 }
 
-/// Formats a printed insurer number the way the interface carries it: 8 characters, a
-/// 6-digit 国保 number right-aligned with two half-width spaces.
-pub fn interface_insurer_number(printed: &str) -> String {
-    format!("{:>8}", printed.trim())
-}
+pub use onshi_protocol::model::interface_insurer_number;
 
 /// 高齢受給者証.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

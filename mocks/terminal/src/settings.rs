@@ -22,7 +22,7 @@ pub struct TerminalFault {
     pub kind: TerminalFaultKind,
     /// Only requests of these families (`OQSsiquc`, `OQSmuquc`, …); empty: every family.
     #[serde(default)]
-    pub families: Vec<String>,
+    pub families: Vec<onshi_protocol::filename::Family>,
     /// Only the first N requests it matches.
     #[serde(default)]
     pub first: Option<u32>,
@@ -45,6 +45,17 @@ pub enum TerminalFaultKind {
     /// When the terminal starts, `res/` already holds yesterday's results — including one
     /// under today's first request name (`OQSsiquc01res_<today>0001.xml`).
     StaleResults,
+}
+
+impl TerminalFaultKind {
+    /// The name a scenario gives it (`type = "…"`), taken from its serde form so the two
+    /// cannot drift apart.
+    pub fn name(&self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned))
+            .unwrap_or_default()
+    }
 }
 
 /// Whether the national system behind the terminal answers.

@@ -18,7 +18,7 @@ use base64::Engine as _;
 use onshi_national::http::client::RemoteNational;
 use onshi_national::{Clock, ConsentChoices, EligibilityService, FaceConfirmation, FolderAnswer, FolderCall};
 use onshi_protocol::codes::{self, Code};
-use onshi_protocol::filename::{Direction, Extension, FaceFileName, FileName, MessageFileName};
+use onshi_protocol::filename::{Direction, Extension, FaceFileName, Family, FileName, MessageFileName};
 use onshi_protocol::model::{QualificationRequest, QualificationResult};
 use onshi_protocol::synthetic::{ErrorCatalogue, ErrorKey};
 use onshi_protocol::xml::{EncodeError, Limits};
@@ -169,14 +169,14 @@ impl Shared {
     }
 
     /// The faults that act on a request of `family` (counted as applied).
-    fn faults_for(&self, family: &str, request: &str) -> Vec<TerminalFaultKind> {
+    fn faults_for(&self, family: Family, request: &str) -> Vec<TerminalFaultKind> {
         let mut counts = self.fault_counts.lock().expect("fault counts");
         self.config
             .settings
             .faults
             .iter()
             .filter(|f| f.kind != TerminalFaultKind::StaleResults)
-            .filter(|f| f.families.is_empty() || f.families.iter().any(|x| x == family))
+            .filter(|f| f.families.is_empty() || f.families.contains(&family))
             .filter(|f| {
                 let n = counts.entry(f.id.clone()).or_default();
                 let take = f.first.is_none_or(|first| *n < first);
@@ -186,23 +186,12 @@ impl Shared {
             .map(|f| {
                 self.record(TerminalEvent::FaultApplied {
                     id: f.id.clone(),
-                    kind: fault_name(&f.kind).into(),
+                    kind: f.kind.name(),
                     request: Some(request.to_owned()),
                 });
                 f.kind.clone()
             })
             .collect()
-    }
-}
-
-fn fault_name(kind: &TerminalFaultKind) -> &'static str {
-    match kind {
-        TerminalFaultKind::NeverAnswers => "never_answers",
-        TerminalFaultKind::AnswersTwice { .. } => "answers_twice",
-        TerminalFaultKind::AnswersLate { .. } => "answers_late",
-        TerminalFaultKind::NameCollision => "name_collision",
-        TerminalFaultKind::WriteFailure => "write_failure",
-        TerminalFaultKind::StaleResults => "stale_results",
     }
 }
 
@@ -792,7 +781,7 @@ async fn take_request(shared: Arc<Shared>, name: OsString) -> Taken {
         name: display.clone(),
         bytes: Blob(bytes),
     });
-    let faults = shared.faults_for(msg_name.family.prefix(), &display);
+    let faults = shared.faults_for(msg_name.family, &display);
     let fault = |f: fn(&TerminalFaultKind) -> bool| faults.iter().find(|k| f(k)).cloned();
     let (reply, result_bytes) = answer(&shared, &request).await;
     let res_name = |extension| msg_name.result_name(extension).to_string();
@@ -1093,7 +1082,7 @@ async fn plant_stale_results(shared: &Arc<Shared>) {
             .find(|f| f.kind == TerminalFaultKind::StaleResults)
             .map(|f| f.id.clone())
             .unwrap_or_default(),
-        kind: "stale_results".into(),
+        kind: TerminalFaultKind::StaleResults.name(),
         request: None,
     });
 }

@@ -230,7 +230,7 @@ async fn faults_can_be_limited_to_a_family_and_to_the_first_requests() {
         faults: vec![TerminalFault {
             id: "first-only".into(),
             kind: TerminalFaultKind::NeverAnswers,
-            families: vec!["OQSsiquc".into()],
+            families: vec![onshi_protocol::filename::Family::OqsSiQuc],
             first: Some(1),
         }],
         ..Default::default()
@@ -245,6 +245,23 @@ async fn faults_can_be_limited_to_a_family_and_to_the_first_requests() {
     until("the second answer", 5, || second.exists()).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(!first.exists());
+}
+
+/// A family scope is a family prefix: a typo is an error naming the known ones, not a filter
+/// that silently matches nothing; the fault's name in the journal is its scenario name.
+#[test]
+fn a_fault_scope_names_a_known_family_and_a_fault_its_scenario_name() {
+    let parse = |families: &str| {
+        serde_json::from_str::<TerminalFault>(&format!(
+            r#"{{"id":"x","kind":{{"type":"answers_late","ms":5}},"families":{families}}}"#
+        ))
+    };
+    let f = parse(r#"["OQSmuquc"]"#).unwrap();
+    assert_eq!(f.families, [onshi_protocol::filename::Family::OqsMuQuc]);
+    assert_eq!(f.kind.name(), "answers_late");
+    let e = parse(r#"["OQSsiqcu"]"#).unwrap_err().to_string();
+    assert!(e.contains("unknown family \"OQSsiqcu\" (known: OQSsiquc,"), "{e}");
+    assert_eq!(TerminalFaultKind::StaleResults.name(), "stale_results");
 }
 
 /// `res/` refuses every write for a while (here: the folder is swapped for a file, which

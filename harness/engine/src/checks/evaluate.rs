@@ -717,7 +717,10 @@ fn refnum_check(
 /// The card as the request must carry it.
 fn expected_request(card: &Card) -> [(&'static str, Option<String>); 5] {
     [
-        ("InsurerNumber", Some(format!("{:>8}", card.insurer_number.trim()))),
+        (
+            "InsurerNumber",
+            Some(onshi_protocol::model::interface_insurer_number(&card.insurer_number)),
+        ),
         ("InsuredCardSymbol", card.symbol.clone()),
         ("InsuredIdentificationNumber", Some(card.number.clone())),
         ("InsuredBranchNumber", card.branch.clone()),

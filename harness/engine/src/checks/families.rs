@@ -25,10 +25,6 @@ pub const MIN_BULK_POLL_MS: f64 = 1000.0;
 /// The synthetic code of a 薬剤 / 特定健診 request refused for lack of consent.
 const NO_CONSENT_CODE: &str = "SYN-M1001";
 
-fn interface_insurer(printed: &str) -> String {
-    format!("{:>8}", printed.trim())
-}
-
 fn non_empty(v: &Option<String>) -> Option<&str> {
     v.as_deref().filter(|s| !s.trim().is_empty())
 }
@@ -275,7 +271,7 @@ fn registration_requests(
 
 fn card_fields(card: &Card) -> [(&'static str, Option<String>); 4] {
     [
-        ("InsurerNumber", Some(interface_insurer(&card.insurer_number))),
+        ("InsurerNumber", Some(interface_insurer_number(&card.insurer_number))),
         ("InsuredCardSymbol", card.symbol.clone().filter(|s| !s.is_empty())),
         ("InsuredIdentificationNumber", Some(card.number.clone())),
         ("InsuredBranchNumber", card.branch.clone()),

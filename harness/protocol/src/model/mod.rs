@@ -13,6 +13,12 @@ use thiserror::Error;
 use crate::codes::{self, Code};
 use crate::xml::Element;
 
+/// A printed insurer number (6 or 8 digits) the way the interface carries it: 8 characters,
+/// a 6-digit 国保 number right-aligned with two half-width spaces — never zeros (MSG-INS-002).
+pub fn interface_insurer_number(printed: &str) -> String {
+    format!("{:>8}", printed.trim())
+}
+
 /// What kind of element a field is, for the lint's schema walk.
 #[derive(Debug, Clone, Copy)]
 pub enum FieldKind {

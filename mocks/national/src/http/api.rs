@@ -15,7 +15,7 @@ use onshi_protocol::Severity;
 use onshi_protocol::synthetic::ErrorKey;
 use serde_json::{Value, json};
 
-use super::body::{Body, BoxError};
+use super::body::{Body, BoxError, Deliberate};
 use super::tls::common_name;
 use super::tokens::TokenProblem;
 use super::{ConnInfo, CredentialsPolicy, National, Policy, credentials_for, json as api_json};
@@ -169,10 +169,16 @@ pub(crate) async fn handle(
         return Err("dropped by a reset".into());
     }
     let body = match answer.shape {
-        Shape::Cut => return Err("closed without an answer on purpose (fault close_without_answer)".into()),
+        Shape::Cut => {
+            return Err(Box::new(Deliberate(
+                "closed without an answer on purpose (fault close_without_answer)",
+            )));
+        }
         Shape::Reset => {
             conn.reset.store(true, Ordering::SeqCst);
-            return Err("connection reset on purpose (fault connection_reset)".into());
+            return Err(Box::new(Deliberate(
+                "connection reset on purpose (fault connection_reset)",
+            )));
         }
         Shape::Whole => Body::full(answer.body),
         Shape::Truncated(keep) => Body::truncated(answer.body, keep),

@@ -10,6 +10,35 @@ use hyper::body::{Body as HttpBody, Frame, SizeHint};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// An error the mock causes on purpose (a fault): the connection ends as the fault says, and
+/// it is not journaled as a failed connection.
+#[derive(Debug)]
+pub struct Deliberate(pub &'static str);
+
+impl std::fmt::Display for Deliberate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for Deliberate {}
+
+/// Whether `e` or one of its causes (also inside an I/O error) is [`Deliberate`].
+pub fn is_deliberate(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(e);
+    while let Some(e) = next {
+        let inner_io = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .is_some_and(|inner| inner.is::<Deliberate>());
+        if e.is::<Deliberate>() || inner_io {
+            return true;
+        }
+        next = e.source();
+    }
+    false
+}
+
 /// The one body type the server answers with.
 pub struct Body {
     data: Bytes,
@@ -70,9 +99,9 @@ impl HttpBody for Body {
             if this.cut_at.is_some() && this.sent < this.data.len() {
                 this.cut_at = None;
                 this.sent = this.data.len();
-                return Poll::Ready(Some(Err(
-                    "the body is cut short on purpose (fault truncated_body)".into()
-                )));
+                return Poll::Ready(Some(Err(Box::new(Deliberate(
+                    "the body is cut short on purpose (fault truncated_body)",
+                )))));
             }
             return Poll::Ready(None);
         }

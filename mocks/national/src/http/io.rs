@@ -53,7 +53,10 @@ impl AsyncRead for Conn {
 impl AsyncWrite for Conn {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         if self.reset.load(Ordering::SeqCst) {
-            return Poll::Ready(Err(io::Error::new(io::ErrorKind::ConnectionReset, "reset on purpose")));
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::ConnectionReset,
+                super::body::Deliberate("reset on purpose (fault connection_reset)"),
+            )));
         }
         match &mut self.stream {
             Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),

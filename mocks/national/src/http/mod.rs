@@ -387,8 +387,7 @@ async fn connection(
         }
     };
     if let Err(e) = result {
-        let deliberate = e.source().is_some_and(|s| s.to_string().contains("on purpose"));
-        if !deliberate {
+        if !body::is_deliberate(&e) {
             failed(format!(
                 "HTTP: {e}{}",
                 e.source().map(|s| format!(": {s}")).unwrap_or_default()
