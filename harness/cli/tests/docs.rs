@@ -99,3 +99,52 @@ fn the_card_guide_names_every_shipped_card_and_reader_code() {
         );
     }
 }
+
+/// docs/architecture.md's crate graph is the workspace's: for every member, the workspace
+/// crates among its normal dependencies.
+#[test]
+fn the_architecture_crate_graph_matches_the_manifests() {
+    let doc = std::fs::read_to_string(repo().join("docs/architecture.md")).unwrap();
+    let start = doc.find("<!-- crate-graph -->").expect("a crate-graph block");
+    let end = doc
+        .find("<!-- /crate-graph -->")
+        .expect("the end of the crate-graph block");
+    let documented: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> = doc[start..end]
+        .lines()
+        .filter_map(|l| l.split_once('→'))
+        .map(|(name, deps)| {
+            (
+                name.trim().to_owned(),
+                deps.split_whitespace().map(str::to_owned).collect(),
+            )
+        })
+        .collect();
+    let root = std::fs::read_to_string(repo().join("Cargo.toml")).unwrap();
+    let members: Vec<&str> = root
+        .lines()
+        .skip_while(|l| !l.starts_with("members"))
+        .skip(1)
+        .take_while(|l| !l.starts_with(']'))
+        .map(|l| l.trim().trim_matches(|c| c == '"' || c == ','))
+        .collect();
+    let mut actual = std::collections::BTreeMap::new();
+    for member in members {
+        let manifest = std::fs::read_to_string(repo().join(member).join("Cargo.toml")).unwrap();
+        let name = manifest
+            .lines()
+            .find_map(|l| l.strip_prefix("name = "))
+            .unwrap()
+            .trim_matches('"')
+            .to_owned();
+        let deps = manifest
+            .lines()
+            .skip_while(|l| l.trim() != "[dependencies]")
+            .skip(1)
+            .take_while(|l| !l.starts_with('['))
+            .filter(|l| l.starts_with("onshi-"))
+            .map(|l| l.split(['.', ' ', '=']).next().unwrap().to_owned())
+            .collect::<std::collections::BTreeSet<String>>();
+        actual.insert(name, deps);
+    }
+    assert_eq!(documented, actual, "docs/architecture.md's crate graph is out of date");
+}
