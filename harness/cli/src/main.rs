@@ -118,8 +118,8 @@ struct RunArgs {
     /// The terminal's shared folder (default: <report-dir>/terminal).
     #[arg(value_parser = crate::absolute_path(), long, value_name = "DIR")]
     terminal_dir: Option<PathBuf>,
-    /// Longest wait for one adapter call, in seconds.
-    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    /// Longest wait for one adapter call, in seconds (1 to 3600).
+    #[arg(long, default_value_t = 60, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     call_timeout: u64,
     /// The longest own time-out a client may declare before CLIENT-TIMEOUT warns, in seconds
     /// (how long a patient can wait at the counter; a judgement, not a specification value).

@@ -66,11 +66,11 @@ pub struct RushArgs {
     date: Option<NaiveDate>,
     /// Longest wait for one adapter call, in seconds (real time: a stalled adapter is then
     /// killed, counted and started again; virtual time: the reference client's time-out).
-    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     call_timeout: u64,
     /// Real time: how long visits still under way after the window may take, in seconds;
     /// the rest are counted as dropped.
-    #[arg(long, default_value_t = 120, value_name = "SECS")]
+    #[arg(long, default_value_t = 120, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=3600))]
     drain: u64,
     /// Error codes for the World's answers (default: the embedded synthetic codes).
     #[arg(value_parser = crate::absolute_path(), long, value_name = "FILE")]

@@ -225,6 +225,15 @@ fn a_huge_profile_is_estimated_and_refused_and_threads_are_capped() {
     assert!(d.join("r/rush.json").exists());
     let r = bounded(d, &["rush", "clinic-morning", "--virtual", "--threads", "100000"]);
     assert_eq!(r.code, Some(3), "{}", r.text);
+    // deadlines the user sets are bounded too: no run waits for ever
+    for args in [
+        &["run", "--adapter", "true", "--call-timeout", "100000"][..],
+        &["rush", "clinic-morning", "--drain", "100000"][..],
+    ] {
+        let r = bounded(d, args);
+        assert_eq!(r.code, Some(3), "{args:?}: {}", r.text);
+        assert!(r.text.contains("100000 is not in"), "{args:?}: {}", r.text);
+    }
 }
 
 #[test]
