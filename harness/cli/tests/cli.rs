@@ -448,7 +448,7 @@ fn after_a_missed_deadline_the_next_step_gets_a_fresh_initialized_adapter() {
         r#"
 id = "FILE-RESTART-001"
 title = "restart in the middle of a case"
-requirement = "-"
+requirement = "OQS-IF-001/002"
 capabilities = ["file.qualification", "file.face"]
 severity = "mandatory"
 summary = "step 1 misses its deadline, so the adapter is stopped; step 3 needs a new one"

@@ -41,6 +41,7 @@ fn generated_docs_are_up_to_date() {
     let stale: Vec<String> = [
         ("docs/cases.md", docs::cases_markdown(&suite, &proofs)),
         ("docs/checks.md", docs::checks_markdown(&suite)),
+        ("docs/requirements.md", docs::requirements_markdown(&suite, &proofs)),
         (
             "docs/driver-protocol.schema.json",
             pretty(onshi_protocol::driver::json_schema()),

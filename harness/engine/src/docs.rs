@@ -32,6 +32,82 @@ fn checks_of(case: &crate::scenario::Case) -> Vec<String> {
     ids
 }
 
+/// `docs/requirements.md`: each requirement with the cases that test it and the deliberate
+/// defects that prove those cases.
+pub fn requirements_markdown(suite: &Suite, proofs: &[Proof]) -> String {
+    let all = crate::scenario::requirements::all();
+    let mut out = format!(
+        "# Requirements\n\n<!-- Generated from requirements/requirements.toml, the scenarios and the defect table. Do not \
+         edit: run `ONSHI_UPDATE_DOCS=1 cargo test -p onshi-cli --test docs` to regenerate. -->\n\n\
+         What the suite tests: {} requirements, each named by the cases that test it (`requirement = \"…\"` in \
+         [the scenario format](scenario-format.md)) and proven by deliberate defects of the reference client that \
+         those cases catch. The official specification is not public; statements are written from public sources.\n\n\
+         | requirement | what | cases | defects |\n|---|---|---:|---:|\n",
+        all.len()
+    );
+    let cases_of = |id: &str| -> Vec<&crate::scenario::Case> {
+        suite
+            .cases
+            .iter()
+            .filter(|c| c.def.requirements.iter().any(|r| r == id))
+            .collect()
+    };
+    let defects_of = |cases: &[&crate::scenario::Case]| -> Vec<&Proof> {
+        proofs
+            .iter()
+            .filter(|p| cases.iter().any(|c| c.id() == p.case))
+            .collect()
+    };
+    let anchor = |id: &str| {
+        id.to_lowercase()
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect::<String>()
+    };
+    for r in all {
+        let cases = cases_of(&r.id);
+        let mut defects: Vec<&str> = defects_of(&cases).iter().map(|p| p.defect).collect();
+        defects.sort();
+        defects.dedup();
+        out.push_str(&format!(
+            "| [{}](#{}) | {} | {} | {} |\n",
+            r.id,
+            anchor(&r.id),
+            r.title.replace('|', "\\|"),
+            cases.len(),
+            defects.len()
+        ));
+    }
+    for r in all {
+        let cases = cases_of(&r.id);
+        out.push_str(&format!(
+            "\n## {}\n\n{}\n\n{}\n\nSource: {}.\n\n",
+            r.id, r.title, r.title_ja, r.source
+        ));
+        if cases.is_empty() {
+            out.push_str("No case tests it yet.\n");
+            continue;
+        }
+        out.push_str("| case | severity | proven by (defect → check) |\n|---|---|---|\n");
+        for c in cases {
+            let proven: Vec<String> = proofs
+                .iter()
+                .filter(|p| p.case == c.id())
+                .map(|p| format!("`{}` → {}", p.defect, p.check))
+                .collect();
+            out.push_str(&format!(
+                "| [{id}](cases.md#{a}) {} | {} | {} |\n",
+                c.def.title.replace('|', "\\|"),
+                severity(c.def.severity),
+                proven.join("<br>"),
+                id = c.id(),
+                a = c.id().to_lowercase(),
+            ));
+        }
+    }
+    out
+}
+
 /// `docs/cases.md`.
 pub fn cases_markdown(suite: &Suite, proofs: &[Proof]) -> String {
     let mut out = format!(

@@ -32,7 +32,7 @@ use crate::rush::Profile;
 struct CaseFile {
     id: String,
     title: String,
-    requirement: String,
+    requirement: OneOrMany,
     capabilities: Vec<String>,
     severity: Severity,
     summary: String,
@@ -47,6 +47,23 @@ struct CaseFile {
     api: ApiSetup,
     #[serde(default)]
     step: Vec<RawStep>,
+}
+
+/// `requirement = "ID"` or `requirement = ["ID", "ID"]`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -674,10 +691,12 @@ fn load_case(
             }
         }
     }
+    let requirements = raw.requirement.into_vec();
     let def = CaseDef {
         id: raw.id,
         title: raw.title,
-        requirement: raw.requirement,
+        requirement: requirements.join(", "),
+        requirements,
         capabilities: raw.capabilities,
         severity: raw.severity,
         summary: raw.summary,
@@ -849,6 +868,24 @@ fn validate(def: &CaseDef, rel: &str, text: &str, file: &str, registry: &Registr
                 format!(
                     "{c:?} is not a case-level check (known: {})",
                     checks::CASE_CHECKS.join(", ")
+                ),
+            );
+        }
+    }
+    if def.requirements.is_empty() {
+        err(
+            find_line(text, "requirement"),
+            "requirement names no requirement".into(),
+        );
+    }
+    for r in &def.requirements {
+        if super::requirements::get(r).is_none() {
+            let known: Vec<&str> = super::requirements::all().iter().map(|r| r.id.as_str()).collect();
+            err(
+                find_line(text, "requirement"),
+                format!(
+                    "unknown requirement {r:?}: cases name requirements of requirements/requirements.toml ({})",
+                    known.join(", ")
                 ),
             );
         }
@@ -1198,6 +1235,26 @@ outcome = "valid"
             &[("file/FILE-TEST-001.toml".into(), text.into())],
             &registry(),
         )
+    }
+
+    #[test]
+    fn requirements_are_ids_of_the_list_one_or_several() {
+        let two = GOOD.replace(
+            r#"requirement = "OQS-IF-001/002""#,
+            r#"requirement = ["OQS-IF-001/002", "OQS-IF-FACE"]"#,
+        );
+        let s = load(&two).unwrap();
+        assert_eq!(s.cases[0].def.requirements, ["OQS-IF-001/002", "OQS-IF-FACE"]);
+        assert_eq!(s.cases[0].def.requirement, "OQS-IF-001/002, OQS-IF-FACE");
+        let typo = GOOD.replace(r#""OQS-IF-001/002""#, r#""OQS-IF-001/02""#);
+        let e = load(&typo).unwrap_err();
+        assert_eq!(e[0].line, Some(4));
+        assert!(
+            e[0].message.starts_with("unknown requirement \"OQS-IF-001/02\""),
+            "{e:?}"
+        );
+        let none = GOOD.replace(r#""OQS-IF-001/002""#, "[]");
+        assert!(load(&none).unwrap_err()[0].message.contains("names no requirement"));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! expectations. The format is documented in `docs/scenario-format.md`.
 
 mod load;
+pub mod requirements;
 pub mod timing;
 
 use onshi_national::ConsentChoices;
@@ -30,7 +31,10 @@ pub enum Severity {
 pub struct CaseDef {
     pub id: String,
     pub title: String,
-    /// The interface requirement covered, e.g. `OQS-IF-001/002`.
+    /// The requirements covered (IDs of `requirements/requirements.toml`), e.g.
+    /// `OQS-IF-001/002`.
+    pub requirements: Vec<String>,
+    /// The same, joined with ", " for display.
     pub requirement: String,
     /// Capabilities the client must declare; otherwise the case is not applicable.
     pub capabilities: Vec<String>,

@@ -1,0 +1,71 @@
+//! The requirements the suite tests (`requirements/requirements.toml`): every case names
+//! requirement IDs from this list, and the loader refuses others, so a requirement is one
+//! spelling with one statement in English and Japanese and the source it comes from.
+
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+/// One requirement.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requirement {
+    pub id: String,
+    /// One line, in English.
+    pub title: String,
+    /// The same line in Japanese.
+    pub title_ja: String,
+    /// Where it comes from: a file family, an endpoint, public client behaviour.
+    pub source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    requirement: Vec<Requirement>,
+}
+
+const TEXT: &str = include_str!("../../../../requirements/requirements.toml");
+
+/// Every requirement, in the file's order.
+pub fn all() -> &'static [Requirement] {
+    static ALL: OnceLock<Vec<Requirement>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        toml::from_str::<File>(TEXT)
+            .expect("requirements/requirements.toml is valid (tested)")
+            .requirement
+    })
+}
+
+/// The requirement `id`, if the list has it.
+pub fn get(id: &str) -> Option<&'static Requirement> {
+    all().iter().find(|r| r.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_list_parses_with_unique_ids_and_every_field_filled() {
+        let all = all();
+        assert!(all.len() >= 10);
+        let mut ids: Vec<&str> = all.iter().map(|r| r.id.as_str()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), all.len(), "duplicate requirement IDs");
+        for r in all {
+            assert!(
+                [&r.title, &r.title_ja, &r.source].iter().all(|s| !s.trim().is_empty()),
+                "{r:?}"
+            );
+            // the Japanese line is Japanese
+            assert!(r.title_ja.chars().any(|c| c as u32 >= 0x3000), "{r:?}");
+        }
+        assert_eq!(
+            get("OQS-IF-001/002").unwrap().source.split_whitespace().next(),
+            Some("file")
+        );
+        assert!(get("OQS-IF-999").is_none());
+    }
+}
