@@ -149,3 +149,37 @@ fn the_architecture_crate_graph_matches_the_manifests() {
     }
     assert_eq!(documented, actual, "docs/architecture.md's crate graph is out of date");
 }
+
+/// docs/scenario-format.md documents every step kind the engine knows, with each of its keys.
+#[test]
+fn the_scenario_format_documents_every_step_kind_and_key() {
+    let doc = std::fs::read_to_string(repo().join("docs/scenario-format.md")).unwrap();
+    let steps = &doc[doc.find("## Steps").expect("a Steps section")..];
+    let steps = &steps[..steps.find("\n## ").unwrap_or(steps.len())];
+    let mut missing = Vec::new();
+    for (kind, keys) in onshi_harness::steps::kinds() {
+        let Some(at) = steps
+            .lines()
+            .position(|l| l.starts_with("### ") && l.contains(&format!("`{kind}`")))
+        else {
+            missing.push(format!("no ### heading for step kind `{kind}`"));
+            continue;
+        };
+        // the kind's section: from its heading to the next one
+        let section: Vec<&str> = steps
+            .lines()
+            .skip(at)
+            .enumerate()
+            .take_while(|(i, l)| *i == 0 || !l.starts_with("### "))
+            .map(|(_, l)| l)
+            .collect();
+        let section = section.join("\n");
+        for key in keys {
+            let named = [format!("`{key}"), format!("{key} ="), format!("step.{key}]")];
+            if !named.iter().any(|n| section.contains(n.as_str())) {
+                missing.push(format!("`{kind}`: key `{key}` is not described"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "docs/scenario-format.md:\n{}", missing.join("\n"));
+}

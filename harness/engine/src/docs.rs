@@ -25,7 +25,7 @@ fn checks_of(case: &crate::scenario::Case) -> Vec<String> {
         ids.push("CLIENT-TIMEOUT".into());
     }
     for step in &case.def.steps {
-        ids.extend(checks::checks_of_step(step));
+        ids.extend(step.checks());
     }
     ids.sort();
     ids.dedup();

@@ -14,11 +14,14 @@ pub mod driver;
 pub mod folders;
 pub mod input;
 pub mod journal;
+mod options;
 pub mod report;
 pub mod runner;
 pub mod rush;
 pub mod scenario;
 pub mod serve;
+pub mod spec;
+pub mod steps;
 pub mod world;
 
 pub use report::{RunReport, Verdict};

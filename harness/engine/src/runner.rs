@@ -2,72 +2,22 @@
 //! the journal, a verdict. A broken adapter or World never hangs the run: the case becomes an
 //! `error` with the reason, the adapter is restarted, and the run goes on.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::NaiveDate;
-use onshi_protocol::driver::{
-    self, ConfirmBulkParams, ConfirmBulkResult, ConfirmQualificationParams, ConfirmQualificationResult, Environment,
-    FetchMedicalInfoParams, FetchMedicalInfoResult, HarnessInfo, ImportFaceParams, ImportFaceResult, InitializeParams,
-    InitializeResult, Period, PullBulkParams, PullBulkResult, ReferenceEntry, RegisterReferenceNumberParams,
-    RegisterReferenceNumberResult, error_code,
-};
-use onshi_protocol::synthetic::ErrorCatalogue;
+use onshi_protocol::driver::{self, Environment, HarnessInfo, InitializeParams, InitializeResult, error_code};
 use onshi_registry::Registry;
-use onshi_terminal::{PresentCard, SlowWrite};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::checks::{self, CallAnswer, StepData, StepRecord};
+use crate::checks::{self, CallAnswer};
 use crate::driver::{CallError, DriverClient};
 use crate::journal::{Event, Journal};
 use crate::report::{CaseReport, ClientReport, JournalSpan, RunInfo, RunReport, SCHEMA, Tool, Verdict};
-use crate::scenario::{ApiSetup, Case, StepDef, Suite};
+use crate::scenario::{ApiSetup, Case, Suite};
+use crate::steps::{self, Calls, LocalFuture, StepContext, Stop, wait_for_pcscd};
 use crate::world::{CaseWorld, World};
 
-/// How to run.
-#[derive(Debug, Clone)]
-pub struct RunOptions {
-    /// The adapter command (run with `sh -c`).
-    pub adapter: String,
-    pub seed: u64,
-    /// The reception date the World simulates.
-    pub date: NaiveDate,
-    /// Where report.json, junit.xml, journal.jsonl and adapter-stderr.log go.
-    pub report_dir: PathBuf,
-    /// The terminal's shared folder (default: `<report_dir>/terminal`).
-    pub terminal_dir: Option<PathBuf>,
-    /// The longest the harness waits for any driver call without an expectation saying
-    /// otherwise.
-    pub call_timeout: Duration,
-    /// The clinic's institution code (synthetic).
-    pub institution_code: String,
-    /// Time after the last step for trailing events (late resends, consumption).
-    pub settle: Duration,
-    /// The error codes the World answers with (default: the synthetic catalogue).
-    pub error_codes: Option<Arc<ErrorCatalogue>>,
-    /// The longest own time-out a client may declare before CLIENT-TIMEOUT warns.
-    pub desk_timeout: Duration,
-}
-
-impl RunOptions {
-    pub fn new(adapter: impl Into<String>, date: NaiveDate, report_dir: PathBuf) -> Self {
-        RunOptions {
-            adapter: adapter.into(),
-            seed: 0,
-            date,
-            report_dir,
-            terminal_dir: None,
-            call_timeout: Duration::from_secs(60),
-            institution_code: "9900000001".into(),
-            settle: Duration::from_millis(300),
-            error_codes: None,
-            desk_timeout: Duration::from_millis(checks::DESK_TIMEOUT_MS),
-        }
-    }
-}
+pub use crate::options::RunOptions;
 
 /// Notified as the run progresses (the CLI draws a progress bar).
 pub trait Progress {
@@ -104,35 +54,32 @@ struct Runner<'a> {
     suite: &'a Suite,
     world: World,
     journal: Arc<Journal>,
+    adapter: Adapter,
+    /// The private pcscd of this run (when some case needs card.pcsc and PC/SC is here).
+    pcscd: Option<onshi_card::pcscd::Pcscd>,
+    /// Why card.pcsc cases cannot run on this machine.
+    pcsc_unavailable: Option<String>,
+}
+
+/// The client's adapter across the cases of a run.
+struct Adapter {
     driver: DriverClient,
     client: Option<InitializeResult>,
     init_error: Option<(String, &'static str)>,
     /// The API setup the running adapter was initialized with.
     api_setup: ApiSetup,
-    /// The private pcscd of this run (when some case needs card.pcsc and PC/SC is here).
-    pcscd: Option<onshi_card::pcscd::Pcscd>,
-    /// Why card.pcsc cases cannot run on this machine.
-    pcsc_unavailable: Option<String>,
     /// The step under way (0-based index) and the first journal entry of its case: an
     /// adapter that dies during its call crashed on what the World had sent it.
     current_step: Option<(usize, u64)>,
-    /// The first journal entry of the case under way.
-    case_first: u64,
 }
 
-/// Waits (at most 5 s) until pcscd's count of insertions and removals satisfies `done`.
-async fn wait_for_pcscd(pcscd: &onshi_card::pcscd::Pcscd, done: impl Fn(usize, usize) -> bool) -> bool {
-    let since = Instant::now();
-    loop {
-        let (inserted, removed) = pcscd.presence_changes();
-        if done(inserted, removed) {
-            return true;
-        }
-        if since.elapsed() > Duration::from_secs(5) {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+/// What starting and calling the adapter needs of the run.
+#[derive(Clone, Copy)]
+struct Env<'a> {
+    options: &'a RunOptions,
+    world: &'a World,
+    pcscd: Option<&'a onshi_card::pcscd::Pcscd>,
+    journal: &'a Journal,
 }
 
 /// Runs `cases` of `suite` (all when `only` is empty).
@@ -210,16 +157,17 @@ pub async fn run(
     let mut runner = Runner {
         options,
         suite,
-        driver,
         journal: journal.clone(),
         world,
-        client: None,
-        init_error: None,
-        api_setup: ApiSetup::default(),
+        adapter: Adapter {
+            driver,
+            client: None,
+            init_error: None,
+            api_setup: ApiSetup::default(),
+            current_step: None,
+        },
         pcscd,
         pcsc_unavailable,
-        current_step: None,
-        case_first: 0,
     };
     let mut reports = Vec::with_capacity(cases.len());
     let mut written = 1;
@@ -233,9 +181,9 @@ pub async fn run(
         progress.finished(&report);
         reports.push(report);
     }
-    runner.driver.shutdown(Duration::from_secs(5)).await;
+    runner.adapter.driver.shutdown(Duration::from_secs(5)).await;
     let terminal_root = runner.world.terminal_folders().root;
-    let client = runner.client.clone();
+    let client = runner.adapter.client.clone();
     runner.world.stop().await;
     journal
         .append_jsonl(&report_dir.join(JOURNAL_FILE), written)
@@ -269,43 +217,6 @@ pub async fn run(
     Ok(report)
 }
 
-/// How a case ended early.
-struct Stop {
-    verdict: Verdict,
-    reason: String,
-    check: Option<&'static str>,
-    /// The checks of a case that ends early as a failure (the client crashed).
-    checks: Vec<checks::CheckResult>,
-}
-
-impl Stop {
-    fn error(reason: impl Into<String>, check: Option<&'static str>) -> Self {
-        Stop {
-            verdict: Verdict::Error,
-            reason: reason.into(),
-            check,
-            checks: Vec::new(),
-        }
-    }
-
-    fn not_applicable(reason: impl Into<String>, check: Option<&'static str>) -> Self {
-        Stop {
-            verdict: Verdict::NotApplicable,
-            ..Stop::error(reason, check)
-        }
-    }
-
-    /// The client failed the case by crashing: `check` says on what.
-    fn crashed(check: checks::CheckResult) -> Self {
-        Stop {
-            verdict: Verdict::Fail,
-            reason: String::new(),
-            check: None,
-            checks: vec![check],
-        }
-    }
-}
-
 fn call_stop(method: &str, e: &CallError) -> Stop {
     match e {
         CallError::Rpc { code, .. } if *code == error_code::METHOD_NOT_FOUND => Stop::not_applicable(
@@ -326,17 +237,8 @@ fn init_check(e: &CallError) -> &'static str {
     call_stop(driver::method::INITIALIZE, e).check.unwrap_or("DRV-EXIT")
 }
 
-fn decode<T: DeserializeOwned>(method: &str, v: Value) -> Result<T, Stop> {
-    serde_json::from_value(v).map_err(|e| {
-        Stop::error(
-            format!("{method}: the adapter's result does not match onshi-driver/1: {e}"),
-            Some("DRV-ANSWER"),
-        )
-    })
-}
-
-impl Runner<'_> {
-    async fn initialize(&mut self, setup: ApiSetup) -> Result<(), (String, &'static str)> {
+impl Adapter {
+    async fn initialize(&mut self, env: Env<'_>, setup: ApiSetup) -> Result<(), (String, &'static str)> {
         let params = InitializeParams {
             protocol: driver::PROTOCOL.into(),
             harness: HarnessInfo {
@@ -344,14 +246,14 @@ impl Runner<'_> {
                 version: env!("CARGO_PKG_VERSION").into(),
             },
             environment: Environment {
-                institution_code: self.options.institution_code.clone(),
-                terminal: Some(self.world.terminal_folders()),
+                institution_code: env.options.institution_code.clone(),
+                terminal: Some(env.world.terminal_folders()),
                 api: Some(
-                    self.world
-                        .api_environment(&self.options.institution_code, setup.client_certificate)
+                    env.world
+                        .api_environment(&env.options.institution_code, setup.client_certificate)
                         .map_err(|e| (e, "DRV-EXIT"))?,
                 ),
-                pcsc: self.pcscd.as_ref().map(|_| driver::PcscEnvironment {
+                pcsc: env.pcscd.map(|_| driver::PcscEnvironment {
                     reader: onshi_card::pcscd::READER.into(),
                 }),
                 workstation: None,
@@ -362,7 +264,7 @@ impl Runner<'_> {
             .call(
                 driver::method::INITIALIZE,
                 serde_json::to_value(params).expect("serialisable"),
-                self.options.call_timeout,
+                env.options.call_timeout,
             )
             .await
             .map_err(|e| (format!("initialize failed: {e}"), init_check(&e)))?;
@@ -375,6 +277,92 @@ impl Runner<'_> {
         self.client = Some(init);
         self.api_setup = setup;
         Ok(())
+    }
+
+    /// Starts and initializes the adapter when it is not running (first case, or after it
+    /// was stopped or crashed).
+    async fn ensure(&mut self, env: Env<'_>, setup: ApiSetup) -> Result<(), Stop> {
+        if self.driver.is_running() && setup != self.api_setup {
+            // A case that gives the client other credentials: a fresh adapter, a fresh initialize.
+            self.driver.shutdown(Duration::from_secs(5)).await;
+        }
+        if self.driver.is_running() {
+            return Ok(());
+        }
+        if let Some((e, check)) = &self.init_error
+            && self.client.is_none()
+        {
+            // A client that never initialised is not retried for every case.
+            return Err(Stop::error(e.clone(), Some(check)));
+        }
+        self.initialize(env, setup).await.map_err(|(e, check)| {
+            self.init_error = Some((e.clone(), check));
+            Stop::error(e, Some(check))
+        })
+    }
+
+    /// A driver call inside a step. With `deadline` (an expectation's `within_ms`), silence
+    /// is the client's failure; without it, the adapter broke.
+    async fn call(
+        &mut self,
+        env: Env<'_>,
+        method: &str,
+        params: Value,
+        deadline: Option<Duration>,
+    ) -> Result<CallAnswer<Value>, Stop> {
+        // An earlier step may have had to stop the adapter; a new one starts initialized.
+        self.ensure(env, self.api_setup).await?;
+        let timeout = deadline.unwrap_or(env.options.call_timeout);
+        match self.driver.call(method, params, timeout).await {
+            Ok(v) => Ok(CallAnswer::Answered(v)),
+            Err(CallError::Timeout { after }) if deadline.is_some() => Ok(CallAnswer::TimedOut {
+                after_ms: after.as_millis() as u64,
+            }),
+            Err(CallError::Exited { status, stderr_tail }) if self.current_step.is_some() => {
+                let (index, case_first) = self.current_step.expect("checked");
+                let exit = match status {
+                    Some(s) => format!("exited with status {s}"),
+                    None => "was killed by a signal".to_owned(),
+                };
+                let window = env.journal.range(case_first, u64::MAX);
+                Err(Stop::crashed(checks::client_crash(
+                    method,
+                    index + 1,
+                    &exit,
+                    &stderr_tail,
+                    &window,
+                )))
+            }
+            Err(e) => Err(call_stop(method, &e)),
+        }
+    }
+}
+
+/// The adapter as the steps of one case call it.
+struct Calling<'a> {
+    adapter: &'a mut Adapter,
+    env: Env<'a>,
+}
+
+impl Calls for Calling<'_> {
+    fn call<'a>(
+        &'a mut self,
+        method: &'a str,
+        params: Value,
+        deadline: Option<Duration>,
+    ) -> LocalFuture<'a, Result<CallAnswer<Value>, Stop>> {
+        Box::pin(self.adapter.call(self.env, method, params, deadline))
+    }
+}
+
+impl Runner<'_> {
+    fn env(&self) -> Env<'_> {
+        Env {
+            options: self.options,
+            world: &self.world,
+            pcscd: self.pcscd.as_ref(),
+            journal: &self.journal,
+        }
     }
 
     async fn run_case(&mut self, case: &Case) -> CaseReport {
@@ -415,28 +403,6 @@ impl Runner<'_> {
         }
     }
 
-    /// Starts and initializes the adapter when it is not running (first case, or after it
-    /// was stopped or crashed).
-    async fn ensure_adapter(&mut self, setup: ApiSetup) -> Result<(), Stop> {
-        if self.driver.is_running() && setup != self.api_setup {
-            // A case that gives the client other credentials: a fresh adapter, a fresh initialize.
-            self.driver.shutdown(Duration::from_secs(5)).await;
-        }
-        if self.driver.is_running() {
-            return Ok(());
-        }
-        if let Some((e, check)) = &self.init_error
-            && self.client.is_none()
-        {
-            // A client that never initialised is not retried for every case.
-            return Err(Stop::error(e.clone(), Some(check)));
-        }
-        self.initialize(setup).await.map_err(|(e, check)| {
-            self.init_error = Some((e.clone(), check));
-            Stop::error(e, Some(check))
-        })
-    }
-
     /// Runs the case; `Err` ends it early with a verdict.
     async fn execute(&mut self, case: &Case, first: u64) -> Result<Vec<checks::CheckResult>, Stop> {
         if let Some(why) = &self.pcsc_unavailable
@@ -447,8 +413,14 @@ impl Runner<'_> {
                 None,
             ));
         }
-        self.ensure_adapter(case.def.api).await?;
-        let caps = &self.client.as_ref().expect("initialized").capabilities;
+        let env = Env {
+            options: self.options,
+            world: &self.world,
+            pcscd: self.pcscd.as_ref(),
+            journal: &self.journal,
+        };
+        self.adapter.ensure(env, case.def.api).await?;
+        let caps = &self.adapter.client.as_ref().expect("initialized").capabilities;
         let missing: Vec<&str> = case
             .def
             .capabilities
@@ -463,7 +435,7 @@ impl Runner<'_> {
             ));
         }
         // a client with its own fixed time-out: the case's times follow it
-        let declared = self.client.as_ref().and_then(|c| c.client.timeout_ms);
+        let declared = self.adapter.client.as_ref().and_then(|c| c.client.timeout_ms);
         let resolved;
         let case = match declared {
             Some(t) if case.def.follows_client_timeout => {
@@ -480,9 +452,8 @@ impl Runner<'_> {
             .start_case(&case.def.terminal, &case.def.national)
             .await
             .map_err(|e| Stop::error(format!("the World could not start: {e}"), None))?;
-        self.case_first = first;
-        let outcome = self.steps(case, &mut cw).await;
-        self.current_step = None;
+        let outcome = self.steps(case, &mut cw, first).await;
+        self.adapter.current_step = None;
         if let Some((_, vicc)) = cw.in_reader.take() {
             vicc.remove();
             // every case starts with an empty reader, as pcscd sees it
@@ -492,9 +463,9 @@ impl Runner<'_> {
         }
         tokio::time::sleep(self.options.settle).await;
         cw.terminal.stop().await;
-        let steps = outcome?;
+        let executed = outcome?;
         let entries = self.journal.range(first, u64::MAX);
-        let mut results = checks::evaluate(case, &steps, &entries);
+        let mut results = steps::evaluate(&case.def.steps, &executed, &case.def.checks, case.def.api, &entries);
         if case.def.follows_client_timeout {
             results.extend(checks::client_timeout(
                 declared,
@@ -504,18 +475,20 @@ impl Runner<'_> {
         Ok(results)
     }
 
-    async fn steps(&mut self, case: &Case, cw: &mut CaseWorld) -> Result<Vec<StepRecord>, Stop> {
+    /// The case's steps in order, each through its kind (`crate::steps`).
+    async fn steps(&mut self, case: &Case, cw: &mut CaseWorld, case_first: u64) -> Result<Vec<steps::Executed>, Stop> {
+        let env = self.env();
         match self
+            .adapter
             .driver
-            .call(driver::method::RESET, json!({}), self.options.call_timeout)
+            .call(driver::method::RESET, json!({}), env.options.call_timeout)
             .await
         {
             Ok(_) => {}
             Err(CallError::Rpc { code, .. }) if code == error_code::METHOD_NOT_FOUND => {}
             Err(e) => return Err(call_stop(driver::method::RESET, &e)),
         }
-        let date = self.world.date.format("%Y%m%d").to_string();
-        let mut records = Vec::new();
+        let mut executed = Vec::with_capacity(case.def.steps.len());
         for (index, step) in case.def.steps.iter().enumerate() {
             let first_seq = self.journal.append(Event::Step {
                 case: case.id().to_owned(),
@@ -523,422 +496,29 @@ impl Runner<'_> {
                 action: step.action().into(),
                 detail: json!({}),
             });
-            self.current_step = Some((index, self.case_first));
-            let data = match step {
-                StepDef::ConfirmQualification {
-                    via,
-                    card,
-                    consent_limit_certificate,
-                    timeout_ms,
-                    expect,
-                } => {
-                    let card = self.world.card(card).map_err(step_error(index))?;
-                    let params = ConfirmQualificationParams {
-                        via: *via,
-                        card,
-                        consent_limit_certificate: *consent_limit_certificate,
-                        date: Some(date.clone()),
-                        timeout_ms: *timeout_ms,
-                    };
-                    let method = driver::method::CONFIRM_QUALIFICATION;
-                    let deadline = expect.within_ms.map(Duration::from_millis);
-                    let answer = self
-                        .call_with::<_, ConfirmQualificationResult>(method, &params, deadline)
-                        .await?;
-                    StepData::Confirm { params, answer }
-                }
-                StepDef::PresentCard {
-                    persona,
-                    my_number_card,
-                    auth,
-                    remove_at,
-                    consents,
-                    slow,
-                } => {
-                    let file = cw
-                        .terminal
-                        .present_card(PresentCard {
-                            persona: persona.clone(),
-                            card: my_number_card.clone(),
-                            visit: onshi_terminal::reader::Visit {
-                                method: auth.clone(),
-                                remove_at: *remove_at,
-                            },
-                            consents: consents.clone(),
-                            slow: slow.map(|s| SlowWrite {
-                                chunks: s.chunks,
-                                interval_ms: s.interval_ms,
-                            }),
-                        })
-                        .await
-                        .map_err(step_error(index))?;
-                    cw.last_face = Some(file.clone());
-                    StepData::PresentCard { file }
-                }
-                StepDef::ImportFace { timeout_ms, expect } => {
-                    let file = cw.last_face.clone().expect("the loader checks a card was presented");
-                    let params = ImportFaceParams {
-                        file: file.clone(),
-                        timeout_ms: *timeout_ms,
-                    };
-                    let deadline = expect.within_ms.map(Duration::from_millis);
-                    let answer = self
-                        .call_with::<_, ImportFaceResult>(driver::method::IMPORT_FACE, &params, deadline)
-                        .await?;
-                    StepData::ImportFace { file, answer }
-                }
-                StepDef::Wait { ms } => {
-                    tokio::time::sleep(Duration::from_millis(*ms)).await;
-                    StepData::Other
-                }
-                StepDef::AdvanceClock { by } => {
-                    let d = crate::clock::parse_duration(by).map_err(|e| Stop::error(e, None))?;
-                    self.world.clock.advance(d);
-                    StepData::Other
-                }
-                StepDef::SetFault { fault } => {
-                    self.world
-                        .national
-                        .set_fault(fault.clone())
-                        .map_err(step_error(index))?;
-                    StepData::Other
-                }
-                StepDef::ClearFault { id } => {
-                    if !self.world.national.clear_fault(id) {
-                        return Err(Stop::error(
-                            format!("step {}: no fault {id:?} to clear", index + 1),
-                            None,
-                        ));
-                    }
-                    StepData::Other
-                }
-                StepDef::ChangePerson { change } => {
-                    self.world
-                        .national
-                        .apply_change(change.clone())
-                        .map_err(step_error(index))?;
-                    StepData::Other
-                }
-                StepDef::RevokeTokens => {
-                    self.world.national.revoke_tokens();
-                    StepData::Other
-                }
-                StepDef::RegisterReferenceNumber {
-                    entries,
-                    bulk,
-                    timeout_ms,
-                    expect,
-                } => {
-                    let entries = entries
-                        .iter()
-                        .map(|e| {
-                            Ok(ReferenceEntry {
-                                reference_number: e.reference_number.clone(),
-                                card: self.world.card(&e.card)?,
-                            })
-                        })
-                        .collect::<Result<Vec<_>, crate::world::WorldError>>()
-                        .map_err(step_error(index))?;
-                    let params = RegisterReferenceNumberParams {
-                        entries,
-                        bulk: *bulk,
-                        timeout_ms: *timeout_ms,
-                    };
-                    let answer = self
-                        .call_with::<_, RegisterReferenceNumberResult>(
-                            driver::method::REGISTER_REFERENCE_NUMBER,
-                            &params,
-                            expect.within_ms.map(Duration::from_millis),
-                        )
-                        .await?;
-                    StepData::Register { params, answer }
-                }
-                StepDef::ConfirmBulk {
-                    cards,
-                    timeout_ms,
-                    expect,
-                } => {
-                    let cards = cards
-                        .iter()
-                        .map(|c| self.world.card(c))
-                        .collect::<Result<Vec<_>, _>>()
-                        .map_err(step_error(index))?;
-                    let params = ConfirmBulkParams {
-                        cards,
-                        date: Some(date.clone()),
-                        timeout_ms: *timeout_ms,
-                    };
-                    let answer = self
-                        .call_with::<_, ConfirmBulkResult>(
-                            driver::method::CONFIRM_BULK,
-                            &params,
-                            expect.within_ms.map(Duration::from_millis),
-                        )
-                        .await?;
-                    StepData::Bulk { params, answer }
-                }
-                StepDef::PullBulk {
-                    pull,
-                    timeout_ms,
-                    expect,
-                } => {
-                    let today = self.world.date;
-                    let day = |v: &Option<String>| {
-                        v.as_deref()
-                            .map(|s| crate::scenario::resolve_date(s, today).map(|d| d.format("%Y%m%d").to_string()))
-                            .transpose()
-                    };
-                    let resolved = (|| -> Result<PullBulkParams, String> {
-                        Ok(PullBulkParams {
-                            kind: pull.kind,
-                            month: day(&pull.month)?.map(|d| d[..6].to_owned()),
-                            consent_from: day(&pull.consent_from)?,
-                            consent_to: day(&pull.consent_to)?,
-                            examined_from: day(&pull.examined_from)?,
-                            examined_to: day(&pull.examined_to)?,
-                            timeout_ms: *timeout_ms,
-                        })
-                    })();
-                    let params = resolved.map_err(step_error(index))?;
-                    let answer = self
-                        .call_with::<_, PullBulkResult>(
-                            driver::method::PULL_BULK,
-                            &params,
-                            expect.within_ms.map(Duration::from_millis),
-                        )
-                        .await?;
-                    StepData::Pull { params, answer }
-                }
-                StepDef::FetchMedicalInfo {
-                    kind,
-                    card,
-                    format,
-                    period,
-                    timeout_ms,
-                    expect,
-                } => {
-                    let card = self.world.card(card).map_err(step_error(index))?;
-                    let today = self.world.date;
-                    let month = |s: &str| {
-                        crate::scenario::resolve_date(s, today)
-                            .map(|d| d.format("%Y%m").to_string())
-                            .map_err(step_error(index))
-                    };
-                    let period = match period {
-                        Some(p) => Some(Period {
-                            from: month(&p.from)?,
-                            to: month(&p.to)?,
-                        }),
-                        None => None,
-                    };
-                    let params = FetchMedicalInfoParams {
-                        kind: *kind,
-                        card,
-                        format: *format,
-                        period,
-                        timeout_ms: *timeout_ms,
-                        now: Some(
-                            onshi_national::Clock::now(&*self.world.clock)
-                                .format("%Y%m%d%H%M%S")
-                                .to_string(),
-                        ),
-                    };
-                    let answer = self
-                        .call_with::<_, FetchMedicalInfoResult>(
-                            driver::method::FETCH_MEDICAL_INFO,
-                            &params,
-                            expect.within_ms.map(Duration::from_millis),
-                        )
-                        .await?;
-                    StepData::Medical { params, answer }
-                }
-                StepDef::InsertCard {
-                    my_number_card,
-                    remove_during,
-                } => {
-                    if let Some((_, old)) = cw.in_reader.take() {
-                        old.remove();
-                    }
-                    let pcscd = self.pcscd.as_ref().ok_or_else(|| {
-                        Stop::error(format!("step {}: no pcscd is running for this run", index + 1), None)
-                    })?;
-                    // the reader must be seen empty before the card goes in, or pcscd takes it
-                    // for the card it already had and clients get no insertion
-                    wait_for_pcscd(pcscd, |inserted, removed| removed >= inserted).await;
-                    let (before, _) = pcscd.presence_changes();
-                    let hand = cw.terminal.card(my_number_card).map_err(step_error(index))?;
-                    let journal = self.journal.clone();
-                    let id = my_number_card.clone();
-                    let sink: onshi_card::vpcd::EventSink = Arc::new(move |link| {
-                        // pcscd's presence polls (an ATR request every 400 ms) are noise
-                        if link != onshi_card::vpcd::LinkEvent::Atr {
-                            journal.append(Event::Card { card: id.clone(), link });
-                        }
-                    });
-                    let during = remove_during.map(|c| onshi_card::vpcd::RemoveDuring::Ins(c.ins()));
-                    let vicc = onshi_card::vpcd::Vicc::insert(pcscd.vpcd_addr().as_str(), hand.card, sink, during)
-                        .map_err(step_error(index))?;
-                    // the card is on the reader before the patient is asked for the PIN
-                    if !wait_for_pcscd(pcscd, |inserted, _| inserted > before).await {
-                        return Err(step_error(index)("pcscd did not notice the card within 5 s"));
-                    }
-                    cw.in_reader = Some((my_number_card.clone(), vicc));
-                    StepData::Other
-                }
-                StepDef::RemoveCard => {
-                    if let Some((_, vicc)) = cw.in_reader.take() {
-                        vicc.remove();
-                        // pcscd notices on its next presence poll (every 400 ms)
-                        if let Some(pcscd) = &self.pcscd {
-                            wait_for_pcscd(pcscd, |inserted, removed| removed >= inserted).await;
-                        }
-                    }
-                    StepData::Other
-                }
-                StepDef::Rush { profile, window_us } => {
-                    let report = self.rush(case, profile, *window_us).await?;
-                    self.journal.append(Event::Rush {
-                        case: case.id().to_owned(),
-                        report: serde_json::to_value(&report).expect("serialisable"),
-                    });
-                    StepData::Rush {
-                        report: Box::new(report),
-                    }
-                }
-                StepDef::VerifyCardPin {
-                    pin,
-                    timeout_ms,
-                    expect,
-                } => {
-                    let challenge = format!("onshi-harness {} step {}", case.id(), index + 1);
-                    let inserted = cw.in_reader.as_ref().is_some_and(|(_, v)| v.is_inserted());
-                    let params = driver::VerifyCardPinParams {
-                        pin: pin.clone(),
-                        challenge: Some(base64::Engine::encode(
-                            &base64::engine::general_purpose::STANDARD,
-                            challenge.as_bytes(),
-                        )),
-                        timeout_ms: *timeout_ms,
-                    };
-                    let answer = self
-                        .call_with::<_, driver::VerifyCardPinResult>(
-                            driver::method::VERIFY_CARD_PIN,
-                            &params,
-                            expect.within_ms.map(Duration::from_millis),
-                        )
-                        .await?;
-                    let facts = checks::CardFacts {
-                        inserted,
-                        certificate: match cw.in_reader.as_ref().map(|(id, _)| cw.terminal.card(id)) {
-                            Some(Ok(hand)) => {
-                                onshi_card::image::pem_der(&hand.image.auth.cert_pem, "CERTIFICATE").unwrap_or_default()
-                            }
-                            _ => Vec::new(),
-                        },
-                        challenge: challenge.into_bytes(),
-                    };
-                    StepData::CardPin { params, answer, facts }
-                }
+            self.adapter.current_step = Some((index, case_first));
+            let env = Env {
+                options: self.options,
+                world: &self.world,
+                pcscd: self.pcscd.as_ref(),
+                journal: &self.journal,
             };
-            records.push(StepRecord {
+            let mut calling = Calling {
+                adapter: &mut self.adapter,
+                env,
+            };
+            let mut cx = StepContext {
+                world: &self.world,
+                case_world: cw,
+                journal: &self.journal,
+                pcscd: self.pcscd.as_ref(),
+                options: self.options,
+                case_id: case.id(),
                 index,
-                first_seq,
-                end_seq: self.journal.next_seq(),
-                data,
-            });
+                calls: &mut calling,
+            };
+            executed.push(step.execute(&mut cx, first_seq).await?);
         }
-        Ok(records)
+        Ok(executed)
     }
-
-    /// A rush step: the profile in real time against new instances of the adapter (in their
-    /// own World under `<report dir>/rush/<case>`), while the case's own adapter waits.
-    async fn rush(
-        &mut self,
-        case: &Case,
-        profile: &crate::rush::Profile,
-        window_us: u64,
-    ) -> Result<crate::rush::report::RushReport, Stop> {
-        let started = Instant::now();
-        let registry = self.world.registry.clone();
-        let outcomes = crate::rush::Outcomes::prepare(profile, &registry, self.world.date)
-            .map_err(|e| Stop::error(format!("the rush cannot start: {e}"), None))?;
-        let opts = crate::rush::live::LiveOptions {
-            adapter: self.options.adapter.clone(),
-            seed: self.options.seed,
-            window_us,
-            partition: crate::rush::Partition::WHOLE,
-            work_dir: self.options.report_dir.join("rush").join(case.id()),
-            call_timeout: self.options.call_timeout.min(Duration::from_secs(30)),
-            drain: Duration::from_secs(60),
-            institution_code: self.options.institution_code.clone(),
-            catalogue: self.world.catalogue.clone(),
-        };
-        let state = Arc::new(crate::rush::live::LiveState::default());
-        let stats = crate::rush::live::run_live(profile, registry, Arc::new(outcomes), &opts, state)
-            .await
-            .map_err(|e| Stop::error(format!("the rush could not run: {e}"), Some("DRV-EXIT")))?;
-        Ok(crate::rush::report::RushReport::new(
-            &stats,
-            &crate::rush::report::RunInfo {
-                profile,
-                mode: "real",
-                seed: self.options.seed,
-                window_us,
-                partition: None,
-                facilities: profile.facility_count(),
-                elapsed_s: started.elapsed().as_secs_f64(),
-            },
-        ))
-    }
-
-    /// A driver call inside a step. With `deadline` (an expectation's `within_ms`), silence
-    /// is the client's failure; without it, the adapter broke.
-    /// [`Self::call`] with typed params.
-    async fn call_with<P: Serialize, T: DeserializeOwned>(
-        &mut self,
-        method: &str,
-        params: &P,
-        deadline: Option<Duration>,
-    ) -> Result<CallAnswer<T>, Stop> {
-        let params = serde_json::to_value(params).expect("driver params serialise");
-        self.call(method, params, deadline).await
-    }
-
-    async fn call<T: DeserializeOwned>(
-        &mut self,
-        method: &str,
-        params: Value,
-        deadline: Option<Duration>,
-    ) -> Result<CallAnswer<T>, Stop> {
-        // An earlier step may have had to stop the adapter; a new one starts initialized.
-        self.ensure_adapter(self.api_setup).await?;
-        let timeout = deadline.unwrap_or(self.options.call_timeout);
-        match self.driver.call(method, params, timeout).await {
-            Ok(v) => decode(method, v).map(CallAnswer::Answered),
-            Err(CallError::Timeout { after }) if deadline.is_some() => Ok(CallAnswer::TimedOut {
-                after_ms: after.as_millis() as u64,
-            }),
-            Err(CallError::Exited { status, stderr_tail }) if self.current_step.is_some() => {
-                let (index, case_first) = self.current_step.expect("checked");
-                let exit = match status {
-                    Some(s) => format!("exited with status {s}"),
-                    None => "was killed by a signal".to_owned(),
-                };
-                let window = self.journal.range(case_first, u64::MAX);
-                Err(Stop::crashed(checks::client_crash(
-                    method,
-                    index + 1,
-                    &exit,
-                    &stderr_tail,
-                    &window,
-                )))
-            }
-            Err(e) => Err(call_stop(method, &e)),
-        }
-    }
-}
-
-/// Turns a problem preparing step `index` (0-based) into a stop that names the step.
-fn step_error<E: std::fmt::Display>(index: usize) -> impl Fn(E) -> Stop {
-    move |e| Stop::error(format!("step {}: {e}", index + 1), None)
 }

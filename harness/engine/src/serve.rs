@@ -28,7 +28,7 @@ use onshi_terminal::{Folders, NationalLink, Terminal, TerminalConfig, TerminalSe
 use thiserror::Error;
 
 use crate::journal::LiveJournal;
-use crate::scenario::CardSpec;
+use crate::spec::CardSpec;
 
 /// The persona the printed example confirms.
 pub const EXAMPLE_PERSONA: &str = "valid-kenpo-insured";

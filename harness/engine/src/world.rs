@@ -19,7 +19,7 @@ use thiserror::Error;
 
 use crate::clock::SimClock;
 use crate::journal::{Journal, NationalRecorder, TerminalRecorder};
-use crate::scenario::{CardSpec, PeriodChoice};
+use crate::spec::{CardSpec, PeriodChoice};
 
 #[derive(Debug, Error)]
 pub enum WorldError {
@@ -199,9 +199,9 @@ impl World {
     pub fn api_environment(
         &self,
         institution_code: &str,
-        choice: crate::scenario::CertificateChoice,
+        choice: crate::spec::CertificateChoice,
     ) -> Result<onshi_protocol::driver::ApiEnvironment, String> {
-        use crate::scenario::CertificateChoice;
+        use crate::spec::CertificateChoice;
         let pem = |name: &str| self.pki.get(name).map(str::to_owned).map_err(|e| e.to_string());
         let (cert, key) = match choice {
             CertificateChoice::Valid => (

@@ -8,10 +8,10 @@ use base64::Engine as _;
 use onshi_card::vpcd::LinkEvent;
 use onshi_protocol::driver::{PinOutcome, VerifyCardPinParams, VerifyCardPinResult};
 
-use super::evaluate::{fail, pass};
+use super::verdict::{fail, pass};
 use super::{CallAnswer, CheckResult};
 use crate::journal::{Entry, Event};
-use crate::scenario::Expect;
+use crate::spec::Expect;
 
 /// What the harness knew about the card when the step ran.
 #[derive(Debug, Clone, PartialEq, Eq)]

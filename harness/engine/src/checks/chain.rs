@@ -12,7 +12,7 @@
 //! Checks of a client's independent behaviour (retries, storms, duplicates, consumption,
 //! time-outs) are never chained.
 
-use super::{CheckResult, Status, StepRecord};
+use super::{CheckResult, Status, StepSpan};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Stage {
@@ -46,7 +46,7 @@ fn stage(c: &CheckResult, outcome_checks: &[String]) -> Option<Stage> {
 
 /// The step (0-based) a check belongs to: its own, or the step whose journal window holds its
 /// first event (the message lint and the API findings are reported by event).
-fn step_of(c: &CheckResult, steps: &[StepRecord]) -> Option<usize> {
+fn step_of(c: &CheckResult, steps: &[StepSpan]) -> Option<usize> {
     if let Some(n) = c.step {
         return Some(n - 1);
     }
@@ -59,7 +59,7 @@ fn step_of(c: &CheckResult, steps: &[StepRecord]) -> Option<usize> {
 
 /// Marks each failure that followed, in the same step, the failure of an earlier stage.
 /// `outcome_checks` are the outcome check IDs the case's steps report under.
-pub fn chain(results: &mut [CheckResult], steps: &[StepRecord], outcome_checks: &[String]) {
+pub fn chain(results: &mut [CheckResult], steps: &[StepSpan], outcome_checks: &[String]) {
     for step in steps {
         let failed: Vec<(usize, Stage)> = results
             .iter()
@@ -95,7 +95,6 @@ pub fn chain(results: &mut [CheckResult], steps: &[StepRecord], outcome_checks: 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::StepData;
 
     fn failed(id: &str, step: Option<usize>, events: &[u64]) -> CheckResult {
         CheckResult {
@@ -110,12 +109,11 @@ mod tests {
         }
     }
 
-    fn step(index: usize, first_seq: u64, end_seq: u64) -> StepRecord {
-        StepRecord {
+    fn step(index: usize, first_seq: u64, end_seq: u64) -> StepSpan {
+        StepSpan {
             index,
             first_seq,
             end_seq,
-            data: StepData::Other,
         }
     }
 

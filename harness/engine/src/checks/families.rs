@@ -14,11 +14,11 @@ use onshi_protocol::model::*;
 use onshi_terminal::{Actor, Folder, FsOp, TerminalEvent};
 use serde_json::Value;
 
-use super::evaluate::{fail, pass, result};
 use super::terminal_view::{self as view, Written};
+use super::verdict::{fail, pass, result};
 use super::{CallAnswer, CheckResult, Status};
 use crate::journal::{Entry, Event};
-use crate::scenario::{Expect, FromResult};
+use crate::spec::{Expect, FromResult};
 
 /// Polls for a bulk result closer together than this are too fast (real clients: 10 s).
 pub const MIN_BULK_POLL_MS: f64 = 1000.0;
@@ -120,7 +120,7 @@ fn registrations(window: &[Entry]) -> HashMap<String, (bool, Option<String>, u64
     out
 }
 
-pub(super) fn register(
+pub fn register(
     params: &RegisterReferenceNumberParams,
     answer: &CallAnswer<RegisterReferenceNumberResult>,
     expect: &Expect,
@@ -316,7 +316,7 @@ fn units(r: &BulkConfirmResult) -> Vec<BulkConfirmUnit> {
         .unwrap_or_default()
 }
 
-pub(super) fn bulk(
+pub fn bulk(
     params: &ConfirmBulkParams,
     answer: &CallAnswer<ConfirmBulkResult>,
     expect: &Expect,
@@ -581,7 +581,7 @@ fn bulk_use(window: &[Entry], family: &str, step: usize, out: &mut Vec<CheckResu
 
 // ---------------------------------------------------------------- pulls
 
-pub(super) fn pull(
+pub fn pull(
     params: &PullBulkParams,
     answer: &CallAnswer<PullBulkResult>,
     expect: &Expect,
@@ -735,7 +735,7 @@ fn client_items(kind: MedicalInfoKind, items: &[Value]) -> Vec<Item> {
         .collect()
 }
 
-pub(super) fn medical(
+pub fn medical(
     params: &FetchMedicalInfoParams,
     answer: &CallAnswer<FetchMedicalInfoResult>,
     expect: &Expect,

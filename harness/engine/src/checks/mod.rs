@@ -4,27 +4,24 @@
 
 mod answer;
 mod api_view;
-mod card;
+pub(crate) mod card;
 mod catalogue;
 mod chain;
-mod evaluate;
-mod families;
+pub(crate) mod families;
+pub(crate) mod qualification;
 mod terminal_view;
+pub(crate) mod verdict;
 
 use onshi_protocol::CheckInfo;
-use onshi_protocol::driver::{
-    ConfirmBulkParams, ConfirmBulkResult, ConfirmQualificationParams, ConfirmQualificationResult,
-    FetchMedicalInfoParams, FetchMedicalInfoResult, ImportFaceResult, Outcome, PullBulkParams, PullBulkResult,
-    RegisterReferenceNumberParams, RegisterReferenceNumberResult, Via,
-};
+use onshi_protocol::driver::{Outcome, Via};
 use serde::{Deserialize, Serialize};
 
 pub use card::CardFacts;
 pub use catalogue::{CASE_CHECKS, CATALOGUE};
 pub use chain::chain;
-pub use evaluate::evaluate;
 
-use crate::scenario::{Expect, FromResult, StepDef};
+use crate::journal::Entry;
+use crate::spec::Expect;
 
 /// Every check the harness can report: the message lint's, the national mock's request
 /// checks and the behaviour checks.
@@ -223,56 +220,6 @@ pub fn checks_of_expect(expect: &Expect, confirm: Option<Via>) -> Vec<String> {
     ids
 }
 
-/// Every check a step can report, by its kind and expectations.
-pub fn checks_of_step(step: &StepDef) -> Vec<String> {
-    let ids: &[&str] = match step {
-        StepDef::ConfirmQualification { expect, via, .. } => return checks_of_expect(expect, Some(*via)),
-        StepDef::ImportFace { expect, .. } => return checks_of_expect(expect, None),
-        StepDef::RegisterReferenceNumber { expect, bulk, .. } => {
-            let mut ids = Vec::new();
-            if expect.request != Some(false) {
-                ids.push("REG-CARD");
-            }
-            if *bulk {
-                ids.extend(["BULK-ORDER", "BULK-POLL"]);
-            }
-            if expect.results == Some(FromResult::Result) {
-                ids.push("REG-RESULT");
-            }
-            return ids.into_iter().map(String::from).collect();
-        }
-        StepDef::ConfirmBulk { expect, .. } => match (expect.request, expect.results) {
-            (Some(false), Some(FromResult::Result)) => &["BULK-ORDER", "BULK-POLL", "BULK-RESULT"],
-            (Some(false), _) => &["BULK-ORDER", "BULK-POLL"],
-            (_, Some(FromResult::Result)) => &["BULK-CARD", "BULK-ORDER", "BULK-POLL", "BULK-RESULT"],
-            _ => &["BULK-CARD", "BULK-ORDER", "BULK-POLL"],
-        },
-        StepDef::PullBulk { expect, .. } => match expect.results {
-            Some(FromResult::Result) => &["BULK-ORDER", "BULK-POLL", "PULL-RESULT"],
-            _ => &["BULK-ORDER", "BULK-POLL"],
-        },
-        StepDef::VerifyCardPin { expect, .. } => {
-            let outcome = expect.check.clone().unwrap_or_else(|| "CARD-OUTCOME".into());
-            let others: Vec<String> = CARD_CHECKS
-                .iter()
-                .filter(|c| **c != outcome)
-                .map(|s| s.to_string())
-                .collect();
-            return std::iter::once(outcome).chain(others).collect();
-        }
-        StepDef::Rush { .. } => &["RUSH-SLO", "RUSH-ERRORS"],
-        StepDef::FetchMedicalInfo { expect, .. } => {
-            if expect.ok.is_some() || expect.items == Some(FromResult::Result) {
-                &["MED-CONSENT", "MED-RESULT"]
-            } else {
-                &["MED-CONSENT"]
-            }
-        }
-        _ => &[],
-    };
-    ids.iter().map(|s| s.to_string()).collect()
-}
-
 /// The result of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -319,58 +266,40 @@ pub enum CallAnswer<T> {
     },
 }
 
-/// What a step did, for the checks.
-#[derive(Debug, Clone, PartialEq)]
-#[allow(clippy::large_enum_variant)] // a handful per case; boxing would buy nothing
-pub enum StepData {
-    Confirm {
-        params: ConfirmQualificationParams,
-        answer: CallAnswer<ConfirmQualificationResult>,
-    },
-    ImportFace {
-        file: String,
-        answer: CallAnswer<ImportFaceResult>,
-    },
-    PresentCard {
-        file: String,
-    },
-    Register {
-        params: RegisterReferenceNumberParams,
-        answer: CallAnswer<RegisterReferenceNumberResult>,
-    },
-    Bulk {
-        params: ConfirmBulkParams,
-        answer: CallAnswer<ConfirmBulkResult>,
-    },
-    Pull {
-        params: PullBulkParams,
-        answer: CallAnswer<PullBulkResult>,
-    },
-    Medical {
-        params: FetchMedicalInfoParams,
-        answer: CallAnswer<FetchMedicalInfoResult>,
-    },
-    CardPin {
-        params: onshi_protocol::driver::VerifyCardPinParams,
-        answer: CallAnswer<onshi_protocol::driver::VerifyCardPinResult>,
-        facts: CardFacts,
-    },
-    Rush {
-        report: Box<crate::rush::report::RushReport>,
-    },
-    Other,
-}
-
-/// One executed step: its journal window and what it did.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StepRecord {
+/// Where one executed step sits in the case's journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepSpan {
     /// 0-based index in the case.
     pub index: usize,
     /// First journal sequence number of the step.
     pub first_seq: u64,
     /// First sequence number after the step.
     pub end_seq: u64,
-    pub data: StepData,
+}
+
+/// The entries of `entries` (in sequence order) from `from` up to, not including, `to`.
+pub fn window(entries: &[Entry], from: u64, to: u64) -> &[Entry] {
+    let lo = entries.partition_point(|e| e.seq < from);
+    let hi = entries.partition_point(|e| e.seq < to);
+    &entries[lo..hi]
+}
+
+impl<T> CallAnswer<T> {
+    /// The answer, borrowed.
+    pub fn by_ref(&self) -> CallAnswer<&T> {
+        match self {
+            CallAnswer::Answered(a) => CallAnswer::Answered(a),
+            CallAnswer::TimedOut { after_ms } => CallAnswer::TimedOut { after_ms: *after_ms },
+        }
+    }
+
+    /// The answer, converted.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> CallAnswer<U> {
+        match self {
+            CallAnswer::Answered(a) => CallAnswer::Answered(f(a)),
+            CallAnswer::TimedOut { after_ms } => CallAnswer::TimedOut { after_ms },
+        }
+    }
 }
 
 #[cfg(test)]

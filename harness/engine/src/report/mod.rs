@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::checks::{CheckResult, Status};
-use crate::scenario::Severity;
+use crate::spec::Severity;
 
 pub use console::{failure_details, pcsc_notice, root_cause_summary, summary_table};
 pub use junit::junit_xml;

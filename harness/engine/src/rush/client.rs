@@ -26,7 +26,7 @@ impl Taken {
     }
 }
 
-/// A client model for [`run_virtual`](super::run_virtual).
+/// A client model for the virtual rush (`run_virtual`).
 pub trait VirtualClient: std::fmt::Debug + Send + Sync {
     /// A face result complete in `face/` at `written`; the harness calls `import_face` then.
     fn import_face(&self, written: u64, r: &mut Stream) -> Taken;
@@ -35,6 +35,11 @@ pub trait VirtualClient: std::fmt::Debug + Send + Sync {
     fn confirm(&self, way: Way, sent: u64, ready: u64, r: &mut Stream) -> Taken;
     /// What the report says the client was, or `None` for the profile's own model.
     fn describe(&self) -> Option<String>;
+}
+
+/// A time drawn from `d`, in µs.
+pub(crate) fn draw(d: &Delay, r: &mut Stream) -> u64 {
+    d.sample(r).as_micros() as u64
 }
 
 /// Every result imported a time drawn from `import` after it is there; never gives up.
@@ -47,11 +52,11 @@ pub struct Drawn {
 
 impl VirtualClient for Drawn {
     fn import_face(&self, written: u64, r: &mut Stream) -> Taken {
-        Taken::Imported(written + super::simulate::draw(&self.import, r))
+        Taken::Imported(written + draw(&self.import, r))
     }
 
     fn confirm(&self, _: Way, _: u64, ready: u64, r: &mut Stream) -> Taken {
-        Taken::Imported(ready + super::simulate::draw(&self.import, r))
+        Taken::Imported(ready + draw(&self.import, r))
     }
 
     fn describe(&self) -> Option<String> {

@@ -498,7 +498,7 @@ pub async fn run_live(
 
 fn initialize_params(world: &World, institution_code: &str) -> Result<InitializeParams, LiveError> {
     let api = world
-        .api_environment(institution_code, crate::scenario::CertificateChoice::Valid)
+        .api_environment(institution_code, crate::spec::CertificateChoice::Valid)
         .map_err(LiveError::Plan)?;
     Ok(InitializeParams {
         protocol: driver::PROTOCOL.into(),

@@ -11,7 +11,7 @@ use onshi_national::faults::Delay;
 use onshi_registry::Registry;
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::LoadError;
+use crate::spec::LoadError;
 
 /// Longest arrival window a profile may ask for.
 pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);

@@ -17,14 +17,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::NaiveDate;
-use onshi_national::faults::Delay;
 use onshi_registry::rng::{Stream, mix};
 use onshi_registry::{Lookup, Registry, Validity};
 
-use super::client::{Drawn, Taken, VirtualClient};
+use super::client::{Drawn, Taken, VirtualClient, draw};
 use super::profile::{FacilityGroup, Mark, Profile, Way};
 use super::stats::{Queue, RushStats, Visit, bucket_width};
-use crate::scenario::{CardSpec, PeriodChoice};
+use crate::spec::{CardSpec, PeriodChoice};
 
 /// Which facilities this process simulates: those whose index `i` has `i % of == index`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -230,10 +229,6 @@ pub fn run_virtual(profile: &Profile, outcomes: &Outcomes, opts: &VirtualOptions
 /// A uniform draw in [0, 1).
 fn unit(r: &mut Stream) -> f64 {
     (r.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-}
-
-pub(crate) fn draw(d: &Delay, r: &mut Stream) -> u64 {
-    d.sample(r).as_micros() as u64
 }
 
 /// Arrival times (µs) of facility `n` within the window: thinning of a Poisson process at

@@ -2,31 +2,23 @@
 //! what is wrong — and all problems at once, not just the first.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
-use onshi_national::ConsentChoices;
-use onshi_protocol::codes::{self, Code};
+use onshi_national::http::ServerSettings;
 use onshi_protocol::driver::capability;
 use onshi_registry::Registry;
 use onshi_terminal::TerminalSettings;
 use serde::Deserialize;
 
-use onshi_national::faults::{Fault, FaultBook};
-use onshi_national::http::ServerSettings;
-use onshi_national::state::PersonChange;
-use onshi_protocol::driver::{MedicalInfoFormat, MedicalInfoKind, PullKind, Via};
-
 use super::timing;
-use super::{
-    Action, ApiSetup, CardSpec, Case, CaseDef, Expect, PeriodSpec, PullSpec, ReferenceSpec, Severity, SlowSpec, StepDef,
-};
+use super::{ApiSetup, Case, CaseDef, LoadError, Severity};
 use crate::checks;
 use crate::rush::Profile;
+use crate::steps;
 
-/// A case file as written. Steps are plain tables here (not a tagged enum) so that every
-/// key keeps its position for error messages; [`typed_step`] turns them into [`StepDef`].
+/// A case file as written. Steps are plain tables here: each step kind reads its own keys
+/// (`crate::steps`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CaseFile {
@@ -46,7 +38,7 @@ struct CaseFile {
     #[serde(default)]
     api: ApiSetup,
     #[serde(default)]
-    step: Vec<RawStep>,
+    step: Vec<toml::Table>,
 }
 
 /// `requirement = "ID"` or `requirement = ["ID", "ID"]`.
@@ -62,425 +54,6 @@ impl OneOrMany {
         match self {
             OneOrMany::One(s) => vec![s],
             OneOrMany::Many(v) => v,
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawStep {
-    #[serde(rename = "do")]
-    action: Action,
-    via: Option<Via>,
-    card: Option<CardSpec>,
-    consent_limit_certificate: Option<bool>,
-    timeout_ms: Option<u64>,
-    expect: Option<Expect>,
-    persona: Option<String>,
-    my_number_card: Option<String>,
-    auth: Option<onshi_terminal::reader::AuthMethod>,
-    remove_at: Option<onshi_terminal::reader::Stage>,
-    consents: Option<ConsentChoices>,
-    slow: Option<SlowSpec>,
-    ms: Option<u64>,
-    by: Option<String>,
-    fault: Option<Fault>,
-    id: Option<String>,
-    change: Option<PersonChange>,
-    entries: Option<Vec<ReferenceSpec>>,
-    bulk: Option<bool>,
-    cards: Option<Vec<CardSpec>>,
-    kind: Option<String>,
-    month: Option<String>,
-    consent_from: Option<String>,
-    consent_to: Option<String>,
-    examined_from: Option<String>,
-    examined_to: Option<String>,
-    format: Option<MedicalInfoFormat>,
-    period: Option<PeriodSpec>,
-    remove_during: Option<super::CardCommand>,
-    pin: Option<String>,
-    profile: Option<String>,
-    duration: Option<String>,
-    slo: Option<Vec<toml::Value>>,
-}
-
-impl RawStep {
-    fn present_keys(&self) -> Vec<&'static str> {
-        [
-            (self.via.is_some(), "via"),
-            (self.card.is_some(), "card"),
-            (self.consent_limit_certificate.is_some(), "consent_limit_certificate"),
-            (self.timeout_ms.is_some(), "timeout_ms"),
-            (self.expect.is_some(), "expect"),
-            (self.persona.is_some(), "persona"),
-            (self.my_number_card.is_some(), "my_number_card"),
-            (self.auth.is_some(), "auth"),
-            (self.remove_at.is_some(), "remove_at"),
-            (self.consents.is_some(), "consents"),
-            (self.slow.is_some(), "slow"),
-            (self.ms.is_some(), "ms"),
-            (self.by.is_some(), "by"),
-            (self.fault.is_some(), "fault"),
-            (self.id.is_some(), "id"),
-            (self.change.is_some(), "change"),
-            (self.entries.is_some(), "entries"),
-            (self.bulk.is_some(), "bulk"),
-            (self.cards.is_some(), "cards"),
-            (self.kind.is_some(), "kind"),
-            (self.month.is_some(), "month"),
-            (self.consent_from.is_some(), "consent_from"),
-            (self.consent_to.is_some(), "consent_to"),
-            (self.examined_from.is_some(), "examined_from"),
-            (self.profile.is_some(), "profile"),
-            (self.duration.is_some(), "duration"),
-            (self.slo.is_some(), "slo"),
-            (self.examined_to.is_some(), "examined_to"),
-            (self.format.is_some(), "format"),
-            (self.period.is_some(), "period"),
-            (self.remove_during.is_some(), "remove_during"),
-            (self.pin.is_some(), "pin"),
-        ]
-        .into_iter()
-        .filter_map(|(present, key)| present.then_some(key))
-        .collect()
-    }
-}
-
-fn allowed_keys(action: Action) -> &'static [&'static str] {
-    match action {
-        Action::ConfirmQualification => &["via", "card", "consent_limit_certificate", "timeout_ms", "expect"],
-        Action::PresentCard => &["persona", "my_number_card", "auth", "remove_at", "consents", "slow"],
-        Action::ImportFace => &["timeout_ms", "expect"],
-        Action::Wait => &["ms"],
-        Action::AdvanceClock => &["by"],
-        Action::SetFault => &["fault"],
-        Action::ClearFault => &["id"],
-        Action::ChangePerson => &["change"],
-        Action::RevokeTokens => &[],
-        Action::RegisterReferenceNumber => &["entries", "bulk", "timeout_ms", "expect"],
-        Action::ConfirmBulk => &["cards", "timeout_ms", "expect"],
-        Action::PullBulk => &[
-            "kind",
-            "month",
-            "consent_from",
-            "consent_to",
-            "examined_from",
-            "examined_to",
-            "timeout_ms",
-            "expect",
-        ],
-        Action::FetchMedicalInfo => &["kind", "card", "format", "period", "timeout_ms", "expect"],
-        Action::InsertCard => &["my_number_card", "remove_during"],
-        Action::RemoveCard => &[],
-        Action::VerifyCardPin => &["pin", "timeout_ms", "expect"],
-        Action::Rush => &["profile", "duration", "slo"],
-    }
-}
-
-/// A typed step, or the misplaced and missing keys (key, message).
-fn typed_step(
-    raw: RawStep,
-    profiles: &HashMap<String, Profile>,
-    case_timeout_ms: Option<u64>,
-) -> Result<StepDef, Vec<(Option<&'static str>, String)>> {
-    let allowed = allowed_keys(raw.action);
-    let name = raw.action.name();
-    let mut problems: Vec<(Option<&'static str>, String)> = raw
-        .present_keys()
-        .into_iter()
-        .filter(|k| !allowed.contains(k))
-        .map(|k| {
-            (
-                Some(k),
-                format!(
-                    "`{k}` does not belong to a {name} step (allowed: {})",
-                    allowed.join(", ")
-                ),
-            )
-        })
-        .collect();
-    // steps that ask for a time-out take the case's unless they give their own
-    let timeout_ms = if allowed.contains(&"timeout_ms") {
-        raw.timeout_ms.or(case_timeout_ms)
-    } else {
-        raw.timeout_ms
-    };
-    let mut need = |key: &str| problems.push((None, format!("a {name} step needs `{key}`")));
-    let step = match raw.action {
-        Action::ConfirmQualification => match raw.card {
-            Some(card) => Some(StepDef::ConfirmQualification {
-                via: raw.via.unwrap_or(Via::File),
-                card,
-                consent_limit_certificate: raw.consent_limit_certificate.unwrap_or(false),
-                timeout_ms,
-                expect: raw.expect.unwrap_or_default(),
-            }),
-            None => {
-                need("card");
-                None
-            }
-        },
-        Action::PresentCard => {
-            // the holder of a shipped card is known; the persona may then be left out
-            let holder = raw.my_number_card.as_deref().and_then(|id| {
-                onshi_registry::card_holdings(onshi_registry::cards::EMBEDDED_CARDS)
-                    .ok()?
-                    .into_iter()
-                    .find(|c| c.card == id)
-                    .map(|c| c.persona)
-            });
-            match (raw.persona, holder) {
-                (Some(p), Some(h)) if p != h => {
-                    problems.push((
-                        Some("persona"),
-                        format!("persona {p:?} does not hold my_number_card (its holder is {h:?})"),
-                    ));
-                    None
-                }
-                (Some(persona), _) | (None, Some(persona)) => Some(StepDef::PresentCard {
-                    persona,
-                    my_number_card: raw.my_number_card,
-                    auth: raw.auth.unwrap_or_default(),
-                    remove_at: raw.remove_at,
-                    consents: raw.consents.unwrap_or_default(),
-                    slow: raw.slow,
-                }),
-                (None, None) => {
-                    need("persona` or a shipped `my_number_card");
-                    None
-                }
-            }
-        }
-        Action::ImportFace => Some(StepDef::ImportFace {
-            timeout_ms: timeout_ms.unwrap_or(10_000),
-            expect: raw.expect.unwrap_or_default(),
-        }),
-        Action::Wait => match raw.ms {
-            Some(ms) => Some(StepDef::Wait { ms }),
-            None => {
-                need("ms");
-                None
-            }
-        },
-        Action::AdvanceClock => match raw.by {
-            Some(by) => Some(StepDef::AdvanceClock { by }),
-            None => {
-                need("by");
-                None
-            }
-        },
-        Action::SetFault => match raw.fault {
-            Some(fault) => Some(StepDef::SetFault { fault }),
-            None => {
-                need("fault");
-                None
-            }
-        },
-        Action::ClearFault => match raw.id {
-            Some(id) => Some(StepDef::ClearFault { id }),
-            None => {
-                need("id");
-                None
-            }
-        },
-        Action::ChangePerson => match raw.change {
-            Some(change) => Some(StepDef::ChangePerson { change }),
-            None => {
-                need("change");
-                None
-            }
-        },
-        Action::RevokeTokens => Some(StepDef::RevokeTokens),
-        Action::RegisterReferenceNumber => match raw.entries {
-            Some(entries) => Some(StepDef::RegisterReferenceNumber {
-                entries,
-                bulk: raw.bulk.unwrap_or(false),
-                timeout_ms,
-                expect: raw.expect.unwrap_or_default(),
-            }),
-            None => {
-                need("entries");
-                None
-            }
-        },
-        Action::ConfirmBulk => match raw.cards {
-            Some(cards) => Some(StepDef::ConfirmBulk {
-                cards,
-                timeout_ms,
-                expect: raw.expect.unwrap_or_default(),
-            }),
-            None => {
-                need("cards");
-                None
-            }
-        },
-        Action::PullBulk => match raw.kind.as_deref().map(parse_pull_kind) {
-            Some(Ok(kind)) => Some(StepDef::PullBulk {
-                pull: PullSpec {
-                    kind,
-                    month: raw.month,
-                    consent_from: raw.consent_from,
-                    consent_to: raw.consent_to,
-                    examined_from: raw.examined_from,
-                    examined_to: raw.examined_to,
-                },
-                timeout_ms,
-                expect: raw.expect.unwrap_or_default(),
-            }),
-            Some(Err(m)) => {
-                problems.push((Some("kind"), m));
-                None
-            }
-            None => {
-                need("kind");
-                None
-            }
-        },
-        Action::FetchMedicalInfo => match (raw.kind.as_deref().map(parse_medical_kind), raw.card) {
-            (Some(Ok(kind)), Some(card)) => Some(StepDef::FetchMedicalInfo {
-                kind,
-                card,
-                format: raw.format.unwrap_or(MedicalInfoFormat::Xml),
-                period: raw.period,
-                timeout_ms,
-                expect: raw.expect.unwrap_or_default(),
-            }),
-            (Some(Err(m)), _) => {
-                problems.push((Some("kind"), m));
-                None
-            }
-            (kind, card) => {
-                if kind.is_none() {
-                    need("kind");
-                }
-                if card.is_none() {
-                    need("card");
-                }
-                None
-            }
-        },
-        Action::InsertCard => match raw.my_number_card {
-            Some(my_number_card) => Some(StepDef::InsertCard {
-                my_number_card,
-                remove_during: raw.remove_during,
-            }),
-            None => {
-                need("my_number_card");
-                None
-            }
-        },
-        Action::RemoveCard => Some(StepDef::RemoveCard),
-        Action::VerifyCardPin => match raw.pin {
-            Some(pin) => Some(StepDef::VerifyCardPin {
-                pin,
-                timeout_ms,
-                expect: raw.expect.unwrap_or_default(),
-            }),
-            None => {
-                need("pin");
-                None
-            }
-        },
-        Action::Rush => match raw.profile.as_deref().map(|id| (id, profiles.get(id))) {
-            None => {
-                need("profile");
-                None
-            }
-            Some((id, None)) => {
-                let mut known: Vec<&str> = profiles.keys().map(String::as_str).collect();
-                known.sort_unstable();
-                problems.push((
-                    Some("profile"),
-                    format!(
-                        "no rush profile {id:?} in the suite's rush/ folder (known: {})",
-                        known.join(", ")
-                    ),
-                ));
-                None
-            }
-            Some((_, Some(profile))) => rush_step(profile, raw.duration.as_deref(), raw.slo, &mut problems),
-        },
-    };
-    match step {
-        Some(s) if problems.is_empty() => Ok(s),
-        _ => Err(problems),
-    }
-}
-
-/// A `rush` step: the profile, its window (the step's `duration` or the profile's), and the
-/// step's SLOs in place of the profile's when it gives any.
-fn rush_step(
-    profile: &Profile,
-    duration: Option<&str>,
-    slo: Option<Vec<toml::Value>>,
-    problems: &mut Vec<(Option<&'static str>, String)>,
-) -> Option<StepDef> {
-    let mut profile = profile.clone();
-    let window = match duration {
-        None => profile.duration,
-        Some(d) => match crate::rush::profile::parse_window(d) {
-            Ok(d) => d,
-            Err(e) => {
-                problems.push((Some("duration"), e));
-                return None;
-            }
-        },
-    };
-    if let Some(values) = slo {
-        match crate::rush::profile::parse_slos(values) {
-            Ok(slos) => profile.slos = slos,
-            Err(e) => {
-                problems.extend(e.into_iter().map(|m| (Some("slo"), m)));
-                return None;
-            }
-        }
-    }
-    if profile.slos.is_empty() {
-        problems.push((
-            Some("slo"),
-            "a rush step needs SLOs (its own `slo` or the profile's)".into(),
-        ));
-        return None;
-    }
-    Some(StepDef::Rush {
-        profile: Box::new(profile),
-        window_us: window.as_micros() as u64,
-    })
-}
-
-fn parse_pull_kind(s: &str) -> Result<PullKind, String> {
-    match s {
-        "medical_aid" => Ok(PullKind::MedicalAid),
-        "home_visit" => Ok(PullKind::HomeVisit),
-        "online" => Ok(PullKind::Online),
-        other => Err(format!(
-            "kind {other:?} is not a pull (medical_aid, home_visit, online)"
-        )),
-    }
-}
-
-fn parse_medical_kind(s: &str) -> Result<MedicalInfoKind, String> {
-    match s {
-        "drug" => Ok(MedicalInfoKind::Drug),
-        "checkup" => Ok(MedicalInfoKind::Checkup),
-        other => Err(format!("kind {other:?} is not medical information (drug, checkup)")),
-    }
-}
-
-/// A problem in a scenario file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoadError {
-    pub file: String,
-    pub line: Option<usize>,
-    pub message: String,
-}
-
-impl fmt::Display for LoadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "{}:{line}: {}", self.file, self.message),
-            None => write!(f, "{}: {}", self.file, self.message),
         }
     }
 }
@@ -673,19 +246,19 @@ fn load_case(
     let step_lines = StepLines::new(text);
     let mut errors = Vec::new();
     let mut steps = Vec::with_capacity(raw.step.len());
-    for (i, step) in raw.step.into_iter().enumerate() {
-        match typed_step(step, profiles, raw.client_timeout_ms) {
-            Ok(mut s) => {
-                if origin != "embedded" {
-                    card_path_from_case(&mut s, file);
-                }
-                steps.push(s)
-            }
+    let cx = steps::ParseContext {
+        profiles,
+        case_timeout_ms: raw.client_timeout_ms,
+        case_dir: (origin != "embedded").then(|| Path::new(file).parent()).flatten(),
+    };
+    for (i, table) in raw.step.into_iter().enumerate() {
+        match steps::parse(table, &cx) {
+            Ok(s) => steps.push(s),
             Err(problems) => {
-                for (key, message) in problems {
+                for p in problems {
                     errors.push(error(
-                        key.and_then(|k| step_lines.key(i, k)).or_else(|| step_lines.step(i)),
-                        format!("step {}: {message}", i + 1),
+                        p.key.and_then(|k| step_lines.key(i, &k)).or_else(|| step_lines.step(i)),
+                        format!("step {}: {}", i + 1, p.message),
                     ));
                 }
             }
@@ -762,26 +335,6 @@ impl Suite {
     }
 }
 
-/// A card image named by a relative path in a case file is the file's neighbour, not the
-/// working directory's: the suite may be run from anywhere.
-fn card_path_from_case(step: &mut StepDef, case_file: &str) {
-    let card = match step {
-        StepDef::PresentCard {
-            my_number_card: Some(card),
-            ..
-        }
-        | StepDef::InsertCard {
-            my_number_card: card, ..
-        } => card,
-        _ => return,
-    };
-    let is_path = card.ends_with(".toml") || card.contains('/');
-    let dir = Path::new(case_file).parent();
-    if let Some(dir) = dir.filter(|_| is_path && Path::new(card.as_str()).is_relative()) {
-        *card = dir.join(card.as_str()).display().to_string();
-    }
-}
-
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
@@ -813,17 +366,32 @@ impl<'a> StepLines<'a> {
         self.starts.get(index).map(|i| i + 1)
     }
 
-    /// The line of `key = …` inside the `index`-th `[[step]]` (before the next `[[step]]`).
-    fn key(&self, index: usize, key: &str) -> Option<usize> {
+    /// The line of a key path (`expect.outcome`) inside the `index`-th `[[step]]` (before
+    /// the next `[[step]]`): each segment is looked for from the line of the one before, as
+    /// `key = …`, as a `[step.key]` table, or inside an inline table.
+    fn key(&self, index: usize, path: &str) -> Option<usize> {
         let start = *self.starts.get(index)?;
         let end = self.starts.get(index + 1).copied().unwrap_or(self.lines.len());
-        (start..end)
-            .find(|&i| {
-                let t = self.lines[i].trim_start();
-                t.strip_prefix(key).is_some_and(|r| r.trim_start().starts_with('='))
-            })
-            .map(|i| i + 1)
+        let mut at = start;
+        for segment in path.split('.') {
+            at = (at..end).find(|&i| names(self.lines[i], segment))?;
+        }
+        Some(at + 1)
     }
+}
+
+/// Whether `line` sets `key` (`key = …`, `{ key = … }`) or opens its table (`[step.key]`).
+fn names(line: &str, key: &str) -> bool {
+    let t = line.trim();
+    if let Some(header) = t.strip_prefix('[') {
+        let header = header.trim_start_matches('[').trim_end_matches(']');
+        return header.rsplit('.').next().is_some_and(|last| last.trim() == key);
+    }
+    t.match_indices(key).any(|(i, _)| {
+        let before = t[..i].trim_end();
+        let after = t[i + key.len()..].trim_start();
+        (before.is_empty() || before.ends_with('{') || before.ends_with(',')) && after.starts_with('=')
+    })
 }
 
 fn validate(def: &CaseDef, rel: &str, text: &str, file: &str, registry: &Registry, errors: &mut Vec<LoadError>) {
@@ -905,302 +473,15 @@ fn validate(def: &CaseDef, rel: &str, text: &str, file: &str, registry: &Registr
     if def.steps.is_empty() {
         err(None, "a case needs at least one [[step]]".into());
     }
-    let mut presented = false;
     let step_lines = StepLines::new(text);
     for (i, step) in def.steps.iter().enumerate() {
-        let line = step_lines.step(i);
-        let mut step_err = |m: String| err(line, format!("step {} ({}): {m}", i + 1, step.action()));
-        match step {
-            StepDef::ConfirmQualification { card, expect, .. } => {
-                if let Err(m) = check_card(card, registry) {
-                    step_err(m);
-                }
-                if let Some(check) = &expect.check
-                    && checks::info(check).is_none()
-                {
-                    step_err(format!(
-                        "expect.check {check:?} is not in the check catalogue (docs/checks.md)"
-                    ));
-                }
-                if expect.consents.is_some() || expect.reference_number.is_some() {
-                    step_err("consents and reference_number are expectations of import_face".into());
-                }
-            }
-            StepDef::PresentCard {
-                persona,
-                my_number_card,
-                auth,
-                remove_at,
-                consents,
-                slow,
-            } => {
-                presented = true;
-                if let Some(card) = my_number_card
-                    && !card.ends_with(".toml")
-                    && registry.cards().iter().all(|c| &c.card != card)
-                {
-                    step_err(format!(
-                        "my_number_card {card:?} is not a shipped card ({}; see `onshi card list`)",
-                        registry
-                            .cards()
-                            .iter()
-                            .map(|c| c.card.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ));
-                }
-                if my_number_card.is_none()
-                    && (*auth != onshi_terminal::reader::AuthMethod::default() || remove_at.is_some())
-                {
-                    step_err("auth and remove_at need a my_number_card: the reader model runs on the card".into());
-                }
-                if registry.persona(persona).is_none() {
-                    step_err(format!("no persona {persona:?} in fixtures/personas.toml"));
-                }
-                let flags = [
-                    (
-                        "limit_certificate",
-                        &consents.limit_certificate,
-                        codes::LimitConsentFlag::TABLE,
-                    ),
-                    (
-                        "specific_diseases",
-                        &consents.specific_diseases,
-                        codes::ConsentFlag::TABLE,
-                    ),
-                    (
-                        "specific_health_checkups",
-                        &consents.specific_health_checkups,
-                        codes::ConsentFlag::TABLE,
-                    ),
-                    ("pharmacists", &consents.pharmacists, codes::ConsentFlag::TABLE),
-                    ("diagnosis", &consents.diagnosis, codes::ConsentFlag::TABLE),
-                    ("operation", &consents.operation, codes::ConsentFlag::TABLE),
-                ];
-                for (name, flag, table) in flags {
-                    if let Some(f) = flag
-                        && table.lookup(f).is_none()
-                    {
-                        step_err(format!(
-                            "consents.{name} = {f:?} is not in {} ({})",
-                            table.id,
-                            table.summary()
-                        ));
-                    }
-                }
-                if slow.is_some_and(|s| s.chunks == 0) {
-                    step_err("slow.chunks must be at least 1".into());
-                }
-            }
-            StepDef::ImportFace { expect, .. } => {
-                if !presented {
-                    step_err("there is no earlier present_card step whose face file could be imported".into());
-                }
-                if let Some(check) = &expect.check
-                    && checks::info(check).is_none()
-                {
-                    step_err(format!(
-                        "expect.check {check:?} is not in the check catalogue (docs/checks.md)"
-                    ));
-                }
-                if expect.request.is_some() {
-                    step_err("expect.request belongs to confirm_qualification (a face import sends no request)".into());
-                }
-            }
-            StepDef::Wait { ms } => {
-                if *ms > 600_000 {
-                    step_err("waits longer than 10 minutes are not allowed".into());
-                }
-            }
-            StepDef::AdvanceClock { by } => {
-                if let Err(m) = crate::clock::parse_duration(by) {
-                    step_err(m);
-                }
-            }
-            StepDef::SetFault { fault } => {
-                if let Err(e) = FaultBook::new(0).set(fault.clone(), registry.today()) {
-                    step_err(e.to_string());
-                }
-                if let Some(p) = &fault.scope.persona
-                    && registry.persona(p).is_none()
-                {
-                    step_err(format!(
-                        "the fault is scoped to persona {p:?}, which is not in fixtures/personas.toml"
-                    ));
-                }
-            }
-            StepDef::ClearFault { .. } | StepDef::RevokeTokens => {}
-            StepDef::RegisterReferenceNumber { entries, expect, .. } => {
-                if entries.is_empty() {
-                    step_err("entries is empty".into());
-                }
-                for (j, e) in entries.iter().enumerate() {
-                    if let Err(m) = check_card(&e.card, registry) {
-                        step_err(format!("entries[{j}]: {m}"));
-                    }
-                    if e.reference_number.is_empty() || e.reference_number.chars().count() > 50 {
-                        step_err(format!("entries[{j}]: reference_number must be 1 to 50 characters"));
-                    }
-                }
-                expect_check(expect, &mut step_err);
-            }
-            StepDef::ConfirmBulk { cards, expect, .. } => {
-                if cards.is_empty() {
-                    step_err("cards is empty".into());
-                }
-                for (j, c) in cards.iter().enumerate() {
-                    if let Err(m) = check_card(c, registry) {
-                        step_err(format!("cards[{j}]: {m}"));
-                    }
-                }
-                expect_check(expect, &mut step_err);
-            }
-            StepDef::PullBulk { pull, expect, .. } => {
-                let dates = [
-                    ("month", &pull.month),
-                    ("consent_from", &pull.consent_from),
-                    ("consent_to", &pull.consent_to),
-                    ("examined_from", &pull.examined_from),
-                    ("examined_to", &pull.examined_to),
-                ];
-                for (name, v) in dates {
-                    if let Some(v) = v
-                        && let Err(m) = super::resolve_date(v, registry.today())
-                    {
-                        step_err(format!("{name}: {m}"));
-                    }
-                }
-                let needs: &[(&str, bool)] = match pull.kind {
-                    PullKind::MedicalAid => &[("month", pull.month.is_some())],
-                    PullKind::HomeVisit => &[
-                        ("consent_from", pull.consent_from.is_some()),
-                        ("consent_to", pull.consent_to.is_some()),
-                    ],
-                    PullKind::Online => &[(
-                        "consent_from/consent_to or examined_from/examined_to",
-                        pull.consent_from.is_some() || pull.examined_from.is_some(),
-                    )],
-                };
-                for (name, given) in needs {
-                    if !given {
-                        step_err(format!("a {:?} pull needs {name}", pull.kind));
-                    }
-                }
-                expect_check(expect, &mut step_err);
-            }
-            StepDef::FetchMedicalInfo {
-                card, period, expect, ..
-            } => {
-                if let Err(m) = check_card(card, registry) {
-                    step_err(m);
-                }
-                if let Some(p) = period {
-                    for v in [&p.from, &p.to] {
-                        if let Err(m) = super::resolve_date(v, registry.today()) {
-                            step_err(format!("period: {m}"));
-                        }
-                    }
-                }
-                expect_check(expect, &mut step_err);
-            }
-            StepDef::InsertCard { my_number_card, .. } => {
-                if !my_number_card.ends_with(".toml") && registry.cards().iter().all(|c| &c.card != my_number_card) {
-                    step_err(format!(
-                        "my_number_card {my_number_card:?} is not a shipped card (see `onshi card list`)"
-                    ));
-                }
-                if !def
-                    .capabilities
-                    .iter()
-                    .any(|c| c == onshi_protocol::driver::capability::CARD_PCSC)
-                {
-                    step_err("a case that puts a card into the PC/SC reader must declare capability card.pcsc".into());
-                }
-            }
-            StepDef::RemoveCard => {}
-            StepDef::Rush { profile, .. } => {
-                use crate::rush::Way;
-                use onshi_protocol::driver::capability as cap;
-                for (way, needs) in [
-                    (Way::Face, cap::FILE_FACE),
-                    (Way::Pin, cap::FILE_FACE),
-                    (Way::InsuranceCard, cap::FILE_QUALIFICATION),
-                    (Way::Api, cap::API_QUALIFICATION),
-                ] {
-                    if profile.mix.ways[way.index()] > 0.0 && !def.capabilities.iter().any(|c| c == needs) {
-                        step_err(format!(
-                            "profile {} sends {} patients, so the case must declare capability {needs}",
-                            profile.id,
-                            way.name()
-                        ));
-                    }
-                }
-            }
-            StepDef::VerifyCardPin { expect, .. } => {
-                if expect.outcome.is_some() || expect.record.is_some() || expect.message.is_some() {
-                    step_err(
-                        "verify_card_pin expects `pin` (the outcome) and `tries_left`, not outcome/record/message"
-                            .into(),
-                    );
-                }
-                expect_check(expect, &mut step_err);
-            }
-            StepDef::ChangePerson { change } => match registry.persona(change.persona()) {
-                None => step_err(format!("no persona {:?} in fixtures/personas.toml", change.persona())),
-                Some(p) => {
-                    if let Err(e) = onshi_national::state::apply(&mut p.clone(), change, registry.today()) {
-                        step_err(e.to_string());
-                    }
-                }
-            },
-        }
-    }
-}
-
-fn expect_check(expect: &Expect, step_err: &mut impl FnMut(String)) {
-    if let Some(check) = &expect.check
-        && checks::info(check).is_none()
-    {
-        step_err(format!(
-            "expect.check {check:?} is not in the check catalogue (docs/checks.md)"
-        ));
-    }
-}
-
-fn check_card(card: &CardSpec, registry: &Registry) -> Result<(), String> {
-    let explicit = card.insurer_number.is_some()
-        || card.number.is_some()
-        || card.birthdate.is_some()
-        || card.symbol.is_some()
-        || card.branch.is_some();
-    match &card.persona {
-        Some(p) if explicit => Err(format!(
-            "card names persona {p:?} and explicit fields; use one or the other"
-        )),
-        Some(p) => {
-            let person = registry
-                .persona(p)
-                .ok_or_else(|| format!("no persona {p:?} in fixtures/personas.toml"))?;
-            if card.period == super::PeriodChoice::Previous && person.insurance.len() < 2 {
-                return Err(format!(
-                    "persona {p:?} has only one insurance period; there is no previous card"
-                ));
-            }
-            Ok(())
-        }
-        None => {
-            for (name, v) in [
-                ("insurer_number", &card.insurer_number),
-                ("number", &card.number),
-                ("birthdate", &card.birthdate),
-            ] {
-                if v.is_none() {
-                    return Err(format!(
-                        "card needs a persona, or {name} with the other explicit fields"
-                    ));
-                }
-            }
-            Ok(())
+        let cx = steps::ValidateContext {
+            registry,
+            capabilities: &def.capabilities,
+            earlier: &def.steps[..i],
+        };
+        for m in step.validate(&cx) {
+            err(step_lines.step(i), format!("step {} ({}): {m}", i + 1, step.action()));
         }
     }
 }
@@ -1286,7 +567,7 @@ outcome = "valid"
             (
                 GOOD.replace("do = \"confirm_qualification\"", "do = \"dance\""),
                 10,
-                "unknown variant `dance`",
+                "unknown step kind `do = \"dance\"`",
             ),
             (
                 GOOD.replace("FILE-TEST-001", "FILE-TEST-002"),
@@ -1333,16 +614,18 @@ outcome = "valid"
             &registry(),
         )
         .unwrap();
-        match &suite.cases[0].def.steps[0] {
-            StepDef::InsertCard { my_number_card, .. } => assert_eq!(my_number_card, "/suites/x/card/cards/mine.toml"),
-            other => panic!("{other:?}"),
-        }
+        let card = |s: &Suite| {
+            s.cases[0].def.steps[0]
+                .def::<steps::insert_card::InsertCard>()
+                .expect("an insert_card step")
+                .my_number_card
+                .clone()
+        };
+        assert_eq!(card(&suite), "/suites/x/card/cards/mine.toml");
         // shipped ids and the embedded suite are left as they are
         let shipped = text.replace("cards/mine.toml", "locked-auth-pin");
         let suite = load_sources("/suites/x", &[("card/FILE-TEST-001.toml".into(), shipped)], &registry()).unwrap();
-        assert!(
-            matches!(&suite.cases[0].def.steps[0], StepDef::InsertCard { my_number_card, .. } if my_number_card == "locked-auth-pin")
-        );
+        assert_eq!(card(&suite), "locked-auth-pin");
     }
 
     #[test]
@@ -1360,9 +643,11 @@ outcome = "valid"
         let case = &suite.cases[0];
         assert!(case.def.follows_client_timeout);
         assert_eq!(case.def.terminal.result_delay_ms, 1000);
-        let within = |c: &Case| match &c.def.steps[0] {
-            StepDef::ConfirmQualification { expect, timeout_ms, .. } => (expect.within_ms, *timeout_ms),
-            other => panic!("{other:?}"),
+        let within = |c: &Case| {
+            let d = c.def.steps[0]
+                .def::<steps::confirm_qualification::ConfirmQualification>()
+                .expect("a confirm_qualification step");
+            (d.expect.within_ms, d.timeout_ms)
         };
         // the step asks for the case's time-out
         assert_eq!(within(case), (Some(8000), Some(2000)));

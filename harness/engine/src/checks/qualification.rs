@@ -1,11 +1,15 @@
-//! Evaluating a case: message lint on every request the client wrote, the expectations of
-//! each driver step, and the case-level file-system checks.
+//! Checks of the qualification confirmation itself: a `confirm_qualification` over the folder
+//! or the API, an `import_face`, and the case-level checks of the requests the client wrote
+//! and the logins and searches it made.
 
 use std::ffi::OsStr;
 
 use onshi_protocol::Severity;
 use onshi_protocol::codes::Code;
-use onshi_protocol::driver::{Card, ConfirmQualificationParams, ConsentRecord, Consents, Outcome, PatientRecord, Via};
+use onshi_protocol::driver::{
+    Card, ConfirmQualificationParams, ConfirmQualificationResult, ConsentRecord, Consents, ImportFaceResult, Outcome,
+    PatientRecord, Via,
+};
 use onshi_protocol::filename::{Family, FileName};
 use onshi_protocol::lint::{lint, lint_file_name};
 use onshi_protocol::model::{QualificationRequest, ResultOfQualificationConfirmation};
@@ -17,9 +21,10 @@ use super::answer::Answer;
 use super::api_view::{self, ApiExchange};
 use super::families;
 use super::terminal_view as view;
-use super::{CallAnswer, CheckResult, Status, StepData, StepRecord};
+use super::verdict::{fail, pass, result, skipped};
+use super::{CallAnswer, CheckResult, Status};
 use crate::journal::Entry;
-use crate::scenario::{Case, CertificateChoice, Expect, FromResult, StepDef};
+use crate::spec::{ApiSetup, CertificateChoice, Expect, FromResult};
 
 /// Who answers the client, in the words of check messages.
 struct Source {
@@ -43,200 +48,114 @@ pub const STORM_LOGINS: usize = 3;
 /// Slack for `Retry-After` (clock granularity between the mock and the journal).
 const RETRY_SLACK_MS: f64 = 100.0;
 
-/// Evaluates every check of a case. `entries` are the case's journal entries.
-pub fn evaluate(case: &Case, steps: &[StepRecord], entries: &[Entry]) -> Vec<CheckResult> {
-    let mut out = Vec::new();
-    lint_requests(entries, &mut out);
-    api_findings(case, entries, &mut out);
-    let declared = |id: &str| case.def.checks.iter().any(|c| c == id);
-    families::name_reuse(entries, declared("FS-NAME-REUSE"), &mut out);
-    // Each imported face file with the last event of its import step.
-    let imports: Vec<(&str, u64)> = steps
-        .iter()
-        .filter_map(|s| match &s.data {
-            StepData::ImportFace { file, .. } => Some((file.as_str(), s.end_seq.saturating_sub(1))),
-            _ => None,
-        })
-        .collect();
-    families::consumed(entries, &imports, declared("FS-CONSUMED"), &mut out);
-    families::face_once(entries, &imports, declared("FACE-ONCE"), &mut out);
-    for step in steps {
-        let window = window(entries, step.first_seq, step.end_seq);
-        let def = &case.def.steps[step.index];
-        let n = step.index + 1;
-        match (&step.data, def) {
-            (StepData::Confirm { params, answer }, StepDef::ConfirmQualification { expect, via, .. }) => {
-                let (terminal, source) = match via {
-                    Via::File => (view::answer(window), &TERMINAL),
-                    Via::Api => (api_view::answer(window), &API),
-                };
-                // What the client sent comes first: it is often the cause of what follows.
-                if expect.request != Some(false) {
-                    let sent = match via {
-                        Via::File => file_requests(window),
-                        Via::Api => api_requests(window),
-                    };
-                    request_checks(params, sent, n, &mut out);
-                }
-                if *via == Via::Api {
-                    let xs = api_view::client_exchanges(window);
-                    retry_check(&xs, n, &mut out);
-                    storm_check(&xs, n, &mut out);
-                }
-                outcome_check(
-                    expect,
-                    answer.by_ref().map(|a| a.outcome),
-                    &terminal,
-                    source,
-                    n,
-                    &mut out,
-                );
-                if let CallAnswer::Answered(a) = answer {
-                    if shows_message(expect, &terminal) {
-                        message_check(&a.message, &terminal, source, n, &mut out);
-                    }
-                    if expect.record == Some(FromResult::Result) {
-                        let result = single_result(terminal.as_ref(), source);
-                        record_checks(a.record.as_ref(), result, source, n, &mut out);
-                    }
-                }
-                if case.def.checks.iter().any(|c| c == "FS-REQ-DUP") {
-                    duplicate_check(window, n, &mut out);
-                }
-            }
-            (StepData::CardPin { params, answer, facts }, StepDef::VerifyCardPin { expect, .. }) => {
-                super::card::card_pin_checks(expect, params, answer, facts, window, n, &mut out);
-            }
-            (StepData::Rush { report }, StepDef::Rush { .. }) => {
-                let seq = window
-                    .iter()
-                    .rev()
-                    .find(|e| matches!(e.event, crate::journal::Event::Rush { .. }))
-                    .map(|e| e.seq);
-                rush_checks(report, seq, n, &mut out);
-            }
-            (StepData::ImportFace { file, answer }, StepDef::ImportFace { expect, .. }) => {
-                let face = view::face(entries, file);
-                let terminal = face.as_ref().map(|(seq, r)| Answer::Result {
-                    seq: *seq,
-                    result: Box::new(r.clone()),
-                });
-                outcome_check(
-                    expect,
-                    answer.by_ref().map(|a| a.outcome),
-                    &terminal,
-                    &TERMINAL,
-                    n,
-                    &mut out,
-                );
-                if let CallAnswer::Answered(a) = answer {
-                    let result = || single_result(terminal.as_ref(), &TERMINAL);
-                    if shows_message(expect, &terminal) {
-                        message_check(&a.message, &terminal, &TERMINAL, n, &mut out);
-                    }
-                    if expect.record == Some(FromResult::Result) {
-                        record_checks(a.record.as_ref(), result(), &TERMINAL, n, &mut out);
-                    }
-                    if expect.consents == Some(FromResult::Result) {
-                        consent_check(a.consents.as_ref(), result(), n, &mut out);
-                    }
-                    if expect.reference_number == Some(FromResult::Result) {
-                        refnum_check(a.reference_number.as_deref(), result(), n, &mut out);
-                    }
-                }
-            }
-            (StepData::Register { params, answer }, StepDef::RegisterReferenceNumber { expect, .. }) => {
-                families::register(params, answer, expect, window, n, &mut out);
-            }
-            (StepData::Bulk { params, answer }, StepDef::ConfirmBulk { expect, .. }) => {
-                families::bulk(params, answer, expect, window, n, &mut out);
-            }
-            (StepData::Pull { params, answer }, StepDef::PullBulk { expect, .. }) => {
-                families::pull(params, answer, expect, window, n, &mut out);
-            }
-            (StepData::Medical { params, answer }, StepDef::FetchMedicalInfo { expect, .. }) => {
-                families::medical(params, answer, expect, window, n, &mut out);
-            }
-            _ => {}
-        }
-    }
-    if case.def.checks.iter().any(|c| c == "FS-REQ-ATOMIC") {
-        atomic_check(entries, &mut out);
-    }
-    if declared("API-TOKEN-REUSE") {
-        token_reuse_check(&api_view::client_exchanges(entries), &mut out);
-    }
-    let outcome_checks: Vec<String> = case
-        .def
-        .steps
-        .iter()
-        .filter_map(|s| match s {
-            StepDef::ConfirmQualification { expect, .. } | StepDef::ImportFace { expect, .. } => Some(expect),
-            _ => None,
-        })
-        .flat_map(|e| [super::outcome_check(e, false), super::outcome_check(e, true)])
-        .flatten()
-        .collect();
-    super::chain::chain(&mut out, steps, &outcome_checks);
-    out
+/// The case-level checks: MSG-* on every request the client wrote, what the national mock
+/// found in its logins and searches, and the file-system and API checks the case declares
+/// (`declared`). `imports` are the face files the client imported, each with the last
+/// journal event of its import step.
+pub fn case_level(
+    declared: &[String],
+    api: ApiSetup,
+    entries: &[Entry],
+    imports: &[(&str, u64)],
+    out: &mut Vec<CheckResult>,
+) {
+    let declared = |id: &str| declared.iter().any(|c| c == id);
+    lint_requests(entries, out);
+    api_findings(api.client_certificate, entries, out);
+    families::name_reuse(entries, declared("FS-NAME-REUSE"), out);
+    families::consumed(entries, imports, declared("FS-CONSUMED"), out);
+    families::face_once(entries, imports, declared("FACE-ONCE"), out);
 }
 
-impl<T> CallAnswer<T> {
-    fn by_ref(&self) -> CallAnswer<&T> {
-        match self {
-            CallAnswer::Answered(a) => CallAnswer::Answered(a),
-            CallAnswer::TimedOut { after_ms } => CallAnswer::TimedOut { after_ms: *after_ms },
+/// The case-level checks judged after every step's own (they read the whole case).
+pub fn case_level_last(declared: &[String], entries: &[Entry], out: &mut Vec<CheckResult>) {
+    if declared.iter().any(|c| c == "FS-REQ-ATOMIC") {
+        atomic_check(entries, out);
+    }
+    if declared.iter().any(|c| c == "API-TOKEN-REUSE") {
+        token_reuse_check(&api_view::client_exchanges(entries), out);
+    }
+}
+
+/// The checks of a `confirm_qualification` step (`n`, 1-based) over its journal `window`.
+#[allow(clippy::too_many_arguments)] // the step's definition, its call, its window
+pub fn confirm(
+    params: &ConfirmQualificationParams,
+    answer: &CallAnswer<ConfirmQualificationResult>,
+    expect: &Expect,
+    via: Via,
+    duplicates: bool,
+    window: &[Entry],
+    n: usize,
+    out: &mut Vec<CheckResult>,
+) {
+    let (terminal, source) = match via {
+        Via::File => (view::answer(window), &TERMINAL),
+        Via::Api => (api_view::answer(window), &API),
+    };
+    // What the client sent comes first: it is often the cause of what follows.
+    if expect.request != Some(false) {
+        let sent = match via {
+            Via::File => file_requests(window),
+            Via::Api => api_requests(window),
+        };
+        request_checks(params, sent, n, out);
+    }
+    if via == Via::Api {
+        let xs = api_view::client_exchanges(window);
+        retry_check(&xs, n, out);
+        storm_check(&xs, n, out);
+    }
+    outcome_check(expect, answer.by_ref().map(|a| a.outcome), &terminal, source, n, out);
+    if let CallAnswer::Answered(a) = answer {
+        if shows_message(expect, &terminal) {
+            message_check(&a.message, &terminal, source, n, out);
+        }
+        if expect.record == Some(FromResult::Result) {
+            let result = single_result(terminal.as_ref(), source);
+            record_checks(a.record.as_ref(), result, source, n, out);
         }
     }
+    if duplicates {
+        duplicate_check(window, n, out);
+    }
+}
 
-    fn map<U>(self, f: impl FnOnce(T) -> U) -> CallAnswer<U> {
-        match self {
-            CallAnswer::Answered(a) => CallAnswer::Answered(f(a)),
-            CallAnswer::TimedOut { after_ms } => CallAnswer::TimedOut { after_ms },
+/// The checks of an `import_face` step (`n`, 1-based) of face file `file`; `entries` are the
+/// case's.
+pub fn import_face(
+    file: &str,
+    answer: &CallAnswer<ImportFaceResult>,
+    expect: &Expect,
+    entries: &[Entry],
+    n: usize,
+    out: &mut Vec<CheckResult>,
+) {
+    let face = view::face(entries, file);
+    let terminal = face.as_ref().map(|(seq, r)| Answer::Result {
+        seq: *seq,
+        result: Box::new(r.clone()),
+    });
+    outcome_check(expect, answer.by_ref().map(|a| a.outcome), &terminal, &TERMINAL, n, out);
+    if let CallAnswer::Answered(a) = answer {
+        let result = || single_result(terminal.as_ref(), &TERMINAL);
+        if shows_message(expect, &terminal) {
+            message_check(&a.message, &terminal, &TERMINAL, n, out);
+        }
+        if expect.record == Some(FromResult::Result) {
+            record_checks(a.record.as_ref(), result(), &TERMINAL, n, out);
+        }
+        if expect.consents == Some(FromResult::Result) {
+            consent_check(a.consents.as_ref(), result(), n, out);
+        }
+        if expect.reference_number == Some(FromResult::Result) {
+            refnum_check(a.reference_number.as_deref(), result(), n, out);
         }
     }
 }
 
 /// A compared field: name, expected, actual (the client's).
 type Field<'a> = (&'a str, Option<String>, Option<String>);
-
-fn window(entries: &[Entry], from: u64, to: u64) -> &[Entry] {
-    let lo = entries.partition_point(|e| e.seq < from);
-    let hi = entries.partition_point(|e| e.seq < to);
-    &entries[lo..hi]
-}
-
-pub(super) fn result(id: &str, status: Status, message: String, step: Option<usize>, events: Vec<u64>) -> CheckResult {
-    CheckResult {
-        id: id.to_owned(),
-        status,
-        message,
-        expected: None,
-        actual: None,
-        events,
-        step,
-        caused_by: None,
-    }
-}
-
-pub(super) fn pass(id: &str, message: String, step: usize, events: Vec<u64>) -> CheckResult {
-    result(id, Status::Pass, message, Some(step), events)
-}
-
-pub(super) fn fail(
-    id: &str,
-    message: String,
-    expected: String,
-    actual: String,
-    step: usize,
-    events: Vec<u64>,
-) -> CheckResult {
-    CheckResult {
-        expected: Some(expected),
-        actual: Some(actual),
-        ..result(id, Status::Fail, message, Some(step), events)
-    }
-}
 
 /// MSG-* on every request the client wrote (as the terminal read it).
 fn lint_requests(entries: &[Entry], out: &mut Vec<CheckResult>) {
@@ -589,11 +508,6 @@ fn record_checks(
     );
 }
 
-/// A check that cannot be evaluated: the reason is an earlier problem, reported by its own check.
-pub(super) fn skipped(id: &str, reason: &str, step: usize) -> CheckResult {
-    result(id, Status::Skipped, reason.to_owned(), Some(step), vec![])
-}
-
 fn consent_check(
     consents: Option<&Consents>,
     result: Result<(u64, &ResultOfQualificationConfirmation), String>,
@@ -914,9 +828,9 @@ fn atomic_check(entries: &[Entry], out: &mut Vec<CheckResult>) {
 /// What the mock found wrong in the client's logins and searches (`API-*`, `MSG-*`). Token
 /// expiry is part of a token's life, and a bad certificate is not the client's doing when the
 /// case gave it one.
-fn api_findings(case: &Case, entries: &[Entry], out: &mut Vec<CheckResult>) {
+fn api_findings(certificate: CertificateChoice, entries: &[Entry], out: &mut Vec<CheckResult>) {
     use onshi_national::http::checks::{CERTIFICATE, LIFECYCLE};
-    let certificate_given = case.def.api.client_certificate != CertificateChoice::Valid;
+    let certificate_given = certificate != CertificateChoice::Valid;
     for a in api_view::client_exchanges(entries) {
         for f in &a.x.findings {
             let id = f.check.as_str();
@@ -1042,63 +956,4 @@ fn storm_check(xs: &[ApiExchange<'_>], step: usize, out: &mut Vec<CheckResult>) 
             events,
         ));
     }
-}
-
-/// RUSH-SLO for each objective (naming the stage that took the time), and RUSH-ERRORS for
-/// calls that failed, visits dropped and answers that differ from the World's.
-fn rush_checks(report: &crate::rush::report::RushReport, seq: Option<u64>, n: usize, out: &mut Vec<CheckResult>) {
-    let events: Vec<u64> = seq.into_iter().collect();
-    for v in &report.slos {
-        out.push(CheckResult {
-            id: "RUSH-SLO".into(),
-            status: if v.pass { Status::Pass } else { Status::Fail },
-            message: format!("{}: {}", v.id, v.explanation),
-            expected: Some(v.objective.clone()),
-            actual: Some(format!("{:.0} ms", v.measured_ms)),
-            events: events.clone(),
-            step: Some(n),
-            caused_by: None,
-        });
-    }
-    let c = &report.counts;
-    let ok = c.failed_calls == 0 && c.dropped == 0 && c.wrong == 0;
-    let failures: Vec<String> = c
-        .outcomes
-        .iter()
-        .filter(|(k, _)| k.starts_with("failed:"))
-        .map(|(k, v)| match c.first_failures.get(k) {
-            Some(first) => format!("{k} ×{v}, the first: {first}"),
-            None => format!("{k} ×{v}"),
-        })
-        .collect();
-    out.push(CheckResult {
-        id: "RUSH-ERRORS".into(),
-        status: if ok { Status::Pass } else { Status::Fail },
-        message: if ok {
-            format!(
-                "all {} visits reached the client with the World's answer",
-                c.completed.values().sum::<u64>()
-            )
-        } else {
-            format!(
-                "under load the client failed {} call(s){}, {} visit(s) were dropped and {} answer(s) differed from the World's",
-                c.failed_calls,
-                if failures.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", failures.join(", "))
-                },
-                c.dropped,
-                c.wrong
-            )
-        },
-        expected: Some("no failed calls, no dropped visits, no wrong answers".into()),
-        actual: Some(format!(
-            "failed calls {}, dropped {}, wrong answers {}, adapter restarts {}",
-            c.failed_calls, c.dropped, c.wrong, c.adapter_restarts
-        )),
-        events,
-        step: Some(n),
-        caused_by: None,
-    });
 }

@@ -1,0 +1,191 @@
+//! The vocabulary of case files that steps, the World and the checks share: cards,
+//! expectations, dates, the client's credentials. Plain data, deserialised from the TOML of
+//! `docs/scenario-format.md`; it imports nothing else of the engine.
+
+use onshi_protocol::driver::{Outcome, PullKind};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The client certificate and credentials the harness gives the client (`[api]`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSetup {
+    #[serde(default)]
+    pub client_certificate: CertificateChoice,
+}
+
+/// Which client certificate the client is configured with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CertificateChoice {
+    /// The institution's valid certificate.
+    #[default]
+    Valid,
+    /// No certificate at all.
+    None,
+    /// A certificate from a CA the national system does not trust.
+    Foreign,
+    /// An expired certificate.
+    Expired,
+}
+
+/// One 照会番号 to register (`register_reference_number` entries).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceSpec {
+    pub reference_number: String,
+    pub card: CardSpec,
+}
+
+/// What a `pull_bulk` step asks for. Dates may be relative (`today-10d`, `month`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullSpec {
+    pub kind: PullKind,
+    pub month: Option<String>,
+    pub consent_from: Option<String>,
+    pub consent_to: Option<String>,
+    pub examined_from: Option<String>,
+    pub examined_to: Option<String>,
+}
+
+/// A scenario date: `YYYYMMDD`, `YYYYMM` (the first of that month) or a relative date
+/// (`today-10d`, `month-1m`), resolved against the run's date.
+pub fn resolve_date(s: &str, today: chrono::NaiveDate) -> Result<chrono::NaiveDate, String> {
+    if s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit()) {
+        return chrono::NaiveDate::parse_from_str(&format!("{s}01"), "%Y%m%d")
+            .map_err(|_| format!("{s:?} is not a month written YYYYMM"));
+    }
+    onshi_registry::date::DateExpr::parse(s).map(|d| d.resolve(today))
+}
+
+/// The months of a `fetch_medical_info` step (YYYYMM or relative dates).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodSpec {
+    pub from: String,
+    pub to: String,
+}
+
+/// A card command, by what it does (for `remove_during`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CardCommand {
+    /// SELECT (A4).
+    Select,
+    /// READ BINARY (B0).
+    Read,
+    /// VERIFY (20).
+    Verify,
+    /// COMPUTE DIGITAL SIGNATURE (80 2A).
+    Sign,
+}
+
+impl CardCommand {
+    pub fn ins(self) -> u8 {
+        match self {
+            CardCommand::Select => 0xA4,
+            CardCommand::Read => 0xB0,
+            CardCommand::Verify => 0x20,
+            CardCommand::Sign => 0x2A,
+        }
+    }
+}
+
+/// The insurance card for a `confirm_qualification` step: a persona's card or explicit data.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardSpec {
+    pub persona: Option<String>,
+    /// Which of the persona's cards: the current one (default) or the one before it.
+    #[serde(default)]
+    pub period: PeriodChoice,
+    /// Leave the branch number out (e.g. twins sharing a card).
+    #[serde(default)]
+    pub omit_branch: bool,
+    pub insurer_number: Option<String>,
+    pub symbol: Option<String>,
+    pub number: Option<String>,
+    pub branch: Option<String>,
+    pub birthdate: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeriodChoice {
+    #[default]
+    Current,
+    Previous,
+}
+
+/// A face file written slowly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlowSpec {
+    pub chunks: usize,
+    pub interval_ms: u64,
+}
+
+/// "Compare with what the terminal answered."
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FromResult {
+    Result,
+}
+
+/// What a driver call must produce.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    pub outcome: Option<Outcome>,
+    /// The check the outcome expectation is reported under (default: by outcome, OUT-*).
+    pub check: Option<String>,
+    /// The client's message contains the terminal's error or supplementary message verbatim.
+    pub message: Option<FromResult>,
+    /// The stored record equals the terminal's result.
+    pub record: Option<FromResult>,
+    pub consents: Option<FromResult>,
+    pub reference_number: Option<FromResult>,
+    /// The request carries the card, consent and date as given (default: true).
+    pub request: Option<bool>,
+    /// The client must answer within this long; silence fails the outcome check.
+    pub within_ms: Option<u64>,
+    /// (register_reference_number, confirm_bulk, pull_bulk) the client's per-person results
+    /// equal what the terminal answered.
+    pub results: Option<FromResult>,
+    /// (fetch_medical_info) whether the client obtained the information.
+    pub ok: Option<bool>,
+    /// (fetch_medical_info) the drugs or check-up items (or the PDF) equal the terminal's.
+    pub items: Option<FromResult>,
+    /// (verify_card_pin) what the client concluded about the card.
+    pub pin: Option<onshi_protocol::driver::PinOutcome>,
+    /// (verify_card_pin) the tries left the client reports.
+    pub tries_left: Option<u8>,
+}
+
+/// A problem in a case or rush profile file, with its line when known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadError {
+    pub file: String,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}: {}", self.file, self.message),
+            None => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+/// How much a case matters for certification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Every client must pass it.
+    Mandatory,
+    /// Good practice; a failure is reported but is not a certification blocker.
+    Recommended,
+}
