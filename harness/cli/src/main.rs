@@ -214,13 +214,13 @@ pub(crate) fn shell_quote(p: &Path) -> String {
 
 fn load_suite(dir: Option<&Path>, registry: &Registry) -> Result<Suite, Vec<LoadError>> {
     match dir {
-        Some(d) => onshi_harness::load_dir(d, registry),
+        Some(d) => onshi_harness::load_dir(d, registry, &onshi_rush::step::Support),
         None => {
             let sources: Vec<(String, String)> = embedded::SCENARIOS
                 .iter()
                 .map(|(p, t)| ((*p).to_owned(), (*t).to_owned()))
                 .collect();
-            onshi_harness::load_sources("embedded", &sources, registry)
+            onshi_harness::load_sources("embedded", &sources, registry, &onshi_rush::step::Support)
         }
     }
 }

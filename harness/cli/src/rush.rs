@@ -12,16 +12,16 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::Arc;
 
 use onshi_harness::input;
-use onshi_harness::rush::estimate::{self, Mode};
-use onshi_harness::rush::live::{LiveOptions, LiveState};
-use onshi_harness::rush::profile::human;
-use onshi_harness::rush::report::{RunInfo, RushReport};
-use onshi_harness::rush::{
-    self, Drawn, Outcomes, Partition, Profile, RushStats, Taken, VirtualClient, VirtualOptions, Way, merge,
-};
 use onshi_reference_client::timing::{self, Timing};
 use onshi_registry::Registry;
 use onshi_registry::rng::Stream;
+use onshi_rush::estimate::{self, Mode};
+use onshi_rush::live::{LiveOptions, LiveState};
+use onshi_rush::profile::human;
+use onshi_rush::report::{RunInfo, RushReport};
+use onshi_rush::{
+    self as rush, Drawn, Outcomes, Partition, Profile, RushStats, Taken, VirtualClient, VirtualOptions, Way, merge,
+};
 
 use crate::{EXIT_FAIL, EXIT_HARNESS, EXIT_USAGE, embedded};
 

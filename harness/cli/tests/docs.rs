@@ -25,7 +25,8 @@ fn check_or_update(rel: &str, generated: &str) -> Option<String> {
 #[test]
 fn generated_docs_are_up_to_date() {
     let registry = Registry::embedded(NaiveDate::from_ymd_opt(2025, 6, 2).unwrap(), 0);
-    let suite = onshi_harness::load_dir(&repo().join("scenarios"), &registry).expect("the suite loads");
+    let suite = onshi_harness::load_dir(&repo().join("scenarios"), &registry, &onshi_rush::step::Support)
+        .expect("the suite loads");
     let proofs: Vec<Proof> = onshi_reference_client::DEFECTS
         .iter()
         .flat_map(|d| {

@@ -398,7 +398,7 @@ fn kill_group(proc: &mut Process) {
 }
 
 /// At most `max` characters of `s` (trailing whitespace dropped), `…` marking a cut.
-pub(crate) fn clip(s: &str, max: usize) -> String {
+pub fn clip(s: &str, max: usize) -> String {
     let s = s.trim_end();
     match s.char_indices().nth(max) {
         Some((i, _)) => format!("{}…", &s[..i]),

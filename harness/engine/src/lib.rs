@@ -17,7 +17,6 @@ pub mod journal;
 mod options;
 pub mod report;
 pub mod runner;
-pub mod rush;
 pub mod scenario;
 pub mod serve;
 pub mod spec;

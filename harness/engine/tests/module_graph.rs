@@ -1,5 +1,5 @@
-//! No module of the engine imports one that imports it back (issue 16): the engine stays a
-//! stack of layers, so a new step kind or a new driver is a new module, not a new knot.
+//! No module of the engine (or of the rush, built on it) imports one that imports it back
+//! (issue 16): each crate stays a stack of layers, so a new step kind or a new driver is a new module, not a new knot.
 //!
 //! The graph is read from the source: every `crate::…`, `super::…` and `self::…` path (in
 //! `use` declarations, braces expanded, and written inline) is an edge from the file's
@@ -145,15 +145,14 @@ fn is_ancestor(a: &Module, b: &Module) -> bool {
     a.len() <= b.len() && b[..a.len()] == a[..]
 }
 
-#[test]
-fn no_module_of_the_engine_imports_one_that_imports_it_back() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+/// The circles among the modules of the crate whose sources are in `src`.
+fn circles(src: &Path) -> Vec<String> {
     let mut files = Vec::new();
-    rust_files(&src, &mut files);
-    let modules: BTreeSet<Module> = files.iter().map(|f| module_of(&src, f)).collect();
+    rust_files(src, &mut files);
+    let modules: BTreeSet<Module> = files.iter().map(|f| module_of(src, f)).collect();
     let mut edges: BTreeMap<Module, BTreeSet<Module>> = BTreeMap::new();
     for file in &files {
-        let from = module_of(&src, file);
+        let from = module_of(src, file);
         let text = std::fs::read_to_string(file).expect("readable");
         for path in paths(&code(&text)) {
             if let Some(to) = target(&path, &from, &modules)
@@ -185,11 +184,21 @@ fn no_module_of_the_engine_imports_one_that_imports_it_back() {
             }
         }
     }
-    assert!(
-        circles.is_empty(),
-        "modules of the engine import each other in a circle:\n{}",
-        circles.join("\n")
-    );
+    circles
+}
+
+#[test]
+fn no_module_of_the_engine_or_the_rush_imports_one_that_imports_it_back() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for src in [root.join("src"), root.join("../rush/src")] {
+        let circles = circles(&src);
+        assert!(
+            circles.is_empty(),
+            "modules of {} import each other in a circle:\n{}",
+            src.display(),
+            circles.join("\n")
+        );
+    }
 }
 
 #[test]

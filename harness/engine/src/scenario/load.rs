@@ -14,8 +14,7 @@ use serde::Deserialize;
 use super::timing;
 use super::{ApiSetup, Case, CaseDef, LoadError, Severity};
 use crate::checks;
-use crate::rush::Profile;
-use crate::steps;
+use crate::steps::{self, NoProfiles, Profiles, Rushes};
 
 /// A case file as written. Steps are plain tables here: each step kind reads its own keys
 /// (`crate::steps`).
@@ -59,13 +58,13 @@ impl OneOrMany {
 }
 
 /// The cases of a suite, in file order.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Suite {
     /// Where the suite came from (a directory, or "embedded").
     pub origin: String,
     pub cases: Vec<Case>,
     /// The rush profiles beside the cases (cases' rush steps name them).
-    pub profiles: Arc<HashMap<String, Profile>>,
+    pub profiles: Arc<dyn Profiles>,
 }
 
 impl Suite {
@@ -77,8 +76,8 @@ impl Suite {
 /// The most steps one case may have (real cases have a few dozen).
 pub const MAX_STEPS: usize = 1000;
 
-/// Loads every `*.toml` below `dir`.
-pub fn load_dir(dir: &Path, registry: &Registry) -> Result<Suite, Vec<LoadError>> {
+/// Loads every `*.toml` below `dir`; the profiles under `rush/` through `rushes`.
+pub fn load_dir(dir: &Path, registry: &Registry, rushes: &dyn Rushes) -> Result<Suite, Vec<LoadError>> {
     let mut files = Vec::new();
     collect(dir, dir, &mut files).map_err(|e| {
         vec![LoadError {
@@ -107,7 +106,7 @@ pub fn load_dir(dir: &Path, registry: &Registry) -> Result<Suite, Vec<LoadError>
             }),
         }
     }
-    let result = load_sources(&dir.display().to_string(), &sources, registry);
+    let result = load_sources(&dir.display().to_string(), &sources, registry, rushes);
     match (result, errors.is_empty()) {
         (Ok(suite), true) => Ok(suite),
         (Ok(_), false) => Err(errors),
@@ -136,26 +135,37 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()
 /// The folder of rush profiles inside a suite (`scenarios/rush/`).
 pub const RUSH_DIR: &str = "rush/";
 
-/// Loads cases from `(relative path, text)` pairs.
-pub fn load_sources(origin: &str, sources: &[(String, String)], registry: &Registry) -> Result<Suite, Vec<LoadError>> {
+/// Loads cases from `(relative path, text)` pairs; the profiles under `rush/` through
+/// `rushes`.
+pub fn load_sources(
+    origin: &str,
+    sources: &[(String, String)],
+    registry: &Registry,
+    rushes: &dyn Rushes,
+) -> Result<Suite, Vec<LoadError>> {
     let mut cases = Vec::new();
     let mut errors = Vec::new();
     let mut seen: HashMap<String, String> = HashMap::new();
-    // the rush profiles first: cases' rush steps name them
-    let mut profiles = HashMap::new();
-    for (rel, text) in sources.iter().filter(|(rel, _)| rel.starts_with(RUSH_DIR)) {
-        let file = if origin == "embedded" {
+    let file_of = |rel: &str| {
+        if origin == "embedded" {
             format!("scenarios/{rel}")
         } else {
             format!("{origin}/{rel}")
-        };
-        match crate::rush::load_profile(text, &file, registry) {
-            Ok(p) => {
-                profiles.insert(p.id.clone(), p);
-            }
-            Err(e) => errors.extend(e),
         }
-    }
+    };
+    // the rush profiles first: cases' rush steps name them
+    let profile_files: Vec<(String, &str)> = sources
+        .iter()
+        .filter(|(rel, _)| rel.starts_with(RUSH_DIR))
+        .map(|(rel, text)| (file_of(rel), text.as_str()))
+        .collect();
+    let profiles = match rushes.load(&profile_files, registry) {
+        Ok(p) => p,
+        Err(e) => {
+            errors.extend(e);
+            Arc::new(NoProfiles)
+        }
+    };
     for (rel, text) in sources {
         // rush profiles live beside the cases but are not cases
         if rel.starts_with(RUSH_DIR) {
@@ -166,7 +176,7 @@ pub fn load_sources(origin: &str, sources: &[(String, String)], registry: &Regis
         } else {
             format!("{origin}/{rel}")
         };
-        match load_case(origin, rel, &file, text, &profiles, registry, None) {
+        match load_case(origin, rel, &file, text, &*profiles, registry, None) {
             Ok(case) => {
                 if let Some(other) = seen.insert(case.def.id.clone(), file.clone()) {
                     errors.push(LoadError {
@@ -185,7 +195,7 @@ pub fn load_sources(origin: &str, sources: &[(String, String)], registry: &Regis
         Ok(Suite {
             origin: origin.to_owned(),
             cases,
-            profiles: Arc::new(profiles),
+            profiles,
         })
     } else {
         Err(errors)
@@ -199,7 +209,7 @@ fn load_case(
     rel: &str,
     file: &str,
     source: &str,
-    profiles: &HashMap<String, Profile>,
+    profiles: &dyn Profiles,
     registry: &Registry,
     client_timeout_ms: Option<u64>,
 ) -> Result<Case, Vec<LoadError>> {
@@ -321,7 +331,7 @@ impl Suite {
             &case.source,
             &file,
             text,
-            &self.profiles,
+            &*self.profiles,
             registry,
             Some(timeout_ms),
         )
@@ -515,6 +525,7 @@ outcome = "valid"
             "scenarios",
             &[("file/FILE-TEST-001.toml".into(), text.into())],
             &registry(),
+            &crate::steps::NoRushes,
         )
     }
 
@@ -612,6 +623,7 @@ outcome = "valid"
             "/suites/x",
             &[("card/FILE-TEST-001.toml".into(), text.clone())],
             &registry(),
+            &crate::steps::NoRushes,
         )
         .unwrap();
         let card = |s: &Suite| {
@@ -624,7 +636,13 @@ outcome = "valid"
         assert_eq!(card(&suite), "/suites/x/card/cards/mine.toml");
         // shipped ids and the embedded suite are left as they are
         let shipped = text.replace("cards/mine.toml", "locked-auth-pin");
-        let suite = load_sources("/suites/x", &[("card/FILE-TEST-001.toml".into(), shipped)], &registry()).unwrap();
+        let suite = load_sources(
+            "/suites/x",
+            &[("card/FILE-TEST-001.toml".into(), shipped)],
+            &registry(),
+            &crate::steps::NoRushes,
+        )
+        .unwrap();
         assert_eq!(card(&suite), "locked-auth-pin");
     }
 

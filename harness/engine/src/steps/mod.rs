@@ -26,7 +26,6 @@ pub(crate) mod verify_card_pin;
 pub(crate) mod wait;
 
 use std::any::Any;
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -41,12 +40,12 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub(crate) use insert_card::wait_for_pcscd;
+pub use rush::{NoProfiles, NoRushes, Profiles, RushDone, RushFailure, RushPlan, RushRun, Rushes};
 
 use crate::checks::{self, CallAnswer, CheckResult, StepSpan};
 use crate::journal::{Entry, Journal};
 use crate::options::RunOptions;
 use crate::report::Verdict;
-use crate::rush::Profile;
 use crate::spec::{ApiSetup, CardSpec, Expect, PeriodChoice};
 use crate::world::{CaseWorld, World};
 
@@ -108,6 +107,11 @@ pub(crate) trait StepKind: 'static {
     }
 }
 
+/// The table of a step kind that takes no keys.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NoKeys {}
+
 /// A problem of a step's table: the key it concerns (for its line) and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Problem {
@@ -135,8 +139,8 @@ impl Problem {
 
 /// What parsing a step may need from its case and suite.
 pub(crate) struct ParseContext<'a> {
-    /// The suite's rush profiles by id.
-    pub profiles: &'a HashMap<String, Profile>,
+    /// The suite's rush profiles.
+    pub profiles: &'a dyn Profiles,
     /// The case's `client_timeout_ms`, the `timeout_ms` of steps that give none.
     pub case_timeout_ms: Option<u64>,
     /// The case file's folder, for card files named relative to it (`None`: embedded suite).
@@ -212,8 +216,8 @@ impl Stop {
     }
 }
 
-/// A future a step's call returns (runs on the run's own thread).
-pub(crate) type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+/// A future of the run's own thread (steps' calls, a rush).
+pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
 /// Driver calls, as the runner makes them: the adapter is (re)started when needed, a
 /// `deadline` (an expectation's `within_ms`) makes silence the client's failure, a crash is

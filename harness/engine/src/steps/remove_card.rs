@@ -1,23 +1,17 @@
 //! `remove_card`: the card leaves the PC/SC reader.
 
-use serde::Deserialize;
-
-use super::{ParseContext, Problem, StepContext, StepKind, Stop, wait_for_pcscd};
+use super::{NoKeys, ParseContext, Problem, StepContext, StepKind, Stop, wait_for_pcscd};
 
 pub(crate) struct RemoveCard;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Raw {}
 
 impl StepKind for RemoveCard {
     const NAME: &'static str = "remove_card";
     const KEYS: &'static [&'static str] = &[];
-    type Raw = Raw;
+    type Raw = NoKeys;
     type Def = ();
     type Record = ();
 
-    fn parse(_: Raw, _: &ParseContext<'_>) -> Result<(), Vec<Problem>> {
+    fn parse(_: NoKeys, _: &ParseContext<'_>) -> Result<(), Vec<Problem>> {
         Ok(())
     }
 

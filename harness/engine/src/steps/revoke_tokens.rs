@@ -1,24 +1,18 @@
 //! `revoke_tokens`: every API token the national mock issued is revoked (a client must log
 //! in again, once).
 
-use serde::Deserialize;
-
-use super::{ParseContext, Problem, StepContext, StepKind, Stop};
+use super::{NoKeys, ParseContext, Problem, StepContext, StepKind, Stop};
 
 pub(crate) struct RevokeTokens;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Raw {}
 
 impl StepKind for RevokeTokens {
     const NAME: &'static str = "revoke_tokens";
     const KEYS: &'static [&'static str] = &[];
-    type Raw = Raw;
+    type Raw = NoKeys;
     type Def = ();
     type Record = ();
 
-    fn parse(_: Raw, _: &ParseContext<'_>) -> Result<(), Vec<Problem>> {
+    fn parse(_: NoKeys, _: &ParseContext<'_>) -> Result<(), Vec<Problem>> {
         Ok(())
     }
 

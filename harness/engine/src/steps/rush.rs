@@ -2,17 +2,134 @@
 //! in their own World under `<report dir>/rush/<case>` while the case's own adapter waits —
 //! judged by the profile's SLOs (`RUSH-SLO`) and by its failed calls and wrong answers
 //! (`RUSH-ERRORS`).
+//!
+//! The rush itself lives in its own crate (`onshi-rush`), which depends on the engine; the
+//! engine sees it through [`Rushes`], [`Profiles`] and [`RushPlan`], which the CLI wires up
+//! when it loads a suite. Without them a suite's `rush/` profiles are refused with a reason.
 
+use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use onshi_protocol::synthetic::ErrorCatalogue;
+use onshi_registry::Registry;
 use serde::Deserialize;
 
-use super::{EvalContext, ParseContext, Problem, StepContext, StepKind, Stop, ValidateContext};
-use crate::checks::{CheckResult, Status};
+use super::{EvalContext, LocalFuture, ParseContext, Problem, StepContext, StepKind, Stop, ValidateContext};
+use crate::checks::CheckResult;
 use crate::journal::Event;
-use crate::rush::report::RushReport;
-use crate::rush::{Profile, Way};
+use crate::spec::LoadError;
+
+/// Loads the rush profiles of a suite (the files under its `rush/` folder).
+pub trait Rushes: Send + Sync {
+    /// The profiles of `files` (`(file name for messages, text)`), or every problem.
+    fn load(&self, files: &[(String, &str)], registry: &Registry) -> Result<Arc<dyn Profiles>, Vec<LoadError>>;
+}
+
+/// A suite's rush profiles, as its cases' `rush` steps name them.
+pub trait Profiles: Send + Sync + fmt::Debug {
+    /// The ids of the profiles, sorted.
+    fn ids(&self) -> Vec<String>;
+
+    /// The rush a step asks for: profile `id` over `duration` (default: the profile's), with
+    /// the step's `slo` tables in place of the profile's SLOs when given. Problems name the
+    /// key they concern (`duration`, `slo`).
+    fn plan(
+        &self,
+        id: &str,
+        duration: Option<&str>,
+        slo: Option<Vec<toml::Value>>,
+    ) -> Result<Arc<dyn RushPlan>, Vec<(&'static str, String)>>;
+}
+
+/// One planned rush: a profile with its window and SLOs.
+pub trait RushPlan: Send + Sync + fmt::Debug {
+    /// The profile's id.
+    fn profile(&self) -> &str;
+
+    /// The capabilities its patients need, with what needs them (`"face"` → `file.face`).
+    fn needs(&self) -> Vec<(&'static str, &'static str)>;
+
+    /// Whether the plan has SLOs (a rush step must judge something).
+    fn has_slos(&self) -> bool;
+
+    /// Runs the rush in real time; the report (for the journal) and its checks, each without
+    /// step or events (the step adds them).
+    fn run<'a>(&'a self, run: RushRun) -> LocalFuture<'a, Result<RushDone, RushFailure>>;
+}
+
+/// What a rush step gives the rush to run.
+#[derive(Debug, Clone)]
+pub struct RushRun {
+    pub adapter: String,
+    pub seed: u64,
+    /// The folder of the rush's own World and logs.
+    pub work_dir: PathBuf,
+    pub call_timeout: Duration,
+    pub institution_code: String,
+    pub catalogue: Arc<ErrorCatalogue>,
+    pub registry: Arc<Registry>,
+    pub date: chrono::NaiveDate,
+}
+
+/// A finished rush.
+#[derive(Debug, Clone)]
+pub struct RushDone {
+    /// The rush's report, as journaled (`rush` event).
+    pub report: serde_json::Value,
+    /// RUSH-SLO per objective and RUSH-ERRORS.
+    pub checks: Vec<CheckResult>,
+}
+
+/// Why a rush could not run.
+#[derive(Debug, Clone)]
+pub enum RushFailure {
+    /// Before anything ran (the profile's outcomes could not be prepared).
+    CannotStart(String),
+    /// The run broke (its adapters or World).
+    Broke(String),
+}
+
+/// A `Rushes` for builds without the reception rush: every profile is refused.
+pub struct NoRushes;
+
+impl Rushes for NoRushes {
+    fn load(&self, files: &[(String, &str)], _: &Registry) -> Result<Arc<dyn Profiles>, Vec<LoadError>> {
+        match files.first() {
+            None => Ok(Arc::new(NoProfiles)),
+            Some((file, _)) => Err(vec![LoadError {
+                file: file.clone(),
+                line: None,
+                message:
+                    "this build has no reception rush: rush profiles need the onshi-rush crate (use the onshi binary)"
+                        .into(),
+            }]),
+        }
+    }
+}
+
+/// No profiles at all.
+#[derive(Debug)]
+pub struct NoProfiles;
+
+impl Profiles for NoProfiles {
+    fn ids(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn plan(
+        &self,
+        id: &str,
+        _: Option<&str>,
+        _: Option<Vec<toml::Value>>,
+    ) -> Result<Arc<dyn RushPlan>, Vec<(&'static str, String)>> {
+        Err(vec![(
+            "profile",
+            format!("no rush profile {id:?}: the suite has no rush/ folder"),
+        )])
+    }
+}
 
 pub(crate) struct Rush;
 
@@ -24,17 +141,20 @@ pub(crate) struct Raw {
     slo: Option<Vec<toml::Value>>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub(crate) struct Def {
-    /// The profile, with the step's SLOs when it gives any.
-    pub profile: Box<Profile>,
-    /// The arrival window.
-    pub window_us: u64,
+    pub plan: Arc<dyn RushPlan>,
+}
+
+impl PartialEq for Def {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.plan, &other.plan) || format!("{:?}", self.plan) == format!("{:?}", other.plan)
+    }
 }
 
 #[derive(Debug)]
 pub(crate) struct Record {
-    report: Box<RushReport>,
+    checks: Vec<CheckResult>,
 }
 
 impl StepKind for Rush {
@@ -44,103 +164,64 @@ impl StepKind for Rush {
     type Def = Def;
     type Record = Record;
 
-    /// The profile, its window (the step's `duration` or the profile's), and the step's SLOs
-    /// in place of the profile's when it gives any.
     fn parse(raw: Raw, cx: &ParseContext<'_>) -> Result<Def, Vec<Problem>> {
         let id = raw
             .profile
             .ok_or_else(|| vec![Problem::missing(Self::NAME, "profile")])?;
-        let Some(profile) = cx.profiles.get(&id) else {
-            let mut known: Vec<&str> = cx.profiles.keys().map(String::as_str).collect();
-            known.sort_unstable();
+        if !cx.profiles.ids().contains(&id) {
             return Err(vec![Problem::at(
                 "profile",
                 format!(
                     "no rush profile {id:?} in the suite's rush/ folder (known: {})",
-                    known.join(", ")
+                    cx.profiles.ids().join(", ")
                 ),
             )]);
-        };
-        let mut profile = profile.clone();
-        let window = match raw.duration.as_deref() {
-            None => profile.duration,
-            Some(d) => crate::rush::profile::parse_window(d).map_err(|e| vec![Problem::at("duration", e)])?,
-        };
-        if let Some(values) = raw.slo {
-            profile.slos = crate::rush::profile::parse_slos(values)
-                .map_err(|e| e.into_iter().map(|m| Problem::at("slo", m)).collect::<Vec<_>>())?;
         }
-        if profile.slos.is_empty() {
+        let plan = cx
+            .profiles
+            .plan(&id, raw.duration.as_deref(), raw.slo)
+            .map_err(|e| e.into_iter().map(|(k, m)| Problem::at(k, m)).collect::<Vec<_>>())?;
+        if !plan.has_slos() {
             return Err(vec![Problem::at(
                 "slo",
                 "a rush step needs SLOs (its own `slo` or the profile's)",
             )]);
         }
-        Ok(Def {
-            profile: Box::new(profile),
-            window_us: window.as_micros() as u64,
-        })
+        Ok(Def { plan })
     }
 
     fn validate(def: &Def, cx: &ValidateContext<'_>, problems: &mut Vec<String>) {
-        use onshi_protocol::driver::capability as cap;
-        for (way, needs) in [
-            (Way::Face, cap::FILE_FACE),
-            (Way::Pin, cap::FILE_FACE),
-            (Way::InsuranceCard, cap::FILE_QUALIFICATION),
-            (Way::Api, cap::API_QUALIFICATION),
-        ] {
-            if def.profile.mix.ways[way.index()] > 0.0 && !cx.declares(needs) {
+        for (way, needs) in def.plan.needs() {
+            if !cx.declares(needs) {
                 problems.push(format!(
-                    "profile {} sends {} patients, so the case must declare capability {needs}",
-                    def.profile.id,
-                    way.name()
+                    "profile {} sends {way} patients, so the case must declare capability {needs}",
+                    def.plan.profile()
                 ));
             }
         }
     }
 
     async fn execute(def: &Def, cx: &mut StepContext<'_>) -> Result<Record, Stop> {
-        let profile = &*def.profile;
-        let started = Instant::now();
-        let registry = cx.world.registry.clone();
-        let outcomes = crate::rush::Outcomes::prepare(profile, &registry, cx.world.date)
-            .map_err(|e| Stop::error(format!("the rush cannot start: {e}"), None))?;
         let options = cx.options;
-        let opts = crate::rush::live::LiveOptions {
+        let run = RushRun {
             adapter: options.adapter.clone(),
             seed: options.seed,
-            window_us: def.window_us,
-            partition: crate::rush::Partition::WHOLE,
             work_dir: options.report_dir.join("rush").join(cx.case_id),
             call_timeout: options.call_timeout.min(Duration::from_secs(30)),
-            drain: Duration::from_secs(60),
             institution_code: options.institution_code.clone(),
             catalogue: cx.world.catalogue.clone(),
+            registry: cx.world.registry.clone(),
+            date: cx.world.date,
         };
-        let state = Arc::new(crate::rush::live::LiveState::default());
-        let stats = crate::rush::live::run_live(profile, registry, Arc::new(outcomes), &opts, state)
-            .await
-            .map_err(|e| Stop::error(format!("the rush could not run: {e}"), Some("DRV-EXIT")))?;
-        let report = RushReport::new(
-            &stats,
-            &crate::rush::report::RunInfo {
-                profile,
-                mode: "real",
-                seed: options.seed,
-                window_us: def.window_us,
-                partition: None,
-                facilities: profile.facility_count(),
-                elapsed_s: started.elapsed().as_secs_f64(),
-            },
-        );
+        let done = def.plan.run(run).await.map_err(|e| match e {
+            RushFailure::CannotStart(e) => Stop::error(format!("the rush cannot start: {e}"), None),
+            RushFailure::Broke(e) => Stop::error(format!("the rush could not run: {e}"), Some("DRV-EXIT")),
+        })?;
         cx.journal.append(Event::Rush {
             case: cx.case_id.to_owned(),
-            report: serde_json::to_value(&report).expect("serialisable"),
+            report: done.report,
         });
-        Ok(Record {
-            report: Box::new(report),
-        })
+        Ok(Record { checks: done.checks })
     }
 
     fn evaluate(_: &Def, r: &Record, cx: &EvalContext<'_>, out: &mut Vec<CheckResult>) {
@@ -150,68 +231,14 @@ impl StepKind for Rush {
             .rev()
             .find(|e| matches!(e.event, Event::Rush { .. }))
             .map(|e| e.seq);
-        rush_checks(&r.report, seq, cx.step, out);
+        out.extend(r.checks.iter().map(|c| CheckResult {
+            events: seq.into_iter().collect(),
+            step: Some(cx.step),
+            ..c.clone()
+        }));
     }
 
     fn checks(_: &Def) -> Vec<String> {
         vec!["RUSH-SLO".into(), "RUSH-ERRORS".into()]
     }
-}
-
-/// RUSH-SLO for each objective, RUSH-ERRORS for the calls that failed under load.
-fn rush_checks(report: &RushReport, seq: Option<u64>, n: usize, out: &mut Vec<CheckResult>) {
-    let events: Vec<u64> = seq.into_iter().collect();
-    for v in &report.slos {
-        out.push(CheckResult {
-            id: "RUSH-SLO".into(),
-            status: if v.pass { Status::Pass } else { Status::Fail },
-            message: format!("{}: {}", v.id, v.explanation),
-            expected: Some(v.objective.clone()),
-            actual: Some(format!("{:.0} ms", v.measured_ms)),
-            events: events.clone(),
-            step: Some(n),
-            caused_by: None,
-        });
-    }
-    let c = &report.counts;
-    let ok = c.failed_calls == 0 && c.dropped == 0 && c.wrong == 0;
-    let failures: Vec<String> = c
-        .outcomes
-        .iter()
-        .filter(|(k, _)| k.starts_with("failed:"))
-        .map(|(k, v)| match c.first_failures.get(k) {
-            Some(first) => format!("{k} ×{v}, the first: {first}"),
-            None => format!("{k} ×{v}"),
-        })
-        .collect();
-    out.push(CheckResult {
-        id: "RUSH-ERRORS".into(),
-        status: if ok { Status::Pass } else { Status::Fail },
-        message: if ok {
-            format!(
-                "all {} visits reached the client with the World's answer",
-                c.completed.values().sum::<u64>()
-            )
-        } else {
-            format!(
-                "under load the client failed {} call(s){}, {} visit(s) were dropped and {} answer(s) differed from the World's",
-                c.failed_calls,
-                if failures.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", failures.join(", "))
-                },
-                c.dropped,
-                c.wrong
-            )
-        },
-        expected: Some("no failed calls, no dropped visits, no wrong answers".into()),
-        actual: Some(format!(
-            "failed calls {}, dropped {}, wrong answers {}, adapter restarts {}",
-            c.failed_calls, c.dropped, c.wrong, c.adapter_restarts
-        )),
-        events,
-        step: Some(n),
-        caused_by: None,
-    });
 }

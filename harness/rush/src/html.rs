@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use super::report::RushReport;
-use crate::report::svg::{BarChart, CHART_CSS, LineChart, Series, escape, num};
+use onshi_harness::report::svg::{BarChart, CHART_CSS, LineChart, Series, escape, num};
 
 /// Nothing may load from outside the page: a report that tried would show it as a blocked
 /// load in the browser's console.

@@ -1,4 +1,8 @@
-//! The reception rush (受付ラッシュ): lookup latency under load.
+//! # onshi-rush — the reception rush (受付ラッシュ): lookup latency under load
+//!
+//! Its own crate on top of the engine (`onshi-harness`): `onshi rush` runs a profile on its
+//! own, and a case's `rush` step runs one through [`step::Support`], which the CLI hands to
+//! the suite loader.
 //!
 //! A [`profile`] says which facilities run, how patients arrive and confirm, and how long
 //! each step takes. Patients arrive on an open curve per facility and queue for the
@@ -17,6 +21,7 @@ pub mod profile;
 pub mod report;
 pub mod simulate;
 pub mod stats;
+pub mod step;
 
 pub use client::{Drawn, Taken, VirtualClient};
 pub use profile::{Mark, Profile, Stage, Way, load_profile};

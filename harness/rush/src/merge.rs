@@ -369,8 +369,8 @@ pub fn merge(parts: Vec<Part>, profile: &str) -> Result<Merged, MergeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rush::profile::Mark;
-    use crate::rush::stats::{Queue, Visit};
+    use crate::profile::Mark;
+    use crate::stats::{Queue, Visit};
 
     /// A run with a few visits of every way, a failed call, queues and an SLO.
     fn run(seed: u64) -> RushStats {

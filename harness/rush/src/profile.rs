@@ -11,7 +11,7 @@ use onshi_national::faults::Delay;
 use onshi_registry::Registry;
 use serde::{Deserialize, Serialize};
 
-use crate::spec::LoadError;
+use onshi_harness::spec::LoadError;
 
 /// Longest arrival window a profile may ask for.
 pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
@@ -482,7 +482,7 @@ impl Default for RealLimits {
 /// An arrival window written like `90s`, `10m`, `2h`: longer than zero and at most 24 h (a
 /// profile's `duration`, a rush step's, `onshi rush --duration`).
 pub fn parse_window(s: &str) -> Result<Duration, String> {
-    let d = crate::clock::parse_duration(s)?;
+    let d = onshi_harness::clock::parse_duration(s)?;
     let d = d.to_std().map_err(|_| format!("{s:?} is negative"))?;
     if d.is_zero() {
         Err(format!("{s:?} must be longer than zero"))
@@ -627,7 +627,7 @@ impl Problems {
     }
 
     fn duration(&mut self, field: &str, text: &str) -> Option<Duration> {
-        match crate::clock::parse_duration(text) {
+        match onshi_harness::clock::parse_duration(text) {
             Ok(d) if d < chrono::Duration::zero() => {
                 self.add(field, format!("{text:?} is negative"));
                 None
@@ -1180,7 +1180,7 @@ max = "30s"
 
     #[test]
     fn the_national_peak_has_the_national_facility_counts() {
-        let text = include_str!("../../../../scenarios/rush/national-peak.toml");
+        let text = include_str!("../../../scenarios/rush/national-peak.toml");
         let p = load_profile(text, "national-peak", &registry()).unwrap();
         assert_eq!(p.facility_count(), 229_963);
         let of = |k| {

@@ -23,7 +23,7 @@ use onshi_registry::{Lookup, Registry, Validity};
 use super::client::{Drawn, Taken, VirtualClient, draw};
 use super::profile::{FacilityGroup, Mark, Profile, Way};
 use super::stats::{Queue, RushStats, Visit, bucket_width};
-use crate::spec::{CardSpec, PeriodChoice};
+use onshi_harness::spec::{CardSpec, PeriodChoice};
 
 /// Which facilities this process simulates: those whose index `i` has `i % of == index`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,7 +164,7 @@ fn query_outcome(registry: &Registry, date: NaiveDate, persona: &str) -> String 
         period: PeriodChoice::Current,
         ..CardSpec::default()
     };
-    let Ok(card) = crate::world::card(registry, date, &spec) else {
+    let Ok(card) = onshi_harness::world::card(registry, date, &spec) else {
         return "not_found".into();
     };
     let query = onshi_registry::CardQuery {
@@ -459,7 +459,7 @@ pub(crate) fn queue_stats(stats: &mut RushStats, queue: Queue, waits: &[(u64, u6
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rush::profile::{Curve, load_profile};
+    use crate::profile::{Curve, load_profile};
 
     fn registry() -> Registry {
         Registry::embedded(NaiveDate::from_ymd_opt(2025, 6, 2).unwrap(), 0)

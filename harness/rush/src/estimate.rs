@@ -192,7 +192,7 @@ mod tests {
 
     /// The shipped clinic morning with `facilities` clinics on a flat curve, for 24 hours.
     fn profile(facilities: u64, per_minute: f64) -> Profile {
-        let shipped = include_str!("../../../../scenarios/rush/clinic-morning.toml");
+        let shipped = include_str!("../../../scenarios/rush/clinic-morning.toml");
         let curve_start = shipped.find("points = [").unwrap();
         let curve_end = curve_start + shipped[curve_start..].find("]\n").unwrap() + 2;
         let text = format!(

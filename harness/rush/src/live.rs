@@ -38,9 +38,9 @@ use super::profile::{Mark, Profile, Way};
 use super::simulate::queue_stats;
 use super::simulate::{Outcomes, Partition, Patient, Who, patients};
 use super::stats::{Queue, RushStats, Visit, bucket_width, histogram};
-use crate::driver::{CallError, DriverClient, clip};
-use crate::journal::Journal;
-use crate::world::{Recorders, World, period_card};
+use onshi_harness::driver::{CallError, DriverClient, clip};
+use onshi_harness::journal::Journal;
+use onshi_harness::world::{Recorders, World, period_card};
 
 /// A start later than this after its intended time is counted as late.
 pub const LATE_START: Duration = Duration::from_millis(50);
@@ -48,7 +48,7 @@ pub const LATE_START: Duration = Duration::from_millis(50);
 #[derive(Debug, Error)]
 pub enum LiveError {
     #[error(transparent)]
-    World(#[from] crate::world::WorldError),
+    World(#[from] onshi_harness::world::WorldError),
     #[error("adapter {index} cannot start: {message}")]
     Adapter { index: usize, message: String },
     #[error("{0}")]
@@ -326,7 +326,7 @@ pub async fn run_live(
     let tap = Arc::new(Tap {
         events: Mutex::new(Vec::new()),
     });
-    std::fs::create_dir_all(&opts.work_dir).map_err(|source| crate::world::WorldError::Folder {
+    std::fs::create_dir_all(&opts.work_dir).map_err(|source| onshi_harness::world::WorldError::Folder {
         path: opts.work_dir.display().to_string(),
         source,
     })?;
@@ -498,7 +498,7 @@ pub async fn run_live(
 
 fn initialize_params(world: &World, institution_code: &str) -> Result<InitializeParams, LiveError> {
     let api = world
-        .api_environment(institution_code, crate::spec::CertificateChoice::Valid)
+        .api_environment(institution_code, onshi_harness::spec::CertificateChoice::Valid)
         .map_err(LiveError::Plan)?;
     Ok(InitializeParams {
         protocol: driver::PROTOCOL.into(),
