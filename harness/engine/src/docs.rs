@@ -1,6 +1,7 @@
 //! Generated documentation: the case catalogue (`docs/cases.md`) and the check catalogue
 //! (`docs/checks.md`), from the suite and the check catalogue — the source of truth.
 
+use onshi_protocol::ids;
 use std::collections::BTreeMap;
 
 use crate::checks;
@@ -22,10 +23,10 @@ const GENERATED: &str = "<!-- Generated from the scenarios and the check catalog
 fn checks_of(case: &crate::scenario::Case) -> Vec<String> {
     let mut ids: Vec<String> = case.def.checks.clone();
     if case.def.follows_client_timeout {
-        ids.push("CLIENT-TIMEOUT".into());
+        ids.push(ids::CLIENT_TIMEOUT.into());
     }
     for step in &case.def.steps {
-        ids.extend(step.checks());
+        ids.extend(step.checks().into_iter().map(String::from));
     }
     ids.sort();
     ids.dedup();
@@ -188,7 +189,7 @@ pub fn checks_markdown(suite: &Suite) -> String {
         out.push_str(&format!(
             "| [{}](#{}) | {} |\n",
             c.id,
-            c.id.to_lowercase(),
+            c.id.as_str().to_lowercase(),
             c.title.replace('|', "\\|")
         ));
     }
@@ -197,7 +198,7 @@ pub fn checks_markdown(suite: &Suite) -> String {
             "\n## {}\n\n**{}**\n\n- **Rule:** {}\n- **Why it matters at reception:** {}\n- **How to fix:** {}\n",
             c.id, c.title, c.rule, c.why, c.fix
         ));
-        if let Some(cases) = used.get(c.id) {
+        if let Some(cases) = used.get(c.id.as_str()) {
             out.push_str(&format!(
                 "- **Cases:** {}\n",
                 cases
@@ -206,7 +207,7 @@ pub fn checks_markdown(suite: &Suite) -> String {
                     .collect::<Vec<_>>()
                     .join(", ")
             ));
-        } else if c.id.starts_with("MSG-") {
+        } else if c.id.as_str().starts_with("MSG-") {
             out.push_str("- **Cases:** every case (message lint)\n");
         }
     }

@@ -2,6 +2,8 @@
 //! the journal, a verdict. A broken adapter or World never hangs the run: the case becomes an
 //! `error` with the reason, the adapter is restarted, and the run goes on.
 
+use onshi_protocol::CheckId;
+use onshi_protocol::ids;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -65,7 +67,7 @@ struct Runner<'a> {
 struct Adapter {
     driver: DriverClient,
     client: Option<InitializeResult>,
-    init_error: Option<(String, &'static str)>,
+    init_error: Option<(String, CheckId)>,
     /// The API setup the running adapter was initialized with.
     api_setup: ApiSetup,
     /// The step under way (0-based index) and the first journal entry of its case: an
@@ -221,24 +223,24 @@ fn call_stop(method: &str, e: &CallError) -> Stop {
     match e {
         CallError::Rpc { code, .. } if *code == error_code::METHOD_NOT_FOUND => Stop::not_applicable(
             format!("the adapter does not implement {method} (-32601)"),
-            Some("DRV-RPC"),
+            Some(ids::DRV_RPC),
         ),
-        CallError::Rpc { .. } => Stop::error(format!("{method}: {e}"), Some("DRV-RPC")),
-        CallError::Timeout { .. } => Stop::error(format!("{method}: {e}"), Some("DRV-HANG")),
+        CallError::Rpc { .. } => Stop::error(format!("{method}: {e}"), Some(ids::DRV_RPC)),
+        CallError::Timeout { .. } => Stop::error(format!("{method}: {e}"), Some(ids::DRV_HANG)),
         CallError::Exited { .. } | CallError::Spawn { .. } | CallError::Io(_) => {
-            Stop::error(format!("{method}: {e}"), Some("DRV-EXIT"))
+            Stop::error(format!("{method}: {e}"), Some(ids::DRV_EXIT))
         }
-        CallError::LineTooLong { .. } => Stop::error(format!("{method}: {e}"), Some("DRV-LINE")),
+        CallError::LineTooLong { .. } => Stop::error(format!("{method}: {e}"), Some(ids::DRV_LINE)),
     }
 }
 
 /// The check a failed `initialize` falls under: the same as for any call.
-fn init_check(e: &CallError) -> &'static str {
-    call_stop(driver::method::INITIALIZE, e).check.unwrap_or("DRV-EXIT")
+fn init_check(e: &CallError) -> CheckId {
+    call_stop(driver::method::INITIALIZE, e).check.unwrap_or(ids::DRV_EXIT)
 }
 
 impl Adapter {
-    async fn initialize(&mut self, env: Env<'_>, setup: ApiSetup) -> Result<(), (String, &'static str)> {
+    async fn initialize(&mut self, env: Env<'_>, setup: ApiSetup) -> Result<(), (String, CheckId)> {
         let params = InitializeParams {
             protocol: driver::PROTOCOL.into(),
             harness: HarnessInfo {
@@ -251,7 +253,7 @@ impl Adapter {
                 api: Some(
                     env.world
                         .api_environment(&env.options.institution_code, setup.client_certificate)
-                        .map_err(|e| (e, "DRV-EXIT"))?,
+                        .map_err(|e| (e, ids::DRV_EXIT))?,
                 ),
                 pcsc: env.pcscd.map(|_| driver::PcscEnvironment {
                     reader: onshi_card::pcscd::READER.into(),
@@ -271,7 +273,7 @@ impl Adapter {
         let init: InitializeResult = serde_json::from_value(v).map_err(|e| {
             (
                 format!("initialize answered something that is not an InitializeResult: {e}"),
-                "DRV-ANSWER",
+                ids::DRV_ANSWER,
             )
         })?;
         self.client = Some(init);
@@ -293,7 +295,7 @@ impl Adapter {
             && self.client.is_none()
         {
             // A client that never initialised is not retried for every case.
-            return Err(Stop::error(e.clone(), Some(check)));
+            return Err(Stop::error(e.clone(), Some(*check)));
         }
         self.initialize(env, setup).await.map_err(|(e, check)| {
             self.init_error = Some((e.clone(), check));
@@ -378,7 +380,7 @@ impl Runner<'_> {
             Err(stop) => (
                 stop.verdict,
                 (!stop.reason.is_empty()).then_some(stop.reason),
-                stop.check.map(str::to_owned),
+                stop.check.map(String::from),
                 stop.checks,
             ),
         };

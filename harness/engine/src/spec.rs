@@ -139,7 +139,7 @@ pub enum FromResult {
 pub struct Expect {
     pub outcome: Option<Outcome>,
     /// The check the outcome expectation is reported under (default: by outcome, OUT-*).
-    pub check: Option<String>,
+    pub check: Option<onshi_protocol::CheckId>,
     /// The client's message contains the terminal's error or supplementary message verbatim.
     pub message: Option<FromResult>,
     /// The stored record equals the terminal's result.

@@ -20,6 +20,7 @@ pub mod codes;
 pub mod dictionary;
 pub mod driver;
 pub mod filename;
+pub mod ids;
 pub mod lint;
 pub mod message;
 pub mod model;
@@ -27,7 +28,7 @@ pub mod order;
 pub mod synthetic;
 pub mod xml;
 
-pub use catalogue::{CheckInfo, Severity};
+pub use catalogue::{CheckId, CheckInfo, Severity};
 pub use message::{MessageKind, ReadError, XmlOptions, read_message, write_message};
 pub use order::ElementOrder;
 pub use xml::{Limits, TextEncoding};

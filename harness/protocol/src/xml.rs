@@ -7,6 +7,7 @@
 //! matches its bytes (`standalone="no"`) and refuses characters the target encoding cannot
 //! represent instead of replacing them.
 
+use crate::ids;
 use std::fmt;
 
 use encoding_rs::SHIFT_JIS;
@@ -223,19 +224,19 @@ pub enum DecodeError {
 
 impl DecodeError {
     /// The lint check this error is reported under.
-    pub fn check_id(&self) -> &'static str {
+    pub fn check_id(&self) -> crate::CheckId {
         match self {
             DecodeError::TooLarge { .. } | DecodeError::TooDeep { .. } | DecodeError::TooManyElements { .. } => {
-                "MSG-XML-003"
+                ids::MSG_XML_003
             }
-            DecodeError::UnsupportedEncoding { .. } => "MSG-ENC-002",
-            DecodeError::EncodingMismatch { .. } | DecodeError::BomContradictsDeclaration { .. } => "MSG-ENC-001",
-            DecodeError::Dtd { .. } | DecodeError::UndefinedEntity { .. } => "MSG-XML-002",
+            DecodeError::UnsupportedEncoding { .. } => ids::MSG_ENC_002,
+            DecodeError::EncodingMismatch { .. } | DecodeError::BomContradictsDeclaration { .. } => ids::MSG_ENC_001,
+            DecodeError::Dtd { .. } | DecodeError::UndefinedEntity { .. } => ids::MSG_XML_002,
             DecodeError::Empty
             | DecodeError::Malformed { .. }
             | DecodeError::Truncated { .. }
             | DecodeError::NoRoot
-            | DecodeError::MixedContent { .. } => "MSG-XML-001",
+            | DecodeError::MixedContent { .. } => ids::MSG_XML_001,
         }
     }
 

@@ -208,7 +208,7 @@ fn errors(kind: MessageKind, text: &str) -> Vec<&'static str> {
         .findings
         .iter()
         .filter(|f| f.severity == onshi_protocol::Severity::Error)
-        .map(|f| f.check)
+        .map(|f| f.check.as_str())
         .collect()
 }
 
@@ -341,7 +341,7 @@ fn drug_requests_with_the_qualification_element_names_are_caught() {
         "<StartDate>202501</StartDate><EndDate>202407</EndDate><FileCategory>2</FileCategory><MedicalTreatmentFlag>1</MedicalTreatmentFlag>",
     );
     let r = lint(MessageKind::DrugInfoRequest, text.as_bytes(), &Limits::default());
-    let ids: Vec<_> = r.findings.iter().map(|f| f.check).collect();
+    let ids: Vec<_> = r.findings.iter().map(|f| f.check.as_str()).collect();
     for id in ["MSG-REQ-001", "MSG-ELEM-001", "MSG-PULL-001"] {
         assert!(ids.contains(&id), "{id} missing: {:#?}", r.findings);
     }

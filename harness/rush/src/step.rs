@@ -3,6 +3,7 @@
 //! of a finished rush (RUSH-SLO per objective, RUSH-ERRORS). The CLI hands [`Support`] to the
 //! suite loader.
 
+use onshi_protocol::ids;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -152,7 +153,7 @@ pub fn checks(report: &RushReport) -> Vec<CheckResult> {
     let mut out = Vec::new();
     for v in &report.slos {
         out.push(CheckResult {
-            id: "RUSH-SLO".into(),
+            id: ids::RUSH_SLO.into(),
             status: if v.pass { Status::Pass } else { Status::Fail },
             message: format!("{}: {}", v.id, v.explanation),
             expected: Some(v.objective.clone()),
@@ -174,7 +175,7 @@ pub fn checks(report: &RushReport) -> Vec<CheckResult> {
         })
         .collect();
     out.push(CheckResult {
-        id: "RUSH-ERRORS".into(),
+        id: ids::RUSH_ERRORS.into(),
         status: if ok { Status::Pass } else { Status::Fail },
         message: if ok {
             format!(

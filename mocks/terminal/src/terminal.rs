@@ -740,7 +740,7 @@ async fn take_request(shared: Arc<Shared>, name: OsString) -> Taken {
                 &msg_name,
                 None,
                 format!("the file is larger than {limit} bytes"),
-                Some("MSG-XML-003"),
+                Some(onshi_protocol::ids::MSG_XML_003.as_str()),
             )
             .await;
             return Taken::Done;
@@ -764,9 +764,9 @@ async fn take_request(shared: Arc<Shared>, name: OsString) -> Taken {
         Err(e) => {
             let check = match &e {
                 ReadError::Decode(d) => d.check_id(),
-                ReadError::Model(_) => "MSG-ELEM-003",
+                ReadError::Model(_) => onshi_protocol::ids::MSG_ELEM_003,
             };
-            reject(&shared, &msg_name, Some(bytes), e.to_string(), Some(check)).await;
+            reject(&shared, &msg_name, Some(bytes), e.to_string(), Some(check.as_str())).await;
             return Taken::Done;
         }
     };

@@ -7,6 +7,7 @@
 use base64::Engine as _;
 use onshi_card::vpcd::LinkEvent;
 use onshi_protocol::driver::{PinOutcome, VerifyCardPinParams, VerifyCardPinResult};
+use onshi_protocol::ids;
 
 use super::verdict::{fail, pass};
 use super::{CallAnswer, CheckResult};
@@ -120,7 +121,7 @@ pub fn card_pin_checks(
 
 fn outcome(expect: &Expect, answer: &CallAnswer<VerifyCardPinResult>, step: usize, out: &mut Vec<CheckResult>) {
     let Some(want) = expect.pin else { return };
-    let id = expect.check.as_deref().unwrap_or("CARD-OUTCOME");
+    let id = expect.check.unwrap_or(ids::CARD_OUTCOME);
     match answer {
         CallAnswer::Answered(r) if r.outcome == want => {
             out.push(pass(id, format!("the client reported `{want}`"), step, Vec::new()))
@@ -156,13 +157,13 @@ fn aid(seen: &[Seen], got: Option<&VerifyCardPinResult>, step: usize, out: &mut 
     select.extend(onshi_card::JPKI_AID);
     match apdus(seen).find(|a| a.command.starts_with(&select)) {
         Some(a) => out.push(pass(
-            "CARD-AID",
+            ids::CARD_AID,
             "the client selected the JPKI AP by its AID".into(),
             step,
             vec![a.seq],
         )),
         None => out.push(fail(
-            "CARD-AID",
+            ids::CARD_AID,
             format!(
                 "a My Number card was in the reader, but the client never selected the JPKI AP (AID D3 92 F0 00 26 01 00 00 00 01){}; \
                  a client that recognises cards by their ATR misses cards read through another reader",
@@ -179,9 +180,9 @@ fn aid(seen: &[Seen], got: Option<&VerifyCardPinResult>, step: usize, out: &mut 
 fn no_retry(verifies: &[&Apdu], step: usize, out: &mut Vec<CheckResult>) {
     match verifies {
         [] => {}
-        [one] => out.push(pass("CARD-NO-RETRY", "the PIN was presented once".into(), step, vec![one.seq])),
+        [one] => out.push(pass(ids::CARD_NO_RETRY, "the PIN was presented once".into(), step, vec![one.seq])),
         many => out.push(fail(
-            "CARD-NO-RETRY",
+            ids::CARD_NO_RETRY,
             format!(
                 "the client presented a PIN {} times in one verification (answers {}); each wrong try uses up one of the \
                  patient's three — only the patient may try again",
@@ -205,14 +206,14 @@ fn tries(r: &VerifyCardPinResult, last: &Apdu, expect: &Expect, step: usize, out
     let Some(want) = want else { return };
     if r.tries_left == Some(want) {
         out.push(pass(
-            "CARD-TRIES",
+            ids::CARD_TRIES,
             format!("the client reported {want} tries left, as the card said"),
             step,
             vec![last.seq],
         ));
     } else {
         out.push(fail(
-            "CARD-TRIES",
+            ids::CARD_TRIES,
             format!(
                 "the card answered {:04X} ({want} tries left) but the client reported {}; staff must tell the patient how many tries remain",
                 last.sw,
@@ -232,14 +233,14 @@ fn locked(r: &VerifyCardPinResult, verifies: &[&Apdu], step: usize, out: &mut Ve
     };
     if r.outcome == PinOutcome::Blocked {
         out.push(pass(
-            "CARD-LOCKED",
+            ids::CARD_LOCKED,
             format!("the card answered {:04X}; the client reported `blocked`", lock.sw),
             step,
             vec![lock.seq],
         ));
     } else {
         out.push(fail(
-            "CARD-LOCKED",
+            ids::CARD_LOCKED,
             format!(
                 "the card answered {:04X} — the PIN is locked (暗証番号ロック) — but the client reported `{}`; the patient must \
                  be sent to the municipal office, not asked to try again",
@@ -302,14 +303,14 @@ fn certificate(seen: &[Seen], facts: &CardFacts, step: usize, out: &mut Vec<Chec
     }
     if covered >= total {
         out.push(pass(
-            "CARD-CERT",
+            ids::CARD_CERT,
             format!("the client read the whole certificate ({total} bytes)"),
             step,
             seqs,
         ));
     } else {
         out.push(fail(
-            "CARD-CERT",
+            ids::CARD_CERT,
             format!(
                 "the 利用者証明用電子証明書 is {total} bytes; the client read bytes 0..{covered} and stopped. Read the DER \
                  header, then READ BINARY at increasing offsets until the whole object is in"
@@ -340,7 +341,7 @@ fn session(seen: &[Seen], claimed_ok: bool, step: usize, out: &mut Vec<CheckResu
     let problem = match (sign.map(|i| &after[i]), lost) {
         (Some(Seen::Apdu(a)), None) if a.sw == 0x9000 => {
             return out.push(pass(
-                "CARD-SESSION",
+                ids::CARD_SESSION,
                 "VERIFY and the signature ran in one card session".into(),
                 step,
                 vec![a.seq],
@@ -364,7 +365,7 @@ fn session(seen: &[Seen], claimed_ok: bool, step: usize, out: &mut Vec<CheckResu
         _ => return,
     };
     out.push(fail(
-        "CARD-SESSION",
+        ids::CARD_SESSION,
         format!(
             "{}; keep one exclusive connection from VERIFY to the signature",
             problem.0
@@ -396,13 +397,13 @@ fn signature(
     };
     match verdict {
         Ok(()) => out.push(pass(
-            "CARD-SIGN",
+            ids::CARD_SIGN,
             "the signature verifies with the card's certificate".into(),
             step,
             Vec::new(),
         )),
         Err(why) => out.push(fail(
-            "CARD-SIGN",
+            ids::CARD_SIGN,
             format!("{why}; sign the SHA-256 DigestInfo of the challenge with the authentication key (80 2A 00 80)"),
             "a signature that verifies".into(),
             why,

@@ -13,6 +13,8 @@
 //! time-outs) are never chained.
 
 use super::{CheckResult, Status, StepSpan};
+use onshi_protocol::CheckId;
+use onshi_protocol::ids;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Stage {
@@ -21,13 +23,13 @@ enum Stage {
     Stored,
 }
 
-fn stage(c: &CheckResult, outcome_checks: &[String]) -> Option<Stage> {
-    const INDEPENDENT: &[&str] = &["API-RETRY-001", "API-STORM-001", "API-TOKEN-REUSE"];
+fn stage(c: &CheckResult, outcome_checks: &[CheckId]) -> Option<Stage> {
+    const INDEPENDENT: &[CheckId] = &[ids::API_RETRY_001, ids::API_STORM_001, ids::API_TOKEN_REUSE];
     let id = c.id.as_str();
-    if INDEPENDENT.contains(&id) {
+    if INDEPENDENT.iter().any(|i| *i == id) {
         return None;
     }
-    if ["REQ-", "MSG-", "API-"].iter().any(|p| id.starts_with(p)) || id == "FS-REQ-ATOMIC" || id == "REG-CARD" {
+    if ["REQ-", "MSG-", "API-"].iter().any(|p| id.starts_with(p)) || id == ids::FS_REQ_ATOMIC || id == ids::REG_CARD {
         // a request check that failed because nothing was sent (no event) follows from the
         // client giving up, not the other way round
         Some(if c.events.is_empty() {
@@ -35,9 +37,9 @@ fn stage(c: &CheckResult, outcome_checks: &[String]) -> Option<Stage> {
         } else {
             Stage::Sent
         })
-    } else if id.starts_with("OUT-") || id == "CLIENT-CRASH" || outcome_checks.iter().any(|c| c == id) {
+    } else if id.starts_with("OUT-") || id == ids::CLIENT_CRASH || outcome_checks.iter().any(|c| c == id) {
         Some(Stage::Concluded)
-    } else if id.starts_with("REC-") || id == "FACE-CONSENT" || id == "FACE-REFNUM" {
+    } else if id.starts_with("REC-") || id == ids::FACE_CONSENT || id == ids::FACE_REFNUM {
         Some(Stage::Stored)
     } else {
         None
@@ -59,7 +61,7 @@ fn step_of(c: &CheckResult, steps: &[StepSpan]) -> Option<usize> {
 
 /// Marks each failure that followed, in the same step, the failure of an earlier stage.
 /// `outcome_checks` are the outcome check IDs the case's steps report under.
-pub fn chain(results: &mut [CheckResult], steps: &[StepSpan], outcome_checks: &[String]) {
+pub fn chain(results: &mut [CheckResult], steps: &[StepSpan], outcome_checks: &[CheckId]) {
     for step in steps {
         let failed: Vec<(usize, Stage)> = results
             .iter()
@@ -164,7 +166,7 @@ mod tests {
                 ..failed("REC-NAME", Some(1), &[])
             },
         ];
-        chain(&mut r, &steps, &["RES-STABLE-READ".into()]);
+        chain(&mut r, &steps, &[onshi_protocol::ids::RES_STABLE_READ]);
         assert_eq!(r[0].caused_by, None);
         assert_eq!(r[1].caused_by.as_deref(), Some("RES-STABLE-READ"));
         assert_eq!(r[2].caused_by, None);

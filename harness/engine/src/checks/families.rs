@@ -2,6 +2,8 @@
 //! 薬剤 / 特定健診 — each compares what the client reported with what the terminal answered
 //! in this run (from the journal), and how the client used the folder to get there.
 
+use onshi_protocol::CheckId;
+use onshi_protocol::ids;
 use std::collections::{BTreeMap, HashMap};
 
 use onshi_protocol::codes;
@@ -51,7 +53,7 @@ fn outcome_of(
 type Mismatch = (String, String, String);
 
 fn report(
-    id: &str,
+    id: CheckId,
     what: &str,
     mismatches: Vec<Mismatch>,
     ok_message: String,
@@ -138,13 +140,13 @@ pub fn register(
         return;
     }
     let CallAnswer::Answered(a) = answer else {
-        out.push(timed_out("REG-RESULT", answer, step));
+        out.push(timed_out(ids::REG_RESULT, answer, step));
         return;
     };
     let terminal = registrations(window);
     if params.bulk && finished_bulk(window, "OQSmuimm02res_").is_none() {
         out.push(fail(
-            "REG-RESULT",
+            ids::REG_RESULT,
             "the terminal delivered no finished bulk registration result: the client stopped asking while it \
              was 処理中, or never asked (see BULK-ORDER)"
                 .into(),
@@ -188,7 +190,7 @@ pub fn register(
         }
     }
     out.push(report(
-        "REG-RESULT",
+        ids::REG_RESULT,
         "the registration results",
         mismatches,
         format!(
@@ -260,7 +262,7 @@ fn registration_requests(
         }
     }
     out.push(report(
-        "REG-CARD",
+        ids::REG_CARD,
         "the registration requests' card fields",
         mismatches,
         format!("{} registration(s) carry the cards as given", params.entries.len()),
@@ -282,7 +284,7 @@ fn show(v: Option<&str>) -> String {
     v.map_or_else(|| "(absent)".to_owned(), |s| format!("{s:?}"))
 }
 
-fn timed_out<T>(id: &str, answer: &CallAnswer<T>, step: usize) -> CheckResult {
+fn timed_out<T>(id: CheckId, answer: &CallAnswer<T>, step: usize) -> CheckResult {
     let after = match answer {
         CallAnswer::TimedOut { after_ms } => *after_ms,
         CallAnswer::Answered(_) => 0,
@@ -332,12 +334,12 @@ pub fn bulk(
         return;
     }
     let CallAnswer::Answered(a) = answer else {
-        out.push(timed_out("BULK-RESULT", answer, step));
+        out.push(timed_out(ids::BULK_RESULT, answer, step));
         return;
     };
     let Some((w, result)) = finished_bulk(window, "OQSmuquc02res_") else {
         out.push(fail(
-            "BULK-RESULT",
+            ids::BULK_RESULT,
             "the terminal delivered no finished bulk result: the client stopped asking while it was 処理中, or \
              never asked (see BULK-ORDER)"
                 .into(),
@@ -402,7 +404,7 @@ pub fn bulk(
         }
     }
     out.push(report(
-        "BULK-RESULT",
+        ids::BULK_RESULT,
         "the bulk results",
         mismatches,
         format!("{} result(s) as the terminal's {} answered", params.cards.len(), w.name),
@@ -460,7 +462,7 @@ fn bulk_requests(params: &ConfirmBulkParams, window: &[Entry], step: usize, out:
     }
     events.dedup();
     out.push(report(
-        "BULK-CARD",
+        ids::BULK_CARD,
         "the uploaded cards",
         mismatches,
         format!("{} card(s) uploaded as given", params.cards.len()),
@@ -505,7 +507,7 @@ fn bulk_use(window: &[Entry], family: &str, step: usize, out: &mut Vec<CheckResu
         .collect();
     if early.is_empty() {
         out.push(pass(
-            "BULK-ORDER",
+            ids::BULK_ORDER,
             format!(
                 "{} download request(s), each for a ReceptionNumber the terminal had given",
                 downloads.len()
@@ -515,7 +517,7 @@ fn bulk_use(window: &[Entry], family: &str, step: usize, out: &mut Vec<CheckResu
         ));
     } else {
         out.push(fail(
-            "BULK-ORDER",
+            ids::BULK_ORDER,
             format!(
                 "download requests (02req) without a ReceptionNumber from an earlier upload result: {}",
                 early.join(", ")
@@ -562,14 +564,14 @@ fn bulk_use(window: &[Entry], family: &str, step: usize, out: &mut Vec<CheckResu
     }
     if too_fast.is_empty() {
         out.push(pass(
-            "BULK-POLL",
+            ids::BULK_POLL,
             format!("after each 処理中 the client waited at least {MIN_BULK_POLL_MS:.0} ms"),
             step,
             events,
         ));
     } else {
         out.push(fail(
-            "BULK-POLL",
+            ids::BULK_POLL,
             format!("the client asked again too soon after 処理中: {}", too_fast.join(", ")),
             format!("at least {MIN_BULK_POLL_MS:.0} ms between a 処理中 answer and the next 02req"),
             format!("{} poll(s) sooner", too_fast.len()),
@@ -599,12 +601,12 @@ pub fn pull(
         return;
     }
     let CallAnswer::Answered(a) = answer else {
-        out.push(timed_out("PULL-RESULT", answer, step));
+        out.push(timed_out(ids::PULL_RESULT, answer, step));
         return;
     };
     let Some((w, result)) = finished_bulk(window, &format!("{family}02res_")) else {
         out.push(fail(
-            "PULL-RESULT",
+            ids::PULL_RESULT,
             "the terminal delivered no finished result for the pull (see BULK-ORDER)".into(),
             "the patients of a finished pull".into(),
             format!("{} patient(s) reported", a.patients.len()),
@@ -655,7 +657,7 @@ pub fn pull(
         }
     }
     out.push(report(
-        "PULL-RESULT",
+        ids::PULL_RESULT,
         "the pulled patients",
         mismatches,
         format!("{} patient(s) as the terminal's {} listed", expected.len(), w.name),
@@ -761,7 +763,7 @@ pub fn medical(
         .collect();
     if refused.is_empty() {
         out.push(pass(
-            "MED-CONSENT",
+            ids::MED_CONSENT,
             if answers.is_empty() {
                 "the client sent no request (it knew there was no valid consent, or did not ask)".into()
             } else {
@@ -772,7 +774,7 @@ pub fn medical(
         ));
     } else {
         out.push(fail(
-            "MED-CONSENT",
+            ids::MED_CONSENT,
             format!(
                 "the client asked for {} for a patient without a valid consent ({NO_CONSENT_CODE})",
                 match params.kind {
@@ -790,7 +792,7 @@ pub fn medical(
         return;
     }
     let CallAnswer::Answered(a) = answer else {
-        out.push(timed_out("MED-RESULT", answer, step));
+        out.push(timed_out(ids::MED_RESULT, answer, step));
         return;
     };
     let last = answers.last();
@@ -853,7 +855,7 @@ pub fn medical(
         }
     }
     out.push(report(
-        "MED-RESULT",
+        ids::MED_RESULT,
         "the medical information",
         mismatches,
         match last {
@@ -908,7 +910,7 @@ pub(super) fn name_reuse(entries: &[Entry], declared: bool, out: &mut Vec<CheckR
                         )),
                         actual: Some(format!("req/{name}")),
                         ..result(
-                            "FS-NAME-REUSE",
+                            ids::FS_NAME_REUSE,
                             Status::Fail,
                             format!(
                                 "the client wrote req/{name} while res/{existing} (event #{at}) was still there: \
@@ -925,7 +927,7 @@ pub(super) fn name_reuse(entries: &[Entry], declared: bool, out: &mut Vec<CheckR
     }
     if declared && out.len() == before {
         out.push(result(
-            "FS-NAME-REUSE",
+            ids::FS_NAME_REUSE,
             Status::Pass,
             format!("none of the client's {requests} request name(s) had a result waiting in res/"),
             None,
@@ -999,7 +1001,7 @@ pub(super) fn consumed(entries: &[Entry], imports: &[(&str, u64)], declared: boo
     out.push(CheckResult {
         expected: (!left.is_empty()).then(|| "every answer and imported face file consumed".to_owned()),
         actual: (!left.is_empty()).then(|| format!("{} file(s) left", left.len())),
-        ..result("FS-CONSUMED", status, message, None, events)
+        ..result(ids::FS_CONSUMED, status, message, None, events)
     });
 }
 
@@ -1032,7 +1034,7 @@ pub(super) fn face_once(entries: &[Entry], imports: &[(&str, u64)], declared: bo
     if again.is_empty() {
         if declared {
             out.push(result(
-                "FACE-ONCE",
+                ids::FACE_ONCE,
                 Status::Pass,
                 format!("none of the {} imported face file(s) was opened again", imports.len()),
                 None,
@@ -1049,7 +1051,7 @@ pub(super) fn face_once(entries: &[Entry], imports: &[(&str, u64)], declared: bo
         expected: Some("each face file read for one import only".into()),
         actual: Some(format!("{} face file(s) read again after their import", again.len())),
         ..result(
-            "FACE-ONCE",
+            ids::FACE_ONCE,
             Status::Fail,
             format!(
                 "the client opened face files again after importing them: {} — it processes them twice",

@@ -12,8 +12,10 @@ pub(crate) mod qualification;
 mod terminal_view;
 pub(crate) mod verdict;
 
+use onshi_protocol::CheckId;
 use onshi_protocol::CheckInfo;
 use onshi_protocol::driver::{Outcome, Via};
+use onshi_protocol::ids;
 use serde::{Deserialize, Serialize};
 
 pub use card::CardFacts;
@@ -32,26 +34,33 @@ pub fn all() -> impl Iterator<Item = &'static CheckInfo> {
         .chain(CATALOGUE.iter())
 }
 
+/// The catalogue entry of the check written `id`.
 pub fn info(id: &str) -> Option<&'static CheckInfo> {
     all().find(|c| c.id == id)
 }
 
 /// The checks a `record = "result"` expectation reports.
-pub const RECORD_CHECKS: &[&str] = &["REC-INSURER", "REC-CARD", "REC-NAME", "REC-PERSON", "REC-BENEFIT"];
+pub const RECORD_CHECKS: &[CheckId] = &[
+    ids::REC_INSURER,
+    ids::REC_CARD,
+    ids::REC_NAME,
+    ids::REC_PERSON,
+    ids::REC_BENEFIT,
+];
 /// The checks of the request a `confirm_qualification` step sends (unless `request = false`).
-pub const REQUEST_CHECKS: &[&str] = &["REQ-CARD", "REQ-CONSENT", "REQ-DATE"];
+pub const REQUEST_CHECKS: &[CheckId] = &[ids::REQ_CARD, ids::REQ_CONSENT, ids::REQ_DATE];
 /// The checks every `verify_card_pin` step can report (besides its outcome).
-pub const CARD_CHECKS: &[&str] = &[
-    "CARD-AID",
-    "CARD-NO-RETRY",
-    "CARD-TRIES",
-    "CARD-LOCKED",
-    "CARD-CERT",
-    "CARD-SESSION",
-    "CARD-SIGN",
+pub const CARD_CHECKS: &[CheckId] = &[
+    ids::CARD_AID,
+    ids::CARD_NO_RETRY,
+    ids::CARD_TRIES,
+    ids::CARD_LOCKED,
+    ids::CARD_CERT,
+    ids::CARD_SESSION,
+    ids::CARD_SIGN,
 ];
 /// The checks of how a client uses the API in a `confirm_qualification` step with `via = "api"`.
-pub const API_USE_CHECKS: &[&str] = &["API-RETRY-001", "API-STORM-001"];
+pub const API_USE_CHECKS: &[CheckId] = &[ids::API_RETRY_001, ids::API_STORM_001];
 
 /// CLIENT-CRASH: the adapter exited during step `step`'s `method` call. `window` is the
 /// case's journal so far; the last thing the World sent the client in it is named.
@@ -71,7 +80,7 @@ pub fn client_crash(
     };
     let tail = stderr_tail.trim();
     CheckResult {
-        id: "CLIENT-CRASH".into(),
+        id: ids::CLIENT_CRASH.into(),
         status: Status::Fail,
         message: format!(
             "the client {exit} during {method}, {sent}{}",
@@ -147,7 +156,7 @@ pub fn client_timeout(declared_ms: Option<u64>, limit_ms: u64) -> Option<CheckRe
     let t = declared_ms?;
     let secs = |ms: u64| format!("{:.1} s", ms as f64 / 1000.0);
     Some(CheckResult {
-        id: "CLIENT-TIMEOUT".into(),
+        id: ids::CLIENT_TIMEOUT.into(),
         status: if t > limit_ms { Status::Warning } else { Status::Pass },
         message: if t > limit_ms {
             format!(
@@ -172,50 +181,47 @@ pub fn client_timeout(declared_ms: Option<u64>, limit_ms: u64) -> Option<CheckRe
 
 /// The check an outcome expectation is reported under: the case's `check`, or by the expected
 /// outcome (OUT-TIMEOUT when an expected `error` never came because the client fell silent).
-pub fn outcome_check(expect: &Expect, timed_out: bool) -> Option<String> {
+pub fn outcome_check(expect: &Expect, timed_out: bool) -> Option<CheckId> {
     let expected = expect.outcome?;
-    if let Some(c) = &expect.check {
-        return Some(c.clone());
+    if let Some(c) = expect.check {
+        return Some(c);
     }
-    Some(
-        match expected {
-            Outcome::Error if timed_out => "OUT-TIMEOUT",
-            Outcome::Valid => "OUT-VALID",
-            Outcome::Invalid => "OUT-INVALID",
-            Outcome::InvalidNewQualification => "OUT-NEWQUAL",
-            Outcome::NotFound => "OUT-NOTFOUND",
-            Outcome::Multiple => "OUT-MULTIPLE",
-            Outcome::Error => "OUT-ERROR",
-        }
-        .to_owned(),
-    )
+    Some(match expected {
+        Outcome::Error if timed_out => ids::OUT_TIMEOUT,
+        Outcome::Valid => ids::OUT_VALID,
+        Outcome::Invalid => ids::OUT_INVALID,
+        Outcome::InvalidNewQualification => ids::OUT_NEWQUAL,
+        Outcome::NotFound => ids::OUT_NOTFOUND,
+        Outcome::Multiple => ids::OUT_MULTIPLE,
+        Outcome::Error => ids::OUT_ERROR,
+    })
 }
 
 /// Every check a step with these expectations can report: a `confirm_qualification` (with
 /// its `via`) or an `import_face` (`None`).
-pub fn checks_of_expect(expect: &Expect, confirm: Option<Via>) -> Vec<String> {
-    let mut ids: Vec<String> = Vec::new();
+pub fn checks_of_expect(expect: &Expect, confirm: Option<Via>) -> Vec<CheckId> {
+    let mut ids: Vec<CheckId> = Vec::new();
     ids.extend(outcome_check(expect, false));
     if expect.within_ms.is_some() {
         ids.extend(outcome_check(expect, true));
     }
     if expect.message.is_some() || expect.outcome == Some(Outcome::Error) {
-        ids.push("OUT-MESSAGE".into());
+        ids.push(ids::OUT_MESSAGE);
     }
     if expect.record.is_some() {
-        ids.extend(RECORD_CHECKS.iter().map(|s| s.to_string()));
+        ids.extend(RECORD_CHECKS);
     }
     if expect.consents.is_some() {
-        ids.push("FACE-CONSENT".into());
+        ids.push(ids::FACE_CONSENT);
     }
     if expect.reference_number.is_some() {
-        ids.push("FACE-REFNUM".into());
+        ids.push(ids::FACE_REFNUM);
     }
     if confirm.is_some() && expect.request != Some(false) {
-        ids.extend(REQUEST_CHECKS.iter().map(|s| s.to_string()));
+        ids.extend(REQUEST_CHECKS);
     }
     if confirm == Some(Via::Api) {
-        ids.extend(API_USE_CHECKS.iter().map(|s| s.to_string()));
+        ids.extend(API_USE_CHECKS);
     }
     ids
 }
@@ -317,7 +323,20 @@ mod tests {
             assert!(!c.rule.is_empty() && !c.why.is_empty() && !c.fix.is_empty(), "{}", c.id);
         }
         for id in CASE_CHECKS {
-            assert!(info(id).is_some(), "{id}");
+            assert!(info(id.as_str()).is_some(), "{id}");
         }
+    }
+
+    /// Every declared check ID has exactly one catalogue entry, across the lint's, the
+    /// national mock's and the engine's catalogues.
+    #[test]
+    fn every_declared_check_id_has_one_catalogue_entry() {
+        let mut declared: Vec<CheckId> = onshi_protocol::ids::ALL.to_vec();
+        declared.sort_unstable();
+        let mut catalogued: Vec<CheckId> = all().map(|c| c.id).collect();
+        catalogued.sort_unstable();
+        assert_eq!(declared, catalogued);
+        assert_eq!(CheckId::parse("OUT-VALID"), Some(onshi_protocol::ids::OUT_VALID));
+        assert_eq!(CheckId::parse("OUT-VALIDX"), None);
     }
 }

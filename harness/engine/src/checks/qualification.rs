@@ -2,6 +2,7 @@
 //! or the API, an `import_face`, and the case-level checks of the requests the client wrote
 //! and the logins and searches it made.
 
+use onshi_protocol::{CheckId, ids};
 use std::ffi::OsStr;
 
 use onshi_protocol::Severity;
@@ -59,20 +60,20 @@ pub fn case_level(
     imports: &[(&str, u64)],
     out: &mut Vec<CheckResult>,
 ) {
-    let declared = |id: &str| declared.iter().any(|c| c == id);
+    let declared = |id: CheckId| declared.iter().any(|c| *c == id);
     lint_requests(entries, out);
     api_findings(api.client_certificate, entries, out);
-    families::name_reuse(entries, declared("FS-NAME-REUSE"), out);
-    families::consumed(entries, imports, declared("FS-CONSUMED"), out);
-    families::face_once(entries, imports, declared("FACE-ONCE"), out);
+    families::name_reuse(entries, declared(ids::FS_NAME_REUSE), out);
+    families::consumed(entries, imports, declared(ids::FS_CONSUMED), out);
+    families::face_once(entries, imports, declared(ids::FACE_ONCE), out);
 }
 
 /// The case-level checks judged after every step's own (they read the whole case).
 pub fn case_level_last(declared: &[String], entries: &[Entry], out: &mut Vec<CheckResult>) {
-    if declared.iter().any(|c| c == "FS-REQ-ATOMIC") {
+    if declared.iter().any(|c| *c == ids::FS_REQ_ATOMIC) {
         atomic_check(entries, out);
     }
-    if declared.iter().any(|c| c == "API-TOKEN-REUSE") {
+    if declared.iter().any(|c| *c == ids::API_TOKEN_REUSE) {
         token_reuse_check(&api_view::client_exchanges(entries), out);
     }
 }
@@ -200,7 +201,6 @@ fn outcome_check(
     let Some(id) = super::outcome_check(expect, matches!(answer, CallAnswer::TimedOut { .. })) else {
         return;
     };
-    let id = id.as_str();
     let who = source.who;
     let said = match terminal {
         Some(a @ Answer::Http { .. }) => format!("{who}: {} (event #{})", a.describe(), a.seq()),
@@ -265,20 +265,20 @@ fn message_check(message: &str, terminal: &Option<Answer>, source: &Source, step
                 format!("the case expects a message but the answer of {who} carries none (a problem of the scenario)")
             }
         };
-        out.push(result("OUT-MESSAGE", Status::Fail, why, Some(step), vec![]));
+        out.push(result(ids::OUT_MESSAGE, Status::Fail, why, Some(step), vec![]));
         return;
     };
     let events = terminal.iter().map(Answer::seq).collect();
     if message.contains(&expected) {
         out.push(pass(
-            "OUT-MESSAGE",
+            ids::OUT_MESSAGE,
             format!("the client shows {expected:?}"),
             step,
             events,
         ));
     } else {
         out.push(fail(
-            "OUT-MESSAGE",
+            ids::OUT_MESSAGE,
             format!(
                 "the client's message does not contain the message of {} verbatim",
                 source.who
@@ -320,7 +320,7 @@ fn show(v: Option<&str>) -> String {
 
 /// Compares field lists and reports one check.
 fn compare(
-    id: &str,
+    id: CheckId,
     what: &str,
     against: &str,
     fields: &[Field<'_>],
@@ -361,14 +361,14 @@ fn record_checks(
     let (seq, r) = match result {
         Ok(x) => x,
         Err(reason) => {
-            for id in ids {
+            for &id in ids {
                 out.push(skipped(id, &reason, step));
             }
             return;
         }
     };
     let Some(rec) = record else {
-        for id in ids {
+        for &id in ids {
             out.push(fail(
                 id,
                 "the client reported no record".into(),
@@ -382,7 +382,7 @@ fn record_checks(
     };
     let s = |v: &Option<String>| v.clone();
     compare(
-        "REC-INSURER",
+        ids::REC_INSURER,
         "the insurer number",
         source.result,
         &[("insurer_number", s(&r.insurer_number), s(&rec.insurer_number))],
@@ -391,7 +391,7 @@ fn record_checks(
         out,
     );
     compare(
-        "REC-CARD",
+        ids::REC_CARD,
         "the card data",
         source.result,
         &[
@@ -405,7 +405,7 @@ fn record_checks(
         out,
     );
     compare(
-        "REC-NAME",
+        ids::REC_NAME,
         "the name and kana",
         source.result,
         &[
@@ -417,7 +417,7 @@ fn record_checks(
         out,
     );
     compare(
-        "REC-PERSON",
+        ids::REC_PERSON,
         "the birth date and sex",
         source.result,
         &[
@@ -439,7 +439,7 @@ fn record_checks(
         })
     };
     compare(
-        "REC-BENEFIT",
+        ids::REC_BENEFIT,
         "the benefit information",
         source.result,
         &[
@@ -516,7 +516,7 @@ fn consent_check(
 ) {
     let (seq, r) = match result {
         Ok(x) => x,
-        Err(reason) => return out.push(skipped("FACE-CONSENT", &reason, step)),
+        Err(reason) => return out.push(skipped(ids::FACE_CONSENT, &reason, step)),
     };
     let c = consents.cloned().unwrap_or_default();
     let code = |f: Option<&str>| f.map(str::to_owned);
@@ -594,7 +594,7 @@ fn consent_check(
         .map(|(n, e, a)| (n.as_str(), e.clone(), a.clone()))
         .collect();
     compare(
-        "FACE-CONSENT",
+        ids::FACE_CONSENT,
         "the consents",
         TERMINAL.result,
         &borrowed,
@@ -612,7 +612,7 @@ fn refnum_check(
 ) {
     match result {
         Ok((seq, r)) => compare(
-            "FACE-REFNUM",
+            ids::FACE_REFNUM,
             "the 照会番号",
             TERMINAL.result,
             &[(
@@ -624,7 +624,7 @@ fn refnum_check(
             step,
             out,
         ),
-        Err(reason) => out.push(skipped("FACE-REFNUM", &reason, step)),
+        Err(reason) => out.push(skipped(ids::FACE_REFNUM, &reason, step)),
     }
 }
 
@@ -686,7 +686,7 @@ fn api_requests(window: &[Entry]) -> Sent {
 
 fn request_checks(params: &ConfirmQualificationParams, sent: Sent, step: usize, out: &mut Vec<CheckResult>) {
     if !sent.any {
-        for id in super::REQUEST_CHECKS {
+        for &id in super::REQUEST_CHECKS {
             out.push(fail(
                 id,
                 sent.nothing.into(),
@@ -714,7 +714,7 @@ fn request_checks(params: &ConfirmQualificationParams, sent: Sent, step: usize, 
             .map(|((n, e), a)| (n, e, a))
             .collect();
         compare(
-            "REQ-CARD",
+            ids::REQ_CARD,
             &format!("the card fields of {name}"),
             "the card given to the client",
             &fields,
@@ -728,7 +728,7 @@ fn request_checks(params: &ConfirmQualificationParams, sent: Sent, step: usize, 
             .map(|f| f.code().to_owned());
         let consent = if params.consent_limit_certificate { "1" } else { "0" };
         compare(
-            "REQ-CONSENT",
+            ids::REQ_CONSENT,
             &format!("the 限度額 consent flag of {name}"),
             "the patient's consent given to the client",
             &[(
@@ -742,7 +742,7 @@ fn request_checks(params: &ConfirmQualificationParams, sent: Sent, step: usize, 
         );
         if let Some(date) = &params.date {
             compare(
-                "REQ-DATE",
+                ids::REQ_DATE,
                 &format!("the confirmation date of {name}"),
                 "the date given to the client",
                 &[(
@@ -763,14 +763,14 @@ fn duplicate_check(window: &[Entry], step: usize, out: &mut Vec<CheckResult>) {
     let events = appeared.iter().map(|(s, _)| *s).collect();
     if appeared.len() <= 1 {
         out.push(pass(
-            "FS-REQ-DUP",
+            ids::FS_REQ_DUP,
             format!("{} request file for this confirmation", appeared.len()),
             step,
             events,
         ));
     } else {
         out.push(fail(
-            "FS-REQ-DUP",
+            ids::FS_REQ_DUP,
             format!(
                 "the client wrote {} request files for one confirmation: {}",
                 appeared.len(),
@@ -805,7 +805,7 @@ fn atomic_check(entries: &[Entry], out: &mut Vec<CheckResult>) {
                         (span.1 - span.0).max(0.0)
                     )),
                     ..result(
-                        "FS-REQ-ATOMIC",
+                        ids::FS_REQ_ATOMIC,
                         Status::Fail,
                         format!("req/{name} was created under its final name and written afterwards"),
                         None,
@@ -814,7 +814,7 @@ fn atomic_check(entries: &[Entry], out: &mut Vec<CheckResult>) {
                 });
             }
             Some(_) => out.push(result(
-                "FS-REQ-ATOMIC",
+                ids::FS_REQ_ATOMIC,
                 Status::Pass,
                 format!("req/{name} appeared complete, by a rename"),
                 None,
@@ -833,7 +833,8 @@ fn api_findings(certificate: CertificateChoice, entries: &[Entry], out: &mut Vec
     let certificate_given = certificate != CertificateChoice::Valid;
     for a in api_view::client_exchanges(entries) {
         for f in &a.x.findings {
-            let id = f.check.as_str();
+            // the mock reports declared IDs only
+            let Some(id) = CheckId::parse(&f.check) else { continue };
             if LIFECYCLE.contains(&id) || (certificate_given && CERTIFICATE.contains(&id)) {
                 continue;
             }
@@ -859,7 +860,7 @@ fn retry_check(xs: &[ApiExchange<'_>], step: usize, out: &mut Vec<CheckResult>) 
         let wait_ms = f64::from(after_s) * 1000.0;
         match xs.get(i + 1) {
             None => out.push(pass(
-                "API-RETRY-001",
+                ids::API_RETRY_001,
                 format!("after Retry-After: {after_s} the client sent no further request"),
                 step,
                 vec![a.seq],
@@ -868,14 +869,14 @@ fn retry_check(xs: &[ApiExchange<'_>], step: usize, out: &mut Vec<CheckResult>) 
                 let gap = next.started_ms() - a.answered_ms();
                 if gap + RETRY_SLACK_MS >= wait_ms {
                     out.push(pass(
-                        "API-RETRY-001",
+                        ids::API_RETRY_001,
                         format!("after Retry-After: {after_s} the client waited {gap:.0} ms"),
                         step,
                         vec![a.seq, next.seq],
                     ));
                 } else {
                     out.push(fail(
-                        "API-RETRY-001",
+                        ids::API_RETRY_001,
                         format!(
                             "the API answered with Retry-After: {after_s} (event #{}) and the client asked again after {gap:.0} ms (event #{})",
                             a.seq, next.seq
@@ -900,7 +901,7 @@ fn token_reuse_check(xs: &[ApiExchange<'_>], out: &mut Vec<CheckResult>) {
     let allowed = 1 + refused;
     if logins.len() <= allowed {
         out.push(result(
-            "API-TOKEN-REUSE",
+            ids::API_TOKEN_REUSE,
             Status::Pass,
             format!(
                 "{} login(s) for {searches} search(es), {refused} of them refused with 401",
@@ -914,7 +915,7 @@ fn token_reuse_check(xs: &[ApiExchange<'_>], out: &mut Vec<CheckResult>) {
             expected: Some(format!("at most {allowed} login(s): one, and one after each 401")),
             actual: Some(format!("{} logins", logins.len())),
             ..result(
-                "API-TOKEN-REUSE",
+                ids::API_TOKEN_REUSE,
                 Status::Fail,
                 format!(
                     "the client logged in {} times for {searches} searches ({refused} refused with 401): it did not keep its token for the next patient (logins at events {})",
@@ -941,14 +942,14 @@ fn storm_check(xs: &[ApiExchange<'_>], step: usize, out: &mut Vec<CheckResult>) 
     );
     if total <= STORM_REQUESTS && logins <= STORM_LOGINS {
         out.push(pass(
-            "API-STORM-001",
+            ids::API_STORM_001,
             format!("{counted} for this confirmation"),
             step,
             events,
         ));
     } else {
         out.push(fail(
-            "API-STORM-001",
+            ids::API_STORM_001,
             format!("the client sent {counted} for one confirmation"),
             format!("at most {STORM_REQUESTS} requests, of which at most {STORM_LOGINS} logins"),
             counted,

@@ -1,12 +1,14 @@
 //! Building one check's result: passed, failed (with what was expected and what happened),
 //! skipped because of an earlier problem. Every check module writes its results with these.
 
+use onshi_protocol::CheckId;
+
 use super::{CheckResult, Status};
 
 /// A result without expected/actual values.
-pub fn result(id: &str, status: Status, message: String, step: Option<usize>, events: Vec<u64>) -> CheckResult {
+pub fn result(id: CheckId, status: Status, message: String, step: Option<usize>, events: Vec<u64>) -> CheckResult {
     CheckResult {
-        id: id.to_owned(),
+        id: id.into(),
         status,
         message,
         expected: None,
@@ -18,12 +20,19 @@ pub fn result(id: &str, status: Status, message: String, step: Option<usize>, ev
 }
 
 /// A check of step `step` (1-based) that passed.
-pub fn pass(id: &str, message: String, step: usize, events: Vec<u64>) -> CheckResult {
+pub fn pass(id: CheckId, message: String, step: usize, events: Vec<u64>) -> CheckResult {
     result(id, Status::Pass, message, Some(step), events)
 }
 
 /// A check of step `step` that failed: what was expected and what the client did.
-pub fn fail(id: &str, message: String, expected: String, actual: String, step: usize, events: Vec<u64>) -> CheckResult {
+pub fn fail(
+    id: CheckId,
+    message: String,
+    expected: String,
+    actual: String,
+    step: usize,
+    events: Vec<u64>,
+) -> CheckResult {
     CheckResult {
         expected: Some(expected),
         actual: Some(actual),
@@ -32,6 +41,6 @@ pub fn fail(id: &str, message: String, expected: String, actual: String, step: u
 }
 
 /// A check that cannot be evaluated: the reason is an earlier problem, reported by its own check.
-pub fn skipped(id: &str, reason: &str, step: usize) -> CheckResult {
+pub fn skipped(id: CheckId, reason: &str, step: usize) -> CheckResult {
     result(id, Status::Skipped, reason.to_owned(), Some(step), vec![])
 }

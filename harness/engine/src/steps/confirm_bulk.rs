@@ -1,8 +1,10 @@
 //! `confirm_bulk`: 資格確認一括照会 of several cards through the folder — judged by the cards
 //! in the request, how the client waits for the bulk result, and the results it reports.
 
+use onshi_protocol::ids;
 use std::time::Duration;
 
+use onshi_protocol::CheckId;
 use onshi_protocol::driver::{self, ConfirmBulkParams, ConfirmBulkResult};
 use serde::Deserialize;
 
@@ -58,7 +60,6 @@ impl StepKind for ConfirmBulk {
                 problems.push(format!("cards[{j}]: {m}"));
             }
         }
-        super::expect_check(&def.expect, problems);
     }
 
     async fn execute(def: &Def, cx: &mut StepContext<'_>) -> Result<Record, Stop> {
@@ -82,13 +83,13 @@ impl StepKind for ConfirmBulk {
         families::bulk(&r.params, &r.answer, &def.expect, cx.window, cx.step, out);
     }
 
-    fn checks(def: &Def) -> Vec<String> {
-        let ids: &[&str] = match (def.expect.request, def.expect.results) {
-            (Some(false), Some(FromResult::Result)) => &["BULK-ORDER", "BULK-POLL", "BULK-RESULT"],
-            (Some(false), _) => &["BULK-ORDER", "BULK-POLL"],
-            (_, Some(FromResult::Result)) => &["BULK-CARD", "BULK-ORDER", "BULK-POLL", "BULK-RESULT"],
-            _ => &["BULK-CARD", "BULK-ORDER", "BULK-POLL"],
+    fn checks(def: &Def) -> Vec<CheckId> {
+        let ids: &[CheckId] = match (def.expect.request, def.expect.results) {
+            (Some(false), Some(FromResult::Result)) => &[ids::BULK_ORDER, ids::BULK_POLL, ids::BULK_RESULT],
+            (Some(false), _) => &[ids::BULK_ORDER, ids::BULK_POLL],
+            (_, Some(FromResult::Result)) => &[ids::BULK_CARD, ids::BULK_ORDER, ids::BULK_POLL, ids::BULK_RESULT],
+            _ => &[ids::BULK_CARD, ids::BULK_ORDER, ids::BULK_POLL],
         };
-        ids.iter().map(|s| s.to_string()).collect()
+        ids.to_vec()
     }
 }

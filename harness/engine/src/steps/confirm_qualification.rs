@@ -2,8 +2,10 @@
 //! call, over the folder interface (default) or the HTTP API — judged by the request the
 //! client sent, the outcome it reported, the message it showed and the record it stored.
 
+use onshi_protocol::ids;
 use std::time::Duration;
 
+use onshi_protocol::CheckId;
 use onshi_protocol::driver::{self, ConfirmQualificationParams, ConfirmQualificationResult, Via};
 use serde::Deserialize;
 
@@ -62,7 +64,6 @@ impl StepKind for ConfirmQualification {
         if let Err(m) = super::check_card(&def.card, cx.registry) {
             problems.push(m);
         }
-        super::expect_check(&def.expect, problems);
         if def.expect.consents.is_some() || def.expect.reference_number.is_some() {
             problems.push("consents and reference_number are expectations of import_face".into());
         }
@@ -90,18 +91,18 @@ impl StepKind for ConfirmQualification {
             &r.answer,
             &def.expect,
             def.via,
-            cx.declares("FS-REQ-DUP"),
+            cx.declares(ids::FS_REQ_DUP),
             cx.window,
             cx.step,
             out,
         );
     }
 
-    fn checks(def: &Def) -> Vec<String> {
+    fn checks(def: &Def) -> Vec<CheckId> {
         checks::checks_of_expect(&def.expect, Some(def.via))
     }
 
-    fn outcome_checks(def: &Def) -> Vec<String> {
+    fn outcome_checks(def: &Def) -> Vec<CheckId> {
         super::outcome_checks_of(&def.expect)
     }
 }

@@ -1,8 +1,10 @@
 //! `fetch_medical_info`: 薬剤情報 / 特定健診情報 of a patient who consented — judged by whether
 //! the client asked only with consent and whether what it obtained is what the terminal gave.
 
+use onshi_protocol::ids;
 use std::time::Duration;
 
+use onshi_protocol::CheckId;
 use onshi_protocol::driver::{
     self, FetchMedicalInfoParams, FetchMedicalInfoResult, MedicalInfoFormat, MedicalInfoKind, Period,
 };
@@ -91,7 +93,6 @@ impl StepKind for FetchMedicalInfo {
                 }
             }
         }
-        super::expect_check(&def.expect, problems);
     }
 
     async fn execute(def: &Def, cx: &mut StepContext<'_>) -> Result<Record, Stop> {
@@ -130,12 +131,12 @@ impl StepKind for FetchMedicalInfo {
         families::medical(&r.params, &r.answer, &def.expect, cx.window, cx.step, out);
     }
 
-    fn checks(def: &Def) -> Vec<String> {
-        let ids: &[&str] = if def.expect.ok.is_some() || def.expect.items == Some(FromResult::Result) {
-            &["MED-CONSENT", "MED-RESULT"]
+    fn checks(def: &Def) -> Vec<CheckId> {
+        let ids: &[CheckId] = if def.expect.ok.is_some() || def.expect.items == Some(FromResult::Result) {
+            &[ids::MED_CONSENT, ids::MED_RESULT]
         } else {
-            &["MED-CONSENT"]
+            &[ids::MED_CONSENT]
         };
-        ids.iter().map(|s| s.to_string()).collect()
+        ids.to_vec()
     }
 }

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use onshi_protocol::CheckId;
 use onshi_protocol::driver::{self, ImportFaceParams, ImportFaceResult};
 use serde::Deserialize;
 
@@ -54,7 +55,6 @@ impl StepKind for ImportFace {
         if !presented {
             problems.push("there is no earlier present_card step whose face file could be imported".into());
         }
-        super::expect_check(&def.expect, problems);
         if def.expect.request.is_some() {
             problems.push("expect.request belongs to confirm_qualification (a face import sends no request)".into());
         }
@@ -79,11 +79,11 @@ impl StepKind for ImportFace {
         checks::qualification::import_face(&r.file, &r.answer, &def.expect, cx.entries, cx.step, out);
     }
 
-    fn checks(def: &Def) -> Vec<String> {
+    fn checks(def: &Def) -> Vec<CheckId> {
         checks::checks_of_expect(&def.expect, None)
     }
 
-    fn outcome_checks(def: &Def) -> Vec<String> {
+    fn outcome_checks(def: &Def) -> Vec<CheckId> {
         super::outcome_checks_of(&def.expect)
     }
 }

@@ -25,6 +25,7 @@ pub(crate) mod set_fault;
 pub(crate) mod verify_card_pin;
 pub(crate) mod wait;
 
+use onshi_protocol::ids;
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
@@ -34,6 +35,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use onshi_protocol::CheckId;
 use onshi_registry::Registry;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -97,12 +99,12 @@ pub(crate) trait StepKind: 'static {
     fn evaluate(_def: &Self::Def, _record: &Self::Record, _cx: &EvalContext<'_>, _out: &mut Vec<CheckResult>) {}
 
     /// Every check the step can report (for the catalogue of each case).
-    fn checks(_def: &Self::Def) -> Vec<String> {
+    fn checks(_def: &Self::Def) -> Vec<CheckId> {
         Vec::new()
     }
 
     /// The checks the step reports the client's conclusion under (for root causes).
-    fn outcome_checks(_def: &Self::Def) -> Vec<String> {
+    fn outcome_checks(_def: &Self::Def) -> Vec<CheckId> {
         Vec::new()
     }
 }
@@ -183,13 +185,13 @@ impl ValidateContext<'_> {
 pub(crate) struct Stop {
     pub verdict: Verdict,
     pub reason: String,
-    pub check: Option<&'static str>,
+    pub check: Option<CheckId>,
     /// The checks of a case that ends early as a failure (the client crashed).
     pub checks: Vec<CheckResult>,
 }
 
 impl Stop {
-    pub fn error(reason: impl Into<String>, check: Option<&'static str>) -> Self {
+    pub fn error(reason: impl Into<String>, check: Option<CheckId>) -> Self {
         Stop {
             verdict: Verdict::Error,
             reason: reason.into(),
@@ -198,7 +200,7 @@ impl Stop {
         }
     }
 
-    pub fn not_applicable(reason: impl Into<String>, check: Option<&'static str>) -> Self {
+    pub fn not_applicable(reason: impl Into<String>, check: Option<CheckId>) -> Self {
         Stop {
             verdict: Verdict::NotApplicable,
             ..Stop::error(reason, check)
@@ -258,7 +260,7 @@ impl StepContext<'_> {
             CallAnswer::Answered(v) => serde_json::from_value(v).map(CallAnswer::Answered).map_err(|e| {
                 Stop::error(
                     format!("{method}: the adapter's result does not match onshi-driver/1: {e}"),
-                    Some("DRV-ANSWER"),
+                    Some(ids::DRV_ANSWER),
                 )
             }),
             CallAnswer::TimedOut { after_ms } => Ok(CallAnswer::TimedOut { after_ms }),
@@ -290,8 +292,8 @@ pub(crate) struct EvalContext<'a> {
 }
 
 impl EvalContext<'_> {
-    pub fn declares(&self, check: &str) -> bool {
-        self.declared.iter().any(|c| c == check)
+    pub fn declares(&self, check: CheckId) -> bool {
+        self.declared.iter().any(|c| *c == check)
     }
 }
 
@@ -305,11 +307,11 @@ impl Step {
     }
 
     /// Every check the step can report, by its kind and expectations.
-    pub fn checks(&self) -> Vec<String> {
+    pub fn checks(&self) -> Vec<CheckId> {
         self.0.checks()
     }
 
-    pub(crate) fn outcome_checks(&self) -> Vec<String> {
+    pub(crate) fn outcome_checks(&self) -> Vec<CheckId> {
         self.0.outcome_checks()
     }
 
@@ -431,7 +433,7 @@ pub(crate) fn evaluate(
         e.done.evaluate(&cx, &mut out);
     }
     checks::qualification::case_level_last(declared, entries, &mut out);
-    let outcome_checks: Vec<String> = steps.iter().flat_map(Step::outcome_checks).collect();
+    let outcome_checks: Vec<CheckId> = steps.iter().flat_map(Step::outcome_checks).collect();
     let spans: Vec<StepSpan> = executed.iter().map(|e| e.span).collect();
     checks::chain(&mut out, &spans, &outcome_checks);
     out
@@ -439,7 +441,7 @@ pub(crate) fn evaluate(
 
 /// The outcome checks of a step with these expectations (both the answered and the silent
 /// client's).
-fn outcome_checks_of(expect: &Expect) -> Vec<String> {
+fn outcome_checks_of(expect: &Expect) -> Vec<CheckId> {
     [
         checks::outcome_check(expect, false),
         checks::outcome_check(expect, true),
@@ -447,17 +449,6 @@ fn outcome_checks_of(expect: &Expect) -> Vec<String> {
     .into_iter()
     .flatten()
     .collect()
-}
-
-/// `expect.check` names a check of the catalogue.
-fn expect_check(expect: &Expect, problems: &mut Vec<String>) {
-    if let Some(check) = &expect.check
-        && checks::info(check).is_none()
-    {
-        problems.push(format!(
-            "expect.check {check:?} is not in the check catalogue (docs/checks.md)"
-        ));
-    }
 }
 
 /// A card of a step names a persona (with a card it has) or gives the explicit fields.
@@ -581,8 +572,8 @@ trait Defined: fmt::Debug {
     fn name(&self) -> &'static str;
     fn validate(&self, cx: &ValidateContext<'_>, problems: &mut Vec<String>);
     fn execute<'a>(&'a self, cx: &'a mut StepContext<'_>) -> LocalFuture<'a, Result<Box<dyn Done>, Stop>>;
-    fn checks(&self) -> Vec<String>;
-    fn outcome_checks(&self) -> Vec<String>;
+    fn checks(&self) -> Vec<CheckId>;
+    fn outcome_checks(&self) -> Vec<CheckId>;
     fn clone_box(&self) -> Box<dyn Defined>;
     fn eq_dyn(&self, other: &dyn Any) -> bool;
     fn as_any(&self) -> &dyn Any;
@@ -615,11 +606,11 @@ impl<K: StepKind> Defined for Def<K> {
         })
     }
 
-    fn checks(&self) -> Vec<String> {
+    fn checks(&self) -> Vec<CheckId> {
         K::checks(&self.0)
     }
 
-    fn outcome_checks(&self) -> Vec<String> {
+    fn outcome_checks(&self) -> Vec<CheckId> {
         K::outcome_checks(&self.0)
     }
 

@@ -1,8 +1,10 @@
 //! `pull_bulk`: a 医療扶助 / 訪問診療 / オンライン診療 pull — the client asks the terminal for the
 //! people of a month or a consent period and reports what came back.
 
+use onshi_protocol::ids;
 use std::time::Duration;
 
+use onshi_protocol::CheckId;
 use onshi_protocol::driver::{self, PullBulkParams, PullBulkResult, PullKind};
 use serde::Deserialize;
 
@@ -117,7 +119,6 @@ impl StepKind for PullBulk {
                 problems.push(format!("a {:?} pull needs {name}", pull.kind));
             }
         }
-        super::expect_check(&def.expect, problems);
     }
 
     async fn execute(def: &Def, cx: &mut StepContext<'_>) -> Result<Record, Stop> {
@@ -149,11 +150,11 @@ impl StepKind for PullBulk {
         families::pull(&r.params, &r.answer, &def.expect, cx.window, cx.step, out);
     }
 
-    fn checks(def: &Def) -> Vec<String> {
-        let ids: &[&str] = match def.expect.results {
-            Some(FromResult::Result) => &["BULK-ORDER", "BULK-POLL", "PULL-RESULT"],
-            _ => &["BULK-ORDER", "BULK-POLL"],
+    fn checks(def: &Def) -> Vec<CheckId> {
+        let ids: &[CheckId] = match def.expect.results {
+            Some(FromResult::Result) => &[ids::BULK_ORDER, ids::BULK_POLL, ids::PULL_RESULT],
+            _ => &[ids::BULK_ORDER, ids::BULK_POLL],
         };
-        ids.iter().map(|s| s.to_string()).collect()
+        ids.to_vec()
     }
 }

@@ -1,8 +1,10 @@
 //! `register_reference_number`: the clinic registers 照会番号 — single requests, or one bulk
 //! upload — judged by the cards sent and the per-person results the client reports.
 
+use onshi_protocol::ids;
 use std::time::Duration;
 
+use onshi_protocol::CheckId;
 use onshi_protocol::driver::{self, ReferenceEntry, RegisterReferenceNumberParams, RegisterReferenceNumberResult};
 use serde::Deserialize;
 
@@ -66,7 +68,6 @@ impl StepKind for RegisterReferenceNumber {
                 problems.push(format!("entries[{j}]: reference_number must be 1 to 50 characters"));
             }
         }
-        super::expect_check(&def.expect, problems);
     }
 
     async fn execute(def: &Def, cx: &mut StepContext<'_>) -> Result<Record, Stop> {
@@ -97,17 +98,17 @@ impl StepKind for RegisterReferenceNumber {
         families::register(&r.params, &r.answer, &def.expect, cx.window, cx.step, out);
     }
 
-    fn checks(def: &Def) -> Vec<String> {
+    fn checks(def: &Def) -> Vec<CheckId> {
         let mut ids = Vec::new();
         if def.expect.request != Some(false) {
-            ids.push("REG-CARD");
+            ids.push(ids::REG_CARD);
         }
         if def.bulk {
-            ids.extend(["BULK-ORDER", "BULK-POLL"]);
+            ids.extend([ids::BULK_ORDER, ids::BULK_POLL]);
         }
         if def.expect.results == Some(FromResult::Result) {
-            ids.push("REG-RESULT");
+            ids.push(ids::REG_RESULT);
         }
-        ids.into_iter().map(String::from).collect()
+        ids
     }
 }

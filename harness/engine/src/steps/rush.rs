@@ -7,11 +7,13 @@
 //! engine sees it through [`Rushes`], [`Profiles`] and [`RushPlan`], which the CLI wires up
 //! when it loads a suite. Without them a suite's `rush/` profiles are refused with a reason.
 
+use onshi_protocol::ids;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use onshi_protocol::CheckId;
 use onshi_protocol::synthetic::ErrorCatalogue;
 use onshi_registry::Registry;
 use serde::Deserialize;
@@ -215,7 +217,7 @@ impl StepKind for Rush {
         };
         let done = def.plan.run(run).await.map_err(|e| match e {
             RushFailure::CannotStart(e) => Stop::error(format!("the rush cannot start: {e}"), None),
-            RushFailure::Broke(e) => Stop::error(format!("the rush could not run: {e}"), Some("DRV-EXIT")),
+            RushFailure::Broke(e) => Stop::error(format!("the rush could not run: {e}"), Some(ids::DRV_EXIT)),
         })?;
         cx.journal.append(Event::Rush {
             case: cx.case_id.to_owned(),
@@ -238,7 +240,7 @@ impl StepKind for Rush {
         }));
     }
 
-    fn checks(_: &Def) -> Vec<String> {
-        vec!["RUSH-SLO".into(), "RUSH-ERRORS".into()]
+    fn checks(_: &Def) -> Vec<CheckId> {
+        vec![ids::RUSH_SLO, ids::RUSH_ERRORS]
     }
 }

@@ -1,8 +1,10 @@
 //! `verify_card_pin`: the client verifies the PIN on the card in the PC/SC reader and signs a
 //! challenge — judged from the APDUs the card saw and what the client reported.
 
+use onshi_protocol::ids;
 use std::time::Duration;
 
+use onshi_protocol::CheckId;
 use onshi_protocol::driver::{self, VerifyCardPinParams, VerifyCardPinResult};
 use serde::Deserialize;
 
@@ -57,7 +59,6 @@ impl StepKind for VerifyCardPin {
                 "verify_card_pin expects `pin` (the outcome) and `tries_left`, not outcome/record/message".into(),
             );
         }
-        super::expect_check(e, problems);
     }
 
     async fn execute(def: &Def, cx: &mut StepContext<'_>) -> Result<Record, Stop> {
@@ -91,13 +92,9 @@ impl StepKind for VerifyCardPin {
         checks::card::card_pin_checks(&def.expect, &r.params, &r.answer, &r.facts, cx.window, cx.step, out);
     }
 
-    fn checks(def: &Def) -> Vec<String> {
-        let outcome = def.expect.check.clone().unwrap_or_else(|| "CARD-OUTCOME".into());
-        let others: Vec<String> = checks::CARD_CHECKS
-            .iter()
-            .filter(|c| **c != outcome)
-            .map(|s| s.to_string())
-            .collect();
+    fn checks(def: &Def) -> Vec<CheckId> {
+        let outcome = def.expect.check.unwrap_or(ids::CARD_OUTCOME);
+        let others = checks::CARD_CHECKS.iter().copied().filter(|c| *c != outcome);
         std::iter::once(outcome).chain(others).collect()
     }
 }

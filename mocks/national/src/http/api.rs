@@ -3,6 +3,8 @@
 //! checked strictly; every problem is a finding with a check ID in the journal and a clear
 //! answer. Faults are applied last, after the request has been understood.
 
+use onshi_protocol::CheckId;
+use onshi_protocol::ids;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -77,9 +79,9 @@ struct Notes {
 }
 
 impl Notes {
-    fn find(&mut self, check: &str, message: impl Into<String>) {
+    fn find(&mut self, check: CheckId, message: impl Into<String>) {
         self.findings.push(RequestFinding {
-            check: check.to_owned(),
+            check: check.into(),
             message: message.into(),
         });
     }
@@ -214,7 +216,7 @@ async fn read_body(
         Ok(Ok(c)) => Ok(c.to_bytes()),
         Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
             let m = format!("the request body is larger than {limit} bytes");
-            notes.find("API-HTTP-002", m.clone());
+            notes.find(ids::API_HTTP_002, m.clone());
             Err(bad(StatusCode::PAYLOAD_TOO_LARGE, m))
         }
         Ok(Err(e)) if chunked => {
@@ -222,12 +224,12 @@ async fn read_body(
             let m = format!(
                 "the chunked request body is malformed (each chunk: a hexadecimal size, CRLF, the bytes, CRLF; then a 0-size chunk): {cause}"
             );
-            notes.find("API-HTTP-003", m.clone());
+            notes.find(ids::API_HTTP_003, m.clone());
             Err(bad(StatusCode::BAD_REQUEST, m))
         }
         Ok(Err(e)) => {
             let m = format!("the request body ended before its Content-Length: {e}");
-            notes.find("API-LEN-001", m.clone());
+            notes.find(ids::API_LEN_001, m.clone());
             Err(bad(StatusCode::BAD_REQUEST, m))
         }
         Err(_) if chunked => {
@@ -235,7 +237,7 @@ async fn read_body(
                 "the chunked request body did not end within {} ms (no final 0-size chunk?)",
                 timeout.as_millis()
             );
-            notes.find("API-HTTP-003", m.clone());
+            notes.find(ids::API_HTTP_003, m.clone());
             Err(bad(StatusCode::REQUEST_TIMEOUT, m))
         }
         Err(_) => {
@@ -243,7 +245,7 @@ async fn read_body(
                 "the request body did not arrive within {} ms (is it shorter than its Content-Length?)",
                 timeout.as_millis()
             );
-            notes.find("API-LEN-001", m.clone());
+            notes.find(ids::API_LEN_001, m.clone());
             Err(bad(StatusCode::REQUEST_TIMEOUT, m))
         }
     }
@@ -263,7 +265,7 @@ async fn route(
         SEARCH_PATH => Endpoint::Search,
         TERMINAL_CARD_PATH | TERMINAL_FACE_PATH | TERMINAL_FOLDER_PATH => Endpoint::Terminal,
         _ => {
-            notes.find("API-HTTP-001", format!("no endpoint {method} {path}"));
+            notes.find(ids::API_HTTP_001, format!("no endpoint {method} {path}"));
             return (
                 api_error(national, StatusCode::NOT_FOUND, ErrorKey::ApiNotFound, path),
                 Duration::ZERO,
@@ -271,7 +273,7 @@ async fn route(
         }
     };
     if method != Method::POST {
-        notes.find("API-HTTP-001", format!("{path} takes POST, not {method}"));
+        notes.find(ids::API_HTTP_001, format!("{path} takes POST, not {method}"));
         let refused = api_error(
             national,
             StatusCode::METHOD_NOT_ALLOWED,
@@ -287,7 +289,7 @@ async fn route(
                 "{path} is the harness's own channel from the terminal to the national mock and needs the terminal's key (header {}); a client confirms qualifications by logging in ({AUTH_PATH}) and searching ({SEARCH_PATH})",
                 super::TERMINAL_KEY_HEADER
             );
-            notes.find("API-HTTP-001", m);
+            notes.find(ids::API_HTTP_001, m);
             let key = if given.is_none() {
                 ErrorKey::ApiTokenMissing
             } else {
@@ -359,7 +361,7 @@ async fn route(
             answer.shape = Shape::Slow(chunk_bytes, Duration::from_millis(interval_ms));
         }
         FaultKind::TokenExpiry if endpoint == Endpoint::Search => {
-            notes.find("API-AUTH-003", "the token expired (fault token_expiry)");
+            notes.find(ids::API_AUTH_003, "the token expired (fault token_expiry)");
             answer = api_error(
                 national,
                 StatusCode::UNAUTHORIZED,
@@ -400,11 +402,11 @@ fn parse_json(national: &National, body: &[u8], notes: &mut Notes) -> Result<Val
                     body.len()
                 )
             };
-            notes.find("API-LEN-001", why.clone());
+            notes.find(ids::API_LEN_001, why.clone());
             notes.body_cut = true;
             return api_error(national, StatusCode::BAD_REQUEST, ErrorKey::ApiBadRequest, &why);
         }
-        notes.find("API-JSON-001", format!("the body is not valid JSON: {e}"));
+        notes.find(ids::API_JSON_001, format!("the body is not valid JSON: {e}"));
         api_error(national, StatusCode::BAD_REQUEST, ErrorKey::ApiBadRequest, &e.to_string())
     })
 }
@@ -413,12 +415,12 @@ fn auth(national: &National, conn: &ConnInfo, body: &[u8], notes: &mut Notes) ->
     let settings = national.settings();
     let institution = match &conn.client_cert {
         None => {
-            notes.find("API-CERT-001", "login without a client certificate");
+            notes.find(ids::API_CERT_001, "login without a client certificate");
             return refused(national, StatusCode::UNAUTHORIZED, ErrorKey::ApiLoginNoCertificate, "");
         }
         Some(c) if c.verdict != "ok" => {
             notes.find(
-                "API-CERT-002",
+                ids::API_CERT_002,
                 format!("the client certificate {} is {}", c.subject, c.verdict),
             );
             return refused(
@@ -440,7 +442,7 @@ fn auth(national: &National, conn: &ConnInfo, body: &[u8], notes: &mut Notes) ->
     };
     if !acceptable {
         notes.find(
-            "API-CRED-001",
+            ids::API_CRED_001,
             format!("the credentials are not those of institution {institution} (see docs/api.md)"),
         );
         return refused(
@@ -465,13 +467,13 @@ fn search(national: &National, headers: &HeaderMap, body: &[u8], notes: &mut Not
         .get(header::AUTHORIZATION)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
     else {
-        notes.find("API-AUTH-001", "search without an Authorization header");
+        notes.find(ids::API_AUTH_001, "search without an Authorization header");
         return refused(national, StatusCode::UNAUTHORIZED, ErrorKey::ApiTokenMissing, "");
     };
     let token = match raw.strip_prefix("Bearer ") {
         Some(t) => {
             notes.find(
-                "API-AUTH-002",
+                ids::API_AUTH_002,
                 "Authorization is \"Bearer <token>\"; the API takes the bare idToken",
             );
             if settings.bearer_prefix == Policy::Reject {
@@ -487,7 +489,7 @@ fn search(national: &National, headers: &HeaderMap, body: &[u8], notes: &mut Not
         None => raw.trim(),
     };
     if token.is_empty() {
-        notes.find("API-AUTH-001", "search with an empty Authorization header");
+        notes.find(ids::API_AUTH_001, "search with an empty Authorization header");
         return refused(national, StatusCode::UNAUTHORIZED, ErrorKey::ApiTokenMissing, "");
     }
     if let Err(problem) = national
@@ -497,8 +499,8 @@ fn search(national: &National, headers: &HeaderMap, body: &[u8], notes: &mut Not
         .check(token, national.clock.now())
     {
         let check = match problem {
-            TokenProblem::Unknown => "API-AUTH-004",
-            TokenProblem::Expired | TokenProblem::Revoked => "API-AUTH-003",
+            TokenProblem::Unknown => ids::API_AUTH_004,
+            TokenProblem::Expired | TokenProblem::Revoked => ids::API_AUTH_003,
         };
         notes.find(check, format!("the token is refused: {}", problem.describe()));
         return refused(
@@ -520,7 +522,7 @@ fn card(national: &National, body: &[u8], notes: &mut Notes, non_strings: Option
     let wrong = api_json::wrong_types(&value);
     for w in &wrong {
         notes.find(
-            "API-TYPE-001",
+            ids::API_TYPE_001,
             format!("{} is {}; every value is a JSON string", w.path, w.found),
         );
     }
@@ -539,7 +541,7 @@ fn card(national: &National, body: &[u8], notes: &mut Notes, non_strings: Option
     let request = match api_json::request(&value) {
         Ok(r) => r,
         Err(e) => {
-            notes.find("API-JSON-001", format!("the body is not an XmlMsg request: {e}"));
+            notes.find(ids::API_JSON_001, format!("the body is not an XmlMsg request: {e}"));
             return refused(national, StatusCode::BAD_REQUEST, ErrorKey::ApiBadRequest, &e);
         }
     };
@@ -555,7 +557,7 @@ fn folder(national: &National, body: &[u8], notes: &mut Notes) -> Prepared {
             Prepared::Answer(Answer::json(StatusCode::OK, serde_json::to_vec(&answer).expect("json")))
         }
         Err(e) => {
-            notes.find("API-JSON-001", format!("not a folder call: {e}"));
+            notes.find(ids::API_JSON_001, format!("not a folder call: {e}"));
             refused(
                 national,
                 StatusCode::BAD_REQUEST,
@@ -570,7 +572,7 @@ fn face(national: &National, body: &[u8], notes: &mut Notes) -> Prepared {
     let face: FaceConfirmation = match serde_json::from_slice(body) {
         Ok(f) => f,
         Err(e) => {
-            notes.find("API-JSON-001", format!("not a face confirmation: {e}"));
+            notes.find(ids::API_JSON_001, format!("not a face confirmation: {e}"));
             return refused(
                 national,
                 StatusCode::BAD_REQUEST,
