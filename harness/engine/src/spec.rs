@@ -189,3 +189,60 @@ pub enum Severity {
     /// Good practice; a failure is reported but is not a certification blocker.
     Recommended,
 }
+
+/// The line (1-based) of byte `offset` in `text`.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// The line of the key at `path` in the TOML document `text` — `mix.face`,
+/// `facility[2].curve[0].at` — taken from the spans of toml's own parse, the one way the
+/// harness places a problem in a file. `None` when the text does not parse or has no such key;
+/// a path that goes deeper than the document gives the line of the deepest key it has.
+pub fn toml_line(text: &str, path: &str) -> Option<usize> {
+    use toml::de::{DeTable, DeValue};
+    let root = DeTable::parse(text).ok()?;
+    let mut table: &DeTable<'_> = root.get_ref();
+    let mut at = None;
+    for segment in path.split('.') {
+        let (name, index) = match segment.split_once('[') {
+            Some((name, rest)) => (name, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (segment, None),
+        };
+        let Some((key, value)) = table.get_key_value(name) else {
+            break;
+        };
+        at = Some(key.span());
+        let mut value = value;
+        if let Some(i) = index
+            && let DeValue::Array(items) = value.get_ref()
+            && let Some(item) = items.get(i)
+        {
+            at = Some(item.span());
+            value = item;
+        }
+        match value.get_ref() {
+            DeValue::Table(inner) => table = inner,
+            _ => break,
+        }
+    }
+    at.map(|s| line_of(text, s.start))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_path_finds_its_line_in_tables_arrays_and_inline_tables() {
+        let text = "id = \"x\"\n\n[mix]\nface = 0.5\n\n[[facility]]\nid = \"a\"\n\n[[facility]]\nid = \"b\"\ncurve = [{ at = \"0m\" }, { at = \"5m\",\n  rate = 3 }]\n";
+        assert_eq!(toml_line(text, "id"), Some(1));
+        assert_eq!(toml_line(text, "mix.face"), Some(4));
+        assert_eq!(toml_line(text, "facility[1].id"), Some(10));
+        assert_eq!(toml_line(text, "facility[1]"), Some(9));
+        assert_eq!(toml_line(text, "facility[1].curve[1].rate"), Some(12));
+        assert_eq!(toml_line(text, "facility[1].nothing"), Some(9));
+        assert_eq!(toml_line(text, "absent"), None);
+        assert_eq!(toml_line("not = [toml", "not"), None);
+    }
+}

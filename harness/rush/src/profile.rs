@@ -652,9 +652,7 @@ pub fn load_profile(text: &str, origin: &str, registry: &Registry) -> Result<Pro
     let raw: ProfileFile = toml::from_str(text).map_err(|e| {
         vec![LoadError {
             file: origin.to_owned(),
-            line: e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1),
+            line: e.span().map(|s| onshi_harness::spec::line_of(text, s.start)),
             message: e.message().trim().to_owned(),
         }]
     })?;
@@ -670,7 +668,7 @@ pub fn load_profile(text: &str, origin: &str, registry: &Registry) -> Result<Pro
         p.0.into_iter()
             .map(|(field, message)| LoadError {
                 file: origin.to_owned(),
-                line: line_of_field(text, &field),
+                line: onshi_harness::spec::toml_line(text, &field),
                 message: format!("{field}: {message}"),
             })
             .collect();
@@ -682,24 +680,6 @@ pub fn load_profile(text: &str, origin: &str, registry: &Registry) -> Result<Pro
         });
     }
     Err(errors)
-}
-
-/// The line of the field's `key =`, when the key occurs once in the file (several
-/// occurrences, as in a curve's points, would make a guess; then no line is given).
-fn line_of_field(text: &str, field: &str) -> Option<usize> {
-    let key = field.rsplit('.').next()?.split('[').next()?;
-    let is_key_at = |l: &str, i: usize| {
-        let before_ok = i == 0 || !l.as_bytes()[i - 1].is_ascii_alphanumeric() && l.as_bytes()[i - 1] != b'_';
-        before_ok && l[i + key.len()..].trim_start().starts_with('=')
-    };
-    let mut hits = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| l.match_indices(key).any(|(i, _)| is_key_at(l, i)));
-    match (hits.next(), hits.next()) {
-        (Some((i, _)), None) => Some(i + 1),
-        _ => None,
-    }
 }
 
 fn check(raw: ProfileFile, registry: &Registry, p: &mut Problems) -> Option<Profile> {

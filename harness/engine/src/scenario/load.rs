@@ -10,14 +10,17 @@ use onshi_protocol::driver::capability;
 use onshi_registry::Registry;
 use onshi_terminal::TerminalSettings;
 use serde::Deserialize;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
 
 use super::timing;
 use super::{ApiSetup, Case, CaseDef, LoadError, Severity};
 use crate::checks;
+use crate::spec::line_of;
 use crate::steps::{self, NoProfiles, Profiles, Rushes};
 
-/// A case file as written. Steps are plain tables here: each step kind reads its own keys
-/// (`crate::steps`).
+/// A case file as written, but for its `[[step]]` tables: each step kind reads its own keys
+/// (`crate::steps`) from the spanned document.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CaseFile {
@@ -36,8 +39,6 @@ struct CaseFile {
     national: ServerSettings,
     #[serde(default)]
     api: ApiSetup,
-    #[serde(default)]
-    step: Vec<toml::Table>,
 }
 
 /// `requirement = "ID"` or `requirement = ["ID", "ID"]`.
@@ -181,7 +182,9 @@ pub fn load_sources(
                 if let Some(other) = seen.insert(case.def.id.clone(), file.clone()) {
                     errors.push(LoadError {
                         file: file.clone(),
-                        line: find_line(text, "id"),
+                        line: DeTable::parse(text)
+                            .ok()
+                            .and_then(|t| KeyLines::of(text, t.get_ref()).get("id")),
                         message: format!("case id {} is also used by {other}", case.def.id),
                     });
                 } else {
@@ -244,30 +247,48 @@ fn load_case(
     if headers > MAX_STEPS {
         return Err(too_many(headers));
     }
-    let raw: CaseFile = toml::from_str(text).map_err(|e| {
+    // one parse keeps the position of every key and value: each problem gets its line
+    let toml_error = |e: toml::de::Error| {
         vec![error(
             e.span().map(|s| line_of(text, s.start)),
             e.message().trim().to_owned(),
         )]
-    })?;
-    if raw.step.len() > MAX_STEPS {
-        return Err(too_many(raw.step.len()));
+    };
+    let root = DeTable::parse(text).map_err(toml_error)?;
+    let root_span = root.span();
+    let mut table = root.into_inner();
+    let lines = KeyLines::of(text, &table);
+    let step_items: Vec<Spanned<DeValue<'_>>> = match table.remove("step").map(Spanned::into_inner) {
+        None => Vec::new(),
+        Some(DeValue::Array(items)) => items.into_iter().collect(),
+        Some(_) => {
+            return Err(vec![error(lines.get("step"), "`step` must be [[step]] tables".into())]);
+        }
+    };
+    if step_items.len() > MAX_STEPS {
+        return Err(too_many(step_items.len()));
     }
-    let step_lines = StepLines::new(text);
+    let raw =
+        CaseFile::deserialize(toml::de::Deserializer::from(Spanned::new(root_span, table))).map_err(toml_error)?;
     let mut errors = Vec::new();
-    let mut steps = Vec::with_capacity(raw.step.len());
+    let mut steps = Vec::with_capacity(step_items.len());
+    let mut step_lines = Vec::with_capacity(step_items.len());
     let cx = steps::ParseContext {
         profiles,
         case_timeout_ms: raw.client_timeout_ms,
         case_dir: (origin != "embedded").then(|| Path::new(file).parent()).flatten(),
     };
-    for (i, table) in raw.step.into_iter().enumerate() {
-        match steps::parse(table, &cx) {
-            Ok(s) => steps.push(s),
+    for (i, item) in step_items.into_iter().enumerate() {
+        let step_line = line_of(text, item.span().start);
+        match steps::parse(item, &cx) {
+            Ok(s) => {
+                steps.push(s);
+                step_lines.push(step_line);
+            }
             Err(problems) => {
                 for p in problems {
                     errors.push(error(
-                        p.key.and_then(|k| step_lines.key(i, &k)).or_else(|| step_lines.step(i)),
+                        Some(p.span.map_or(step_line, |s| line_of(text, s.start))),
                         format!("step {}: {}", i + 1, p.message),
                     ));
                 }
@@ -291,7 +312,7 @@ fn load_case(
         api: raw.api,
         steps,
     };
-    validate(&def, rel, text, file, registry, &mut errors);
+    validate(&def, rel, &lines, &step_lines, file, registry, &mut errors);
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -345,66 +366,41 @@ impl Suite {
     }
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
-}
+/// The lines of the case's top-level keys (`id`, `checks`, …) and of the keys of its
+/// `[terminal]` table (`terminal.pickup_delay`), from the parsed document's spans.
+struct KeyLines(HashMap<String, usize>);
 
-/// The line of the first `key = …` at the start of a line.
-fn find_line(text: &str, key: &str) -> Option<usize> {
-    text.lines()
-        .position(|l| l.trim_start().starts_with(key) && l.trim_start()[key.len()..].trim_start().starts_with('='))
-        .map(|i| i + 1)
-}
-
-/// Where each `[[step]]` table starts, found in one pass so that placing the errors of many
-/// steps stays linear in the file's length.
-struct StepLines<'a> {
-    lines: Vec<&'a str>,
-    /// Index into `lines` of each `[[step]]` header, in order.
-    starts: Vec<usize>,
-}
-
-impl<'a> StepLines<'a> {
-    fn new(text: &'a str) -> Self {
-        let lines: Vec<&str> = text.lines().collect();
-        let starts = (0..lines.len()).filter(|&i| lines[i].trim() == "[[step]]").collect();
-        StepLines { lines, starts }
-    }
-
-    /// The line (1-based) of the `index`-th `[[step]]` table.
-    fn step(&self, index: usize) -> Option<usize> {
-        self.starts.get(index).map(|i| i + 1)
-    }
-
-    /// The line of a key path (`expect.outcome`) inside the `index`-th `[[step]]` (before
-    /// the next `[[step]]`): each segment is looked for from the line of the one before, as
-    /// `key = …`, as a `[step.key]` table, or inside an inline table.
-    fn key(&self, index: usize, path: &str) -> Option<usize> {
-        let start = *self.starts.get(index)?;
-        let end = self.starts.get(index + 1).copied().unwrap_or(self.lines.len());
-        let mut at = start;
-        for segment in path.split('.') {
-            at = (at..end).find(|&i| names(self.lines[i], segment))?;
+impl KeyLines {
+    fn of(text: &str, table: &DeTable<'_>) -> Self {
+        let mut lines = HashMap::new();
+        for (key, value) in table.iter() {
+            lines.insert(key.get_ref().to_string(), line_of(text, key.span().start));
+            if let DeValue::Table(inner) = value.get_ref() {
+                for (k, _) in inner.iter() {
+                    lines.insert(
+                        format!("{}.{}", key.get_ref(), k.get_ref()),
+                        line_of(text, k.span().start),
+                    );
+                }
+            }
         }
-        Some(at + 1)
+        KeyLines(lines)
+    }
+
+    fn get(&self, key: &str) -> Option<usize> {
+        self.0.get(key).copied()
     }
 }
 
-/// Whether `line` sets `key` (`key = …`, `{ key = … }`) or opens its table (`[step.key]`).
-fn names(line: &str, key: &str) -> bool {
-    let t = line.trim();
-    if let Some(header) = t.strip_prefix('[') {
-        let header = header.trim_start_matches('[').trim_end_matches(']');
-        return header.rsplit('.').next().is_some_and(|last| last.trim() == key);
-    }
-    t.match_indices(key).any(|(i, _)| {
-        let before = t[..i].trim_end();
-        let after = t[i + key.len()..].trim_start();
-        (before.is_empty() || before.ends_with('{') || before.ends_with(',')) && after.starts_with('=')
-    })
-}
-
-fn validate(def: &CaseDef, rel: &str, text: &str, file: &str, registry: &Registry, errors: &mut Vec<LoadError>) {
+fn validate(
+    def: &CaseDef,
+    rel: &str,
+    lines: &KeyLines,
+    step_lines: &[usize],
+    file: &str,
+    registry: &Registry,
+    errors: &mut Vec<LoadError>,
+) {
     let mut err = |line: Option<usize>, message: String| {
         errors.push(LoadError {
             file: file.to_owned(),
@@ -420,21 +416,21 @@ fn validate(def: &CaseDef, rel: &str, text: &str, file: &str, registry: &Registr
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
     if !id_ok {
         err(
-            find_line(text, "id"),
+            lines.get("id"),
             format!("case id {:?} must look like AREA-TOPIC-001 (A–Z, 0–9, '-')", def.id),
         );
     }
     let stem = rel.rsplit('/').next().unwrap_or(rel).trim_end_matches(".toml");
     if id_ok && stem != def.id {
         err(
-            find_line(text, "id"),
+            lines.get("id"),
             format!("the file must be named after its case id: {}.toml", def.id),
         );
     }
     for c in &def.capabilities {
         if !capability::ALL.contains(&c.as_str()) {
             err(
-                find_line(text, "capabilities"),
+                lines.get("capabilities"),
                 format!("unknown capability {c:?} (known: {})", capability::ALL.join(", ")),
             );
         }
@@ -442,7 +438,7 @@ fn validate(def: &CaseDef, rel: &str, text: &str, file: &str, registry: &Registr
     for c in &def.checks {
         if !checks::CASE_CHECKS.iter().any(|k| k == c) {
             err(
-                find_line(text, "checks"),
+                lines.get("checks"),
                 format!(
                     "{c:?} is not a case-level check (known: {})",
                     checks::CASE_CHECKS
@@ -455,16 +451,13 @@ fn validate(def: &CaseDef, rel: &str, text: &str, file: &str, registry: &Registr
         }
     }
     if def.requirements.is_empty() {
-        err(
-            find_line(text, "requirement"),
-            "requirement names no requirement".into(),
-        );
+        err(lines.get("requirement"), "requirement names no requirement".into());
     }
     for r in &def.requirements {
         if super::requirements::get(r).is_none() {
             let known: Vec<&str> = super::requirements::all().iter().map(|r| r.id.as_str()).collect();
             err(
-                find_line(text, "requirement"),
+                lines.get("requirement"),
                 format!(
                     "unknown requirement {r:?}: cases name requirements of requirements/requirements.toml ({})",
                     known.join(", ")
@@ -473,20 +466,21 @@ fn validate(def: &CaseDef, rel: &str, text: &str, file: &str, registry: &Registr
         }
     }
     if let Err(m) = def.national.check() {
-        let header = text.lines().position(|l| l.trim() == "[national]").map(|i| i + 1);
-        err(header, format!("[national] {m}"));
+        err(lines.get("national"), format!("[national] {m}"));
     }
     for (name, delay) in [
         ("pickup_delay", &def.terminal.pickup_delay),
         ("result_delay", &def.terminal.result_delay),
     ] {
         if let Some(Err(m)) = delay.as_ref().map(|d| d.check()) {
-            err(find_line(text, name), format!("[terminal] {name}: {m}"));
+            err(
+                lines.get(&format!("terminal.{name}")),
+                format!("[terminal] {name}: {m}"),
+            );
         }
     }
-    let step_lines = StepLines::new(text);
     // (steps that did not parse are reported with their own problems)
-    if def.steps.is_empty() && step_lines.starts.is_empty() {
+    if def.steps.is_empty() && lines.get("step").is_none() {
         err(None, "a case needs at least one [[step]]".into());
     }
     for (i, step) in def.steps.iter().enumerate() {
@@ -496,7 +490,10 @@ fn validate(def: &CaseDef, rel: &str, text: &str, file: &str, registry: &Registr
             earlier: &def.steps[..i],
         };
         for m in step.validate(&cx) {
-            err(step_lines.step(i), format!("step {} ({}): {m}", i + 1, step.action()));
+            err(
+                step_lines.get(i).copied(),
+                format!("step {} ({}): {m}", i + 1, step.action()),
+            );
         }
     }
 }
@@ -584,6 +581,19 @@ outcome = "valid"
                 GOOD.replace("do = \"confirm_qualification\"", "do = \"dance\""),
                 10,
                 "unknown step kind `do = \"dance\"`",
+            ),
+            (
+                GOOD.replace(
+                    "card = { persona = \"valid-kenpo-family\" }",
+                    "card = { persona = \"valid-kenpo-family\" }\nms = 5",
+                ),
+                12,
+                "`ms` does not belong to a confirm_qualification step",
+            ),
+            (
+                GOOD.replace("card = { persona = \"valid-kenpo-family\" }", "card = { persona = 7 }"),
+                11,
+                "invalid type: integer `7`, expected a string",
             ),
             (
                 GOOD.replace("FILE-TEST-001", "FILE-TEST-002"),

@@ -30,6 +30,7 @@ use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::ops::Range;
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -40,6 +41,8 @@ use onshi_registry::Registry;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 pub(crate) use insert_card::wait_for_pcscd;
 pub use rush::{NoProfiles, NoRushes, Profiles, RushDone, RushFailure, RushPlan, RushRun, Rushes};
@@ -114,11 +117,13 @@ pub(crate) trait StepKind: 'static {
 #[serde(deny_unknown_fields)]
 pub(crate) struct NoKeys {}
 
-/// A problem of a step's table: the key it concerns (for its line) and what is wrong.
+/// A problem of a step's table: where it is (for its line) and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Problem {
-    /// The key path (`expect.outcome`), when the problem has one.
+    /// The step's key it concerns, when a kind's `parse` names one.
     pub key: Option<String>,
+    /// Where in the case file (byte offsets), when known.
+    pub span: Option<Range<usize>>,
     pub message: String,
 }
 
@@ -126,6 +131,7 @@ impl Problem {
     pub fn at(key: &str, message: impl Into<String>) -> Self {
         Problem {
             key: Some(key.to_owned()),
+            span: None,
             message: message.into(),
         }
     }
@@ -134,7 +140,16 @@ impl Problem {
     pub fn missing(kind: &str, key: &str) -> Self {
         Problem {
             key: None,
+            span: None,
             message: format!("a {kind} step needs `{key}`"),
+        }
+    }
+
+    fn spanned(span: Range<usize>, message: impl Into<String>) -> Self {
+        Problem {
+            key: None,
+            span: Some(span),
+            message: message.into(),
         }
     }
 }
@@ -360,31 +375,38 @@ impl fmt::Debug for Step {
     }
 }
 
-/// Parses one `[[step]]` table; the problems carry the key they concern.
-pub(crate) fn parse(mut table: toml::Table, cx: &ParseContext<'_>) -> Result<Step, Vec<Problem>> {
+/// Parses one `[[step]]` table of the spanned case file; the problems carry where they are.
+pub(crate) fn parse(item: Spanned<DeValue<'_>>, cx: &ParseContext<'_>) -> Result<Step, Vec<Problem>> {
     let known = || KINDS.iter().map(|k| k.name()).collect::<Vec<_>>().join(", ");
-    let name = match table.remove("do") {
-        Some(toml::Value::String(s)) => s,
-        Some(other) => {
-            return Err(vec![Problem::at(
-                "do",
-                format!("`do` must be a step kind's name, not {other} (known: {})", known()),
-            )]);
-        }
+    let span = item.span();
+    let DeValue::Table(mut table) = item.into_inner() else {
+        return Err(vec![Problem::spanned(span, "a step must be a table ([[step]])")]);
+    };
+    let (name, do_span) = match table.remove_entry("do") {
+        Some((_, value)) => match value.get_ref() {
+            DeValue::String(s) => (s.to_string(), value.span()),
+            _ => {
+                return Err(vec![Problem::spanned(
+                    value.span(),
+                    format!("`do` must be a step kind's name (known: {})", known()),
+                )]);
+            }
+        },
         None => {
             return Err(vec![Problem {
                 key: None,
+                span: None,
                 message: format!("a step needs `do` (one of: {})", known()),
             }]);
         }
     };
     let Some(kind) = KINDS.iter().find(|k| k.name() == name) else {
-        return Err(vec![Problem::at(
-            "do",
+        return Err(vec![Problem::spanned(
+            do_span,
             format!("unknown step kind `do = {name:?}` (known: {})", known()),
         )]);
     };
-    kind.parse(table, cx)
+    kind.parse(Spanned::new(span, table), cx)
 }
 
 /// Every step kind's name and keys, for the documentation.
@@ -496,7 +518,7 @@ fn check_card(card: &CardSpec, registry: &Registry) -> Result<(), String> {
 trait Kind: Sync {
     fn name(&self) -> &'static str;
     fn keys(&self) -> &'static [&'static str];
-    fn parse(&self, table: toml::Table, cx: &ParseContext<'_>) -> Result<Step, Vec<Problem>>;
+    fn parse(&self, table: Spanned<DeTable<'_>>, cx: &ParseContext<'_>) -> Result<Step, Vec<Problem>>;
 }
 
 struct Of<K>(PhantomData<fn() -> K>);
@@ -510,17 +532,19 @@ impl<K: StepKind> Kind for Of<K> {
         K::KEYS
     }
 
-    fn parse(&self, mut table: toml::Table, cx: &ParseContext<'_>) -> Result<Step, Vec<Problem>> {
+    fn parse(&self, table: Spanned<DeTable<'_>>, cx: &ParseContext<'_>) -> Result<Step, Vec<Problem>> {
+        let span = table.span();
+        let mut table = table.into_inner();
         let mut problems: Vec<Problem> = Vec::new();
         let misplaced: Vec<String> = table
-            .keys()
+            .iter()
+            .map(|(k, _)| k.get_ref().to_string())
             .filter(|k| !K::KEYS.contains(&k.as_str()))
-            .cloned()
             .collect();
         for k in misplaced {
-            table.remove(&k);
-            problems.push(Problem::at(
-                &k,
+            let (key, _) = table.remove_entry(k.as_str()).expect("listed above");
+            problems.push(Problem::spanned(
+                key.span(),
                 format!(
                     "`{k}` does not belong to a {} step (allowed: {})",
                     K::NAME,
@@ -528,10 +552,18 @@ impl<K: StepKind> Kind for Of<K> {
                 ),
             ));
         }
-        let raw = match toml::Value::Table(table).try_into::<K::Raw>() {
+        // where each key is, for the problems a kind's `parse` names by key
+        let keys: Vec<(String, Range<usize>)> =
+            table.iter().map(|(k, _)| (k.get_ref().to_string(), k.span())).collect();
+        let value = Spanned::new(span, DeValue::Table(table));
+        let raw = match <K::Raw as serde::Deserialize>::deserialize(ValueDeserializer::from(value)) {
             Ok(raw) => raw,
             Err(e) => {
-                problems.push(value_problem(&e.to_string()));
+                problems.push(Problem {
+                    key: None,
+                    span: e.span(),
+                    message: e.message().trim().to_owned(),
+                });
                 return Err(problems);
             }
         };
@@ -539,32 +571,16 @@ impl<K: StepKind> Kind for Of<K> {
             Ok(def) if problems.is_empty() => Ok(Step(Box::new(Def::<K>(def)))),
             Ok(_) => Err(problems),
             Err(more) => {
-                problems.extend(more);
+                problems.extend(more.into_iter().map(|p| Problem {
+                    span: p.span.clone().or_else(|| {
+                        let key = p.key.as_deref()?;
+                        keys.iter().find(|(k, _)| k == key).map(|(_, s)| s.clone())
+                    }),
+                    ..p
+                }));
                 Err(problems)
             }
         }
-    }
-}
-
-/// A deserialisation error of a step's value (`invalid type … \nin `expect.outcome``), with
-/// the key path it names; an unknown field's own name ends the path.
-fn value_problem(text: &str) -> Problem {
-    let (message, path) = match text.split_once("\nin `") {
-        Some((m, rest)) => (m.trim(), rest.trim().trim_end_matches('`').to_owned()),
-        None => (text.trim(), String::new()),
-    };
-    let unknown = message
-        .strip_prefix("unknown field `")
-        .and_then(|r| r.split('`').next())
-        .map(str::to_owned);
-    let key = [Some(path).filter(|p| !p.is_empty()), unknown]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(".");
-    Problem {
-        key: (!key.is_empty()).then_some(key),
-        message: message.to_owned(),
     }
 }
 
@@ -658,16 +674,5 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), n);
-    }
-
-    #[test]
-    fn a_value_error_names_its_key_path() {
-        let p = value_problem("invalid type: string \"x\", expected u64\nin `ms`\n");
-        assert_eq!(p.key.as_deref(), Some("ms"));
-        assert_eq!(p.message, "invalid type: string \"x\", expected u64");
-        let p = value_problem("unknown field `outcom`, expected one of `outcome`\nin `expect`\n");
-        assert_eq!(p.key.as_deref(), Some("expect.outcom"));
-        let p = value_problem("unknown field `bogus`, expected `ms`\n");
-        assert_eq!(p.key.as_deref(), Some("bogus"));
     }
 }
