@@ -16,7 +16,7 @@ pub mod input;
 pub mod journal;
 mod options;
 pub mod report;
-pub mod runner;
+mod runner;
 pub mod scenario;
 pub mod serve;
 pub mod spec;
@@ -24,5 +24,5 @@ pub mod steps;
 pub mod world;
 
 pub use report::{RunReport, Verdict};
-pub use runner::{Progress, Quiet, RunOptions, run};
+pub use runner::{Progress, Quiet, RunError, RunOptions, run};
 pub use scenario::{Suite, load_dir, load_sources};
