@@ -198,6 +198,16 @@ pub fn checks_markdown(suite: &Suite) -> String {
             "\n## {}\n\n**{}**\n\n- **Rule:** {}\n- **Why it matters at reception:** {}\n- **How to fix:** {}\n",
             c.id, c.title, c.rule, c.why, c.fix
         ));
+        if c.id == onshi_protocol::ids::MSG_REQ_001 {
+            out.push_str("- **Required elements** (`MessageKind::required_elements`, the lint's own list):\n");
+            for kind in onshi_protocol::MessageKind::ALL {
+                let required = kind.required_elements();
+                if !required.is_empty() {
+                    let list: Vec<String> = required.iter().map(|p| format!("`{p}`")).collect();
+                    out.push_str(&format!("  - {}: {}\n", kind.title(), list.join(", ")));
+                }
+            }
+        }
         if let Some(cases) = used.get(c.id.as_str()) {
             out.push_str(&format!(
                 "- **Cases:** {}\n",

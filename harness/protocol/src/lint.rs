@@ -525,113 +525,11 @@ fn insurer_number(l: &mut Linter, at: Option<(&str, &Element)>, label: &dictiona
     }
 }
 
-/// Required elements per kind. Paths below `*` apply to every item of a list.
-fn required_paths(kind: MessageKind) -> &'static [&'static str] {
-    match kind {
-        MessageKind::QualificationRequest => &[
-            "MessageHeader/QualificationConfirmationDate",
-            "MessageHeader/MedicalInstitutionCode",
-            "MessageBody/QualificationConfirmSearchInfo/InsurerNumber",
-            "MessageBody/QualificationConfirmSearchInfo/InsuredIdentificationNumber",
-            "MessageBody/QualificationConfirmSearchInfo/Birthdate",
-            "MessageBody/QualificationConfirmSearchInfo/LimitApplicationCertificateRelatedConsFlg",
-        ],
-        MessageKind::QualificationResult | MessageKind::FaceResult => &[
-            "MessageHeader/ProcessExecutionTime",
-            "MessageHeader/QualificationConfirmationDate",
-            "MessageHeader/MedicalInstitutionCode",
-            "MessageHeader/ReferenceClassification",
-            "MessageHeader/SegmentOfResult",
-            "MessageHeader/CharacterCodeIdentifier",
-            "MessageBody/ResultList/*/InsuredCardClassification",
-            "MessageBody/ResultList/*/Name",
-            "MessageBody/ResultList/*/Sex1",
-            "MessageBody/ResultList/*/Birthdate",
-            "MessageBody/ResultList/*/InsurerName",
-        ],
-        MessageKind::ReferenceRegistrationRequest => &[
-            "MessageHeader/MedicalInstitutionCode",
-            "MessageBody/ReferenceNumberRegistrationInfo/ReferenceNumber",
-            "MessageBody/ReferenceNumberRegistrationInfo/InsurerNumber",
-            "MessageBody/ReferenceNumberRegistrationInfo/InsuredIdentificationNumber",
-        ],
-        MessageKind::BulkRegistrationRequest => &[
-            "MessageHeader/MedicalInstitutionCode",
-            "MessageBody/ReferenceNumberRegistrationInfo+/ReferenceNumber",
-            "MessageBody/ReferenceNumberRegistrationInfo+/InsurerNumber",
-            "MessageBody/ReferenceNumberRegistrationInfo+/InsuredIdentificationNumber",
-        ],
-        MessageKind::BulkConfirmRequest => &[
-            "MessageHeader/QualificationConfirmationDate",
-            "MessageHeader/MedicalInstitutionCode",
-            "MessageBody/QualificationConfirmSearchInfo+/InsurerNumber",
-            "MessageBody/QualificationConfirmSearchInfo+/InsuredIdentificationNumber",
-            "MessageBody/QualificationConfirmSearchInfo+/Birthdate",
-            "MessageBody/QualificationConfirmSearchInfo+/LimitApplicationCertificateRelatedConsFlg",
-        ],
-        MessageKind::MedicalAidPullRequest => &[
-            "MessageHeader/MedicalInstitutionCode",
-            "MessageBody/QualificationConfirmSearchInfo/MedicalTreatmentMonth",
-        ],
-        MessageKind::HomeVisitPullRequest => &[
-            "MessageHeader/MedicalInstitutionCode",
-            "MessageBody/QualificationConfirmSearchInfo/ConsentDateFrom",
-            "MessageBody/QualificationConfirmSearchInfo/ConsentDateTo",
-            "MessageBody/QualificationConfirmSearchInfo/MedicalTreatmentFlag",
-        ],
-        MessageKind::OnlinePullRequest => &[
-            "MessageHeader/MedicalInstitutionCode",
-            "MessageBody/QualificationConfirmSearchInfo/MedicalTreatmentFlag",
-        ],
-        MessageKind::BulkUploadResult => &[
-            "MessageHeader/ProcessExecutionTime",
-            "MessageHeader/MedicalInstitutionCode",
-            "MessageHeader/CharacterCodeIdentifier",
-        ],
-        MessageKind::BulkDownloadRequest => &["MessageHeader/MedicalInstitutionCode", "MessageBody/ReceptionNumber"],
-        MessageKind::ReferenceRegistrationResult => &[
-            "MessageHeader/ProcessExecutionTime",
-            "MessageHeader/MedicalInstitutionCode",
-            "MessageHeader/SegmentOfResult",
-            "MessageHeader/CharacterCodeIdentifier",
-        ],
-        MessageKind::BulkRegistrationResult | MessageKind::BulkConfirmResult => &[
-            "MessageHeader/ProcessExecutionTime",
-            "MessageHeader/MedicalInstitutionCode",
-            "MessageHeader/ReceptionNumber",
-            "MessageHeader/SegmentOfResult",
-            "MessageHeader/CharacterCodeIdentifier",
-        ],
-        MessageKind::DrugInfoRequest => &[
-            "MessageHeader/MedicalInstitutionCode",
-            "MessageHeader/InsurerNumber",
-            "MessageHeader/InsuredPersonIdentificationNumber",
-            "MessageBody/StartDate",
-            "MessageBody/EndDate",
-            "MessageBody/FileCategory",
-            "MessageBody/MedicalTreatmentFlag",
-        ],
-        MessageKind::CheckupInfoRequest => &[
-            "MessageHeader/MedicalInstitutionCode",
-            "MessageHeader/InsurerNumber",
-            "MessageHeader/InsuredPersonIdentificationNumber",
-            "MessageBody/FileCategory",
-            "MessageBody/MedicalTreatmentFlag",
-        ],
-        MessageKind::DrugInfoResult | MessageKind::CheckupInfoResult => &[
-            "MessageHeader/ProcessExecutionTime",
-            "MessageHeader/MedicalInstitutionCode",
-            "MessageHeader/ResultCode",
-            "MessageHeader/CharacterCodeIdentifier",
-        ],
-    }
-}
-
 /// Required paths: `a/b/c` — that element; `List/*/leaf` — in every item of a list;
 /// `parent/Item+/leaf` — at least one `Item`, each with `leaf` (records repeated without a
 /// wrapper).
 fn required(l: &mut Linter, root: &Element) {
-    for path in required_paths(l.kind) {
+    for path in l.kind.required_elements() {
         if let Some((list, leaf)) = path.split_once("/*/") {
             if let Some(list_el) = root.at(list) {
                 for (i, item) in list_el.children.iter().enumerate() {
@@ -1066,7 +964,7 @@ pub const CHECKS: &[CheckInfo] = &[
     CheckInfo {
         id: ids::MSG_REQ_001,
         title: "Required elements are present and not empty",
-        rule: "Each message kind has required elements (for 資格確認要求: QualificationConfirmationDate, MedicalInstitutionCode, InsurerNumber, InsuredIdentificationNumber, Birthdate, LimitApplicationCertificateRelatedConsFlg); they must be present with a value.",
+        rule: "Each message kind has required elements (listed below, per kind); they must be present with a value.",
         why: "Without them the national system cannot identify the patient; the answer is an error (SegmentOfResult 9) instead of the eligibility the receptionist needs.",
         fix: "Fill every required element; take the consent flag from the patient's answer and the date from today's reception.",
     },

@@ -60,6 +60,112 @@ pub struct UnsupportedFamily {
 }
 
 impl MessageKind {
+    /// The elements a message of this kind must have, with a value — the one declaration
+    /// the lint checks and docs/checks.md lists. `a/b/c`: that element; `List/*/leaf`: in every
+    /// item of a list; `parent/Item+/leaf`: at least one `Item`, each with `leaf`.
+    pub fn required_elements(self) -> &'static [&'static str] {
+        match self {
+            MessageKind::QualificationRequest => &[
+                "MessageHeader/QualificationConfirmationDate",
+                "MessageHeader/MedicalInstitutionCode",
+                "MessageBody/QualificationConfirmSearchInfo/InsurerNumber",
+                "MessageBody/QualificationConfirmSearchInfo/InsuredIdentificationNumber",
+                "MessageBody/QualificationConfirmSearchInfo/Birthdate",
+                "MessageBody/QualificationConfirmSearchInfo/LimitApplicationCertificateRelatedConsFlg",
+            ],
+            MessageKind::QualificationResult | MessageKind::FaceResult => &[
+                "MessageHeader/ProcessExecutionTime",
+                "MessageHeader/QualificationConfirmationDate",
+                "MessageHeader/MedicalInstitutionCode",
+                "MessageHeader/ReferenceClassification",
+                "MessageHeader/SegmentOfResult",
+                "MessageHeader/CharacterCodeIdentifier",
+                "MessageBody/ResultList/*/InsuredCardClassification",
+                "MessageBody/ResultList/*/Name",
+                "MessageBody/ResultList/*/Sex1",
+                "MessageBody/ResultList/*/Birthdate",
+                "MessageBody/ResultList/*/InsurerName",
+            ],
+            MessageKind::ReferenceRegistrationRequest => &[
+                "MessageHeader/MedicalInstitutionCode",
+                "MessageBody/ReferenceNumberRegistrationInfo/ReferenceNumber",
+                "MessageBody/ReferenceNumberRegistrationInfo/InsurerNumber",
+                "MessageBody/ReferenceNumberRegistrationInfo/InsuredIdentificationNumber",
+            ],
+            MessageKind::BulkRegistrationRequest => &[
+                "MessageHeader/MedicalInstitutionCode",
+                "MessageBody/ReferenceNumberRegistrationInfo+/ReferenceNumber",
+                "MessageBody/ReferenceNumberRegistrationInfo+/InsurerNumber",
+                "MessageBody/ReferenceNumberRegistrationInfo+/InsuredIdentificationNumber",
+            ],
+            MessageKind::BulkConfirmRequest => &[
+                "MessageHeader/QualificationConfirmationDate",
+                "MessageHeader/MedicalInstitutionCode",
+                "MessageBody/QualificationConfirmSearchInfo+/InsurerNumber",
+                "MessageBody/QualificationConfirmSearchInfo+/InsuredIdentificationNumber",
+                "MessageBody/QualificationConfirmSearchInfo+/Birthdate",
+                "MessageBody/QualificationConfirmSearchInfo+/LimitApplicationCertificateRelatedConsFlg",
+            ],
+            MessageKind::MedicalAidPullRequest => &[
+                "MessageHeader/MedicalInstitutionCode",
+                "MessageBody/QualificationConfirmSearchInfo/MedicalTreatmentMonth",
+            ],
+            MessageKind::HomeVisitPullRequest => &[
+                "MessageHeader/MedicalInstitutionCode",
+                "MessageBody/QualificationConfirmSearchInfo/ConsentDateFrom",
+                "MessageBody/QualificationConfirmSearchInfo/ConsentDateTo",
+                "MessageBody/QualificationConfirmSearchInfo/MedicalTreatmentFlag",
+            ],
+            MessageKind::OnlinePullRequest => &[
+                "MessageHeader/MedicalInstitutionCode",
+                "MessageBody/QualificationConfirmSearchInfo/MedicalTreatmentFlag",
+            ],
+            MessageKind::BulkUploadResult => &[
+                "MessageHeader/ProcessExecutionTime",
+                "MessageHeader/MedicalInstitutionCode",
+                "MessageHeader/CharacterCodeIdentifier",
+            ],
+            MessageKind::BulkDownloadRequest => {
+                &["MessageHeader/MedicalInstitutionCode", "MessageBody/ReceptionNumber"]
+            }
+            MessageKind::ReferenceRegistrationResult => &[
+                "MessageHeader/ProcessExecutionTime",
+                "MessageHeader/MedicalInstitutionCode",
+                "MessageHeader/SegmentOfResult",
+                "MessageHeader/CharacterCodeIdentifier",
+            ],
+            MessageKind::BulkRegistrationResult | MessageKind::BulkConfirmResult => &[
+                "MessageHeader/ProcessExecutionTime",
+                "MessageHeader/MedicalInstitutionCode",
+                "MessageHeader/ReceptionNumber",
+                "MessageHeader/SegmentOfResult",
+                "MessageHeader/CharacterCodeIdentifier",
+            ],
+            MessageKind::DrugInfoRequest => &[
+                "MessageHeader/MedicalInstitutionCode",
+                "MessageHeader/InsurerNumber",
+                "MessageHeader/InsuredPersonIdentificationNumber",
+                "MessageBody/StartDate",
+                "MessageBody/EndDate",
+                "MessageBody/FileCategory",
+                "MessageBody/MedicalTreatmentFlag",
+            ],
+            MessageKind::CheckupInfoRequest => &[
+                "MessageHeader/MedicalInstitutionCode",
+                "MessageHeader/InsurerNumber",
+                "MessageHeader/InsuredPersonIdentificationNumber",
+                "MessageBody/FileCategory",
+                "MessageBody/MedicalTreatmentFlag",
+            ],
+            MessageKind::DrugInfoResult | MessageKind::CheckupInfoResult => &[
+                "MessageHeader/ProcessExecutionTime",
+                "MessageHeader/MedicalInstitutionCode",
+                "MessageHeader/ResultCode",
+                "MessageHeader/CharacterCodeIdentifier",
+            ],
+        }
+    }
+
     pub const ALL: [MessageKind; 18] = [
         MessageKind::QualificationRequest,
         MessageKind::QualificationResult,
@@ -299,4 +405,30 @@ pub fn read_message<T: XmlRecord>(bytes: &[u8], limits: &Limits) -> Result<(T, D
     let doc = xml::decode(bytes, limits)?;
     let message = T::from_root(&doc.root)?;
     Ok((message, doc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every element a kind requires is one the dictionary knows (so the lint can name it with
+    /// its Japanese label), and every request kind requires the institution code.
+    #[test]
+    fn required_elements_are_known_elements() {
+        for kind in MessageKind::ALL {
+            for path in kind.required_elements() {
+                for part in path.split('/').filter(|p| *p != "*") {
+                    let name = part.trim_end_matches('+');
+                    assert!(
+                        crate::dictionary::info(name).is_some(),
+                        "{kind:?}: {name} (in {path}) is not in the dictionary"
+                    );
+                }
+            }
+            assert!(
+                kind.required_elements().contains(&"MessageHeader/MedicalInstitutionCode"),
+                "{kind:?} does not require the institution code"
+            );
+        }
+    }
 }
