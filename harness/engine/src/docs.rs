@@ -50,7 +50,7 @@ pub fn requirements_markdown(suite: &Suite, proofs: &[Proof]) -> String {
         suite
             .cases
             .iter()
-            .filter(|c| c.def.requirements.iter().any(|r| r == id))
+            .filter(|c| c.def.requirements.iter().any(|r| r.as_str() == id))
             .collect()
     };
     let defects_of = |cases: &[&crate::scenario::Case]| -> Vec<&Proof> {

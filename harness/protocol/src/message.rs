@@ -426,7 +426,8 @@ mod tests {
                 }
             }
             assert!(
-                kind.required_elements().contains(&"MessageHeader/MedicalInstitutionCode"),
+                kind.required_elements()
+                    .contains(&"MessageHeader/MedicalInstitutionCode"),
                 "{kind:?} does not require the institution code"
             );
         }

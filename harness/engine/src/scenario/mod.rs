@@ -24,7 +24,7 @@ pub struct CaseDef {
     pub title: String,
     /// The requirements covered (IDs of `requirements/requirements.toml`), e.g.
     /// `OQS-IF-001/002`.
-    pub requirements: Vec<String>,
+    pub requirements: Vec<requirements::RequirementId>,
     /// The same, joined with ", " for display.
     pub requirement: String,
     /// Capabilities the client must declare; otherwise the case is not applicable.

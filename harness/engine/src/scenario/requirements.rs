@@ -42,6 +42,45 @@ pub fn get(id: &str) -> Option<&'static Requirement> {
     all().iter().find(|r| r.id == id)
 }
 
+/// A requirement of the list, by its ID: only [`RequirementId::parse`] makes one, so a case
+/// holds no requirement the list does not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequirementId(&'static Requirement);
+
+impl RequirementId {
+    /// The requirement written `id`, or why there is none.
+    pub fn parse(id: &str) -> Result<RequirementId, String> {
+        get(id).map(RequirementId).ok_or_else(|| {
+            let known: Vec<&str> = all().iter().map(|r| r.id.as_str()).collect();
+            format!(
+                "unknown requirement {id:?}: cases name requirements of requirements/requirements.toml ({})",
+                known.join(", ")
+            )
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        &self.0.id
+    }
+
+    /// Its entry in the list.
+    pub fn requirement(self) -> &'static Requirement {
+        self.0
+    }
+}
+
+impl std::fmt::Display for RequirementId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for RequirementId {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
