@@ -9,8 +9,8 @@ use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 
 /// What the log keeps by default: the first 4 MiB and the last 4 MiB of a run.
-pub const HEAD_BYTES: u64 = 4 * 1024 * 1024;
-pub const TAIL_BYTES: u64 = 4 * 1024 * 1024;
+pub(crate) const HEAD_BYTES: u64 = 4 * 1024 * 1024;
+pub(crate) const TAIL_BYTES: u64 = 4 * 1024 * 1024;
 
 pub struct CappedLog {
     file: Option<File>,

@@ -14,7 +14,7 @@ pub struct SimClock {
 
 impl SimClock {
     /// 09:00:00 on `date`.
-    pub fn at_opening(date: NaiveDate) -> Self {
+    pub(crate) fn at_opening(date: NaiveDate) -> Self {
         SimClock {
             now: Mutex::new(date.and_hms_opt(9, 0, 0).expect("09:00 exists")),
         }
@@ -25,7 +25,7 @@ impl SimClock {
         *self.now.lock().expect("clock") = date.and_hms_opt(9, 0, 0).expect("09:00 exists");
     }
 
-    pub fn advance(&self, by: Duration) {
+    pub(crate) fn advance(&self, by: Duration) {
         *self.now.lock().expect("clock") += by;
     }
 }

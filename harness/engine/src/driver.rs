@@ -91,11 +91,11 @@ impl DriverClient {
     }
 
     /// Sets an environment variable for adapter processes started from now on.
-    pub fn set_env(&mut self, key: &str, value: &str) {
+    pub(crate) fn set_env(&mut self, key: &str, value: &str) {
         self.env.push((key.to_owned(), value.to_owned()));
     }
 
-    pub fn is_running(&self) -> bool {
+    pub(crate) fn is_running(&self) -> bool {
         self.process.is_some()
     }
 

@@ -10,7 +10,7 @@ use thiserror::Error;
 
 /// The entries the harness itself writes into a report folder; a terminal folder must not
 /// take one of these names.
-pub const REPORT_ENTRIES: &[&str] = &[
+pub(crate) const REPORT_ENTRIES: &[&str] = &[
     "report.json",
     "report.html",
     "junit.xml",

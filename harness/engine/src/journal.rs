@@ -126,7 +126,7 @@ impl Default for Journal {
 
 impl Journal {
     /// Appends an event; returns its sequence number.
-    pub fn append(&self, event: Event) -> u64 {
+    pub(crate) fn append(&self, event: Event) -> u64 {
         let t_ms = self.start.elapsed().as_secs_f64() * 1000.0;
         let mut entries = self.entries.lock().expect("journal");
         let seq = entries.len() as u64 + 1;
@@ -139,7 +139,7 @@ impl Journal {
     }
 
     /// The next sequence number (the first event appended after this call gets it).
-    pub fn next_seq(&self) -> u64 {
+    pub(crate) fn next_seq(&self) -> u64 {
         self.entries.lock().expect("journal").len() as u64 + 1
     }
 
@@ -160,7 +160,7 @@ impl Journal {
     }
 
     /// Writes entries `from..` as JSON Lines, appending to `path`.
-    pub fn append_jsonl(&self, path: &Path, from: u64) -> std::io::Result<()> {
+    pub(crate) fn append_jsonl(&self, path: &Path, from: u64) -> std::io::Result<()> {
         let entries = self.range(from, u64::MAX);
         let mut f = std::io::BufWriter::new(std::fs::OpenOptions::new().create(true).append(true).open(path)?);
         for e in entries {
@@ -201,7 +201,7 @@ pub struct LiveJournal {
 
 impl LiveJournal {
     /// Events kept in memory for the admin API; older ones are only in the file.
-    pub const RECENT: usize = 10_000;
+    pub(crate) const RECENT: usize = 10_000;
 
     /// Creates (or truncates) `path` and starts the writer.
     pub fn create(path: &Path) -> std::io::Result<LiveJournal> {
@@ -250,7 +250,7 @@ impl LiveJournal {
     }
 
     /// Appends an event; returns its sequence number (0 once closed).
-    pub fn append(&self, event: Event) -> u64 {
+    pub(crate) fn append(&self, event: Event) -> u64 {
         let t_ms = self.start.elapsed().as_secs_f64() * 1000.0;
         // Numbered and sent under one lock, so the file is in sequence order.
         let mut s = self.sender.lock().expect("journal");

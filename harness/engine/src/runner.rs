@@ -47,9 +47,9 @@ pub enum RunError {
 }
 
 /// The JSON Lines journal inside the report folder.
-pub const JOURNAL_FILE: &str = "journal.jsonl";
+pub(crate) const JOURNAL_FILE: &str = "journal.jsonl";
 /// The adapter's stderr inside the report folder.
-pub const STDERR_FILE: &str = "adapter-stderr.log";
+pub(crate) const STDERR_FILE: &str = "adapter-stderr.log";
 
 struct Runner<'a> {
     options: &'a RunOptions,

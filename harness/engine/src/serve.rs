@@ -31,7 +31,7 @@ use crate::journal::LiveJournal;
 use crate::spec::CardSpec;
 
 /// The persona the printed example confirms.
-pub const EXAMPLE_PERSONA: &str = "valid-kenpo-insured";
+pub(crate) const EXAMPLE_PERSONA: &str = "valid-kenpo-insured";
 
 #[derive(Debug, Error)]
 pub enum ServeError {

@@ -51,7 +51,7 @@ pub struct PullSpec {
 
 /// A scenario date: `YYYYMMDD`, `YYYYMM` (the first of that month) or a relative date
 /// (`today-10d`, `month-1m`), resolved against the run's date.
-pub fn resolve_date(s: &str, today: chrono::NaiveDate) -> Result<chrono::NaiveDate, String> {
+pub(crate) fn resolve_date(s: &str, today: chrono::NaiveDate) -> Result<chrono::NaiveDate, String> {
     if s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit()) {
         return chrono::NaiveDate::parse_from_str(&format!("{s}01"), "%Y%m%d")
             .map_err(|_| format!("{s:?} is not a month written YYYYMM"));
@@ -82,7 +82,7 @@ pub enum CardCommand {
 }
 
 impl CardCommand {
-    pub fn ins(self) -> u8 {
+    pub(crate) fn ins(self) -> u8 {
         match self {
             CardCommand::Select => 0xA4,
             CardCommand::Read => 0xB0,

@@ -24,21 +24,21 @@ impl ApiExchange<'_> {
         self.x.path.split('?').next().unwrap_or_default()
     }
 
-    pub fn is_login(&self) -> bool {
+    pub(crate) fn is_login(&self) -> bool {
         self.path() == AUTH_PATH
     }
 
-    pub fn is_search(&self) -> bool {
+    pub(crate) fn is_search(&self) -> bool {
         self.path() == SEARCH_PATH
     }
 
     /// Journal time when the request arrived.
-    pub fn started_ms(&self) -> f64 {
+    pub(crate) fn started_ms(&self) -> f64 {
         self.t_ms - self.x.duration_ms
     }
 
     /// Journal time when the answer left (after any latency a fault added).
-    pub fn answered_ms(&self) -> f64 {
+    pub(crate) fn answered_ms(&self) -> f64 {
         self.t_ms + self.x.delay_ms as f64
     }
 

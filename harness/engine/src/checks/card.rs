@@ -87,7 +87,7 @@ fn apdus(seen: &[Seen]) -> impl Iterator<Item = &Apdu> {
 }
 
 /// Every check of one `verify_card_pin` step.
-pub fn card_pin_checks(
+pub(crate) fn card_pin_checks(
     expect: &Expect,
     params: &VerifyCardPinParams,
     answer: &CallAnswer<VerifyCardPinResult>,

@@ -6,7 +6,7 @@ use onshi_protocol::CheckInfo;
 use onshi_protocol::ids;
 
 /// Checks that a case enables for its whole timeline with `checks = [...]`.
-pub const CASE_CHECKS: &[CheckId] = &[
+pub(crate) const CASE_CHECKS: &[CheckId] = &[
     ids::API_TOKEN_REUSE,
     ids::FS_REQ_ATOMIC,
     ids::FS_REQ_DUP,
@@ -15,7 +15,7 @@ pub const CASE_CHECKS: &[CheckId] = &[
     ids::FACE_ONCE,
 ];
 
-pub const CATALOGUE: &[CheckInfo] = &[
+pub(crate) const CATALOGUE: &[CheckInfo] = &[
     CheckInfo {
         id: ids::OUT_VALID,
         title: "QualificationValidity 1 — 有効 is reported as valid",

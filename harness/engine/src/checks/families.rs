@@ -23,7 +23,7 @@ use crate::journal::{Entry, Event};
 use crate::spec::{Expect, FromResult};
 
 /// Polls for a bulk result closer together than this are too fast (real clients: 10 s).
-pub const MIN_BULK_POLL_MS: f64 = 1000.0;
+pub(crate) const MIN_BULK_POLL_MS: f64 = 1000.0;
 /// The synthetic code of a 薬剤 / 特定健診 request refused for lack of consent.
 const NO_CONSENT_CODE: &str = "SYN-M1001";
 
@@ -122,7 +122,7 @@ fn registrations(window: &[Entry]) -> HashMap<String, (bool, Option<String>, u64
     out
 }
 
-pub fn register(
+pub(crate) fn register(
     params: &RegisterReferenceNumberParams,
     answer: &CallAnswer<RegisterReferenceNumberResult>,
     expect: &Expect,

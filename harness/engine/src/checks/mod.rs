@@ -19,7 +19,7 @@ use onshi_protocol::ids;
 use serde::{Deserialize, Serialize};
 
 pub use card::CardFacts;
-pub use catalogue::{CASE_CHECKS, CATALOGUE};
+pub(crate) use catalogue::{CASE_CHECKS, CATALOGUE};
 pub use chain::chain;
 
 use crate::journal::Entry;
@@ -40,7 +40,7 @@ pub fn info(id: &str) -> Option<&'static CheckInfo> {
 }
 
 /// The checks a `record = "result"` expectation reports.
-pub const RECORD_CHECKS: &[CheckId] = &[
+pub(crate) const RECORD_CHECKS: &[CheckId] = &[
     ids::REC_INSURER,
     ids::REC_CARD,
     ids::REC_NAME,
@@ -48,9 +48,9 @@ pub const RECORD_CHECKS: &[CheckId] = &[
     ids::REC_BENEFIT,
 ];
 /// The checks of the request a `confirm_qualification` step sends (unless `request = false`).
-pub const REQUEST_CHECKS: &[CheckId] = &[ids::REQ_CARD, ids::REQ_CONSENT, ids::REQ_DATE];
+pub(crate) const REQUEST_CHECKS: &[CheckId] = &[ids::REQ_CARD, ids::REQ_CONSENT, ids::REQ_DATE];
 /// The checks every `verify_card_pin` step can report (besides its outcome).
-pub const CARD_CHECKS: &[CheckId] = &[
+pub(crate) const CARD_CHECKS: &[CheckId] = &[
     ids::CARD_AID,
     ids::CARD_NO_RETRY,
     ids::CARD_TRIES,
@@ -60,11 +60,11 @@ pub const CARD_CHECKS: &[CheckId] = &[
     ids::CARD_SIGN,
 ];
 /// The checks of how a client uses the API in a `confirm_qualification` step with `via = "api"`.
-pub const API_USE_CHECKS: &[CheckId] = &[ids::API_RETRY_001, ids::API_STORM_001];
+pub(crate) const API_USE_CHECKS: &[CheckId] = &[ids::API_RETRY_001, ids::API_STORM_001];
 
 /// CLIENT-CRASH: the adapter exited during step `step`'s `method` call. `window` is the
 /// case's journal so far; the last thing the World sent the client in it is named.
-pub fn client_crash(
+pub(crate) fn client_crash(
     method: &str,
     step: usize,
     exit: &str,
@@ -152,7 +152,7 @@ pub const DESK_TIMEOUT_MS: u64 = 15_000;
 /// CLIENT-TIMEOUT for a case whose times follow the client's time-out: a warning when the
 /// client declared one longer than `limit_ms`; nothing when it declared none (it follows
 /// `timeout_ms`).
-pub fn client_timeout(declared_ms: Option<u64>, limit_ms: u64) -> Option<CheckResult> {
+pub(crate) fn client_timeout(declared_ms: Option<u64>, limit_ms: u64) -> Option<CheckResult> {
     let t = declared_ms?;
     let secs = |ms: u64| format!("{:.1} s", ms as f64 / 1000.0);
     Some(CheckResult {
@@ -181,7 +181,7 @@ pub fn client_timeout(declared_ms: Option<u64>, limit_ms: u64) -> Option<CheckRe
 
 /// The check an outcome expectation is reported under: the case's `check`, or by the expected
 /// outcome (OUT-TIMEOUT when an expected `error` never came because the client fell silent).
-pub fn outcome_check(expect: &Expect, timed_out: bool) -> Option<CheckId> {
+pub(crate) fn outcome_check(expect: &Expect, timed_out: bool) -> Option<CheckId> {
     let expected = expect.outcome?;
     if let Some(c) = expect.check {
         return Some(c);
@@ -199,7 +199,7 @@ pub fn outcome_check(expect: &Expect, timed_out: bool) -> Option<CheckId> {
 
 /// Every check a step with these expectations can report: a `confirm_qualification` (with
 /// its `via`) or an `import_face` (`None`).
-pub fn checks_of_expect(expect: &Expect, confirm: Option<Via>) -> Vec<CheckId> {
+pub(crate) fn checks_of_expect(expect: &Expect, confirm: Option<Via>) -> Vec<CheckId> {
     let mut ids: Vec<CheckId> = Vec::new();
     ids.extend(outcome_check(expect, false));
     if expect.within_ms.is_some() {
@@ -292,7 +292,7 @@ pub fn window(entries: &[Entry], from: u64, to: u64) -> &[Entry] {
 
 impl<T> CallAnswer<T> {
     /// The answer, borrowed.
-    pub fn by_ref(&self) -> CallAnswer<&T> {
+    pub(crate) fn by_ref(&self) -> CallAnswer<&T> {
         match self {
             CallAnswer::Answered(a) => CallAnswer::Answered(a),
             CallAnswer::TimedOut { after_ms } => CallAnswer::TimedOut { after_ms: *after_ms },

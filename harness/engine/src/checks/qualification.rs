@@ -43,9 +43,9 @@ const API: Source = Source {
 };
 
 /// More logins and searches than this for one confirmation is a storm (API-STORM-001).
-pub const STORM_REQUESTS: usize = 10;
+pub(crate) const STORM_REQUESTS: usize = 10;
 /// More logins than this for one confirmation is a storm.
-pub const STORM_LOGINS: usize = 3;
+pub(crate) const STORM_LOGINS: usize = 3;
 /// Slack for `Retry-After` (clock granularity between the mock and the journal).
 const RETRY_SLACK_MS: f64 = 100.0;
 
@@ -53,7 +53,7 @@ const RETRY_SLACK_MS: f64 = 100.0;
 /// found in its logins and searches, and the file-system and API checks the case declares
 /// (`declared`). `imports` are the face files the client imported, each with the last
 /// journal event of its import step.
-pub fn case_level(
+pub(crate) fn case_level(
     declared: &[String],
     api: ApiSetup,
     entries: &[Entry],
@@ -69,7 +69,7 @@ pub fn case_level(
 }
 
 /// The case-level checks judged after every step's own (they read the whole case).
-pub fn case_level_last(declared: &[String], entries: &[Entry], out: &mut Vec<CheckResult>) {
+pub(crate) fn case_level_last(declared: &[String], entries: &[Entry], out: &mut Vec<CheckResult>) {
     if declared.iter().any(|c| *c == ids::FS_REQ_ATOMIC) {
         atomic_check(entries, out);
     }

@@ -49,7 +49,7 @@ fn text(bytes: &[u8]) -> (String, &'static str) {
 /// `expected` and `actual` escaped, with the part of each line that differs marked: the
 /// lines are compared in order, and within a line what lies between the common start and
 /// the common end is marked.
-pub fn diff(expected: &str, actual: &str) -> (String, String) {
+pub(crate) fn diff(expected: &str, actual: &str) -> (String, String) {
     let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
     let mut out = (String::new(), String::new());
     for i in 0..e.len().max(a.len()) {

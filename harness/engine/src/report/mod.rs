@@ -16,7 +16,7 @@ pub use console::{failure_details, pcsc_notice, root_cause_summary, summary_tabl
 pub use junit::junit_xml;
 
 /// The schema name written in every report.
-pub const SCHEMA: &str = "onshi-report/1";
+pub(crate) const SCHEMA: &str = "onshi-report/1";
 
 /// A case's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -131,7 +131,7 @@ impl CaseReport {
     /// The failures that followed from no other in the case (`caused_by` unset) — the first
     /// of each check ID, as a check repeated on retries is one mistake — each with the
     /// failures that followed from it.
-    pub fn root_failures(&self) -> Vec<(&CheckResult, Vec<&CheckResult>)> {
+    pub(crate) fn root_failures(&self) -> Vec<(&CheckResult, Vec<&CheckResult>)> {
         let failures: Vec<&CheckResult> = self.failures().collect();
         let mut roots: Vec<&CheckResult> = Vec::new();
         for f in failures.iter().filter(|f| f.caused_by.is_none()) {
@@ -165,7 +165,7 @@ pub struct RootCause<'a> {
 }
 
 /// The run's root causes, the most widespread first.
-pub fn root_causes(report: &RunReport) -> Vec<RootCause<'_>> {
+pub(crate) fn root_causes(report: &RunReport) -> Vec<RootCause<'_>> {
     let mut causes: Vec<RootCause<'_>> = Vec::new();
     for c in report.cases.iter().filter(|c| c.verdict == Verdict::Fail) {
         for (root, after) in c.root_failures() {

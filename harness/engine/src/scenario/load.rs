@@ -76,7 +76,7 @@ impl Suite {
 }
 
 /// The most steps one case may have (real cases have a few dozen).
-pub const MAX_STEPS: usize = 1000;
+pub(crate) const MAX_STEPS: usize = 1000;
 
 /// Loads every `*.toml` below `dir`; the profiles under `rush/` through `rushes`.
 pub fn load_dir(dir: &Path, registry: &Registry, rushes: &dyn Rushes) -> Result<Suite, Vec<LoadError>> {
@@ -352,7 +352,7 @@ fn case_timeout(text: &str) -> Option<u64> {
 impl Suite {
     /// `case` with its times following a client that declared its own time-out of
     /// `timeout_ms` (unchanged when the case has no time expressions).
-    pub fn for_client_timeout(&self, case: &Case, timeout_ms: u64, registry: &Registry) -> Result<Case, String> {
+    pub(crate) fn for_client_timeout(&self, case: &Case, timeout_ms: u64, registry: &Registry) -> Result<Case, String> {
         let Some(text) = &case.text else {
             return Ok(case.clone());
         };

@@ -13,7 +13,7 @@ pub use crate::steps::Step;
 
 pub use crate::spec::{
     ApiSetup, CardCommand, CardSpec, CertificateChoice, Expect, FromResult, LoadError, PeriodChoice, PeriodSpec,
-    PullSpec, ReferenceSpec, Severity, SlowSpec, resolve_date,
+    PullSpec, ReferenceSpec, Severity, SlowSpec,
 };
 pub use load::{RUSH_DIR, Suite, load_dir, load_sources};
 

@@ -31,7 +31,7 @@ pub struct ExprError {
 }
 
 /// Whether `text` has a time expression anywhere (without evaluating it).
-pub fn uses_timeout(text: &str) -> bool {
+pub(crate) fn uses_timeout(text: &str) -> bool {
     let mut found = false;
     let _ = scan(text, |_, content| {
         if looks_like_expression(content) {
@@ -43,7 +43,7 @@ pub fn uses_timeout(text: &str) -> bool {
 }
 
 /// Replaces every quoted time expression in `text` by its value for `timeout_ms`.
-pub fn substitute(text: &str, timeout_ms: u64) -> Result<Substituted, ExprError> {
+pub(crate) fn substitute(text: &str, timeout_ms: u64) -> Result<Substituted, ExprError> {
     let mut uses = false;
     let out = scan(text, |line, content| {
         if !looks_like_expression(content) {

@@ -172,7 +172,7 @@ impl ParseContext<'_> {
 
     /// A card image named by a relative path in a case file is the file's neighbour, not the
     /// working directory's: the suite may be run from anywhere.
-    pub fn card_path(&self, card: String) -> String {
+    pub(crate) fn card_path(&self, card: String) -> String {
         let is_path = card.ends_with(".toml") || card.contains('/');
         match self.case_dir {
             Some(dir) if is_path && Path::new(&card).is_relative() => dir.join(&card).display().to_string(),
@@ -317,7 +317,7 @@ pub struct Step(Box<dyn Defined>);
 
 impl Step {
     /// The `do = "…"` name.
-    pub fn action(&self) -> &'static str {
+    pub(crate) fn action(&self) -> &'static str {
         self.0.name()
     }
 
