@@ -46,7 +46,7 @@ fn every_defect_is_caught_by_its_case_and_passes_the_rest() {
             }
             let load_dependent = LOAD_DEPENDENT.iter().find(|(name, c)| *name == d.name && c.case == id);
             if let Some((_, c)) = load_dependent {
-                let ok = verdict == "pass" || (verdict == "fail" && failed.iter().all(|f| f == c.check));
+                let ok = verdict == "pass" || (verdict == "fail" && failed.iter().all(|f| *f == c.check));
                 if !ok {
                     problems.push(format!(
                         "{}: {id} may fail only with {} but is {verdict} {failed:?}",
@@ -56,7 +56,7 @@ fn every_defect_is_caught_by_its_case_and_passes_the_rest() {
                 continue;
             }
             match (d.check_for(id), verdict.as_str()) {
-                (Some(check), "fail") if failed.iter().any(|f| f == check) => {
+                (Some(check), "fail") if failed.iter().any(|f| *f == check) => {
                     proven.insert(id.clone());
                 }
                 (Some(check), "fail") => problems.push(format!(

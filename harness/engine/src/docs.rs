@@ -12,7 +12,7 @@ use crate::scenario::{Severity, Suite};
 pub struct Proof {
     pub case: &'static str,
     pub defect: &'static str,
-    pub check: &'static str,
+    pub check: onshi_protocol::CheckId,
     pub behaviour: &'static str,
 }
 
