@@ -384,4 +384,50 @@ mod tests {
         assert_eq!((t.as_str(), note), ("検証", " (decoded from Shift_JIS)"));
         assert_eq!(text("検証".as_bytes()).1, "");
     }
+
+    /// Everything a client controls — its messages, its name, the values it stored, the
+    /// bytes it wrote — reaches the page escaped by the one escaping function: a client's text
+    /// can never become markup in a reviewer's browser.
+    #[test]
+    fn client_text_is_escaped_everywhere() {
+        use crate::checks::{CheckResult, Status};
+        use crate::report::fixtures::{case, report};
+        use onshi_terminal::events::Blob;
+        const HOSTILE: &str = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>";
+        let failed = CheckResult {
+            id: "OUT-MESSAGE".into(),
+            status: Status::Fail,
+            message: format!("the client showed {HOSTILE}"),
+            expected: Some(format!("expected {HOSTILE}")),
+            actual: Some(format!("actual {HOSTILE}")),
+            events: vec![2],
+            step: Some(1),
+            caused_by: None,
+        };
+        let mut r = report(vec![
+            case(Verdict::Fail, vec![failed], None),
+            case(Verdict::Error, vec![], Some(HOSTILE)),
+        ]);
+        r.run.client = Some(crate::report::ClientReport {
+            name: HOSTILE.into(),
+            version: HOSTILE.into(),
+            capabilities: vec![HOSTILE.into()],
+        });
+        r.run.adapter = HOSTILE.into();
+        let journal = vec![Entry {
+            seq: 2,
+            t_ms: 1.0,
+            event: Event::Terminal(TerminalEvent::RequestTaken {
+                name: format!("OQSsiquc01req_{HOSTILE}.xml"),
+                bytes: Blob(format!("<?xml version=\"1.0\"?><XmlMsg>{HOSTILE}</XmlMsg>").into_bytes()),
+            }),
+        }];
+        let html = render(&r, &journal);
+        assert!(!html.contains("<script"), "a raw <script in the page");
+        assert!(!html.contains("<img"), "a raw <img in the page");
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "the text is shown, escaped"
+        );
+    }
 }

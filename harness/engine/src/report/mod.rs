@@ -2,6 +2,8 @@
 //! Its schema is `docs/report.schema.json` (generated from these types).
 
 mod console;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod html;
 mod junit;
 pub mod svg;
