@@ -1,6 +1,7 @@
 //! The vocabulary of case files that steps, the World and the checks share: cards,
 //! expectations, dates, the client's credentials. Plain data, deserialised from the TOML of
 //! `docs/scenario-format.md`; it imports nothing else of the engine.
+#![warn(missing_docs)] // the report and the case vocabulary are read by vendors: every item says what it is
 
 use onshi_protocol::driver::{Outcome, PullKind};
 use std::fmt;
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApiSetup {
+    /// Which client certificate (default: the valid one).
     #[serde(default)]
     pub client_certificate: CertificateChoice,
 }
@@ -34,18 +36,26 @@ pub enum CertificateChoice {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReferenceSpec {
+    /// The clinic's patient ID to register (1–50 characters).
     pub reference_number: String,
+    /// Whose card it is registered for.
     pub card: CardSpec,
 }
 
 /// What a `pull_bulk` step asks for. Dates may be relative (`today-10d`, `month`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PullSpec {
+    /// 医療扶助, 訪問診療 or オンライン診療.
     pub kind: PullKind,
+    /// (medical_aid) the month of treatment.
     pub month: Option<String>,
+    /// The first day of the consent period.
     pub consent_from: Option<String>,
+    /// The last day of the consent period.
     pub consent_to: Option<String>,
+    /// (online) the first day of the examination period.
     pub examined_from: Option<String>,
+    /// (online) the last day of the examination period.
     pub examined_to: Option<String>,
 }
 
@@ -63,7 +73,9 @@ pub(crate) fn resolve_date(s: &str, today: chrono::NaiveDate) -> Result<chrono::
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PeriodSpec {
+    /// The first month.
     pub from: String,
+    /// The last month.
     pub to: String,
 }
 
@@ -96,6 +108,7 @@ impl CardCommand {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CardSpec {
+    /// The persona whose card it is (fixtures/personas.toml).
     pub persona: Option<String>,
     /// Which of the persona's cards: the current one (default) or the one before it.
     #[serde(default)]
@@ -103,18 +116,26 @@ pub struct CardSpec {
     /// Leave the branch number out (e.g. twins sharing a card).
     #[serde(default)]
     pub omit_branch: bool,
+    /// (explicit card) 保険者番号 as printed.
     pub insurer_number: Option<String>,
+    /// (explicit card) 記号.
     pub symbol: Option<String>,
+    /// (explicit card) 番号.
     pub number: Option<String>,
+    /// (explicit card) 枝番.
     pub branch: Option<String>,
+    /// (explicit card) the birth date, YYYYMMDD.
     pub birthdate: Option<String>,
 }
 
+/// Which of a persona's cards.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PeriodChoice {
+    /// The card of the current insurance period.
     #[default]
     Current,
+    /// The card before it (a patient who changed insurer and shows the old card).
     Previous,
 }
 
@@ -122,7 +143,9 @@ pub enum PeriodChoice {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SlowSpec {
+    /// In how many pieces the file is written.
     pub chunks: usize,
+    /// The pause between two pieces.
     pub interval_ms: u64,
 }
 
@@ -130,6 +153,7 @@ pub struct SlowSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FromResult {
+    /// `"result"`: what the terminal (or the API) answered.
     Result,
 }
 
@@ -137,6 +161,7 @@ pub enum FromResult {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
+    /// The outcome the client must report.
     pub outcome: Option<Outcome>,
     /// The check the outcome expectation is reported under (default: by outcome, OUT-*).
     pub check: Option<onshi_protocol::CheckId>,
@@ -144,7 +169,9 @@ pub struct Expect {
     pub message: Option<FromResult>,
     /// The stored record equals the terminal's result.
     pub record: Option<FromResult>,
+    /// (import_face) the consents the client stored equal the face result's.
     pub consents: Option<FromResult>,
+    /// (import_face) the 照会番号 the client stored equals the face result's.
     pub reference_number: Option<FromResult>,
     /// The request carries the card, consent and date as given (default: true).
     pub request: Option<bool>,
@@ -166,8 +193,11 @@ pub struct Expect {
 /// A problem in a case or rush profile file, with its line when known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadError {
+    /// The file, as the user gave it or as the suite names it.
     pub file: String,
+    /// The line (1-based), when known.
     pub line: Option<usize>,
+    /// What is wrong.
     pub message: String,
 }
 

@@ -249,6 +249,7 @@ fn case_details(h: &mut String, c: &CaseReport, journal: &[Entry]) {
     h.push_str("</section>");
 }
 
+/// `report.html` of run `r`, with the messages of each failed case taken from `journal`.
 pub fn render(r: &RunReport, journal: &[Entry]) -> String {
     let mut h = String::new();
     let _ = write!(

@@ -1,5 +1,6 @@
 //! The run report: the JSON document every other view (console, JUnit) is derived from.
 //! Its schema is `docs/report.schema.json` (generated from these types).
+#![warn(missing_docs)] // the report and the case vocabulary are read by vendors: every item says what it is
 
 mod console;
 #[cfg(test)]
@@ -24,7 +25,9 @@ pub(crate) const SCHEMA: &str = "onshi-report/1";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
+    /// Every check of the case passed (warnings allowed).
     Pass,
+    /// At least one check failed: the client did something wrong.
     Fail,
     /// The client does not declare a capability the case needs, or its adapter answers
     /// -32601 for a method the case calls.
@@ -34,6 +37,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// The verdict as written in reports.
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Pass => "pass",
@@ -50,31 +54,42 @@ impl std::fmt::Display for Verdict {
     }
 }
 
+/// The program that wrote the report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Tool {
+    /// `onshi-harness`.
     pub name: String,
+    /// Its version.
     pub version: String,
 }
 
 /// The client as its adapter described itself in `initialize`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ClientReport {
+    /// The client's name.
     pub name: String,
+    /// The client's version.
     pub version: String,
+    /// The capabilities it declared (cases needing others are not applicable).
     pub capabilities: Vec<String>,
 }
 
+/// How the run was made.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RunInfo {
+    /// The seed of the synthetic World (`--seed`).
     pub seed: u64,
     /// The reception date the run simulates, YYYYMMDD.
     pub date: String,
     /// When the run started (RFC 3339).
     pub started_at: String,
+    /// How long the run took.
     pub duration_ms: u64,
+    /// The adapter command (`--adapter`).
     pub adapter: String,
     /// Where the cases came from (a folder, or "embedded").
     pub suite: String,
+    /// The client, as its adapter described itself (absent when it never initialised).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<ClientReport>,
     /// The journal (JSON Lines), relative to the report.
@@ -83,12 +98,18 @@ pub struct RunInfo {
     pub terminal_root: String,
 }
 
+/// How many cases ended how.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
+    /// Cases run.
     pub total: usize,
+    /// Cases that passed.
     pub pass: usize,
+    /// Cases that failed.
     pub fail: usize,
+    /// Cases not applicable to the client.
     pub not_applicable: usize,
+    /// Cases that ended in a harness or adapter error.
     pub error: usize,
     /// Failed cases of severity `mandatory`.
     pub mandatory_failures: usize,
@@ -97,21 +118,30 @@ pub struct Summary {
 /// Journal sequence numbers of a case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct JournalSpan {
+    /// The case's first journal entry (`case_start`).
     pub first: u64,
+    /// Its last (`case_end`).
     pub last: u64,
 }
 
 /// One case's outcome.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CaseReport {
+    /// The case ID, e.g. `FILE-QUAL-001`.
     pub id: String,
+    /// What the case tests, in one line.
     pub title: String,
+    /// The requirement IDs it covers (requirements/requirements.toml), joined with ", ".
     pub requirement: String,
+    /// Whether a failure blocks certification.
     pub severity: Severity,
+    /// The suite folder it comes from (`file`, `api`, `card`, …).
     pub area: String,
     /// The scenario file, relative to the suite.
     pub source: String,
+    /// The capabilities the case needs.
     pub capabilities: Vec<String>,
+    /// How the case ended.
     pub verdict: Verdict,
     /// Why the verdict is `error` or `not_applicable`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -119,13 +149,16 @@ pub struct CaseReport {
     /// The catalogue entry explaining `reason` (DRV-* for adapter problems).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason_check: Option<String>,
+    /// How long the case took.
     pub duration_ms: u64,
     /// Every check evaluated, passed ones included.
     pub checks: Vec<CheckResult>,
+    /// Where the case is in the journal.
     pub journal: JournalSpan,
 }
 
 impl CaseReport {
+    /// The checks that failed.
     pub fn failures(&self) -> impl Iterator<Item = &CheckResult> {
         self.checks.iter().filter(|c| c.status == Status::Fail)
     }
@@ -159,8 +192,11 @@ impl CaseReport {
 /// the first failure (as an example) and the checks that failed because of it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RootCause<'a> {
+    /// The check that failed first.
     pub id: &'a str,
+    /// The cases it failed in.
     pub cases: Vec<&'a str>,
+    /// Its first failure.
     pub example: &'a CheckResult,
     /// Check ID and how many times it followed from this cause.
     pub consequences: Vec<(&'a str, usize)>,
@@ -204,9 +240,13 @@ pub(crate) fn root_causes(report: &RunReport) -> Vec<RootCause<'_>> {
 pub struct RunReport {
     /// Always `onshi-report/1`.
     pub schema: String,
+    /// The program that wrote the report.
     pub harness: Tool,
+    /// How the run was made.
     pub run: RunInfo,
+    /// How many cases ended how.
     pub summary: Summary,
+    /// Every case, in the order run.
     pub cases: Vec<CaseReport>,
     /// The exit code of `onshi run`: 0 all applicable cases passed, 1 some failed, 2 harness
     /// or adapter error.

@@ -56,7 +56,9 @@ fn ticks(max: f64, target: usize) -> Vec<f64> {
 
 /// One line of a line chart.
 pub struct Series {
+    /// Its name in the legend.
     pub name: String,
+    /// Its colour (CSS).
     pub color: &'static str,
     /// (x, y) in the chart's units.
     pub points: Vec<(f64, f64)>,
@@ -64,9 +66,13 @@ pub struct Series {
 
 /// A line chart over a shared x axis.
 pub struct LineChart {
+    /// The title above the chart.
     pub title: String,
+    /// The x axis' label.
     pub x_label: String,
+    /// The y axis' label.
     pub y_label: String,
+    /// The lines.
     pub series: Vec<Series>,
 }
 
@@ -78,6 +84,7 @@ const TOP: f64 = 40.0;
 const BOTTOM: f64 = 48.0;
 
 impl LineChart {
+    /// The chart as an inline SVG element (texts escaped).
     pub fn render(&self) -> String {
         let all = self.series.iter().flat_map(|s| s.points.iter());
         let (xmin, xmax, ymax) = all.fold((f64::INFINITY, f64::NEG_INFINITY, 0.0f64), |(a, b, c), &(x, y)| {
@@ -188,7 +195,9 @@ impl LineChart {
 /// Horizontal grouped bars: one group per row label, one bar per measure, value labels at
 /// the bars' ends.
 pub struct BarChart {
+    /// The title above the chart.
     pub title: String,
+    /// The unit of the values (shown at the bars' ends).
     pub unit: String,
     /// The measures, with their colours (e.g. p50, p95, p99).
     pub measures: Vec<(String, &'static str)>,
@@ -197,6 +206,7 @@ pub struct BarChart {
 }
 
 impl BarChart {
+    /// The chart as an inline SVG element (texts escaped).
     pub fn render(&self) -> String {
         let bar = 11.0;
         let gap = 10.0;
