@@ -10,9 +10,13 @@ use crate::scenario::{Severity, Suite};
 /// A deliberate defect that proves a case catches its bug.
 #[derive(Debug, Clone, Copy)]
 pub struct Proof {
+    /// The case that catches the defect.
     pub case: &'static str,
+    /// The defect's `--defect` name.
     pub defect: &'static str,
+    /// The check the case fails with.
     pub check: onshi_protocol::CheckId,
+    /// The wrong behaviour, as a vendor would recognise it.
     pub behaviour: &'static str,
 }
 

@@ -33,18 +33,45 @@ const MAX_STDERR_LINE: u64 = 64 * 1024;
 /// How a call went wrong.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum CallError {
+    /// The adapter answered with a JSON-RPC error.
     #[error("the adapter answered JSON-RPC error {code}: {message}")]
-    Rpc { code: i64, message: String },
+    Rpc {
+        /// The error code (-32601: method not implemented).
+        code: i64,
+        /// The error's message.
+        message: String,
+    },
+    /// No answer within the deadline.
     #[error("the adapter did not answer within {} ms", after.as_millis())]
-    Timeout { after: Duration },
+    Timeout {
+        /// How long the harness waited.
+        after: Duration,
+    },
+    /// The adapter process ended.
     #[error("the adapter exited ({}){}", status.map_or("killed by a signal".to_owned(), |s| format!("status {s}")), tail(stderr_tail))]
-    Exited { status: Option<i32>, stderr_tail: String },
+    Exited {
+        /// Its exit status (none when a signal killed it).
+        status: Option<i32>,
+        /// Its last stderr lines.
+        stderr_tail: String,
+    },
+    /// The adapter could not be started.
     #[error("cannot start the adapter `{command}`: {message}")]
-    Spawn { command: String, message: String },
+    Spawn {
+        /// The adapter command.
+        command: String,
+        /// Why it did not start.
+        message: String,
+    },
+    /// Reading from or writing to the adapter failed.
     #[error("talking to the adapter failed: {0}")]
     Io(String),
+    /// The adapter wrote a line longer than one message may be.
     #[error("the adapter wrote a line longer than {limit} bytes (the protocol's limit for one message)")]
-    LineTooLong { limit: u64 },
+    LineTooLong {
+        /// The limit, in bytes.
+        limit: u64,
+    },
 }
 
 fn tail(s: &str) -> String {

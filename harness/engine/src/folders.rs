@@ -20,26 +20,47 @@ pub(crate) const REPORT_ENTRIES: &[&str] = &[
     "rush",
 ];
 
+/// Why the run's folders cannot be used.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum FolderError {
     #[error(
         "cannot make {path} absolute: {reason} (a relative path is taken against the working directory — was it deleted?)"
     )]
-    NotAbsolute { path: String, reason: String },
+    /// A relative folder could not be made absolute.
+    NotAbsolute {
+        /// The folder as given.
+        path: String,
+        /// Why it cannot be made absolute.
+        reason: String,
+    },
     #[error(
         "the terminal folder {path} is not valid UTF-8: the driver protocol announces it to the adapter as JSON text; choose a UTF-8 path with --terminal-dir"
     )]
-    NotUtf8 { path: String },
+    /// The terminal folder's path is not UTF-8.
+    NotUtf8 {
+        /// The folder.
+        path: String,
+    },
     #[error(
         "the report folder {report} is the terminal folder {terminal} or inside it: the journal and reports would appear in the folder the client watches and be removed between cases; put them elsewhere (--report-dir) or leave --terminal-dir out (default: <report-dir>/terminal)"
     )]
-    ReportInsideTerminal { report: String, terminal: String },
+    /// The report folder is the terminal folder or inside it.
+    ReportInsideTerminal {
+        /// The report folder.
+        report: String,
+        /// The terminal folder.
+        terminal: String,
+    },
     #[error(
         "the terminal folder {terminal} would take the place of the report's own {entry} in {report}; choose another --terminal-dir (default: <report-dir>/terminal)"
     )]
+    /// The terminal folder would replace one of the report's own files or folders.
     TerminalOnReportEntry {
+        /// The terminal folder.
         terminal: String,
+        /// The report folder.
         report: String,
+        /// The report's own entry it would replace.
         entry: String,
     },
 }

@@ -14,35 +14,55 @@ pub const MAX_TEXT_BYTES: u64 = 4 * 1024 * 1024;
 /// Why a file could not be read.
 #[derive(Debug, Error)]
 pub enum InputError {
+    /// The file could not be opened or read.
     #[error("cannot read {path}: {source}")]
     Io {
+        /// The file.
         path: String,
+        /// The error.
         #[source]
         source: std::io::Error,
     },
+    /// The file is larger than a file of its kind may be.
     #[error("{path} is {} — more than the {} a {what} may hold", size_text(*.size), size_text(*.limit))]
     TooLarge {
+        /// The file.
         path: String,
+        /// What it was to be (`scenario file`, `rush profile`, …).
         what: &'static str,
+        /// Its size, in bytes.
         size: u64,
+        /// The limit, in bytes.
         limit: u64,
     },
+    /// Not a regular file, and it gave more than the limit (a device, a pipe).
     #[error("{path} gives more than {} and is not a regular file (a device or a pipe that does not end?); give a {what} as a regular file", size_text(*.limit))]
     Endless {
+        /// The file.
         path: String,
+        /// What it was to be.
         what: &'static str,
+        /// The limit, in bytes.
         limit: u64,
     },
+    /// A directory, a FIFO or a socket, refused before opening.
     #[error("{path} is {kind}, not a file; give a {what} as a regular file")]
     NotAFile {
+        /// The path.
         path: String,
+        /// What it was to be.
         what: &'static str,
+        /// What it is (`a directory`, `a FIFO`, …).
         kind: &'static str,
     },
+    /// The file is not UTF-8 text.
     #[error("{path} is not UTF-8 text (first bad byte at offset {offset}); save the {what} as UTF-8")]
     NotUtf8 {
+        /// The file.
         path: String,
+        /// What it was to be.
         what: &'static str,
+        /// The offset of the first byte that is not UTF-8.
         offset: usize,
     },
 }

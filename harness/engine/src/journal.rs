@@ -17,43 +17,70 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum DriverEvent {
+    /// The adapter process was started.
     Spawned {
+        /// The adapter command.
         command: String,
+        /// Its process id, when known.
         pid: Option<u32>,
     },
+    /// A call was sent.
     Call {
+        /// The JSON-RPC id.
         id: u64,
+        /// The `onshi-driver/1` method.
         method: String,
+        /// Its params, as sent.
         params: Value,
     },
+    /// The adapter answered a call.
     Result {
+        /// The JSON-RPC id.
         id: u64,
+        /// The method answered.
         method: String,
+        /// The result, as received.
         result: Value,
+        /// How long the answer took.
         elapsed_ms: u64,
     },
+    /// The adapter answered a call with a JSON-RPC error.
     Error {
+        /// The JSON-RPC id.
         id: u64,
+        /// The method answered.
         method: String,
+        /// The JSON-RPC error code.
         code: i64,
+        /// The error's message.
         message: String,
+        /// How long the answer took.
         elapsed_ms: u64,
     },
     /// No answer within the deadline.
     Timeout {
+        /// The JSON-RPC id.
         id: u64,
+        /// The method not answered.
         method: String,
+        /// How long the harness waited.
         after_ms: u64,
     },
     /// A stdout line that is not a JSON-RPC response.
     Garbage {
+        /// The line (cut at 64 KiB).
         line: String,
     },
+    /// The adapter process ended.
     Exited {
+        /// Its exit status (none when a signal killed it).
         status: Option<i32>,
+        /// Its last stderr lines.
         stderr_tail: String,
     },
+    /// The harness killed the adapter.
     Killed {
+        /// Why.
         reason: String,
     },
 }
@@ -62,39 +89,63 @@ pub enum DriverEvent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "source", rename_all = "snake_case")]
 pub enum Event {
+    /// The run started.
     Run {
+        /// The harness version.
         harness_version: String,
+        /// The World's seed.
         seed: u64,
+        /// The reception date simulated, YYYYMMDD.
         date: String,
+        /// The adapter command.
         adapter: String,
     },
+    /// A case started.
     CaseStart {
+        /// Its ID.
         case: String,
     },
+    /// A case ended.
     CaseEnd {
+        /// Its ID.
         case: String,
+        /// Its verdict.
         verdict: String,
     },
+    /// A step of a case started.
     Step {
+        /// The case's ID.
         case: String,
+        /// The step, 1-based.
         index: usize,
+        /// Its `do`.
         action: String,
+        /// Details (reserved; `{}` today).
         detail: Value,
     },
+    /// The terminal: the folder's file-system events and the terminal's decisions.
     Terminal(TerminalEvent),
+    /// The national mock: every HTTP exchange and what it found.
     National(NationalEvent),
+    /// The driver client: calls to the adapter and their answers.
     Driver(DriverEvent),
     /// The virtual My Number card on the vpcd link (PC/SC).
     Card {
+        /// The card's id.
         card: String,
+        /// What happened on the link (an APDU and its answer, power, presence).
         link: onshi_card::vpcd::LinkEvent,
     },
+    /// A remark of the harness (why PC/SC cases are not applicable, …).
     Note {
+        /// The remark.
         message: String,
     },
     /// The report of a rush step (`rush.json`'s content).
     Rush {
+        /// The case's ID.
         case: String,
+        /// The rush report.
         report: Value,
     },
 }
@@ -102,8 +153,11 @@ pub enum Event {
 /// A journal entry: sequence number, milliseconds since the run started, the event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
+    /// Its sequence number: 1, 2, 3 … without gaps.
     pub seq: u64,
+    /// Milliseconds since the run started.
     pub t_ms: f64,
+    /// What happened.
     #[serde(flatten)]
     pub event: Event,
 }
@@ -151,10 +205,12 @@ impl Journal {
         entries.get(lo..hi).map(<[Entry]>::to_vec).unwrap_or_default()
     }
 
+    /// How many entries there are.
     pub fn len(&self) -> usize {
         self.entries.lock().expect("journal").len()
     }
 
+    /// Whether nothing was journaled yet.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -171,7 +227,7 @@ impl Journal {
     }
 }
 
-/// Reads a journal written by [`Journal::append_jsonl`].
+/// Reads a journal written by the run (`journal.jsonl`).
 pub fn read_jsonl(path: &Path) -> std::io::Result<Vec<Entry>> {
     let text = std::fs::read_to_string(path)?;
     text.lines()

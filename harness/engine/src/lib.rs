@@ -1,10 +1,14 @@
 //! # onshi-harness — the engine
 //!
 //! Scenarios ([`scenario`]) drive the World ([`world`]: registry, national service,
-//! terminal) and a client's adapter ([`driver`], `onshi-driver/1`) through the [`runner`];
-//! everything that crosses an interface goes into the [`journal`]; [`checks`] are pure
-//! functions over the journal; [`report`] turns verdicts into JSON, JUnit and console text.
-//! [`serve`] assembles the same World for manual use (`onshi serve`).
+//! terminal) and a client's adapter ([`driver`], `onshi-driver/1`) through [`run`], one
+//! step kind per module of [`steps`]; everything that crosses an interface goes into the
+//! [`journal`]; [`checks`] are pure functions over the journal; [`report`] turns verdicts
+//! into JSON, JUnit, HTML and console text. [`serve`] assembles the same World for manual use
+//! (`onshi serve`). The reception rush is its own crate (`onshi-rush`), reached through
+//! [`steps::Rushes`]. Every public item is documented (`missing_docs` warns).
+
+#![warn(missing_docs)]
 
 mod capped_log;
 pub mod checks;

@@ -15,6 +15,7 @@ use crate::checks;
 pub struct RunOptions {
     /// The adapter command (run with `sh -c`).
     pub adapter: String,
+    /// The seed of the synthetic World.
     pub seed: u64,
     /// The reception date the World simulates.
     pub date: NaiveDate,
@@ -36,6 +37,7 @@ pub struct RunOptions {
 }
 
 impl RunOptions {
+    /// Options with the defaults of `onshi run`.
     pub fn new(adapter: impl Into<String>, date: NaiveDate, report_dir: PathBuf) -> Self {
         RunOptions {
             adapter: adapter.into(),

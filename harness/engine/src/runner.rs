@@ -23,7 +23,9 @@ pub use crate::options::RunOptions;
 
 /// Notified as the run progresses (the CLI draws a progress bar).
 pub trait Progress {
+    /// Case `index` of `total` starts.
     fn started(&mut self, _index: usize, _total: usize, _case: &Case) {}
+    /// A case ended.
     fn finished(&mut self, _report: &CaseReport) {}
 }
 
@@ -35,14 +37,19 @@ impl Progress for Quiet {}
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("cannot write the report folder {path}: {source}")]
+    /// The report folder cannot be written.
     ReportDir {
+        /// The folder.
         path: String,
         #[source]
+        /// The error.
         source: std::io::Error,
     },
     #[error(transparent)]
+    /// The World could not start.
     World(#[from] crate::world::WorldError),
     #[error(transparent)]
+    /// The run's folders are unusable.
     Folders(#[from] crate::folders::FolderError),
 }
 

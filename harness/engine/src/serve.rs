@@ -33,20 +33,28 @@ use crate::spec::CardSpec;
 /// The persona the printed example confirms.
 pub(crate) const EXAMPLE_PERSONA: &str = "valid-kenpo-insured";
 
+/// Why `onshi serve` could not start.
 #[derive(Debug, Error)]
 pub enum ServeError {
+    /// A file or folder could not be written.
     #[error("{path}: {source}")]
     Io {
+        /// The file or folder.
         path: String,
+        /// The error.
         #[source]
         source: std::io::Error,
     },
+    /// A listener could not be opened.
     #[error("the national mock cannot start on {addr}: {source}")]
     Listen {
+        /// The address.
         addr: SocketAddr,
+        /// The error.
         #[source]
         source: std::io::Error,
     },
+    /// Anything else that stopped the set-up.
     #[error("{0}")]
     Setup(String),
 }
@@ -64,44 +72,64 @@ pub enum NationalChoice {
     /// without TLS on `plain` if given (as behind a TLS-terminating proxy: logins need a
     /// client certificate, so they go to the TLS listener; searches work on both).
     Local {
+        /// The API (TLS).
         listen: SocketAddr,
+        /// The admin API.
         admin: SocketAddr,
+        /// The API without TLS, if wanted.
         plain: Option<SocketAddr>,
     },
     /// Use a mock started elsewhere (`--national URL`); `ca_pem` is the CA it is signed by,
     /// `terminal_key` the key that mock printed for its terminal channel.
     Remote {
+        /// The mock's URL.
         url: String,
+        /// The CA its server certificate is signed by (PEM), if not the test PKI's.
         ca_pem: Option<String>,
+        /// The key of its terminal channel.
         terminal_key: String,
     },
 }
 
+/// How to run `onshi serve`.
 pub struct ServeOptions {
     /// Where the journal, the terminal folder and the client files go.
     pub dir: PathBuf,
+    /// Where the national system is.
     pub national: NationalChoice,
+    /// The population.
     pub registry: Arc<Registry>,
+    /// The error codes the World answers with.
     pub catalogue: Arc<ErrorCatalogue>,
+    /// The clinic's institution code.
     pub institution_code: String,
+    /// The seed of the synthetic World.
     pub seed: u64,
+    /// The test PKI.
     pub pki: Pki,
 }
 
 /// Files written for the client.
 pub struct ClientFiles {
+    /// The CA certificate to trust the mock with.
     pub ca: PathBuf,
+    /// The clinic's client certificate.
     pub cert: PathBuf,
+    /// Its private key.
     pub key: PathBuf,
+    /// The login credentials (JSON).
     pub credentials: PathBuf,
+    /// An example search body.
     pub search: PathBuf,
     /// A search body for every persona (`search-<persona>.json`).
     pub searches: PathBuf,
+    /// An example request file for the folder interface.
     pub request: PathBuf,
 }
 
 /// A running session.
 pub struct Session {
+    /// The API's URL.
     pub national_url: String,
     /// The API without TLS, if asked for.
     pub plain_url: Option<String>,
@@ -110,10 +138,15 @@ pub struct Session {
     /// The key of the mock's terminal channel, when the mock runs here (another `onshi serve
     /// --national` needs it).
     pub terminal_key: Option<String>,
+    /// The terminal's folders.
     pub folders: Folders,
+    /// The journal (JSON Lines), written as events happen.
     pub journal_path: PathBuf,
+    /// The files written for the client.
     pub files: ClientFiles,
+    /// The reception date.
     pub date: NaiveDate,
+    /// The clinic's institution code.
     pub institution_code: String,
     terminal: Terminal,
     servers: Vec<Server>,

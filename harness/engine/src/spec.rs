@@ -1,7 +1,6 @@
 //! The vocabulary of case files that steps, the World and the checks share: cards,
 //! expectations, dates, the client's credentials. Plain data, deserialised from the TOML of
 //! `docs/scenario-format.md`; it imports nothing else of the engine.
-#![warn(missing_docs)] // the report and the case vocabulary are read by vendors: every item says what it is
 
 use onshi_protocol::driver::{Outcome, PullKind};
 use std::fmt;

@@ -21,18 +21,25 @@ use crate::clock::SimClock;
 use crate::journal::{Journal, NationalRecorder, TerminalRecorder};
 use crate::spec::{CardSpec, PeriodChoice};
 
+/// Why the World could not do what a case asked.
 #[derive(Debug, Error)]
 pub enum WorldError {
+    /// The terminal folder could not be prepared.
     #[error("cannot prepare the terminal folder {path}: {source}")]
     Folder {
+        /// The folder.
         path: String,
+        /// The error.
         #[source]
         source: std::io::Error,
     },
+    /// The terminal refused (a card it does not know, a folder it cannot watch, …).
     #[error(transparent)]
     Terminal(#[from] TerminalError),
+    /// The national mock could not start.
     #[error("the national mock cannot start: {0}")]
     National(String),
+    /// The case asked for something the World does not have (a persona, a card).
     #[error("{0}")]
     Scenario(String),
 }
@@ -41,17 +48,27 @@ pub enum WorldError {
 /// the national mock serving HTTPS on loopback (which the terminal and API clients use), and
 /// the World's clock.
 pub struct World {
+    /// The terminal's folders (`req/`, `res/`, `face/`).
     pub folders: Folders,
+    /// The population.
     pub registry: Arc<Registry>,
+    /// The national system, as the mock serves it.
     pub national: Arc<National>,
+    /// The error codes the World answers with.
     pub catalogue: Arc<ErrorCatalogue>,
+    /// The run's journal.
     pub journal: Arc<Journal>,
+    /// The World's clock (moves only when a case says so).
     pub clock: Arc<SimClock>,
+    /// The test PKI (the mock's server certificate, the clinic's client certificates).
     pub pki: Pki,
     /// `https://localhost:<port>` of the national mock.
     pub national_url: String,
+    /// The clinic's institution code.
     pub institution_code: String,
+    /// The reception date.
     pub date: NaiveDate,
+    /// The seed of the synthetic World.
     pub seed: u64,
     server: Server,
     terminal_recorder: Arc<dyn onshi_terminal::Recorder>,
@@ -59,7 +76,9 @@ pub struct World {
 
 /// Where the World's events go.
 pub struct Recorders {
+    /// The national mock's exchanges.
     pub national: Arc<dyn onshi_national::events::NationalRecorder>,
+    /// The terminal's file-system events and decisions.
     pub terminal: Arc<dyn onshi_terminal::Recorder>,
 }
 
@@ -75,6 +94,7 @@ impl Recorders {
 
 /// The parts that are fresh for each case.
 pub struct CaseWorld {
+    /// The terminal, with the case's settings.
     pub terminal: Terminal,
     /// The face file the last `present_card` produced.
     pub last_face: Option<String>,
@@ -138,6 +158,7 @@ impl World {
         })
     }
 
+    /// Stops the national mock.
     pub async fn stop(self) {
         self.server.stop().await;
     }

@@ -145,7 +145,7 @@ fn last_world_output(window: &[crate::journal::Entry]) -> Option<(String, u64)> 
     })
 }
 
-/// The default desk limit of [`client_timeout`]: how long a patient can stand at the counter
+/// The default desk limit of CLIENT-TIMEOUT: how long a patient can stand at the counter
 /// with a frozen screen (a harness judgement, not a specification value; `--desk-timeout`).
 pub const DESK_TIMEOUT_MS: u64 = 15_000;
 
@@ -230,7 +230,9 @@ pub(crate) fn checks_of_expect(expect: &Expect, confirm: Option<Via>) -> Vec<Che
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
+    /// The check held.
     Pass,
+    /// The check failed: the client did something wrong.
     Fail,
     /// A finding that does not fail the case.
     Warning,
@@ -242,13 +244,17 @@ pub enum Status {
 /// One check as evaluated in a case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CheckResult {
+    /// The check's ID (docs/checks.md).
     pub id: String,
+    /// How it ended.
     pub status: Status,
     /// What was checked or what went wrong, in the user's terms.
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// What was expected, when the check compares.
     pub expected: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// What the client did.
     pub actual: Option<String>,
     /// Journal sequence numbers of the events that prove it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -265,9 +271,11 @@ pub struct CheckResult {
 /// How a driver call ended, as far as checks are concerned.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CallAnswer<T> {
+    /// The client answered.
     Answered(T),
     /// No answer within the step's deadline.
     TimedOut {
+        /// How long the harness waited.
         after_ms: u64,
     },
 }

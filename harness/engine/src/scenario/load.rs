@@ -64,12 +64,14 @@ impl OneOrMany {
 pub struct Suite {
     /// Where the suite came from (a directory, or "embedded").
     pub origin: String,
+    /// The cases, in file order.
     pub cases: Vec<Case>,
     /// The rush profiles beside the cases (cases' rush steps name them).
     pub profiles: Arc<dyn Profiles>,
 }
 
 impl Suite {
+    /// The case `id`, if the suite has it.
     pub fn case(&self, id: &str) -> Option<&Case> {
         self.cases.iter().find(|c| c.id() == id)
     }

@@ -20,7 +20,9 @@ pub use load::{RUSH_DIR, Suite, load_dir, load_sources};
 /// A case, as its file defines it (see `docs/scenario-format.md`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseDef {
+    /// The case ID, e.g. `FILE-QUAL-001` (also the file's name).
     pub id: String,
+    /// What the case tests, in one line.
     pub title: String,
     /// The requirements covered (IDs of `requirements/requirements.toml`), e.g.
     /// `OQS-IF-001/002`.
@@ -29,6 +31,7 @@ pub struct CaseDef {
     pub requirement: String,
     /// Capabilities the client must declare; otherwise the case is not applicable.
     pub capabilities: Vec<String>,
+    /// Whether a failure blocks certification.
     pub severity: Severity,
     /// Why the case exists, for the catalogue.
     pub summary: String,
@@ -40,6 +43,7 @@ pub struct CaseDef {
     pub client_timeout_ms: Option<u64>,
     /// Some of the case's times follow the client's time-out (docs/scenario-format.md).
     pub follows_client_timeout: bool,
+    /// The terminal's behaviour for this case (`[terminal]`).
     pub terminal: TerminalSettings,
     /// The national mock's strictness for this case.
     pub national: ServerSettings,
@@ -52,6 +56,7 @@ pub struct CaseDef {
 /// A loaded case.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Case {
+    /// The case as its file defines it.
     pub def: CaseDef,
     /// The file it came from, relative to the suite root.
     pub source: String,
@@ -63,6 +68,7 @@ pub struct Case {
 }
 
 impl Case {
+    /// The case's ID.
     pub fn id(&self) -> &str {
         &self.def.id
     }

@@ -10,6 +10,7 @@ use serde::Deserialize;
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Requirement {
+    /// The ID cases name it by.
     pub id: String,
     /// One line, in English.
     pub title: String,
@@ -59,6 +60,7 @@ impl RequirementId {
         })
     }
 
+    /// The requirement's ID.
     pub fn as_str(self) -> &'static str {
         &self.0.id
     }

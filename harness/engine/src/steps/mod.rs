@@ -1,10 +1,10 @@
 //! Steps: one module per step kind — the `do = "…"` of a case's `[[step]]`. Each kind
-//! implements [`StepKind`]: it reads its own TOML keys, checks them against the registry, runs
+//! implements `StepKind`: it reads its own TOML keys, checks them against the registry, runs
 //! against the World and the driver, and judges its own checks over the journal. Its
 //! definition and what it recorded while running are associated types, so a definition is
 //! only ever judged with its own record.
 //!
-//! Adding a step kind is one new file here and one line in [`KINDS`]
+//! Adding a step kind is one new file here and one line in `KINDS`
 //! (docs/scenario-format.md, "Adding a step kind").
 
 pub(crate) mod advance_clock;

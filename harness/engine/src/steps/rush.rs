@@ -64,14 +64,21 @@ pub trait RushPlan: Send + Sync + fmt::Debug {
 /// What a rush step gives the rush to run.
 #[derive(Debug, Clone)]
 pub struct RushRun {
+    /// The adapter command (each reader and reception PC runs its own instance).
     pub adapter: String,
+    /// The seed of the rush's World.
     pub seed: u64,
     /// The folder of the rush's own World and logs.
     pub work_dir: PathBuf,
+    /// The longest wait for one call.
     pub call_timeout: Duration,
+    /// The clinic's institution code.
     pub institution_code: String,
+    /// The error codes the World answers with.
     pub catalogue: Arc<ErrorCatalogue>,
+    /// The population.
     pub registry: Arc<Registry>,
+    /// The reception date.
     pub date: chrono::NaiveDate,
 }
 
