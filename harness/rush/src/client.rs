@@ -19,6 +19,7 @@ pub enum Taken {
 }
 
 impl Taken {
+    /// When the client had the result, or gave up.
     pub fn at(self) -> u64 {
         match self {
             Taken::Imported(t) | Taken::GaveUp(t) => t,
@@ -45,6 +46,7 @@ pub(crate) fn draw(d: &Delay, r: &mut Stream) -> u64 {
 /// Every result imported a time drawn from `import` after it is there; never gives up.
 #[derive(Debug, Clone)]
 pub struct Drawn {
+    /// How long after the result is there the client has imported it.
     pub import: Delay,
     /// Where the distribution came from (`None`: the profile's `world.client_import`).
     pub origin: Option<String>,

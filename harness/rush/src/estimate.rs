@@ -26,7 +26,9 @@ pub const BASE_BYTES: f64 = 64.0 * 1024.0 * 1024.0;
 
 /// Ceilings above which a run is refused unless forced (`--force`).
 pub const MAX_VIRTUAL_PATIENTS: f64 = 1_000_000_000.0;
+/// The most patients a real-time run may plan without `--force`.
 pub const MAX_REAL_PATIENTS: f64 = 2_000_000.0;
+/// The most memory (bytes) a run may be expected to need without `--force`.
 pub const MAX_MEMORY_BYTES: f64 = 2.0 * 1024.0 * 1024.0 * 1024.0;
 /// Real time: the most patients per second the harness is known to drive on 2 cores with the
 /// reference client (docs/performance.md); more arrive late and the latencies are the
@@ -36,13 +38,16 @@ pub const REAL_PATIENTS_PER_S: f64 = 1_600.0;
 /// The cost of one run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Estimate {
+    /// The facilities of the partition.
     pub facilities: u64,
     /// Expected patients over the window (all facilities of the partition).
     pub patients: f64,
     /// Expected patients of the busiest facility (virtual time holds one facility's
     /// patients at a time per thread).
     pub busiest_facility: f64,
+    /// The memory the run is expected to need, in bytes.
     pub memory_bytes: f64,
+    /// How long the run is expected to take.
     pub wall: Duration,
     /// Real time: the highest arrival rate, patients per second over all facilities.
     pub peak_per_s: f64,
@@ -52,9 +57,19 @@ pub struct Estimate {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// Virtual time on this many threads, on a machine with this many CPUs.
-    Virtual { threads: usize, cpus: usize },
+    /// Virtual time.
+    Virtual {
+        /// Worker threads.
+        threads: usize,
+        /// The machine's CPUs.
+        cpus: usize,
+    },
     /// Real time, with this much time after the window for visits under way.
-    Real { drain: Duration },
+    /// Real time.
+    Real {
+        /// Time after the window for visits under way.
+        drain: Duration,
+    },
 }
 
 /// The estimate for `profile` over `window_us`, on `partition`.

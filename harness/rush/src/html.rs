@@ -45,6 +45,7 @@ fn s(ms: f64) -> f64 {
     ms / 1000.0
 }
 
+/// `rush.html`: the summary, the SLOs and the charts of report `r` as one self-contained page.
 pub fn render(r: &RushReport) -> String {
     let mut h = String::new();
     let _ = write!(

@@ -7,10 +7,12 @@
 //! A [`profile`] says which facilities run, how patients arrive and confirm, and how long
 //! each step takes. Patients arrive on an open curve per facility and queue for the
 //! facility's readers and reception PCs (one patient each at a time). Each visit passes the
-//! [`Mark`](profile::Mark)s arrived → served → sent → picked up → answered → written →
+//! [`Mark`]s arrived → served → sent → picked up → answered → written →
 //! imported; [`stats`] keeps an HdrHistogram per stage, counted from the *intended* arrival
 //! (coordinated-omission safe), plus time series for the charts. [`simulate`] runs a profile
 //! on virtual time (the client a [`client`] model), [`live`] in real time against a client's adapter; [`report`] turns the statistics into the summary, JSON and SLO verdicts.
+
+#![warn(missing_docs)]
 
 pub mod client;
 pub mod estimate;

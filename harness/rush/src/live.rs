@@ -46,42 +46,66 @@ use onshi_harness::world::{Recorders, World, period_card};
 pub const LATE_START: Duration = Duration::from_millis(50);
 
 #[derive(Debug, Error)]
+/// Why a real-time run could not run.
 pub enum LiveError {
     #[error(transparent)]
+    /// The World could not start.
     World(#[from] onshi_harness::world::WorldError),
     #[error("adapter {index} cannot start: {message}")]
-    Adapter { index: usize, message: String },
+    /// An instance of the adapter could not start.
+    Adapter {
+        /// Which instance.
+        index: usize,
+        /// Why.
+        message: String,
+    },
     #[error("{0}")]
+    /// The profile cannot be run as planned.
     Plan(String),
 }
 
 /// Options of a real-time run.
 #[derive(Debug, Clone)]
 pub struct LiveOptions {
+    /// The adapter command (one instance per reader and reception PC).
     pub adapter: String,
+    /// The seed of the World and of the arrivals.
     pub seed: u64,
+    /// The arrival window, µs.
     pub window_us: u64,
+    /// Which facilities this process runs.
     pub partition: Partition,
     /// The terminal folder and the adapters' stderr logs go here.
     pub work_dir: PathBuf,
+    /// The longest wait for one call.
     pub call_timeout: Duration,
     /// How long visits still under way after the window may take to finish; the rest are
     /// counted as dropped.
     pub drain: Duration,
+    /// The clinic's institution code.
     pub institution_code: String,
+    /// The error codes the World answers with.
     pub catalogue: Arc<ErrorCatalogue>,
 }
 
 /// What a live run shows while it runs (read by the progress display).
 #[derive(Debug)]
 pub struct LiveState {
+    /// Visits planned for the window.
     pub planned: AtomicU64,
+    /// Patients arrived so far.
     pub arrived: AtomicU64,
+    /// Visits that reached the client.
     pub completed: AtomicU64,
+    /// Visits whose call failed.
     pub failed: AtomicU64,
+    /// Visits the harness started later than `LATE_START` after their time.
     pub late: AtomicU64,
+    /// Patients waiting for a face-auth reader now.
     pub waiting_reader: AtomicI64,
+    /// Patients waiting for a reception PC now.
     pub waiting_desk: AtomicI64,
+    /// When the run started.
     pub started: Instant,
     /// End-to-end latency of the visits so far.
     pub latency: Mutex<Histogram<u64>>,

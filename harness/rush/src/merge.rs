@@ -25,10 +25,18 @@ pub const HLOG: &str = "rush.hlog";
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
     #[error("{what}: {message}")]
-    Unreadable { what: String, message: String },
+    /// A file could not be read or is not a rush report.
+    Unreadable {
+        /// The file.
+        what: String,
+        /// What is wrong.
+        message: String,
+    },
     #[error("the runs do not belong together: {0}")]
+    /// The runs do not belong together (another profile, mode, seed, window or split).
     Mismatch(String),
     #[error("nothing to merge")]
+    /// No runs were given.
     Empty,
 }
 
@@ -42,21 +50,27 @@ fn unreadable(what: &str, message: impl std::fmt::Display) -> MergeError {
 /// The counters of one SLO (its span histogram is in `rush.hlog`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RawSlo {
+    /// Visits over the SLO's limit.
     pub over: u64,
+    /// The time each stage took in them, summed (µs), by stage.
     pub over_stage_us: [u64; 6],
 }
 
 /// What `rush.json` keeps beside the readable report so that runs add up exactly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Raw {
+    /// The arrival window, µs.
     pub window_us: u64,
+    /// The width of a chart bucket, µs.
     pub bucket_us: u64,
     /// Each bucket's counters (their latency histograms are in `rush.hlog`).
     pub buckets: Vec<Bucket>,
+    /// Each SLO's counters, in the profile's order.
     pub slos: Vec<RawSlo>,
 }
 
 impl Raw {
+    /// The counters of `stats` over `window_us`.
     pub fn of(stats: &RushStats, window_us: u64) -> Raw {
         Raw {
             window_us,
@@ -149,15 +163,23 @@ fn read_hlog(bytes: &[u8]) -> Result<BTreeMap<String, Histogram<u64>>, MergeErro
 /// One run read back.
 #[derive(Debug, Clone)]
 pub struct Part {
+    /// The profile's id.
     pub profile: String,
+    /// `virtual` or `real`.
     pub mode: String,
+    /// The seed.
     pub seed: u64,
     /// The partitions `k` of `of` the run holds: one for a run, several for a partial merge.
     pub partitions: BTreeSet<u64>,
+    /// Into how many partitions the facilities were split.
     pub of: u64,
+    /// The facilities of the run.
     pub facilities: u64,
+    /// How long the run took, in seconds.
     pub elapsed_s: f64,
+    /// The arrival window, µs.
     pub window_us: u64,
+    /// Its statistics.
     pub stats: RushStats,
 }
 
@@ -257,10 +279,15 @@ pub fn read_part(json: &[u8], hlog: &[u8]) -> Result<Part, MergeError> {
 /// Several runs added up.
 #[derive(Debug)]
 pub struct Merged {
+    /// The statistics added up.
     pub stats: RushStats,
+    /// `virtual` or `real`.
     pub mode: String,
+    /// The seed of the runs.
     pub seed: u64,
+    /// The arrival window, µs.
     pub window_us: u64,
+    /// The facilities of all the runs.
     pub facilities: u64,
     /// The longest of the runs' elapsed times (they ran side by side).
     pub elapsed_s: f64,
@@ -282,6 +309,7 @@ pub struct Merger {
 }
 
 impl Merger {
+    /// A merger for runs of `profile`.
     pub fn new(profile: &str) -> Merger {
         Merger {
             profile: profile.to_owned(),
@@ -291,6 +319,7 @@ impl Merger {
         }
     }
 
+    /// Folds in one run; refuses one that does not belong with those before.
     pub fn add(&mut self, p: Part) -> Result<(), MergeError> {
         if p.profile != self.profile {
             return Err(MergeError::Mismatch(format!(

@@ -19,7 +19,9 @@ pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
 pub const MAX_PER_MINUTE: f64 = 1_000.0;
 /// More facilities than Japan has (about 230,000) times ten.
 pub const MAX_FACILITIES: u64 = 2_500_000;
+/// More face-auth readers than this at one facility is taken for a typo.
 pub const MAX_READERS: u32 = 64;
+/// More reception PCs than this at one facility is taken for a typo.
 pub const MAX_RECEPTION_PCS: u32 = 256;
 
 /// The kind of a facility (what the national statistics count).
@@ -52,12 +54,15 @@ pub enum Way {
 }
 
 impl Way {
+    /// Every way, in index order.
     pub const ALL: [Way; 4] = [Way::Face, Way::Pin, Way::InsuranceCard, Way::Api];
 
+    /// Its index in per-way arrays.
     pub fn index(self) -> usize {
         self as usize
     }
 
+    /// Its name in profiles and reports.
     pub fn name(self) -> &'static str {
         match self {
             Way::Face => "face",
@@ -95,6 +100,7 @@ pub enum Mark {
 }
 
 impl Mark {
+    /// Every moment, in the order a visit passes them.
     pub const ALL: [Mark; 7] = [
         Mark::Arrived,
         Mark::Served,
@@ -105,6 +111,7 @@ impl Mark {
         Mark::Imported,
     ];
 
+    /// Its name in profiles and reports.
     pub fn name(self) -> &'static str {
         match self {
             Mark::Arrived => "arrived",
@@ -138,6 +145,7 @@ pub enum Stage {
 }
 
 impl Stage {
+    /// Every stage, in the order a visit passes them.
     pub const ALL: [Stage; 6] = [
         Stage::Queue,
         Stage::Reader,
@@ -147,10 +155,12 @@ impl Stage {
         Stage::Import,
     ];
 
+    /// Its index in per-stage arrays.
     pub fn index(self) -> usize {
         self as usize
     }
 
+    /// Its name in profiles and reports.
     pub fn name(self) -> &'static str {
         match self {
             Stage::Queue => "queue",
@@ -162,6 +172,7 @@ impl Stage {
         }
     }
 
+    /// Its label in charts and tables (`sent → picked up`).
     pub fn label(self) -> &'static str {
         match self {
             Stage::Queue => "queue wait at the reader or desk (待ち時間)",
@@ -173,6 +184,7 @@ impl Stage {
         }
     }
 
+    /// The moment that ends the stage.
     pub fn end(self) -> Mark {
         match self {
             Stage::Queue => Mark::Served,
@@ -188,32 +200,44 @@ impl Stage {
 /// A validated profile.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Profile {
+    /// The profile's id (its file name).
     pub id: String,
+    /// What the profile models, in one line.
     pub title: String,
+    /// Why it exists and what it shows.
     pub summary: String,
     /// How long patients keep arriving (the curve's window).
     #[serde(with = "millis")]
     pub duration: Duration,
     /// The World's time at the start of the window (display only).
     pub opens_at: NaiveTime,
+    /// The facilities and their arrival curves.
     pub facilities: Vec<FacilityGroup>,
+    /// Who the patients are and how they confirm.
     pub mix: Mix,
+    /// How long the human steps take.
     pub service: Service,
+    /// How long the World's steps take.
     pub world: WorldModel,
+    /// The latency objectives.
     pub slos: Vec<Slo>,
+    /// The limits of a real-time run.
     pub real: RealLimits,
 }
 
 /// `count` facilities of one kind that share a shape.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FacilityGroup {
+    /// Hospital, clinic, dental clinic or pharmacy.
     pub kind: FacilityKind,
+    /// How many such facilities.
     pub count: u64,
     /// Face-auth card readers (顔認証付きカードリーダー), one patient each at a time.
     pub readers: u32,
     /// Reception PCs where staff type insurance cards in and wait for the answer (the desk
     /// ways), one patient each at a time.
     pub reception_pcs: u32,
+    /// Their arrival curve.
     pub curve: Curve,
 }
 
@@ -221,6 +245,7 @@ pub struct FacilityGroup {
 /// point.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Curve {
+    /// The curve's name.
     pub name: String,
     /// (offset from the start, patients per minute), offsets increasing.
     pub points: Vec<(u64, f64)>,
@@ -274,15 +299,19 @@ pub struct Mix {
     pub ways: [f64; 4],
     /// Share of patients drawn from the generated population.
     pub population: f64,
+    /// The shares of the fixed personas.
     pub personas: Vec<PersonaShare>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+/// A share of the patients that is one fixed persona.
 pub struct PersonaShare {
+    /// The persona.
     pub persona: String,
     /// The My Number card image they present at the reader (none: the reader is not
     /// modelled at card level for them).
     pub card: Option<String>,
+    /// Its share of all patients.
     pub share: f64,
 }
 
@@ -421,21 +450,28 @@ impl Default for WorldModel {
 /// A latency objective: the `percentile` of `from → to` stays within `max`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Slo {
+    /// The SLO's id.
     pub id: String,
+    /// Where the span starts.
     pub from: Mark,
+    /// Where it ends.
     pub to: Mark,
+    /// The percentile judged (95 = p95).
     pub percentile: f64,
     #[serde(with = "millis")]
+    /// The limit.
     pub max: Duration,
     /// Only these ways (empty: all ways that pass both marks).
     pub ways: Vec<Way>,
 }
 
 impl Slo {
+    /// Whether the SLO judges visits of `way`.
     pub fn applies_to(&self, way: Way) -> bool {
         self.ways.is_empty() || self.ways.contains(&way)
     }
 
+    /// The objective in words (`p95 of sent → imported ≤ 3 s`).
     pub fn describe(&self) -> String {
         let ways = if self.ways.is_empty() {
             String::new()

@@ -15,17 +15,26 @@ use super::stats::{Counts, RushStats};
 /// Percentiles of one histogram, in milliseconds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Percentiles {
+    /// Visits measured.
     pub count: u64,
+    /// The mean, ms.
     pub mean_ms: f64,
+    /// The median, ms.
     pub p50_ms: f64,
+    /// The 90th percentile, ms.
     pub p90_ms: f64,
+    /// The 95th percentile, ms.
     pub p95_ms: f64,
+    /// The 99th percentile, ms.
     pub p99_ms: f64,
+    /// The 99.9th percentile, ms.
     pub p999_ms: f64,
+    /// The longest, ms.
     pub max_ms: f64,
 }
 
 impl Percentiles {
+    /// The percentiles of histogram `h` (µs), in ms.
     pub fn of(h: &Histogram<u64>) -> Percentiles {
         let ms = |us: u64| us as f64 / 1000.0;
         let q = |x: f64| if h.is_empty() { 0.0 } else { ms(h.value_at_quantile(x)) };
@@ -45,9 +54,12 @@ impl Percentiles {
 /// One row of the latency table: a way (or `all`) and a stage (or `total`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StageRow {
+    /// The way (`face`, `pin`, `insurance_card`, `api`) or `all`.
     pub way: String,
+    /// The stage or `total`.
     pub stage: String,
     #[serde(flatten)]
+    /// Its latency.
     pub latency: Percentiles,
 }
 
@@ -106,66 +118,92 @@ pub fn client_model_from(json: &[u8], origin: &str) -> Result<(onshi_national::f
 /// The verdict on one SLO.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SloVerdict {
+    /// The SLO's id.
     pub id: String,
+    /// The objective, written out (`p95 of sent → imported ≤ 3 s`).
     pub objective: String,
+    /// Whether it held.
     pub pass: bool,
+    /// The limit, ms.
     pub limit_ms: f64,
     /// The measured percentile (0 when no visit passed both moments).
     pub measured_ms: f64,
+    /// Visits it applies to.
     pub visits: u64,
+    /// Of those, the visits over the limit.
     pub over_limit: u64,
     /// The stage that took the most time in the visits over the limit.
     pub culprit: Option<Stage>,
     /// Mean time per stage in the visits over the limit, ms.
     pub over_limit_stage_ms: BTreeMap<Stage, f64>,
+    /// The verdict in words, naming the stage that took the time.
     pub explanation: String,
 }
 
 /// The series behind the charts, one value per bucket.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Series {
+    /// The width of a bucket, seconds.
     pub bucket_s: f64,
     /// Bucket start, seconds from the start of the run.
     pub t_s: Vec<f64>,
+    /// Intended arrivals per bucket.
     pub arrivals: Vec<u64>,
+    /// Visits that reached the client per bucket.
     pub completed: Vec<u64>,
     /// Mean number of patients waiting for a reader / a reception PC, over all facilities.
     pub mean_queue_reader: Vec<f64>,
+    /// The same for the reception PCs.
     pub mean_queue_desk: Vec<f64>,
     /// The longest queue at any one facility.
     pub max_queue_reader: Vec<u32>,
+    /// The same for the reception PCs.
     pub max_queue_desk: Vec<u32>,
     /// End-to-end latency of the visits that arrived in the bucket, ms.
     pub p50_ms: Vec<f64>,
+    /// The same, 95th percentile.
     pub p95_ms: Vec<f64>,
+    /// The same, 99th percentile.
     pub p99_ms: Vec<f64>,
 }
 
 /// `rush.json`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RushReport {
+    /// Always `onshi-rush/1`.
     pub format: &'static str,
+    /// The harness version.
     pub harness: String,
+    /// The profile's id.
     pub profile: String,
+    /// The profile's title.
     pub title: String,
     /// `virtual` or `real`.
     pub mode: String,
+    /// The seed.
     pub seed: u64,
+    /// The facilities run.
     pub facilities: u64,
     /// `k/n` when this process ran a partition of the facilities.
     pub partition: Option<String>,
+    /// The arrival window, seconds.
     pub window_s: f64,
     /// Patients per minute the curves asked for (arrivals ÷ window) and the rate at which
     /// visits reached the client.
     pub intended_per_min: f64,
+    /// The rate at which visits reached the client, per minute.
     pub achieved_per_min: f64,
+    /// The counts of visits by way and outcome.
     pub counts: Counts,
     /// Real time: how late after their intended arrival the harness started the visits (the
     /// latency the harness adds; absent on virtual time).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start_lag: Option<Percentiles>,
+    /// Latency per way and stage.
     pub latency: Vec<StageRow>,
+    /// The verdict on each SLO.
     pub slos: Vec<SloVerdict>,
+    /// The series behind the charts.
     pub series: Series,
     /// Wall-clock time the harness took.
     pub elapsed_s: f64,
@@ -180,16 +218,24 @@ pub struct RushReport {
 
 /// What [`RushReport::new`] needs to know about the run besides the statistics.
 pub struct RunInfo<'a> {
+    /// The profile run.
     pub profile: &'a Profile,
+    /// `virtual` or `real`.
     pub mode: &'a str,
+    /// The seed.
     pub seed: u64,
+    /// The arrival window, µs.
     pub window_us: u64,
+    /// `k/n` when this process ran a partition.
     pub partition: Option<String>,
+    /// The facilities run.
     pub facilities: u64,
+    /// How long the run took, seconds.
     pub elapsed_s: f64,
 }
 
 impl RushReport {
+    /// The report of `stats`.
     pub fn new(stats: &RushStats, info: &RunInfo) -> RushReport {
         let mut latency = Vec::new();
         let total_all = stats.total_all();
@@ -264,6 +310,7 @@ impl RushReport {
         }
     }
 
+    /// Whether every SLO held.
     pub fn passed(&self) -> bool {
         self.slos.iter().all(|s| s.pass)
     }

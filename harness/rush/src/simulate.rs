@@ -28,13 +28,17 @@ use onshi_harness::spec::{CardSpec, PeriodChoice};
 /// Which facilities this process simulates: those whose index `i` has `i % of == index`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Partition {
+    /// This process's partition, from 0.
     pub index: u64,
+    /// Into how many partitions the facilities are split.
     pub of: u64,
 }
 
 impl Partition {
+    /// All the facilities.
     pub const WHOLE: Partition = Partition { index: 0, of: 1 };
 
+    /// Whether this partition runs `facility`.
     pub fn contains(&self, facility: u64) -> bool {
         facility % self.of == self.index
     }
@@ -71,9 +75,11 @@ impl std::str::FromStr for Partition {
 /// Options of a virtual run.
 #[derive(Debug, Clone)]
 pub struct VirtualOptions {
+    /// The seed of the arrivals and of the generated patients.
     pub seed: u64,
     /// The arrival window (the profile's duration unless overridden).
     pub window_us: u64,
+    /// Which facilities this process runs.
     pub partition: Partition,
     /// Worker threads (facilities are independent).
     pub threads: usize,
@@ -94,6 +100,7 @@ pub struct Outcomes {
 }
 
 impl Outcomes {
+    /// The outcome of every persona on `date`, and the size of the generated population.
     pub fn prepare(profile: &Profile, registry: &Registry, date: NaiveDate) -> Result<Outcomes, String> {
         let mut personas = Vec::new();
         let mut pins = Vec::new();
@@ -287,8 +294,11 @@ pub enum Who {
 /// One patient of a facility: when they arrive (µs), how they confirm, who they are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Patient {
+    /// When the patient arrives, µs from the start of the run.
     pub arrived: u64,
+    /// How the patient confirms.
     pub way: Way,
+    /// Who the patient is.
     pub who: Who,
 }
 

@@ -22,16 +22,19 @@ pub fn histogram() -> Histogram<u64> {
 /// and how it ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Visit {
+    /// How the patient confirmed.
     pub way: Way,
     /// Indexed by `Mark as usize`; `None` for a moment this way does not pass (pickup for
     /// the API) or did not reach (a failed call).
     pub marks: [Option<u64>; 7],
+    /// How the visit ended (`valid`, `failed:…`, …).
     pub outcome: String,
     /// The client's answer differed from the World's.
     pub wrong: bool,
 }
 
 impl Visit {
+    /// The moment `m` of the visit, if it passed it.
     pub fn at(&self, m: Mark) -> Option<u64> {
         self.marks[m as usize]
     }
@@ -45,6 +48,7 @@ impl Visit {
         Some(end.saturating_sub(start))
     }
 
+    /// The time from `from` to `to`, if the visit passed both.
     pub fn span(&self, from: Mark, to: Mark) -> Option<u64> {
         Some(self.at(to)?.saturating_sub(self.at(from)?))
     }
@@ -53,10 +57,12 @@ impl Visit {
 /// One SLO's measurements.
 #[derive(Debug, Clone)]
 pub struct SloTally {
+    /// The SLO's span of every visit it applies to.
     pub span: Histogram<u64>,
     /// Visits over the limit, and the time each stage took in them (summed), to name the
     /// stage that took the time.
     pub over: u64,
+    /// The time each stage took in them, summed (µs), by stage.
     pub over_stage_us: [u64; 6],
 }
 
@@ -70,9 +76,11 @@ pub struct Bucket {
     pub completed: u64,
     /// Patient-microseconds spent waiting for a reader / a reception PC (÷ width = mean queue).
     pub waiting_reader_us: u64,
+    /// The same for the reception PCs.
     pub waiting_desk_us: u64,
     /// The longest queue at any one facility.
     pub max_queue_reader: u32,
+    /// The same for the reception PCs.
     pub max_queue_desk: u32,
     /// End-to-end latency of the visits that arrived in this bucket.
     #[serde(skip, default = "bucket_latency")]
@@ -112,7 +120,9 @@ impl Bucket {
 /// Which queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Queue {
+    /// The face-auth readers.
     Reader,
+    /// The reception PCs.
     Desk,
 }
 
@@ -151,10 +161,13 @@ pub struct RushStats {
     pub stages: Vec<Vec<Histogram<u64>>>,
     /// End-to-end (arrived → imported) per way.
     pub total: Vec<Histogram<u64>>,
+    /// Each SLO's measurements, in the profile's order.
     pub slos: Vec<SloTally>,
     /// Width of a chart bucket, µs.
     pub bucket_us: u64,
+    /// The chart buckets, over the window.
     pub buckets: Vec<Bucket>,
+    /// The counts of visits by way and outcome.
     pub counts: Counts,
     /// Real time: how long after its intended arrival the harness started each visit — the
     /// latency the harness itself adds (it still counts in every visit's latency).
@@ -329,10 +342,12 @@ impl RushStats {
         h
     }
 
+    /// Patients that arrived.
     pub fn arrivals(&self) -> u64 {
         self.counts.arrivals.values().sum()
     }
 
+    /// Visits that reached the client.
     pub fn completed(&self) -> u64 {
         self.counts.completed.values().sum()
     }
