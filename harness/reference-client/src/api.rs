@@ -113,6 +113,7 @@ pub struct ApiClient {
 }
 
 impl ApiClient {
+    /// A client of the API described by `env`, for the clinic `institution_code`.
     pub fn new(env: &ApiEnvironment, institution_code: &str, options: Options) -> Result<Self, String> {
         let rest = env
             .base_url

@@ -7,7 +7,10 @@ use std::str::FromStr;
 
 use onshi_protocol::{CheckId, ids};
 
-/// A deliberate defect of the reference client.
+/// A deliberate defect of the reference client. Each variant is described once, in
+/// [`DEFECTS`] (its `--defect` name, the wrong behaviour and the cases that catch it), and
+/// in docs/cases.md, which is generated from it.
+#[allow(missing_docs)] // described in DEFECTS, not twice
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Defect {
     AnyResultValid,
@@ -78,6 +81,7 @@ pub enum Defect {
 /// What a defect does and what must catch it.
 #[derive(Debug, Clone, Copy)]
 pub struct DefectInfo {
+    /// The defect.
     pub defect: Defect,
     /// The `--defect` name.
     pub name: &'static str,
@@ -152,6 +156,7 @@ pub const LOAD_DEPENDENT: &[(&str, Catch)] = &[
     ("any-new-file", c("RUSH-SLO-001", ids::RUSH_ERRORS)),
 ];
 
+/// Every defect, with what it does and the cases that must catch it.
 pub const DEFECTS: &[DefectInfo] = &[
     DefectInfo {
         defect: Defect::AnyResultValid,
@@ -758,6 +763,7 @@ impl DefectInfo {
 }
 
 impl Defect {
+    /// What the defect does and what must catch it.
     pub fn info(self) -> &'static DefectInfo {
         DEFECTS
             .iter()

@@ -48,6 +48,7 @@ pub enum ClientStyle {
 /// Settings of the reference client.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// The deliberate defects to show.
     pub defects: Vec<Defect>,
     /// Default wait for a result when the harness gives none.
     pub timeout_ms: u64,
@@ -64,7 +65,9 @@ pub struct Options {
     pub stable_ms: u64,
     /// Pause before asking again for a bulk result that is 処理中 (real clients: ~10 s).
     pub bulk_poll_ms: u64,
+    /// The encoding of the request files written.
     pub request_encoding: TextEncoding,
+    /// How the client watches the folder and reads files.
     pub style: ClientStyle,
 }
 
@@ -186,6 +189,7 @@ pub(crate) fn today_jst() -> String {
 }
 
 impl FolderClient {
+    /// A client of the terminal folder `folders`, for the clinic `institution_code`.
     pub fn new(folders: &TerminalFolders, institution_code: &str, options: Options) -> Self {
         let res: PathBuf = folders.res.clone().into();
         let announced = match options.style {

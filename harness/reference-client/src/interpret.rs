@@ -14,8 +14,11 @@ use crate::defects::Defect;
 /// The client's conclusion about one result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conclusion {
+    /// What the client concluded.
     pub outcome: Outcome,
+    /// The message it shows the receptionist.
     pub message: String,
+    /// The record it stores, when there is one.
     pub record: Option<PatientRecord>,
 }
 
@@ -30,6 +33,7 @@ impl From<Conclusion> for onshi_protocol::driver::ConfirmQualificationResult {
 }
 
 impl Conclusion {
+    /// An error the client reports with `message`.
     pub fn error(message: impl Into<String>) -> Self {
         Conclusion {
             outcome: Outcome::Error,
@@ -41,6 +45,7 @@ impl Conclusion {
 
 /// How the client is configured to (mis)behave.
 pub trait Defects {
+    /// Whether the client has defect `d`.
     fn has(&self, d: Defect) -> bool;
 }
 
@@ -50,6 +55,7 @@ impl Defects for [Defect] {
     }
 }
 
+/// The message of the `generic-error-message` defect (the terminal's own message is lost).
 pub const GENERIC_ERROR: &str = "エラーが発生しました。";
 
 /// Interprets a parsed result. `header_el` is the raw header element (for the

@@ -9,6 +9,8 @@
 //! and times out. Its [`defects`] switch on one wrong behaviour each; the mutation-matrix test
 //! proves that a case catches every one of them with the intended check ID.
 
+#![warn(missing_docs)]
+
 pub mod api;
 #[cfg(feature = "pcsc")]
 mod card;
@@ -69,6 +71,7 @@ fn parse_encoding(s: &str) -> Result<onshi_protocol::TextEncoding, String> {
 }
 
 impl Args {
+    /// The client's settings from its command line.
     pub fn options(&self) -> Options {
         Options {
             defects: self.defects.clone(),

@@ -36,6 +36,7 @@ enum Flow {
 }
 
 impl Adapter {
+    /// An adapter with these settings, not yet initialised.
     pub fn new(options: Options) -> Self {
         Adapter {
             options,

@@ -22,6 +22,7 @@ pub struct Timing {
     pub never_gives_up: bool,
     /// Defects that trust the first read of a face file or of a result.
     pub eager_face: bool,
+    /// The same for results.
     pub eager_result: bool,
 }
 
@@ -29,11 +30,14 @@ pub struct Timing {
 /// gave up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Taken {
+    /// The client had the result at this time.
     Imported(Duration),
+    /// The client gave up at this time.
     GaveUp(Duration),
 }
 
 impl Timing {
+    /// The timing of a client with `options`.
     pub fn of(options: &Options) -> Timing {
         let has = |d| options.defects.contains(&d);
         Timing {
