@@ -10,8 +10,11 @@ pub const EMBEDDED_CARDS: &str = include_str!("../../../fixtures/cards/cards.tom
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CardHolding {
     #[serde(rename = "id")]
+    /// The card's id (`onshi card list`).
     pub card: String,
+    /// The persona holding it.
     pub persona: String,
+    /// What the card is for, in one line.
     pub summary: String,
 }
 

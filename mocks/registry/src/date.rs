@@ -14,14 +14,19 @@ use chrono::{Datelike, Months, NaiveDate};
 /// A date expression as written in a persona file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DateExpr {
+    /// A fixed date (YYYYMMDD).
     Absolute(NaiveDate),
+    /// A date relative to the run's date (`today-10d`) or its month (`month-1m`).
     Relative {
+        /// From the first of the month (`month…`) rather than from today.
         month_anchor: bool,
+        /// Each offset: an amount and its unit (`d`, `m`, `y`).
         offsets: Vec<(i32, char)>,
     },
 }
 
 impl DateExpr {
+    /// Reads an expression: `YYYYMMDD`, `today`, `month`, with offsets like `-10d`, `+1m`.
     pub fn parse(s: &str) -> Result<DateExpr, String> {
         let t = s.trim();
         for fmt in ["%Y%m%d", "%Y-%m-%d"] {

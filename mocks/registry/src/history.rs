@@ -12,11 +12,17 @@ use crate::rng::Stream;
 /// One drug on a dispensing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Drug {
+    /// The drug's code.
     pub code: String,
+    /// Its name.
     pub name: String,
+    /// Its ingredient.
     pub ingredient: String,
+    /// How much was dispensed.
     pub quantity: String,
+    /// The unit of the quantity.
     pub unit: String,
+    /// How it is to be taken.
     pub usage: String,
     /// Days (or times) supplied.
     pub times: String,
@@ -25,30 +31,43 @@ pub struct Drug {
 /// Drugs dispensed on one day against one prescription.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Dispensing {
+    /// When it was dispensed.
     pub dispensed: NaiveDate,
+    /// When it was prescribed.
     pub prescribed: NaiveDate,
+    /// The prescribing institution's code.
     pub clinic_code: String,
+    /// Its name.
     pub clinic_name: String,
+    /// The pharmacy's code.
     pub pharmacy_code: String,
+    /// Its name.
     pub pharmacy_name: String,
+    /// The drugs.
     pub drugs: Vec<Drug>,
 }
 
 /// One item of a check-up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CheckupItem {
+    /// The item's code.
     pub code: &'static str,
+    /// Its name.
     pub name: &'static str,
     /// `PQ` (a quantity) or `CD` (a coded answer).
     pub data_type: &'static str,
+    /// The value measured or answered.
     pub value: String,
+    /// The unit of a quantity.
     pub unit: &'static str,
 }
 
 /// One 特定健診.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Checkup {
+    /// The day of the check-up.
     pub date: NaiveDate,
+    /// What was measured.
     pub items: Vec<CheckupItem>,
 }
 

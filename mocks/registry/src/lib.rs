@@ -8,6 +8,8 @@
 //! All data is synthetic: names are made of words like 検証 and 試験, insurer numbers use the
 //! non-existent prefecture code 99, institution codes start with 99.
 
+#![warn(missing_docs)]
+
 pub mod cards;
 pub mod date;
 pub mod history;
@@ -35,7 +37,9 @@ pub const EMBEDDED_PERSONAS: &str = include_str!("../../../fixtures/personas.tom
 pub struct CardQuery {
     /// As in the request (8 characters when well-formed).
     pub insurer_number: String,
+    /// 記号, when the card has one.
     pub symbol: Option<String>,
+    /// 番号.
     pub number: String,
     /// `None` when the request carries no branch number (or an empty one).
     pub branch: Option<String>,
@@ -50,9 +54,11 @@ pub enum Lookup {
     NotFound,
     /// The card identifies one qualification.
     Found {
+        /// The person.
         person: Box<Person>,
         /// The matched period (the card the patient presented).
         period: usize,
+        /// Whether the matched qualification is still valid.
         validity: Validity,
     },
     /// Several persons match (QualificationValidity 5 — 複数該当), e.g. twins on one card
@@ -69,7 +75,11 @@ pub enum Validity {
     Invalid,
     /// QualificationValidity 3 — 無効（新しい資格あり）: the period ended and the person has
     /// a newer one (the index of which is given).
-    InvalidNewQualification { current: usize },
+    /// The card's period ended; the person's current period is `current`.
+    InvalidNewQualification {
+        /// The index of the person's current period.
+        current: usize,
+    },
 }
 
 /// Why a registry cannot be built.
@@ -117,10 +127,12 @@ impl Registry {
         self.today
     }
 
+    /// The fixed personas, in file order.
     pub fn personas(&self) -> &[Person] {
         &self.personas
     }
 
+    /// The persona `id`, if there is one.
     pub fn persona(&self, id: &str) -> Option<&Person> {
         self.personas
             .iter()
@@ -135,6 +147,7 @@ impl Registry {
         }
     }
 
+    /// The generated population.
     pub fn population(&self) -> Population {
         self.population
     }
@@ -210,8 +223,11 @@ fn non_empty(s: &Option<String>) -> Option<&str> {
 pub struct CardKey {
     /// As in the request (8 characters when well-formed).
     pub insurer_number: String,
+    /// 記号, when the card has one.
     pub symbol: Option<String>,
+    /// 番号.
     pub number: String,
+    /// 枝番, when the card has one.
     pub branch: Option<String>,
 }
 

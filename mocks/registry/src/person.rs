@@ -46,8 +46,11 @@ impl PersonId {
 pub struct CardIdentity {
     /// 8 characters as the interface writes it (6-digit 国保 numbers space-padded).
     pub insurer_number: String,
+    /// 記号, when the card has one.
     pub symbol: Option<String>,
+    /// 番号.
     pub number: String,
+    /// 枝番, when the card has one.
     pub branch: Option<String>,
 }
 
@@ -65,8 +68,11 @@ pub use onshi_protocol::model::interface_insurer_number;
 pub struct ElderlyCertificate {
     /// `020` or `030`.
     pub ratio: String,
+    /// When the certificate was issued.
     pub issued: Option<NaiveDate>,
+    /// The first day it is valid.
     pub from: NaiveDate,
+    /// The last day it is valid, when it ends.
     pub to: Option<NaiveDate>,
 }
 
@@ -77,8 +83,11 @@ pub struct LimitCertificate {
     pub classification: String,
     /// OQSCD012, e.g. `A03`.
     pub flag: String,
+    /// When the certificate was issued.
     pub issued: Option<NaiveDate>,
+    /// The first day it is valid.
     pub from: NaiveDate,
+    /// The last day it is valid, when it ends.
     pub to: Option<NaiveDate>,
 }
 
@@ -89,15 +98,20 @@ pub struct SpecificDisease {
     pub category: String,
     /// Monthly limit in yen.
     pub self_pay: Option<String>,
+    /// When the certificate was issued.
     pub issued: Option<NaiveDate>,
+    /// The first day it is valid.
     pub from: NaiveDate,
+    /// The last day it is valid, when it ends.
     pub to: Option<NaiveDate>,
 }
 
 /// One insurance qualification (資格) of a person, valid from `from` to `to` inclusive.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InsurancePeriod {
+    /// The card of the period.
     pub card: CardIdentity,
+    /// 保険者名称.
     pub insurer_name: String,
     /// OQSCD010.
     pub card_classification: String,
@@ -105,19 +119,26 @@ pub struct InsurancePeriod {
     pub relationship: String,
     /// 被保険者氏名 (the householder for dependants).
     pub insured_name: Option<String>,
+    /// The first day of the qualification.
     pub from: NaiveDate,
+    /// The last day, when it ended or will end.
     pub to: Option<NaiveDate>,
     /// OQSCD008, when `to` is set.
     pub reason_of_loss: Option<String>,
+    /// When the card was issued.
     pub issued: Option<NaiveDate>,
     /// `InsuredPartialContributionRatio` (後期高齢者).
     pub copay_ratio: Option<String>,
+    /// 高齢受給者証, for those aged 70 to 74.
     pub elderly: Option<ElderlyCertificate>,
+    /// 限度額適用認定証, when one was issued.
     pub limit: Option<LimitCertificate>,
+    /// 特定疾病療養受療証.
     pub specific_diseases: Vec<SpecificDisease>,
 }
 
 impl InsurancePeriod {
+    /// Whether the qualification covers `date`.
     pub fn is_active_on(&self, date: NaiveDate) -> bool {
         self.from <= date && self.to.is_none_or(|to| date <= to)
     }
@@ -129,7 +150,9 @@ impl InsurancePeriod {
 pub struct ProcessingNotice {
     /// OQSCD004: `1` (with supplementary information) or `2` (error).
     pub status: String,
+    /// The code shown with it.
     pub code: String,
+    /// The message shown with it.
     pub message: String,
 }
 
@@ -140,13 +163,17 @@ pub struct MedicalTicket {
     pub ticket_type: String,
     /// The month it is for.
     pub month: NaiveDate,
+    /// The first day it is valid.
     pub valid_from: NaiveDate,
+    /// The last day it is valid.
     pub valid_to: Option<NaiveDate>,
+    /// Its issue number.
     pub issue_number: String,
     /// OQSCD019.
     pub treatment_type: String,
     /// 本人支払額 in yen.
     pub self_pay: Option<String>,
+    /// 傷病名.
     pub injury_names: Vec<String>,
 }
 
@@ -159,12 +186,16 @@ pub struct MedicalAid {
     pub beneficiary_number: String,
     /// 福祉事務所名.
     pub welfare_office: String,
+    /// The first day of the aid.
     pub from: NaiveDate,
+    /// The last day, when it ends.
     pub to: Option<NaiveDate>,
+    /// The tickets issued.
     pub tickets: Vec<MedicalTicket>,
 }
 
 impl MedicalAid {
+    /// Whether the aid covers `date`.
     pub fn is_active_on(&self, date: NaiveDate) -> bool {
         self.from <= date && self.to.is_none_or(|to| date <= to)
     }
@@ -184,7 +215,9 @@ pub enum VisitKind {
 /// the institution (on the マイナ資格確認アプリ or at a visit).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VisitConsent {
+    /// The consultation kind it is for.
     pub kind: VisitKind,
+    /// When it was given.
     pub consented: NaiveDate,
     /// The consultation it was given for, if known.
     pub examined: Option<NaiveDate>,
@@ -193,6 +226,7 @@ pub struct VisitConsent {
 /// An insured person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Person {
+    /// The persona's id, or the generated person's number.
     pub id: PersonId,
     /// One line about why the person exists (personas) — shown in catalogues.
     pub summary: String,
@@ -202,16 +236,21 @@ pub struct Person {
     pub name_kana: String,
     /// OQSCD007.
     pub sex: String,
+    /// The birth date.
     pub birthdate: NaiveDate,
+    /// The address, when known.
     pub address: Option<String>,
+    /// The postal code, when known.
     pub post_number: Option<String>,
     /// Oldest first.
     pub insurance: Vec<InsurancePeriod>,
     /// 照会番号 registered by the institution.
     pub reference_number: Option<String>,
+    /// A processing error or supplementary notice the national system gives for the person.
     pub notice: Option<ProcessingNotice>,
     /// 医療扶助, for recipients of public assistance (who usually have no insurance).
     pub medical_aid: Option<MedicalAid>,
+    /// Consents to share the qualification for 訪問診療 or オンライン診療.
     pub visit_consents: Vec<VisitConsent>,
 }
 

@@ -19,15 +19,22 @@ use crate::person::{
 #[derive(Debug, Error)]
 pub enum PersonaError {
     #[error("{origin}: {source}")]
+    /// The file is not TOML.
     Syntax {
+        /// The file.
         origin: String,
         #[source]
+        /// The error.
         source: Box<toml::de::Error>,
     },
     #[error("{origin}:{line}: {message}")]
+    /// A persona does not hold.
     Invalid {
+        /// The file.
         origin: String,
+        /// The line.
         line: usize,
+        /// What is wrong.
         message: String,
     },
 }

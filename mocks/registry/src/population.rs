@@ -37,7 +37,9 @@ const GIVEN_FEMALE: &[(&str, &str)] = &[("花子", "ﾊﾅｺ"), ("桜子", "ｻ
 /// The generated population.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Population {
+    /// The seed: person `n` of a seed is always the same.
     pub seed: u64,
+    /// How many people there are.
     pub size: u64,
 }
 

@@ -14,10 +14,12 @@ pub fn mix(mut x: u64) -> u64 {
 pub struct Stream(u64);
 
 impl Stream {
+    /// The stream of `seed` for `key` (a person, a facility, …).
     pub fn new(seed: u64, key: u64) -> Self {
         Stream(mix(seed ^ mix(key)))
     }
 
+    /// The next number.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = mix(self.0);
         self.0
@@ -28,6 +30,7 @@ impl Stream {
         self.next_u64() % n
     }
 
+    /// One of `items` (not empty).
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
     }
