@@ -15,13 +15,18 @@ pub const TEMP_PREFIX: &str = ".onshi-terminal-";
 /// The terminal's folder layout under one root.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Folders {
+    /// The terminal folder.
     pub root: PathBuf,
+    /// `req/`: requests from the client.
     pub req: PathBuf,
+    /// `res/`: results from the terminal.
     pub res: PathBuf,
+    /// `face/`: results of the face-auth reader.
     pub face: PathBuf,
 }
 
 impl Folders {
+    /// The layout under `root`.
     pub fn new(root: impl Into<PathBuf>) -> Self {
         let root = root.into();
         Folders {
@@ -39,6 +44,7 @@ impl Folders {
         Ok(Folders::new(std::path::absolute(&self.root)?))
     }
 
+    /// The path of `folder`.
     pub fn path(&self, folder: Folder) -> &Path {
         match folder {
             Folder::Req => &self.req,
@@ -84,9 +90,11 @@ impl Folders {
 /// What reading a request file gave.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReadOutcome {
+    /// The file's bytes.
     Bytes(Vec<u8>),
     /// Larger than the limit; nothing beyond the limit was read.
     TooLarge {
+        /// The limit, in bytes.
         limit: usize,
     },
     /// A link, a directory or another non-regular file: never followed or read.
@@ -96,12 +104,16 @@ pub enum ReadOutcome {
 /// The kinds of entries that are not regular files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NotRegular {
+    /// A symbolic link.
     Symlink,
+    /// A directory.
     Directory,
+    /// A FIFO, a socket or a device.
     Other,
 }
 
 impl NotRegular {
+    /// What it is, in words (`a symbolic link`, …).
     pub fn describe(self) -> &'static str {
         match self {
             NotRegular::Symlink => "a symbolic link (the terminal does not follow links)",

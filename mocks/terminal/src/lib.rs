@@ -8,6 +8,8 @@
 //! event in its folders, attributed to itself or to the client, so that checks can tell an
 //! atomic rename from an in-place write and a resend from a new request. It never judges.
 
+#![warn(missing_docs)]
+
 pub mod events;
 mod families;
 pub mod folders;

@@ -19,10 +19,16 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum AuthMethod {
-    /// Face authentication; each entry is one attempt's result (true = the face matched).
-    Face { attempts: Vec<bool> },
-    /// The PIN path: the PINs the patient types, in order, until one is accepted.
-    Pin { entries: Vec<String> },
+    /// Face authentication.
+    Face {
+        /// Each attempt's result (true = the face matched).
+        attempts: Vec<bool>,
+    },
+    /// The PIN path.
+    Pin {
+        /// The PINs the patient types, in order, until one is accepted.
+        entries: Vec<String>,
+    },
     /// 目視確認: staff compare the patient with the card.
     Visual,
 }
@@ -68,31 +74,51 @@ impl Default for ReaderSettings {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum ReaderStep {
+    /// The reader read the card's 利用者証明用電子証明書.
     CardRead {
+        /// The card's token label (`JPKIAPICCTOKEN2` on a My Number card).
         token_label: String,
+        /// The certificate's serial number.
         certificate_serial: String,
+        /// The certificate's last valid day.
         not_after: String,
     },
+    /// The patient entered a PIN.
     PinEntered {
+        /// Which try.
         attempt: usize,
+        /// The card's status word.
         sw: String,
+        /// The tries left the card reported.
         tries_left: Option<u8>,
     },
+    /// The card signed the reader's challenge.
     ChallengeSigned {
+        /// The signature's length.
         signature_bytes: usize,
     },
+    /// The reader read the card's face photo.
     FaceRead {
+        /// The photo's length.
         photo_bytes: usize,
     },
+    /// The camera compared the patient with the photo.
     FaceMatched {
+        /// Which try.
         attempt: usize,
+        /// Whether the face matched.
         matched: bool,
     },
+    /// Staff compared the patient with the card (目視確認).
     VisualCheck {
+        /// Face attempts before.
         after_face_attempts: usize,
     },
+    /// The patient answered the consent screens.
     ConsentScreens,
+    /// The patient took the card away.
     CardRemoved {
+        /// At which stage.
         stage: Stage,
     },
 }
@@ -103,15 +129,20 @@ pub enum ReaderStep {
 pub enum ReaderFailure {
     /// The card does not answer as a JPKI card (SELECT refused).
     CardUnreadable {
+        /// The card's status word.
         sw: String,
     },
     /// Not a My Number card (e.g. a 住基カード: token JPKIAPICCTOKEN).
     NotMyNumberCard {
+        /// The card's token label.
         token_label: String,
     },
+    /// The 利用者証明用電子証明書 has expired.
     CertificateExpired {
+        /// Its last valid day.
         not_after: String,
     },
+    /// The certificate is revoked.
     CertificateRevoked,
     /// The PIN is locked (69 84, or 63 C0 on the last try).
     PinLocked,
@@ -119,12 +150,17 @@ pub enum ReaderFailure {
     PinNotSet,
     /// The patient stopped entering PINs with tries left.
     WrongPin {
+        /// The tries the card still had.
         tries_left: u8,
     },
+    /// The face did not match, in every attempt.
     FaceNotMatched {
+        /// How many attempts.
         attempts: usize,
     },
+    /// The patient took the card away before the end.
     CardRemoved {
+        /// At which stage.
         stage: Stage,
     },
 }
@@ -168,7 +204,9 @@ impl ReaderFailure {
 /// A patient's visit at the reader.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Visit {
+    /// How the patient authenticates.
     pub method: AuthMethod,
+    /// The stage at which the patient takes the card away, if they do.
     pub remove_at: Option<Stage>,
 }
 

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SlowResults {
+    /// In how many pieces a result is written.
     pub chunks: usize,
+    /// The pause between two pieces.
     pub interval_ms: u64,
 }
 
@@ -18,7 +20,9 @@ pub struct SlowResults {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TerminalFault {
+    /// Its id, in the journal's `fault_applied` events.
     pub id: String,
+    /// What the terminal does wrong.
     pub kind: TerminalFaultKind,
     /// Only requests of these families (`OQSsiquc`, `OQSmuquc`, …); empty: every family.
     #[serde(default)]
@@ -28,15 +32,22 @@ pub struct TerminalFault {
     pub first: Option<u32>,
 }
 
+/// The kinds of terminal fault (docs/scenario-format.md, "Terminal faults").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum TerminalFaultKind {
     /// Takes the request and never answers.
     NeverAnswers,
     /// Answers, then writes the same answer again `after_ms` later (a new file event).
-    AnswersTwice { after_ms: u64 },
+    AnswersTwice {
+        /// How long after the first answer.
+        after_ms: u64,
+    },
     /// Answers `ms` later than it would (typically after the client gave up).
-    AnswersLate { ms: u64 },
+    AnswersLate {
+        /// How much later.
+        ms: u64,
+    },
     /// A leftover result (another patient's, from yesterday) sits under the answer's name
     /// from the moment the request is taken until the real answer replaces it.
     NameCollision,
@@ -98,6 +109,7 @@ pub struct TerminalSettings {
     pub result_delay_ms: u64,
     /// `false`: the terminal takes requests and never answers (a fault).
     pub answer: bool,
+    /// What the terminal does with the national system's answers (pass them on, or fail).
     pub upstream: Upstream,
     /// Larger request files are refused with the `.err` convention.
     pub max_request_bytes: usize,
@@ -114,6 +126,7 @@ pub struct TerminalSettings {
     /// After a result appears, touch it (a change event) — what watchers that react only to
     /// changes need.
     pub touch_after_write: bool,
+    /// What the terminal does wrong on purpose.
     pub faults: Vec<TerminalFault>,
     /// The face-auth card reader: face-match attempts, visual-check fallback.
     pub reader: crate::reader::ReaderSettings,

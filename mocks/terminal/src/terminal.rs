@@ -79,11 +79,17 @@ impl NationalLink {
 /// Everything a terminal needs.
 #[derive(Clone)]
 pub struct TerminalConfig {
+    /// Its folders.
     pub folders: Folders,
+    /// How it behaves.
     pub settings: TerminalSettings,
+    /// How it reaches the national system.
     pub national: NationalLink,
+    /// The error codes it answers with.
     pub catalogue: Arc<ErrorCatalogue>,
+    /// The World's clock.
     pub clock: Arc<dyn Clock>,
+    /// Where its events go.
     pub recorder: Arc<dyn Recorder>,
     /// Seeds the terminal's identifiers (face file names, ArbitraryFileIdentifier).
     pub seed: u64,
@@ -92,21 +98,35 @@ pub struct TerminalConfig {
 /// Why the terminal cannot do something.
 #[derive(Debug, Error)]
 pub enum TerminalError {
+    /// The folders could not be created.
     #[error("cannot prepare the terminal folders under {root}: {source}")]
     Folders {
+        /// The terminal folder.
         root: String,
+        /// The error.
         #[source]
         source: std::io::Error,
     },
+    /// The folders could not be watched.
     #[error("cannot watch the terminal folders: {0}")]
     Watch(#[from] notify::Error),
+    /// The reader cannot confirm the patient (no such persona, no qualification).
     #[error("the face-auth reader cannot confirm {persona:?}: {reason}")]
-    Face { persona: String, reason: String },
+    Face {
+        /// The patient.
+        persona: String,
+        /// Why.
+        reason: String,
+    },
+    /// No such card (a shipped id or a card file).
     #[error("the face-auth reader has no such card: {0}")]
     Card(String),
+    /// The face file could not be written.
     #[error("cannot write the face result {name}: {source}")]
     FaceWrite {
+        /// The face file's name.
         name: String,
+        /// The error.
         #[source]
         source: std::io::Error,
     },
@@ -115,19 +135,25 @@ pub enum TerminalError {
 /// A patient at the face-auth reader.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PresentCard {
+    /// The patient.
     pub persona: String,
     /// A card image (shipped id or path): the reader model runs against the virtual card
     /// first. `None`: the patient is confirmed without the card-level flow.
     pub card: Option<String>,
+    /// How the patient authenticates, and whether they take the card away.
     pub visit: crate::reader::Visit,
+    /// What the patient answers on the consent screens.
     pub consents: ConsentChoices,
     /// Write the face file slowly, in place, like a slow share (clients must wait for it).
     pub slow: Option<SlowWrite>,
 }
 
+/// A file written slowly, in place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SlowWrite {
+    /// In how many pieces.
     pub chunks: usize,
+    /// The pause between two pieces.
     pub interval_ms: u64,
 }
 
@@ -245,6 +271,7 @@ impl Terminal {
         })
     }
 
+    /// The terminal's folders.
     pub fn folders(&self) -> &Folders {
         &self.shared.config.folders
     }
