@@ -7,9 +7,13 @@ use crate::sw::Sw;
 /// A parsed command APDU borrowing its data field from the frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Command<'a> {
+    /// The class byte.
     pub cla: u8,
+    /// The instruction byte.
     pub ins: u8,
+    /// The first parameter byte.
     pub p1: u8,
+    /// The second parameter byte.
     pub p2: u8,
     /// The command data field (empty for cases 1 and 2).
     pub data: &'a [u8],
@@ -24,12 +28,15 @@ pub struct Command<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Malformed {
     #[error("{0} bytes is shorter than a command header (4 bytes)")]
+    /// Shorter than a command header.
     TooShort(usize),
     #[error("length fields do not match the frame's {0} bytes")]
+    /// The length fields do not match the frame.
     Length(usize),
 }
 
 impl Malformed {
+    /// The status word the card answers a malformed command with.
     pub fn sw(self) -> Sw {
         Sw::WRONG_LENGTH
     }

@@ -39,11 +39,14 @@ impl Default for CardOptions {
 /// A response APDU.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
+    /// The response data.
     pub data: Vec<u8>,
+    /// The status word.
     pub sw: Sw,
 }
 
 impl Response {
+    /// A response with no data.
     pub fn sw(sw: Sw) -> Response {
         Response { data: Vec::new(), sw }
     }
@@ -52,6 +55,7 @@ impl Response {
         Response { data, sw: Sw::OK }
     }
 
+    /// The response as sent: data, then SW1 SW2.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.data.len() + 2);
         out.extend_from_slice(&self.data);
@@ -82,6 +86,7 @@ pub struct Card {
 }
 
 impl Card {
+    /// A card powered off, from its image.
     pub fn new(image: &CardImage) -> Card {
         Card::from_chip(Arc::new(Chip::build(image)), image.card_serial.parse().unwrap_or(0))
     }
@@ -101,15 +106,18 @@ impl Card {
         }
     }
 
+    /// The card with these options.
     pub fn with_options(mut self, options: CardOptions) -> Card {
         self.options = options;
         self
     }
 
+    /// Its answer to reset.
     pub fn atr(&self) -> &[u8] {
         &self.chip.atr
     }
 
+    /// Its chip (files, PINs, keys).
     pub fn chip(&self) -> &Chip {
         &self.chip
     }
@@ -126,14 +134,17 @@ impl Card {
         }
     }
 
+    /// Whether PIN `pin` is verified in this session.
     pub fn is_verified(&self, pin: PinId) -> bool {
         self.verified.get(pin).copied().unwrap_or(false)
     }
 
+    /// Whether the card is powered.
     pub fn powered(&self) -> bool {
         self.powered
     }
 
+    /// Powers the card on (a new session).
     pub fn power_on(&mut self) {
         self.powered = true;
         self.app = None;
@@ -148,6 +159,7 @@ impl Card {
         self.verified.fill(false);
     }
 
+    /// A warm reset: the session's verified PINs are forgotten.
     pub fn reset(&mut self) {
         self.power_on();
         if !self.options.keep_verified_on_reset {

@@ -28,8 +28,10 @@ pub enum App {
 }
 
 impl App {
+    /// Every application, in AID order of the image.
     pub const ALL: [App; 6] = [App::Isd, App::Jpki, App::Text, App::Surface, App::Juki, App::Common];
 
+    /// The application's AID.
     pub fn aid(self) -> &'static [u8] {
         match self {
             App::Isd => &[0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00],
@@ -41,6 +43,7 @@ impl App {
         }
     }
 
+    /// Its name.
     pub fn name(self) -> &'static str {
         match self {
             App::Isd => "ISD",
@@ -58,14 +61,23 @@ pub const JPKI_AID: [u8; 10] = [0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 
 
 /// Index of a PIN / verification key in [`Chip::pins`].
 pub type PinId = usize;
+/// 利用者証明用電子証明書の暗証番号 (JPKI).
 pub const PIN_AUTH: PinId = 0;
+/// 署名用電子証明書の暗証番号 (JPKI).
 pub const PIN_SIGN: PinId = 1;
+/// 券面事項入力補助用暗証番号.
 pub const PIN_TEXT: PinId = 2;
+/// 照合番号A in the 入力補助AP.
 pub const PIN_TEXT_A: PinId = 3;
+/// 照合番号B in the 入力補助AP.
 pub const PIN_TEXT_B: PinId = 4;
+/// 照合番号A in the 券面AP.
 pub const PIN_SURFACE_A: PinId = 5;
+/// 照合番号B in the 券面AP.
 pub const PIN_SURFACE_B: PinId = 6;
+/// The 生年月日 key of the 券面AP.
 pub const PIN_BIRTH: PinId = 7;
+/// 住民基本台帳用暗証番号.
 pub const PIN_JUKI: PinId = 8;
 
 /// What a new value for a PIN must look like (CHANGE REFERENCE DATA / CHANGE KEY).
@@ -80,6 +92,7 @@ pub enum PinFormat {
 }
 
 impl PinFormat {
+    /// Whether `value` has the PIN's format.
     pub fn accepts(self, value: &[u8]) -> bool {
         match self {
             PinFormat::FourDigits => value.len() == 4 && value.iter().all(u8::is_ascii_digit),
@@ -97,13 +110,19 @@ impl PinFormat {
 /// A PIN's definition and its persistent counter (the counter survives power-off).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PinState {
+    /// The application holding it.
     pub app: App,
+    /// Its EF.
     pub fid: u16,
+    /// Its name, for logs.
     pub label: &'static str,
     /// `None`: not set (顔認証マイナンバーカード).
     pub value: Option<Vec<u8>>,
+    /// Tries left before it locks.
     pub tries_left: u8,
+    /// Tries after a successful verification.
     pub max_tries: u8,
+    /// What a value must look like.
     pub format: PinFormat,
 }
 
@@ -120,13 +139,16 @@ impl PinState {
         }
     }
 
+    /// Whether the PIN is locked.
     pub fn blocked(&self) -> bool {
         self.value.is_none() || self.tries_left == 0
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// Who may read an EF.
 pub enum Access {
+    /// Anyone.
     Free,
     /// Readable once any of these PINs is verified.
     AnyOf(Vec<PinId>),
@@ -144,38 +166,56 @@ pub enum KeyUse {
 }
 
 #[derive(Debug, Clone)]
+/// What an EF holds.
 pub enum Body {
+    /// Data read with READ BINARY.
     Binary {
+        /// The bytes.
         data: Vec<u8>,
+        /// Who may read them.
         read: Access,
     },
+    /// Records read with READ RECORD.
     Records(Vec<Vec<u8>>),
+    /// A PIN (VERIFY).
     Pin(PinId),
+    /// A private key.
     Key {
+        /// The key's index in `Chip::keys`.
         key: usize,
+        /// The PIN that must be verified first, if any.
         needs: Option<PinId>,
+        /// How it may be used.
         usage: KeyUse,
     },
 }
 
 #[derive(Debug, Clone)]
+/// One elementary file.
 pub struct Ef {
+    /// The application holding it.
     pub app: App,
+    /// Its file id.
     pub fid: u16,
+    /// What it holds.
     pub body: Body,
 }
 
 /// Everything on the chip that does not change while the card is used.
 #[derive(Debug, Clone)]
 pub struct Chip {
+    /// The answer to reset.
     pub atr: Vec<u8>,
+    /// Every EF.
     pub files: Vec<Ef>,
+    /// The private keys.
     pub keys: Vec<RsaPrivateKey>,
     /// Initial PIN states, indexed by [`PinId`].
     pub pins: Vec<PinState>,
 }
 
 impl Chip {
+    /// The index of EF `fid` of `app`.
     pub fn find(&self, app: App, fid: u16) -> Option<usize> {
         self.files.iter().position(|f| f.app == app && f.fid == fid)
     }

@@ -26,6 +26,7 @@ pub struct SpecFile {
     /// Seed of every key and number; changing it changes every card.
     pub seed: u64,
     #[serde(rename = "card")]
+    /// The cards.
     pub cards: Vec<CardSpec>,
 }
 
@@ -33,29 +34,38 @@ pub struct SpecFile {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CardSpec {
+    /// The card's id.
     pub id: String,
+    /// The persona holding it.
     pub persona: String,
+    /// What it is for, in one line.
     pub summary: String,
     #[serde(default = "my_number_kind")]
+    /// The kind of card (My Number card, 住基カード, …).
     pub kind: CardKind,
     /// `contact` (default), `contactless`, or an ATR in hex.
     #[serde(default)]
     pub atr: Option<String>,
     #[serde(default)]
+    /// The 利用者証明用 PIN (default: derived).
     pub auth_pin: Option<String>,
     #[serde(default)]
+    /// Tries left on it (default: 3).
     pub auth_tries_left: Option<u8>,
     #[serde(default)]
+    /// The 署名用 password (default: derived).
     pub sign_password: Option<String>,
     /// No signing certificate (holders under 15).
     #[serde(default)]
     pub no_signing_certificate: bool,
     #[serde(default = "valid")]
+    /// The 利用者証明用 certificate's status.
     pub auth_status: CertStatus,
     /// Card expiry YYYYMMDD (default 20351231).
     #[serde(default)]
     pub expires: Option<String>,
     #[serde(default)]
+    /// The security code printed on the card (default: derived).
     pub security_code: Option<String>,
 }
 
@@ -68,11 +78,19 @@ fn valid() -> CertStatus {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why cards cannot be generated.
 pub enum GenerateError {
+    /// The spec file is unusable.
     #[error("card spec: {0}")]
     Spec(String),
+    /// One card cannot be made.
     #[error("card {card}: {message}")]
-    Card { card: String, message: String },
+    Card {
+        /// The card's id.
+        card: String,
+        /// Why.
+        message: String,
+    },
 }
 
 /// The two test CAs (利用者証明用 and 署名用), derived from the seed.
@@ -82,6 +100,7 @@ pub struct TestCa {
 }
 
 impl TestCa {
+    /// The test CAs of `seed`.
     pub fn new(seed: u64) -> Result<TestCa, GenerateError> {
         let make = |purpose: &str, ou: &str| -> Result<(KeyPair, CertificateParams, String), GenerateError> {
             let key = rsa_key(seed, "ca", purpose);

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::apdu::unhex;
 
+/// The format of card images this harness reads.
 pub const FORMAT: &str = "onshi-card/1";
 
 /// The contact ATR of a 2024 My Number card (card.md §10); the default profile.
@@ -35,6 +36,7 @@ pub enum CardKind {
 }
 
 impl CardKind {
+    /// Its name in `onshi card list`.
     pub fn label(self) -> &'static str {
         match self {
             CardKind::MyNumber => "my_number",
@@ -48,7 +50,9 @@ impl CardKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CertStatus {
+    /// Valid.
     Valid,
+    /// Past its not-after date.
     Expired,
     /// Revoked (失効) by the issuer: still on the chip, refused upstream.
     Revoked,
@@ -61,12 +65,15 @@ pub struct PinImage {
     /// `None`: not set (the PIN-less 顔認証マイナンバーカード); VERIFY answers 69 84.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// Tries left before it locks.
     pub tries_left: u8,
+    /// Tries after a successful verification.
     pub max_tries: u8,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// The card's PINs and keys.
 pub struct Pins {
     /// 利用者証明用電子証明書の暗証番号 (JPKI EF 0018): 4 digits, 3 tries.
     pub auth: PinImage,
@@ -88,9 +95,11 @@ pub struct Pins {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// The holder as printed on the card.
 pub struct Holder {
     /// Family and given name separated by U+3000.
     pub name: String,
+    /// The address.
     pub address: String,
     /// YYYYMMDD (Gregorian).
     pub birthdate: String,
@@ -102,12 +111,15 @@ pub struct Holder {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CertImage {
+    /// Whether it is valid, expired or revoked.
     pub status: CertStatus,
     /// Serial number, upper-case hex (what the national side keys on).
     pub serial: String,
     /// YYYYMMDD.
     pub not_before: String,
+    /// YYYYMMDD.
     pub not_after: String,
+    /// The certificate (PEM).
     pub cert_pem: String,
     /// PKCS#8 private key.
     pub key_pem: String,
@@ -115,8 +127,11 @@ pub struct CertImage {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// The face photo.
 pub struct Face {
+    /// Its width in pixels.
     pub width: u32,
+    /// Its height in pixels.
     pub height: u32,
     /// JPEG 2000 (JP2 container), greyscale, base64.
     pub jp2_base64: String,
@@ -126,11 +141,15 @@ pub struct Face {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CardImage {
+    /// Always `onshi-card/1`.
     pub format: String,
+    /// The card's id.
     pub id: String,
     /// The persona (fixtures/personas.toml) who holds the card.
     pub persona: String,
+    /// What the card is for, in one line.
     pub summary: String,
+    /// The kind of card.
     pub kind: CardKind,
     /// Answer to reset, hex.
     pub atr: String,
@@ -147,7 +166,9 @@ pub struct CardImage {
     pub card_serial: String,
     /// 5-digit 全国地方公共団体コード of the issuing municipality (synthetic: starts with 99).
     pub municipality: String,
+    /// The holder.
     pub holder: Holder,
+    /// The PINs.
     pub pins: Pins,
     /// 利用者証明用電子証明書 (JPKI EF 000A) and its key (EF 0017).
     pub auth: CertImage,
@@ -156,29 +177,55 @@ pub struct CardImage {
     pub sign: Option<CertImage>,
     /// CA certificates for the two (JPKI EF 000B and 0002).
     pub auth_ca_pem: String,
+    /// The 署名用 CA's certificate.
     pub sign_ca_pem: String,
     /// The card's own key (入力補助AP / 券面AP / 共通AP), PKCS#8.
     pub card_key_pem: String,
+    /// The face photo.
     pub face: Face,
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why a card image cannot be used.
 pub enum ImageError {
+    /// The file could not be read.
     #[error("{path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        /// The file.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The file is not a card image (not TOML, or not its shape).
     #[error("{origin}: not a card image: {message}")]
-    Syntax { origin: String, message: String },
+    Syntax {
+        /// The file.
+        origin: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A card image of another format version.
     #[error("{origin}: format is {found:?}; this harness reads {FORMAT:?}")]
-    Format { origin: String, found: String },
+    Format {
+        /// The file.
+        origin: String,
+        /// The format it declares.
+        found: String,
+    },
+    /// A field's value is unusable.
     #[error("{origin}: field `{field}`: {message}")]
     Field {
+        /// The file.
         origin: String,
+        /// The field.
         field: &'static str,
+        /// What is wrong.
         message: String,
     },
 }
 
 impl CardImage {
+    /// Reads and checks the card image at `path`.
     pub fn load(path: &Path) -> Result<CardImage, ImageError> {
         use std::io::Read as _;
         // bounded: a path to /dev/zero must not eat the memory
@@ -263,14 +310,17 @@ impl CardImage {
         Ok(image)
     }
 
+    /// The image as TOML.
     pub fn to_toml(&self) -> String {
         toml::to_string(self).expect("a card image always serialises")
     }
 
+    /// The ATR, as bytes.
     pub fn atr_bytes(&self) -> Vec<u8> {
         unhex(&self.atr).unwrap_or_default()
     }
 
+    /// The face photo (JPEG 2000), decoded from base64.
     pub fn face_jp2(&self) -> Result<Vec<u8>, String> {
         base64::engine::general_purpose::STANDARD
             .decode(self.face.jp2_base64.trim())
@@ -300,6 +350,7 @@ pub fn pem_der(pem: &str, label: &str) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("{label}: {e}"))
 }
 
+/// A PKCS#8 private key from PEM.
 pub fn parse_key(pem: &str) -> Result<RsaPrivateKey, String> {
     RsaPrivateKey::from_pkcs8_pem(pem).map_err(|e| format!("not a PKCS#8 RSA key: {e}"))
 }

@@ -9,6 +9,8 @@
 //! Facts and their sources: `reference/card.md`; what the emulator chose where the sources
 //! are silent: `docs/cards.md`.
 
+#![warn(missing_docs)]
+
 pub mod apdu;
 pub mod card;
 pub mod chip;

@@ -21,10 +21,13 @@ pub const HOW_TO_ENABLE: &str =
     "install pcscd and vsmartcard-vpcd (apt-get install pcscd vsmartcard-vpcd libpcsclite-dev pkgconf) to enable them";
 
 #[derive(Debug, thiserror::Error)]
+/// Why the run's own pcscd cannot be used.
 pub enum PcscdError {
     #[error("PC/SC is not available: {0}")]
+    /// pcscd or vpcd is not installed here.
     Unavailable(String),
     #[error("pcscd did not start: {0}")]
+    /// pcscd did not come up.
     Start(String),
 }
 

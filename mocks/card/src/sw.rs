@@ -8,24 +8,43 @@ use std::fmt;
 pub struct Sw(pub u16);
 
 impl Sw {
+    /// 90 00: success.
     pub const OK: Sw = Sw(0x9000);
+    /// 67 00: wrong length.
     pub const WRONG_LENGTH: Sw = Sw(0x6700);
+    /// 68 81: logical channel not supported.
     pub const CHANNEL_NOT_SUPPORTED: Sw = Sw(0x6881);
+    /// 68 82: secure messaging not supported.
     pub const SM_NOT_SUPPORTED: Sw = Sw(0x6882);
+    /// 68 84: command chaining not supported.
     pub const CHAINING_NOT_SUPPORTED: Sw = Sw(0x6884);
+    /// 69 81: command incompatible with the file.
     pub const NOT_ALLOWED_FOR_EF: Sw = Sw(0x6981);
+    /// 69 82: security status not satisfied.
     pub const SECURITY_NOT_SATISFIED: Sw = Sw(0x6982);
+    /// 69 84: reference data blocked (a locked PIN).
     pub const REFERENCE_DATA_BLOCKED: Sw = Sw(0x6984);
+    /// 69 85: conditions of use not satisfied.
     pub const CONDITIONS_NOT_SATISFIED: Sw = Sw(0x6985);
+    /// 69 86: no current EF.
     pub const NO_CURRENT_EF: Sw = Sw(0x6986);
+    /// 6A 80: wrong data.
     pub const WRONG_DATA: Sw = Sw(0x6A80);
+    /// 6A 82: file or application not found.
     pub const NOT_FOUND: Sw = Sw(0x6A82);
+    /// 6A 83: record not found.
     pub const RECORD_NOT_FOUND: Sw = Sw(0x6A83);
+    /// 6A 86: wrong P1 P2.
     pub const WRONG_P1P2: Sw = Sw(0x6A86);
+    /// 6A 88: referenced data not found.
     pub const REFERENCE_NOT_FOUND: Sw = Sw(0x6A88);
+    /// 6B 00: offset outside the EF.
     pub const OFFSET_OUTSIDE_EF: Sw = Sw(0x6B00);
+    /// 6D 00: instruction not supported.
     pub const INS_NOT_SUPPORTED: Sw = Sw(0x6D00);
+    /// 6E 00: class not supported.
     pub const CLA_NOT_SUPPORTED: Sw = Sw(0x6E00);
+    /// 66 F1: session key not supported (GET CHALLENGE variants).
     pub const SESSION_KEY_NOT_SUPPORTED: Sw = Sw(0x66F1);
 
     /// `63 Cx`: a verification failed (or the retry query), `x` tries left.
@@ -33,6 +52,7 @@ impl Sw {
         Sw(0x63C0 | u16::from(x.min(15)))
     }
 
+    /// SW1 SW2.
     pub fn bytes(self) -> [u8; 2] {
         self.0.to_be_bytes()
     }

@@ -34,33 +34,46 @@ const FRAME_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
+/// What happened on the vpcd link (journaled as `card` events).
 pub enum LinkEvent {
     /// The card is in the reader (TCP connection to vpcd up).
     Inserted {
+        /// The vpcd address.
         vpcd: String,
     },
+    /// vpcd powered the card on.
     PowerOn,
+    /// vpcd powered the card off.
     PowerOff,
+    /// vpcd reset the card.
     Reset,
     /// vpcd asked for the ATR (pcscd polls presence this way about every 400 ms).
     Atr,
+    /// A command and the card's answer.
     Apdu {
+        /// The command APDU, hex.
         command: String,
+        /// The response data, hex.
         response: String,
+        /// The status word, hex.
         sw: String,
+        /// How long the card took, µs.
         micros: u64,
     },
     /// A one-byte frame that is no vpcd control code; nothing is answered.
     UnknownControl {
+        /// The byte.
         byte: u8,
     },
     /// The harness took the card out; `during_apdu` when it did so instead of answering.
     Removed {
+        /// The command the card was answering, hex.
         during_apdu: Option<String>,
     },
     /// The link ended without the harness asking: vpcd closed, stalled mid-frame, or sent a
     /// frame no vpcd sends.
     Disconnected {
+        /// Why.
         reason: String,
     },
 }
