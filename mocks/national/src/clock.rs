@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 
 /// The World's clock (ProcessExecutionTime, consent times, fault windows, token expiry).
 pub trait Clock: Send + Sync {
+    /// The current time of the World.
     fn now(&self) -> NaiveDateTime;
 }
 

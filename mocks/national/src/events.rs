@@ -39,7 +39,9 @@ impl<'de> Deserialize<'de> for Blob {
 /// The client certificate presented on a connection, as far as the mock judged it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientCert {
+    /// The certificate's subject.
     pub subject: String,
+    /// Its issuer.
     pub issuer: String,
     /// `ok`, or why the certificate is not acceptable (unknown issuer, expired, …).
     pub verdict: String,
@@ -48,7 +50,9 @@ pub struct ClientCert {
 /// A problem the mock found in a request, under a check ID (`API-*`, `MSG-*`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestFinding {
+    /// The check ID (API-* or MSG-*).
     pub check: String,
+    /// What was found.
     pub message: String,
 }
 
@@ -57,17 +61,26 @@ pub struct RequestFinding {
 pub struct Exchange {
     /// Connection number (requests on one keep-alive connection share it).
     pub connection: u64,
+    /// The client's address.
     pub remote: String,
+    /// Whether the request came over TLS.
     pub tls: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The client certificate, when one was presented.
     pub client_cert: Option<ClientCert>,
+    /// The HTTP method.
     pub method: String,
+    /// The path.
     pub path: String,
+    /// The HTTP version.
     pub version: String,
+    /// The request headers, in order.
     pub headers: Vec<(String, String)>,
+    /// The request body, exactly as received.
     pub body: Blob,
     /// The HTTP status sent, or 0 when the connection was cut instead of answering.
     pub status: u16,
+    /// The response body, exactly as sent.
     pub response_body: Blob,
     /// The answer was cut after this many body bytes (fault `truncated_body`): the client
     /// received only the start of `response_body`.
@@ -77,6 +90,7 @@ pub struct Exchange {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// What the mock found in the request.
     pub findings: Vec<RequestFinding>,
     /// The `Retry-After` sent, in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -99,45 +113,63 @@ fn is_zero(n: &u64) -> bool {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum NationalEvent {
+    /// One request and its answer.
     Exchange(Box<Exchange>),
     /// A connection failed before or outside HTTP (TLS handshake, a malformed request line,
     /// HTTP/2, a slow sender cut off, …).
     ConnectionFailed {
+        /// The connection's number.
         connection: u64,
+        /// The client's address.
         remote: String,
+        /// What went wrong.
         error: String,
     },
     /// What a client sent after the Content-Length of its last request: the rest of a body
     /// whose Content-Length was too short. It belongs to the connection's last exchange
     /// (answered 400, `Connection: close`) and is not parsed as another request.
     Leftover {
+        /// The connection's number.
         connection: u64,
+        /// The client's address.
         remote: String,
         /// Up to 64 KiB of it.
         bytes: Blob,
     },
+    /// A fault started applying.
     FaultSet {
+        /// The fault.
         fault: Fault,
     },
+    /// A fault stopped applying.
     FaultCleared {
+        /// Its id.
         id: String,
     },
+    /// A persona's state changed.
     PersonChanged {
+        /// The change.
         change: PersonChange,
     },
+    /// Every issued token was revoked.
     TokensRevoked {
+        /// How many.
         count: usize,
     },
+    /// The mock was reset (faults, changes, tokens).
     Reset,
     /// A request to the admin API without the right token.
     AdminRefused {
+        /// The client's address.
         remote: String,
+        /// The path asked for.
         path: String,
     },
 }
 
 /// Where the national mock's events go.
 pub trait NationalRecorder: Send + Sync {
+    /// Records one event.
     fn record(&self, event: NationalEvent);
 }
 
@@ -160,6 +192,7 @@ impl NationalRecorder for MemoryRecorder {
 }
 
 impl MemoryRecorder {
+    /// The events recorded so far.
     pub fn events(&self) -> Vec<NationalEvent> {
         self.0.lock().expect("recorder").clone()
     }

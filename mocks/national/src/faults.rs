@@ -28,6 +28,7 @@ pub enum Endpoint {
 #[serde(deny_unknown_fields)]
 pub struct Scope {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Only requests to this endpoint.
     pub endpoint: Option<Endpoint>,
     /// Only requests about this persona.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -53,16 +54,23 @@ pub struct When {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Delay {
+    /// Always the same.
     Fixed {
+        /// The delay.
         ms: u64,
     },
+    /// Uniform between two bounds.
     Uniform {
+        /// The shortest.
         min_ms: u64,
+        /// The longest.
         max_ms: u64,
     },
     /// Log-normal with the given median and shape (typical network tails: sigma 0.5–1).
     LogNormal {
+        /// The median.
         median_ms: u64,
+        /// The shape.
         sigma: f64,
     },
 }
@@ -124,11 +132,16 @@ impl Delay {
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum FaultKind {
     /// Answer late (adds to other faults).
-    Latency { delay: Delay },
+    Latency {
+        /// How much later.
+        delay: Delay,
+    },
     /// Answer with this HTTP status and a JSON error body (503 with `Retry-After`).
     Status {
+        /// The HTTP status.
         code: u16,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// The `Retry-After` header, seconds.
         retry_after_s: Option<u32>,
     },
     /// Answer 503 with an HTML maintenance page instead of JSON.
@@ -140,12 +153,18 @@ pub enum FaultKind {
     /// Announce the full Content-Length, send only `keep_bytes` (default half), then close.
     TruncatedBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// How many bytes of the body to send.
         keep_bytes: Option<usize>,
     },
     /// Answer 200 with a body that is not valid JSON.
     MalformedJson,
     /// Send the body in chunks of `chunk_bytes` every `interval_ms`.
-    SlowBody { chunk_bytes: usize, interval_ms: u64 },
+    SlowBody {
+        /// Bytes per chunk.
+        chunk_bytes: usize,
+        /// The pause between two chunks.
+        interval_ms: u64,
+    },
     /// Treat the presented token as expired (a token expiring mid-session).
     TokenExpiry,
 }
@@ -154,11 +173,15 @@ pub enum FaultKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Fault {
+    /// Its id (for `clear_fault`, and in the journal).
     pub id: String,
     #[serde(default)]
+    /// Which requests it applies to.
     pub scope: Scope,
+    /// What goes wrong.
     pub kind: FaultKind,
     #[serde(default)]
+    /// When it applies.
     pub when: When,
 }
 
@@ -166,9 +189,16 @@ pub struct Fault {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum FaultError {
     #[error("fault id must be non-empty ASCII letters, digits, '-' or '_' (got {0:?})")]
+    /// The id is not usable.
     BadId(String),
     #[error("fault {id}: {message}")]
-    Invalid { id: String, message: String },
+    /// The fault is not usable.
+    Invalid {
+        /// The fault's id.
+        id: String,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// What to do with one request.
@@ -193,7 +223,9 @@ struct Entry {
 /// A fault as listed: the definition and how often it has applied.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FaultStatus {
+    /// The fault.
     pub fault: Fault,
+    /// How many times it applied so far.
     pub applied: u32,
 }
 
@@ -218,6 +250,7 @@ fn parse_time(s: &str, today: NaiveDate) -> Result<NaiveDateTime, String> {
 }
 
 impl FaultBook {
+    /// An empty book; `seed` draws the delays.
     pub fn new(seed: u64) -> Self {
         FaultBook {
             seed,
@@ -276,16 +309,19 @@ impl FaultBook {
         Ok(())
     }
 
+    /// Removes fault `id`; whether there was one.
     pub fn clear(&mut self, id: &str) -> bool {
         let before = self.entries.len();
         self.entries.retain(|e| e.fault.id != id);
         before != self.entries.len()
     }
 
+    /// Removes every fault.
     pub fn clear_all(&mut self) {
         self.entries.clear();
     }
 
+    /// Every fault, with how often it applied.
     pub fn list(&self) -> Vec<FaultStatus> {
         self.entries
             .iter()

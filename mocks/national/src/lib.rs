@@ -9,6 +9,8 @@
 //! `reference/protocol.md`); where the reference is silent the choice is marked \[I\] in
 //! `docs/world.md` — for example that QualificationValidity 3 carries the *new* qualification.
 
+#![warn(missing_docs)]
+
 pub mod clock;
 pub mod events;
 mod families;
@@ -87,8 +89,10 @@ impl ConsentChoices {
 pub struct FaceConfirmation {
     /// The persona holding the card.
     pub persona: String,
+    /// The clinic confirming.
     pub institution_code: String,
     #[serde(default)]
+    /// What the patient answered on the consent screens.
     pub consents: ConsentChoices,
 }
 
@@ -96,8 +100,10 @@ pub struct FaceConfirmation {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum FaceError {
     #[error("no persona {0:?} in the registry")]
+    /// No such persona.
     UnknownPersona(String),
     #[error("persona {0:?} has neither an insurance qualification nor 医療扶助")]
+    /// The persona has nothing to confirm.
     NoQualification(String),
 }
 
@@ -158,6 +164,7 @@ pub struct LocalNational {
 }
 
 impl LocalNational {
+    /// The national system over `registry`, answering errors from `catalogue`.
     pub fn new(registry: Arc<Registry>, catalogue: Arc<ErrorCatalogue>) -> Self {
         LocalNational {
             registry,
@@ -169,10 +176,12 @@ impl LocalNational {
         }
     }
 
+    /// The population it answers from.
     pub fn registry(&self) -> &Registry {
         &self.registry
     }
 
+    /// The error codes it answers with.
     pub fn catalogue(&self) -> &ErrorCatalogue {
         &self.catalogue
     }

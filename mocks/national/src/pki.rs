@@ -24,26 +24,34 @@ pub const SERVER_NAMES: &[&str] = &[
 ];
 
 #[derive(Debug, Error)]
+/// Why the test PKI cannot be used.
 pub enum PkiError {
     #[error("generating a certificate failed: {0}")]
+    /// A certificate could not be generated.
     Generate(#[from] rcgen::Error),
     #[error("{path}: {source}")]
+    /// A file could not be read or written.
     Io {
+        /// The file.
         path: String,
         #[source]
+        /// The error.
         source: std::io::Error,
     },
     #[error("the PKI has no file {0}")]
+    /// A file the PKI needs is missing.
     Missing(String),
 }
 
 /// The PEM files of the test PKI, by file name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pki {
+    /// The PKI's files: name and PEM.
     pub files: Vec<(String, String)>,
 }
 
 impl Pki {
+    /// The PEM of file `name`.
     pub fn get(&self, name: &str) -> Result<&str, PkiError> {
         self.files
             .iter()
@@ -52,6 +60,7 @@ impl Pki {
             .ok_or_else(|| PkiError::Missing(name.to_owned()))
     }
 
+    /// The CA certificate.
     pub fn ca_cert(&self) -> Result<&str, PkiError> {
         self.get("ca.pem")
     }

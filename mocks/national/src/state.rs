@@ -18,6 +18,7 @@ pub enum PersonChange {
     /// The current qualification ends the day before `at`; nothing replaces it
     /// (QualificationValidity 2 from `at` on).
     LoseEligibility {
+        /// The persona.
         persona: String,
         /// YYYYMMDD or a relative date (`today`, `month+1m`, …).
         at: String,
@@ -28,21 +29,37 @@ pub enum PersonChange {
     /// The person changes insurer at `at`: the current qualification ends the day before and a
     /// new one starts (the old card then gives QualificationValidity 3).
     ChangeInsurer {
+        /// The persona.
         persona: String,
+        /// The day the new qualification starts (YYYYMMDD or a relative date).
         at: String,
         /// As printed on the new card (6 or 8 digits).
         insurer_number: String,
+        /// 保険者名称 of the new insurer.
         insurer_name: String,
         #[serde(default)]
+        /// 記号 on the new card.
         symbol: Option<String>,
+        /// 番号 on the new card.
         number: String,
         #[serde(default)]
+        /// 枝番 on the new card.
         branch: Option<String>,
     },
     /// The institution registers a 照会番号 for the person (face results carry it from now on).
-    RegisterReferenceNumber { persona: String, reference_number: String },
+    RegisterReferenceNumber {
+        /// The persona.
+        persona: String,
+        /// The 照会番号.
+        reference_number: String,
+    },
     /// The person's consents as recorded by the national system (for information viewing).
-    RecordConsents { persona: String, consents: ConsentChoices },
+    RecordConsents {
+        /// The persona.
+        persona: String,
+        /// The consents.
+        consents: ConsentChoices,
+    },
 }
 
 fn default_reason() -> String {
@@ -50,6 +67,7 @@ fn default_reason() -> String {
 }
 
 impl PersonChange {
+    /// The persona the change is about.
     pub fn persona(&self) -> &str {
         match self {
             PersonChange::LoseEligibility { persona, .. }
@@ -64,12 +82,21 @@ impl PersonChange {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum StateError {
     #[error("no persona {0:?} in the registry")]
+    /// No such persona.
     UnknownPersona(String),
     #[error("{0}")]
+    /// A date that does not parse.
     BadDate(String),
     #[error("persona {persona:?} has no qualification open on {date} to end")]
-    NothingToEnd { persona: String, date: NaiveDate },
+    /// No open qualification to end.
+    NothingToEnd {
+        /// The persona.
+        persona: String,
+        /// The date.
+        date: NaiveDate,
+    },
     #[error("insurer number {0:?} must be 6 (国保) or 8 digits, as printed on the card")]
+    /// Not a printed insurer number.
     BadInsurerNumber(String),
 }
 

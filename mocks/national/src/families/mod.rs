@@ -40,14 +40,20 @@ pub enum BulkFamily {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "family", content = "request", rename_all = "snake_case")]
 pub enum BulkUpload {
+    /// 照会番号一括登録 (`OQSmuimm01`).
     ReferenceRegistration(BulkRegistrationRequest),
+    /// 資格確認一括照会 (`OQSmuquc01`).
     Confirmation(BulkConfirmRequest),
+    /// 医療扶助 (`OQSmutic01`).
     MedicalAid(BulkPullRequest),
+    /// 訪問診療 (`OQSmuhvq01`).
     HomeVisit(BulkPullRequest),
+    /// オンライン診療 (`OQSmuonq01`).
     Online(BulkPullRequest),
 }
 
 impl BulkUpload {
+    /// The upload's family.
     pub fn family(&self) -> BulkFamily {
         match self {
             BulkUpload::ReferenceRegistration(_) => BulkFamily::ReferenceRegistration,
@@ -72,7 +78,9 @@ impl BulkUpload {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "result", rename_all = "snake_case")]
 pub enum BulkDownload {
+    /// A bulk registration's result.
     Registration(BulkRegistrationResult),
+    /// A bulk confirmation's (or pull's) result.
     Confirmation(BulkConfirmResult),
 }
 
@@ -92,6 +100,7 @@ impl BulkDownload {
         }
     }
 
+    /// The answer's header.
     pub fn header(&self) -> MessageHeader {
         let h = match self {
             BulkDownload::Registration(r) => r.message_header.clone(),
@@ -113,7 +122,9 @@ impl BulkDownload {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MedicalInfoKind {
+    /// 薬剤情報.
     Drug,
+    /// 特定健診情報.
     Checkup,
 }
 
@@ -121,8 +132,11 @@ pub enum MedicalInfoKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "result", rename_all = "snake_case")]
 pub enum MedicalInfoAnswer {
+    /// Drug information (XML).
     Drug(DrugResult),
+    /// Check-up information (XML).
     Checkup(CheckupResult),
+    /// A PDF.
     Pdf(Blob),
 }
 
@@ -131,18 +145,28 @@ pub enum MedicalInfoAnswer {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum FolderCall {
+    /// A 照会番号 registration.
     RegisterReference {
+        /// The request.
         request: ReferenceRegistrationRequest,
     },
+    /// A bulk upload.
     BulkUpload {
+        /// The upload.
         upload: BulkUpload,
     },
+    /// A bulk download.
     BulkDownload {
+        /// The family of the upload it follows.
         family: BulkFamily,
+        /// The request.
         request: BulkDownloadRequest,
     },
+    /// A 薬剤情報 / 特定健診情報 request.
     MedicalInfo {
+        /// Which information.
         kind: MedicalInfoKind,
+        /// The request.
         request: MedicalInfoRequest,
     },
 }
@@ -151,9 +175,13 @@ pub enum FolderCall {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", content = "answer", rename_all = "snake_case")]
 pub enum FolderAnswer {
+    /// A registration's result.
     RegisterReference(ReferenceRegistrationResult),
+    /// An upload's result.
     BulkUpload(BulkUploadResult),
+    /// A download's result.
     BulkDownload(BulkDownload),
+    /// The information, or the refusal.
     MedicalInfo(MedicalInfoAnswer),
 }
 

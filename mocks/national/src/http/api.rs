@@ -25,7 +25,9 @@ use crate::events::{Blob, Exchange, NationalEvent, RequestFinding};
 use crate::faults::{Endpoint, FaultKind};
 use crate::{EligibilityService, FaceConfirmation};
 
+/// The login endpoint.
 pub const AUTH_PATH: &str = "/oqs-api-pro/MSA12020/ILI12020SV01/auth";
+/// The qualification search endpoint.
 pub const SEARCH_PATH: &str = "/oqs-api-pro/MSA01030/ILI01030SV01/search";
 /// Harness-internal: the terminal's 資格確認 by card data.
 pub const TERMINAL_CARD_PATH: &str = "/onshi-harness/terminal/v1/card";

@@ -8,6 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 
+/// Any error of a body.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// An error the mock causes on purpose (a fault): the connection ends as the fault says, and
@@ -51,6 +52,7 @@ pub struct Body {
 }
 
 impl Body {
+    /// A body of `data`.
     pub fn full(data: impl Into<Bytes>) -> Self {
         Body {
             data: data.into(),
@@ -61,6 +63,7 @@ impl Body {
         }
     }
 
+    /// An empty body.
     pub fn empty() -> Self {
         Body::full(Bytes::new())
     }

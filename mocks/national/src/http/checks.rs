@@ -12,6 +12,7 @@ pub const LIFECYCLE: &[CheckId] = &[ids::API_AUTH_003];
 /// client no certificate or a bad one.
 pub const CERTIFICATE: &[CheckId] = &[ids::API_CERT_001, ids::API_CERT_002];
 
+/// The catalogue of the mock's request checks (`API-*`).
 pub const CHECKS: &[CheckInfo] = &[
     CheckInfo {
         id: ids::API_CERT_001,

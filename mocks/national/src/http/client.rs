@@ -20,18 +20,35 @@ use super::tls::{TlsError, client_config};
 use crate::FaceConfirmation;
 
 #[derive(Debug, Error)]
+/// Why a call to a remote mock failed.
 pub enum ClientError {
     #[error("{0:?} is not a base URL like https://127.0.0.1:8443")]
+    /// Not a base URL.
     BadUrl(String),
     #[error(transparent)]
+    /// TLS could not be set up.
     Tls(#[from] TlsError),
     #[error("cannot reach {address}: {message}")]
-    Connect { address: String, message: String },
+    /// The mock could not be reached.
+    Connect {
+        /// The address.
+        address: String,
+        /// Why.
+        message: String,
+    },
     #[error("no answer within {} ms", .0.as_millis())]
+    /// No answer in time.
     Timeout(Duration),
     #[error("HTTP {status}: {body}")]
-    Status { status: StatusCode, body: String },
+    /// An answer that is not 200.
+    Status {
+        /// The status.
+        status: StatusCode,
+        /// The body, as text.
+        body: String,
+    },
     #[error("the answer is not a result: {0}")]
+    /// An answer that is not a result.
     Decode(String),
 }
 
@@ -41,6 +58,7 @@ pub struct RemoteNational {
     host: String,
     port: u16,
     tls: Option<Arc<rustls::ClientConfig>>,
+    /// How long a call may take.
     pub timeout: Duration,
     /// Sent with the terminal's calls ([`super::TERMINAL_KEY_HEADER`]).
     terminal_key: Option<String>,

@@ -12,7 +12,9 @@ use serde_json::Value;
 /// A JSON value that is not a string where the API wants a string.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WrongType {
+    /// Where in the body.
     pub path: String,
+    /// The JSON type found.
     pub found: &'static str,
 }
 

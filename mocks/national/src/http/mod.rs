@@ -62,15 +62,21 @@ pub struct ServerSettings {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
+/// How the login body is checked.
 pub enum CredentialsPolicy {
+    /// The synthetic credentials of the certificate's institution only.
     Strict,
+    /// Any JSON object.
     AnyJson,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
+/// Reject or accept.
 pub enum Policy {
+    /// Refuse with 400.
     Reject,
+    /// Accept (the finding is journaled).
     Accept,
 }
 
@@ -144,6 +150,7 @@ pub const TERMINAL_KEY_HEADER: &str = "x-onshi-terminal-key";
 
 /// The national mock's state.
 pub struct National {
+    /// The qualification service behind the API.
     pub service: Arc<LocalNational>,
     faults: Mutex<FaultBook>,
     tokens: Mutex<TokenStore>,
@@ -162,6 +169,7 @@ pub struct National {
 }
 
 impl National {
+    /// The mock over `service`.
     pub fn new(
         service: Arc<LocalNational>,
         clock: Arc<dyn Clock>,
@@ -187,6 +195,7 @@ impl National {
         &self.terminal_key
     }
 
+    /// The World's clock.
     pub fn clock(&self) -> &dyn Clock {
         self.clock.as_ref()
     }
@@ -195,16 +204,19 @@ impl National {
         self.recorder.record(event);
     }
 
+    /// The current settings.
     pub fn settings(&self) -> ServerSettings {
         self.settings.read().expect("settings").clone()
     }
 
+    /// Replaces the settings.
     pub fn set_settings(&self, s: ServerSettings) {
         self.service
             .set_bulk_processing(Duration::from_millis(s.bulk_processing_ms));
         *self.settings.write().expect("settings") = s;
     }
 
+    /// Adds a fault.
     pub fn set_fault(&self, fault: Fault) -> Result<(), FaultError> {
         self.faults
             .lock()
@@ -214,6 +226,7 @@ impl National {
         Ok(())
     }
 
+    /// Removes fault `id`; whether there was one.
     pub fn clear_fault(&self, id: &str) -> bool {
         let found = self.faults.lock().expect("faults").clear(id);
         if found {
@@ -222,16 +235,19 @@ impl National {
         found
     }
 
+    /// The faults and how often each applied.
     pub fn faults(&self) -> Vec<FaultStatus> {
         self.faults.lock().expect("faults").list()
     }
 
+    /// Applies a persona change.
     pub fn apply_change(&self, change: PersonChange) -> Result<(), StateError> {
         self.service.apply_change(change.clone())?;
         self.record(NationalEvent::PersonChanged { change });
         Ok(())
     }
 
+    /// Revokes every issued token; how many.
     pub fn revoke_tokens(&self) -> usize {
         let count = self.tokens.lock().expect("tokens").revoke_all();
         self.record(NationalEvent::TokensRevoked { count });
@@ -262,6 +278,7 @@ impl National {
 
 /// A running listener.
 pub struct Server {
+    /// The address it listens on.
     pub addr: SocketAddr,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,

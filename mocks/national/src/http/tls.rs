@@ -21,18 +21,25 @@ use crate::events::ClientCert;
 use crate::pki::Pki;
 
 #[derive(Debug, Error)]
+/// Why TLS could not be set up.
 pub enum TlsError {
     #[error("the test PKI: {0}")]
+    /// The test PKI is unusable.
     Pki(#[from] crate::pki::PkiError),
     #[error("{what} is not valid PEM: {source}")]
+    /// A PEM is unreadable.
     Pem {
+        /// Which one.
         what: &'static str,
         #[source]
+        /// The error.
         source: rustls::pki_types::pem::Error,
     },
     #[error("TLS configuration: {0}")]
+    /// rustls refused the configuration.
     Rustls(#[from] rustls::Error),
     #[error("client verifier: {0}")]
+    /// The client-certificate verifier could not be built.
     Verifier(#[from] rustls::server::VerifierBuilderError),
 }
 
@@ -90,6 +97,7 @@ impl ClientCertVerifier for LenientClientVerifier {
 /// The server side: the TLS configuration and the verifier that judges client certificates.
 #[derive(Clone)]
 pub struct ServerTls {
+    /// The rustls configuration.
     pub config: Arc<rustls::ServerConfig>,
     strict: Arc<dyn ClientCertVerifier>,
 }
@@ -117,6 +125,7 @@ impl ServerTls {
         Self::new(pki.get("server.pem")?, pki.get("server-key.pem")?, pki.ca_cert()?)
     }
 
+    /// The server's TLS from its certificate, key and the CA of the client certificates it accepts.
     pub fn new(server_cert_pem: &str, server_key_pem: &str, client_ca_pem: &str) -> Result<ServerTls, TlsError> {
         let provider = Arc::new(ring::default_provider());
         let mut roots = rustls::RootCertStore::empty();

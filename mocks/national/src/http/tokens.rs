@@ -11,12 +11,16 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Tokens {
     #[serde(rename = "accessToken")]
+    /// The access token.
     pub access: String,
     #[serde(rename = "refreshToken")]
+    /// The refresh token.
     pub refresh: String,
     #[serde(rename = "idToken")]
+    /// The ID token.
     pub id: String,
     #[serde(rename = "linkSysCharCd")]
+    /// The linked system's code.
     pub link_sys_char_cd: String,
 }
 
@@ -30,12 +34,16 @@ struct Issued {
 /// Why a token is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenProblem {
+    /// No such token.
     Unknown,
+    /// Past its lifetime.
     Expired,
+    /// Revoked.
     Revoked,
 }
 
 impl TokenProblem {
+    /// The problem, in words.
     pub fn describe(self) -> &'static str {
         match self {
             TokenProblem::Unknown => "unknown token",
@@ -46,6 +54,7 @@ impl TokenProblem {
 }
 
 #[derive(Debug, Default)]
+/// The tokens issued.
 pub struct TokenStore {
     issued: HashMap<String, Issued>,
     seed: u64,
@@ -53,6 +62,7 @@ pub struct TokenStore {
 }
 
 impl TokenStore {
+    /// An empty store; `seed` draws the tokens.
     pub fn new(seed: u64) -> Self {
         TokenStore {
             seed,
@@ -66,6 +76,7 @@ impl TokenStore {
         format!("SYN-{kind}-{:016x}{:016x}", r.next_u64(), r.next_u64())
     }
 
+    /// Issues the tokens of a login of `institution`, valid `ttl` from `now`.
     pub fn issue(&mut self, institution: &str, now: NaiveDateTime, ttl: Duration) -> Tokens {
         // A long-running mock forgets tokens a day after they expired (they turn "unknown").
         self.issued.retain(|_, t| t.expires + Duration::days(1) > now);
