@@ -10,6 +10,7 @@ use std::fmt;
 /// One value of a code table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CodeEntry {
+    /// The value as written in messages.
     pub code: &'static str,
     /// Label as clinic staff know it.
     pub ja: &'static str,
@@ -20,13 +21,18 @@ pub struct CodeEntry {
 /// A code table (OQSCDnnn).
 #[derive(Debug, PartialEq, Eq)]
 pub struct CodeTable {
+    /// The table's id (`OQSCD006`).
     pub id: &'static str,
+    /// Its Japanese name.
     pub name_ja: &'static str,
+    /// Its English name.
     pub name_en: &'static str,
+    /// Its values.
     pub entries: &'static [CodeEntry],
 }
 
 impl CodeTable {
+    /// The entry of `code`, if the table has it.
     pub fn lookup(&self, code: &str) -> Option<&'static CodeEntry> {
         self.entries.iter().find(|e| e.code == code)
     }
@@ -43,17 +49,22 @@ impl CodeTable {
 
 /// A value typed by its code table.
 pub trait Code: Sized + Clone + PartialEq {
+    /// The table the values come from.
     const TABLE: &'static CodeTable;
     /// Never fails: values outside the table become `Unknown`.
     fn from_code(code: &str) -> Self;
+    /// The value as written.
     fn code(&self) -> &str;
 
+    /// Its table entry, if known.
     fn entry(&self) -> Option<&'static CodeEntry> {
         Self::TABLE.lookup(self.code())
     }
+    /// Whether the table has the value.
     fn is_known(&self) -> bool {
         self.entry().is_some()
     }
+    /// Its Japanese label, if known.
     fn label_ja(&self) -> Option<&'static str> {
         self.entry().map(|e| e.ja)
     }

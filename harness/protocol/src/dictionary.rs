@@ -8,9 +8,15 @@ use crate::codes::{self, Code, CodeTable};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// Free text, optionally limited in characters.
-    Text { max: Option<usize> },
+    Text {
+        /// The most characters, if limited.
+        max: Option<usize>,
+    },
     /// Exactly `len` ASCII digits.
-    Digits { len: usize },
+    Digits {
+        /// How many digits.
+        len: usize,
+    },
     /// 8 characters: 8 digits, or two half-width spaces and 6 digits (国保).
     InsurerNumber,
     /// 2 digits.
@@ -38,8 +44,11 @@ pub enum Format {
 /// One entry of the dictionary.
 #[derive(Debug, Clone, Copy)]
 pub struct ElementInfo {
+    /// The element's name.
     pub name: &'static str,
+    /// Its Japanese name.
     pub ja: &'static str,
+    /// The format of its value.
     pub format: Format,
 }
 

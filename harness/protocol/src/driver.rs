@@ -15,11 +15,15 @@ pub const PROTOCOL: &str = "onshi-driver/1";
 
 /// JSON-RPC error codes the harness interprets.
 pub mod error_code {
+    /// -32700: the line is not JSON.
     pub const PARSE_ERROR: i64 = -32700;
+    /// -32600: not a JSON-RPC request.
     pub const INVALID_REQUEST: i64 = -32600;
     /// The adapter does not implement the method: its cases become not applicable.
     pub const METHOD_NOT_FOUND: i64 = -32601;
+    /// -32602: the params do not fit the method.
     pub const INVALID_PARAMS: i64 = -32602;
+    /// -32603: the adapter failed.
     pub const INTERNAL_ERROR: i64 = -32603;
     /// Application errors use codes from here up, with a message.
     pub const APPLICATION_MIN: i64 = 1000;
@@ -27,28 +31,47 @@ pub mod error_code {
 
 /// Method names.
 pub mod method {
+    /// Starts a session: the environment in, the client's description out.
     pub const INITIALIZE: &str = "initialize";
+    /// Forgets everything of the last case (the client's state, not the World's).
     pub const RESET: &str = "reset";
+    /// The receptionist confirms an insurance card.
     pub const CONFIRM_QUALIFICATION: &str = "confirm_qualification";
+    /// The client imports a face-auth result.
     pub const IMPORT_FACE: &str = "import_face";
+    /// The clinic registers 照会番号.
     pub const REGISTER_REFERENCE_NUMBER: &str = "register_reference_number";
+    /// 資格確認一括照会 of several cards.
     pub const CONFIRM_BULK: &str = "confirm_bulk";
+    /// 薬剤情報 / 特定健診情報 of a patient.
     pub const FETCH_MEDICAL_INFO: &str = "fetch_medical_info";
+    /// A 医療扶助 / 訪問診療 / オンライン診療 pull.
     pub const PULL_BULK: &str = "pull_bulk";
+    /// The client verifies a PIN on the card in the PC/SC reader and signs a challenge.
     pub const VERIFY_CARD_PIN: &str = "verify_card_pin";
+    /// Ends the session; the adapter exits.
     pub const SHUTDOWN: &str = "shutdown";
 }
 
 /// Capability names a client declares in its implementation statement.
 pub mod capability {
+    /// 資格確認 through the terminal folder.
     pub const FILE_QUALIFICATION: &str = "file.qualification";
+    /// Face-auth results in `face/`.
     pub const FILE_FACE: &str = "file.face";
+    /// 照会番号 registration through the folder.
     pub const FILE_REFERENCE_NUMBER: &str = "file.reference-number";
+    /// 資格確認一括照会 through the folder.
     pub const FILE_BULK_QUALIFICATION: &str = "file.bulk-qualification";
+    /// 薬剤情報 / 特定健診情報 through the folder.
     pub const FILE_MEDICAL_INFO: &str = "file.medical-info";
+    /// 医療扶助 / 訪問診療 / オンライン診療 pulls through the folder.
     pub const FILE_BULK_PULL: &str = "file.bulk-pull";
+    /// 資格確認 through the HTTP API.
     pub const API_QUALIFICATION: &str = "api.qualification";
+    /// The My Number card on PC/SC.
     pub const CARD_PCSC: &str = "card.pcsc";
+    /// Every capability.
     pub const ALL: &[&str] = &[
         FILE_QUALIFICATION,
         FILE_FACE,
@@ -64,31 +87,42 @@ pub mod capability {
 /// A JSON-RPC 2.0 request (the harness sends these).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RpcRequest {
+    /// Always `2.0`.
     pub jsonrpc: String,
+    /// The request id (absent for notifications).
     pub id: Value,
+    /// The method.
     pub method: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Its params.
     pub params: Option<Value>,
 }
 
 /// A JSON-RPC 2.0 error object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RpcError {
+    /// The error code.
     pub code: i64,
+    /// The error's message.
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Details, if any.
     pub data: Option<Value>,
 }
 
 /// A JSON-RPC 2.0 response (the adapter sends these).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RpcResponse {
+    /// Always `2.0`.
     pub jsonrpc: String,
     #[serde(default)]
+    /// The id of the request answered.
     pub id: Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The result, on success.
     pub result: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The error, on failure.
     pub error: Option<RpcError>,
 }
 
@@ -97,13 +131,18 @@ pub struct RpcResponse {
 pub struct InitializeParams {
     /// Always `onshi-driver/1`.
     pub protocol: String,
+    /// The harness calling.
     pub harness: HarnessInfo,
+    /// What the client works against.
     pub environment: Environment,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// The harness.
 pub struct HarnessInfo {
+    /// `onshi-harness`.
     pub name: String,
+    /// Its version.
     pub version: String,
 }
 
@@ -113,10 +152,13 @@ pub struct Environment {
     /// The clinic's 10-digit 医療機関コード (synthetic).
     pub institution_code: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The terminal's shared folder, when the run has one.
     pub terminal: Option<TerminalFolders>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The national API, when the run has one.
     pub api: Option<ApiEnvironment>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The PC/SC reader, when the run has one.
     pub pcsc: Option<PcscEnvironment>,
     /// The reception PC this adapter instance stands for, when several instances share one
     /// terminal folder (a rush starts one per PC): each must keep its request file names
@@ -128,38 +170,53 @@ pub struct Environment {
 /// The terminal's shared folder: absolute paths.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TerminalFolders {
+    /// The shared folder (absolute).
     pub root: String,
+    /// `req/`, where the client writes requests.
     pub req: String,
+    /// `res/`, where the terminal writes results.
     pub res: String,
+    /// `face/`, where the face-auth reader writes its results.
     pub face: String,
 }
 
 /// The national system's HTTP API (PEM strings).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ApiEnvironment {
+    /// The API's base URL.
     pub base_url: String,
+    /// The CA certificate to trust the API with (PEM).
     pub ca_cert_pem: String,
+    /// The clinic's client certificate (PEM).
     pub client_cert_pem: String,
+    /// Its private key (PEM).
     pub client_key_pem: String,
+    /// The login body to send.
     pub credentials: Value,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// The PC/SC reader the card is put into.
 pub struct PcscEnvironment {
+    /// Its name (`Virtual PCD 00 00`).
     pub reader: String,
 }
 
 /// `initialize` result: the client's implementation statement.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct InitializeResult {
+    /// The client.
     pub client: ClientInfo,
     /// Capabilities from [`capability`]; cases needing an undeclared one are not applicable.
     pub capabilities: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// The client as it describes itself.
 pub struct ClientInfo {
+    /// Its name.
     pub name: String,
+    /// Its version.
     pub version: String,
     /// (added in onshi-driver/1, optional) The client's own, fixed time-out for one answer —
     /// a result in `res/` or an API search — in milliseconds, when it does not follow the
@@ -239,7 +296,9 @@ pub enum Via {
 /// `confirm_qualification` params.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ConfirmQualificationParams {
+    /// The folder interface or the HTTP API.
     pub via: Via,
+    /// The insurance card the receptionist enters.
     pub card: Card,
     /// The patient consents to the 限度額適用認定証 information being returned.
     pub consent_limit_certificate: bool,
@@ -271,6 +330,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The outcome as written in the protocol.
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Valid => "valid",
@@ -295,23 +355,31 @@ impl std::fmt::Display for Outcome {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PatientRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// 保険者番号.
     pub insurer_number: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// 記号.
     pub symbol: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// 番号.
     pub number: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// 枝番.
     pub branch: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// 氏名.
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// 氏名カナ.
     pub name_kana: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// 生年月日, YYYYMMDD.
     pub birthdate: Option<String>,
     /// `Sex1` code: 1 男, 2 女, 3 未設定.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sex: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// 保険者名称.
     pub insurer_name: Option<String>,
     /// `InsuredPartialContributionRatio` (後期高齢者), e.g. `010`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -328,16 +396,20 @@ pub struct PatientRecord {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+/// 高齢受給者証 as stored.
 pub struct ElderlyRecord {
     /// `ElderlyRecipientContributionRatio`, e.g. `020`.
     pub ratio: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The first valid day.
     pub valid_start: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The last valid day.
     pub valid_end: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+/// 限度額適用認定証 as stored.
 pub struct LimitCertificateRecord {
     /// OQSCD011 code.
     pub classification: String,
@@ -346,20 +418,24 @@ pub struct LimitCertificateRecord {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+/// 特定疾病療養受療証 as stored.
 pub struct SpecificDiseaseRecord {
     /// OQSCD013 code.
     pub category: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// 自己負担限度額.
     pub self_pay: Option<String>,
 }
 
 /// `confirm_qualification` result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ConfirmQualificationResult {
+    /// What the client concluded.
     pub outcome: Outcome,
     /// The text the client shows at reception (error and supplementary messages verbatim).
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// What the client stored, when it stored something.
     pub record: Option<PatientRecord>,
 }
 
@@ -368,6 +444,7 @@ pub struct ConfirmQualificationResult {
 pub struct ImportFaceParams {
     /// File name in the face folder.
     pub file: String,
+    /// How long the client may take.
     pub timeout_ms: u64,
 }
 
@@ -410,19 +487,25 @@ pub struct Consents {
 /// `import_face` result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ImportFaceResult {
+    /// What the client concluded.
     pub outcome: Outcome,
+    /// The text the client shows at reception.
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// What the client stored.
     pub record: Option<PatientRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The consents it stored.
     pub consents: Option<Consents>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The 照会番号 it stored.
     pub reference_number: Option<String>,
 }
 
 /// `register_reference_number` params.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RegisterReferenceNumberParams {
+    /// The 照会番号 to register.
     pub entries: Vec<ReferenceEntry>,
     /// Use the bulk interface (OQSmuimm) instead of single registrations (OQSsiimm).
     pub bulk: bool,
@@ -432,28 +515,39 @@ pub struct RegisterReferenceNumberParams {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// One 照会番号 and the card it is for.
 pub struct ReferenceEntry {
+    /// The 照会番号.
     pub reference_number: String,
+    /// The card.
     pub card: Card,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// `register_reference_number` result.
 pub struct RegisterReferenceNumberResult {
+    /// One result per entry.
     pub results: Vec<ReferenceResult>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// What the client reports for one entry.
 pub struct ReferenceResult {
+    /// The 照会番号.
     pub reference_number: String,
+    /// Whether it was registered.
     pub ok: bool,
+    /// The text the client shows.
     pub message: String,
 }
 
 /// `confirm_bulk` params.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ConfirmBulkParams {
+    /// The cards.
     pub cards: Vec<Card>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The reception date, YYYYMMDD.
     pub date: Option<String>,
     /// How long the harness would like the client to wait for the whole flow, 処理中
     /// included (added in onshi-driver/1, optional).
@@ -477,29 +571,39 @@ pub enum PullKind {
 /// knows for the institution. Dates are YYYYMMDD, the month YYYYMM.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PullBulkParams {
+    /// Which pull.
     pub kind: PullKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// (medical_aid) the month, YYYYMM.
     pub month: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The first day of the consent period.
     pub consent_from: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The last day of the consent period.
     pub consent_to: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// (online) the first day of the examination period.
     pub examined_from: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// (online) the last day of the examination period.
     pub examined_to: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// How long the client may take.
     pub timeout_ms: Option<u64>,
 }
 
 /// One patient a pull returned, as the client stored them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PulledPatient {
+    /// 氏名.
     pub name: String,
     /// YYYYMMDD.
     pub birthdate: String,
+    /// What the client concluded about the patient.
     pub outcome: Outcome,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// What it stored.
     pub record: Option<PatientRecord>,
     /// 公費負担者番号 (医療扶助).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -510,28 +614,40 @@ pub struct PulledPatient {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// `pull_bulk` result.
 pub struct PullBulkResult {
+    /// Whether the pull succeeded.
     pub ok: bool,
+    /// The text the client shows.
     pub message: String,
+    /// The patients it got.
     pub patients: Vec<PulledPatient>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// `confirm_bulk` result.
 pub struct ConfirmBulkResult {
+    /// One result per card.
     pub results: Vec<BulkResult>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// What the client reports for one card.
 pub struct BulkResult {
+    /// The card.
     pub card: Card,
+    /// What the client concluded.
     pub outcome: Outcome,
+    /// The text the client shows.
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// What it stored.
     pub record: Option<PatientRecord>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+/// Which information.
 pub enum MedicalInfoKind {
     /// 薬剤情報 (YZK).
     Drug,
@@ -541,25 +657,34 @@ pub enum MedicalInfoKind {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+/// The format asked for.
 pub enum MedicalInfoFormat {
+    /// XML.
     Xml,
+    /// PDF.
     Pdf,
 }
 
 /// A span of months, YYYYMM.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Period {
+    /// The first month, YYYYMM.
     pub from: String,
+    /// The last month, YYYYMM.
     pub to: String,
 }
 
 /// `fetch_medical_info` params.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct FetchMedicalInfoParams {
+    /// Which information.
     pub kind: MedicalInfoKind,
+    /// The patient's card.
     pub card: Card,
+    /// XML or PDF.
     pub format: MedicalInfoFormat,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// (drug) the months to ask for.
     pub period: Option<Period>,
     /// Added in onshi-driver/1, optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -571,8 +696,11 @@ pub struct FetchMedicalInfoParams {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// `fetch_medical_info` result.
 pub struct FetchMedicalInfoResult {
+    /// Whether the client obtained the information.
     pub ok: bool,
+    /// The text the client shows.
     pub message: String,
     /// For XML: one object per drug dispensed (`date` YYYYMMDD, `code`, `name`, `quantity`,
     /// `unit`) or per check-up item (`date`, `code`, `name`, `value`, `unit`).
@@ -588,6 +716,7 @@ pub struct FetchMedicalInfoResult {
 /// JPKI AID, read the 利用者証明用電子証明書, VERIFY the PIN, sign the challenge.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct VerifyCardPinParams {
+    /// The PIN the patient typed.
     pub pin: String,
     /// Bytes to sign (base64): the client signs the SHA-256 DigestInfo of them with the
     /// authentication key (added in onshi-driver/1).
@@ -600,11 +729,17 @@ pub struct VerifyCardPinParams {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+/// What the client concluded about the card.
 pub enum PinOutcome {
+    /// The PIN was accepted (and the challenge signed).
     Ok,
+    /// A wrong PIN.
     WrongPin,
+    /// The PIN is locked.
     Blocked,
+    /// No card in the reader.
     NoCard,
+    /// Anything else.
     Error,
 }
 
@@ -621,9 +756,12 @@ impl std::fmt::Display for PinOutcome {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// `verify_card_pin` result.
 pub struct VerifyCardPinResult {
+    /// What the client concluded.
     pub outcome: PinOutcome,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The tries left the card reported.
     pub tries_left: Option<u8>,
     /// What the client would show (added in onshi-driver/1).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -58,6 +58,7 @@ pub enum Family {
 }
 
 impl Family {
+    /// Every family.
     pub const ALL: [Family; 10] = [
         Family::OqsSiQuc,
         Family::OqsSiImm,
@@ -71,6 +72,7 @@ impl Family {
         Family::CipSiQuc,
     ];
 
+    /// The file-name prefix (`OQSsiquc`, …).
     pub fn prefix(self) -> &'static str {
         match self {
             Family::OqsSiQuc => "OQSsiquc",
@@ -86,6 +88,7 @@ impl Family {
         }
     }
 
+    /// The system the family belongs to.
     pub fn system(self) -> System {
         match self {
             Family::YzkSiQuc => System::Yzk,
@@ -168,11 +171,14 @@ impl<'de> serde::Deserialize<'de> for Family {
 /// `01` (upload / request) or `02` (download, bulk only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Step {
+    /// `01`.
     First,
+    /// `02`.
     Second,
 }
 
 impl Step {
+    /// The step's digits.
     pub fn digits(self) -> &'static str {
         match self {
             Step::First => "01",
@@ -184,11 +190,14 @@ impl Step {
 /// `req` or `res`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
+    /// `req`.
     Request,
+    /// `res`.
     Result,
 }
 
 impl Direction {
+    /// The direction's tag.
     pub fn tag(self) -> &'static str {
         match self {
             Direction::Request => "req",
@@ -198,15 +207,20 @@ impl Direction {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A file name's extension.
 pub enum Extension {
+    /// `.xml`.
     Xml,
+    /// `.pdf`.
     Pdf,
+    /// `.zip`.
     Zip,
     /// The text file the terminal writes next to a request it could not process.
     Err,
 }
 
 impl Extension {
+    /// The extension, without the dot.
     pub fn as_str(self) -> &'static str {
         match self {
             Extension::Xml => "xml",
@@ -230,14 +244,20 @@ impl Extension {
 /// A request, result or `.err` file name of a message family.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MessageFileName {
+    /// The message family.
     pub family: Family,
+    /// `01` or `02`.
     pub step: Step,
+    /// `req` or `res`.
     pub direction: Direction,
+    /// The part after the underscore, chosen by the writer.
     pub suffix: String,
+    /// The extension.
     pub extension: Extension,
 }
 
 impl MessageFileName {
+    /// A request file name.
     pub fn request(family: Family, step: Step, suffix: impl Into<String>) -> Self {
         MessageFileName {
             family,
@@ -313,7 +333,9 @@ impl fmt::Display for FaceFileName {
 /// Any file name of the folder interface.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum FileName {
+    /// A message file.
     Message(MessageFileName),
+    /// A face-auth result.
     Face(FaceFileName),
 }
 
@@ -330,37 +352,96 @@ impl fmt::Display for FileName {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum FileNameError {
     #[error("the file name is not valid UTF-8 ({lossy:?}); the terminal only uses ASCII names")]
-    NotUtf8 { lossy: String },
+    /// The name is not UTF-8.
+    NotUtf8 {
+        /// The name, decoded lossily.
+        lossy: String,
+    },
     #[error("the file name is empty")]
+    /// The name is empty.
     Empty,
     #[error("the file name {name:?} contains a path separator or `..`; it would leave the folder")]
-    EscapesFolder { name: String },
+    /// The name leaves the folder (`/`, `..`).
+    EscapesFolder {
+        /// The name.
+        name: String,
+    },
     #[error("the file name {name:?} contains the control character U+{code:04X}")]
-    ControlCharacter { name: String, code: u32 },
+    /// The name holds a control character.
+    ControlCharacter {
+        /// The name.
+        name: String,
+        /// The character's code point.
+        code: u32,
+    },
     #[error("the file name is {len} characters long; the limit is {max}")]
-    TooLong { len: usize, max: usize },
+    /// The name is too long.
+    TooLong {
+        /// Its length.
+        len: usize,
+        /// The longest allowed.
+        max: usize,
+    },
     #[error(
         "{name:?} does not start with a known prefix (OQSsiquc, OQSsiimm, OQSmuquc, OQSmuimm, OQSmutic, OQSmuhvq, OQSmuonq, YZKsiquc, TKKsiquc, CIPsiquc)"
     )]
-    UnknownPrefix { name: String },
-    #[error("{name:?}: expected step 01 or 02 after {prefix} (02 only for bulk families)")]
-    BadStep { name: String, prefix: &'static str },
-    #[error("{name:?}: expected `req_` or `res_` after the step")]
-    BadDirection { name: String },
-    #[error("{name:?}: the suffix after `_` is empty")]
-    EmptySuffix { name: String },
-    #[error("{name:?}: the suffix may only contain A–Z, a–z, 0–9, `-` and `_`; found {found:?}")]
-    BadSuffixCharacter { name: String, found: char },
-    #[error("{name:?}: the suffix is {len} characters long; the limit is {MAX_SUFFIX_LEN}")]
-    SuffixTooLong { name: String, len: usize },
-    #[error("{name:?}: extension .{found} is not allowed here (allowed: {allowed})")]
-    BadExtension {
+    /// No known family prefix.
+    UnknownPrefix {
+        /// The name.
         name: String,
+    },
+    #[error("{name:?}: expected step 01 or 02 after {prefix} (02 only for bulk families)")]
+    /// The step is not `01` or `02`.
+    BadStep {
+        /// The name.
+        name: String,
+        /// The family prefix.
+        prefix: &'static str,
+    },
+    #[error("{name:?}: expected `req_` or `res_` after the step")]
+    /// Neither `req` nor `res`.
+    BadDirection {
+        /// The name.
+        name: String,
+    },
+    #[error("{name:?}: the suffix after `_` is empty")]
+    /// Nothing after the underscore.
+    EmptySuffix {
+        /// The name.
+        name: String,
+    },
+    #[error("{name:?}: the suffix may only contain A–Z, a–z, 0–9, `-` and `_`; found {found:?}")]
+    /// A character the suffix may not hold.
+    BadSuffixCharacter {
+        /// The name.
+        name: String,
+        /// What was found.
+        found: char,
+    },
+    #[error("{name:?}: the suffix is {len} characters long; the limit is {MAX_SUFFIX_LEN}")]
+    /// The suffix is too long.
+    SuffixTooLong {
+        /// The name.
+        name: String,
+        /// Its length.
+        len: usize,
+    },
+    #[error("{name:?}: extension .{found} is not allowed here (allowed: {allowed})")]
+    /// An extension the family does not use.
+    BadExtension {
+        /// The name.
+        name: String,
+        /// The extension found.
         found: String,
+        /// The extensions allowed.
         allowed: String,
     },
     #[error("{name:?}: a face file name ends in `_` + 14 digits yyyyMMddHHmmss + `.xml`")]
-    BadFaceTimestamp { name: String },
+    /// A face file name without a valid timestamp.
+    BadFaceTimestamp {
+        /// The name.
+        name: String,
+    },
 }
 
 impl FileName {
@@ -374,6 +455,7 @@ impl FileName {
         }
     }
 
+    /// Reads a file name of the folder interface.
     pub fn parse(name: &str) -> Result<FileName, FileNameError> {
         check_safe(name)?;
         if let Some(rest) = name.strip_prefix(FACE_PREFIX) {

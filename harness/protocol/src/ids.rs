@@ -8,7 +8,7 @@ use crate::catalogue::CheckId;
 
 macro_rules! ids {
     ($($(#[$doc:meta])* $name:ident = $id:literal,)*) => {
-        $($(#[$doc])* pub const $name: CheckId = CheckId::declare($id);)*
+        $($(#[$doc])* #[doc = concat!("The check `", $id, "` (docs/checks.md).")] pub const $name: CheckId = CheckId::declare($id);)*
         /// Every declared check ID.
         pub const ALL: &[CheckId] = &[$($name),*];
     };

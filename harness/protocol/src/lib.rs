@@ -15,6 +15,8 @@
 //!
 //! Facts come from `reference/protocol.md`; the official specification is not public.
 
+#![warn(missing_docs)]
+
 pub mod catalogue;
 pub mod codes;
 pub mod dictionary;

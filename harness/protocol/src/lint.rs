@@ -23,13 +23,17 @@ use crate::xml::{self, Document, Element, Limits, TextEncoding};
 /// One problem found in a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
+    /// The check the finding falls under.
     pub check: CheckId,
+    /// Whether it fails the message.
     pub severity: Severity,
     /// Element path, e.g. `XmlMsg/MessageHeader/MedicalInstitutionCode`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The line in the message, when known.
     pub line: Option<u32>,
+    /// What is wrong.
     pub message: String,
 }
 
@@ -46,17 +50,21 @@ impl std::fmt::Display for Finding {
 /// The lint of one message.
 #[derive(Debug, Clone)]
 pub struct LintReport {
+    /// The kind of message linted.
     pub kind: MessageKind,
+    /// Everything found.
     pub findings: Vec<Finding>,
     /// The decoded document, when the bytes could be decoded.
     pub document: Option<Document>,
 }
 
 impl LintReport {
+    /// The findings that are errors.
     pub fn errors(&self) -> impl Iterator<Item = &Finding> {
         self.findings.iter().filter(|f| f.severity == Severity::Error)
     }
 
+    /// Whether any finding is an error.
     pub fn has_errors(&self) -> bool {
         self.errors().next().is_some()
     }

@@ -54,8 +54,11 @@ pub enum MessageKind {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("{name}: {family} ({title}) messages are not modelled: their layout is not public")]
 pub struct UnsupportedFamily {
+    /// The file name.
     pub name: String,
+    /// Its family.
     pub family: Family,
+    /// The family's title.
     pub title: &'static str,
 }
 
@@ -166,6 +169,7 @@ impl MessageKind {
         }
     }
 
+    /// Every kind.
     pub const ALL: [MessageKind; 18] = [
         MessageKind::QualificationRequest,
         MessageKind::QualificationResult,
@@ -187,6 +191,7 @@ impl MessageKind {
         MessageKind::CheckupInfoResult,
     ];
 
+    /// The kind's title, with its file-name prefix.
     pub fn title(self) -> &'static str {
         match self {
             MessageKind::QualificationRequest => "OQSsiquc01req 資格確認要求 (eligibility request)",
@@ -374,7 +379,9 @@ impl MessageKind {
 /// Encoding and element order of a written message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct XmlOptions {
+    /// The text encoding.
     pub encoding: TextEncoding,
+    /// The order of the elements.
     pub order: ElementOrder,
 }
 
@@ -382,8 +389,10 @@ pub struct XmlOptions {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ReadError {
     #[error(transparent)]
+    /// The bytes are not a well-formed message.
     Decode(#[from] DecodeError),
     #[error(transparent)]
+    /// The message does not fit the model.
     Model(#[from] ModelError),
 }
 

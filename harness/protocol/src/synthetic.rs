@@ -76,6 +76,7 @@ pub enum ErrorKey {
 }
 
 impl ErrorKey {
+    /// Every key.
     pub const ALL: [ErrorKey; 30] = [
         ErrorKey::RequestUnreadable,
         ErrorKey::RequestUnsupported,
@@ -150,14 +151,18 @@ impl ErrorKey {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorText {
+    /// The error code.
     pub code: String,
+    /// Its message.
     pub message: String,
 }
 
 /// A code with its message filled in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorAnswer {
+    /// The error code.
     pub code: String,
+    /// Its message.
     pub message: String,
     /// How a SegmentOfResult 9 answer carrying it is shaped.
     pub shape: ErrorShape,
@@ -189,15 +194,32 @@ struct CatalogueFile {
 #[derive(Debug, Error)]
 pub enum CatalogueError {
     #[error("{origin}: {source}")]
+    /// The file is not TOML of the catalogue's shape.
     Syntax {
+        /// The file.
         origin: String,
         #[source]
+        /// The error.
         source: toml::de::Error,
     },
     #[error("{origin}: unknown entry [codes.{key}] (known: {known})")]
-    UnknownKey { origin: String, key: String, known: String },
+    /// An entry the catalogue does not know.
+    UnknownKey {
+        /// The file.
+        origin: String,
+        /// The key.
+        key: String,
+        /// The known keys.
+        known: String,
+    },
     #[error("{origin}: entry [codes.{key}] is missing")]
-    MissingKey { origin: String, key: &'static str },
+    /// An entry the catalogue needs is missing.
+    MissingKey {
+        /// The file.
+        origin: String,
+        /// The key.
+        key: &'static str,
+    },
 }
 
 /// The catalogue of synthetic (or user-supplied) error codes.

@@ -21,8 +21,10 @@ use thiserror::Error;
 pub enum TextEncoding {
     #[default]
     #[serde(alias = "utf-8", alias = "UTF-8")]
+    /// UTF-8.
     Utf8,
     #[serde(alias = "shift-jis", alias = "Shift_JIS", alias = "sjis", alias = "cp932")]
+    /// Shift_JIS.
     ShiftJis,
 }
 
@@ -99,15 +101,20 @@ impl fmt::Display for TextEncoding {
 /// spaces of a 6-digit 国保 insurer number are data); a container's whitespace is dropped.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Element {
+    /// The element's name.
     pub name: String,
+    /// Its attributes, in order.
     pub attributes: Vec<(String, String)>,
+    /// Its text (leaves).
     pub text: String,
+    /// Its children, in order.
     pub children: Vec<Element>,
     /// 1-based line in the decoded text; 0 for elements built in memory.
     pub line: u32,
 }
 
 impl Element {
+    /// An empty element.
     pub fn new(name: impl Into<String>) -> Self {
         Element {
             name: name.into(),
@@ -115,6 +122,7 @@ impl Element {
         }
     }
 
+    /// An element holding `text`.
     pub fn leaf(name: impl Into<String>, text: impl Into<String>) -> Self {
         Element {
             name: name.into(),
@@ -123,6 +131,7 @@ impl Element {
         }
     }
 
+    /// Whether it has no children.
     pub fn is_leaf(&self) -> bool {
         self.children.is_empty()
     }
@@ -132,6 +141,7 @@ impl Element {
         self.children.iter().find(|c| c.name == name)
     }
 
+    /// Its children named `name`.
     pub fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
         self.children.iter().filter(move |c| c.name == name)
     }
@@ -145,14 +155,18 @@ impl Element {
 /// The XML declaration as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Declaration {
+    /// `version`.
     pub version: Option<String>,
+    /// `encoding`.
     pub encoding: Option<String>,
+    /// `standalone`.
     pub standalone: Option<String>,
 }
 
 /// A decoded message file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Document {
+    /// The XML declaration, if the document has one.
     pub declaration: Option<Declaration>,
     /// A UTF-8 byte-order mark preceded the declaration.
     pub bom: bool,
@@ -161,14 +175,18 @@ pub struct Document {
     /// The bytes are valid UTF-8 with non-ASCII text although the declaration says
     /// Shift_JIS — almost certainly a wrong declaration (lint `MSG-ENC-001`).
     pub utf8_under_sjis_declaration: bool,
+    /// The root element.
     pub root: Element,
 }
 
 /// Bounds that keep hostile files from exhausting the harness.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
+    /// The largest document, in bytes.
     pub max_bytes: usize,
+    /// The deepest nesting.
     pub max_depth: usize,
+    /// The most elements.
     pub max_elements: usize,
 }
 
@@ -188,38 +206,99 @@ impl Default for Limits {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum DecodeError {
     #[error("the file is empty (0 bytes)")]
+    /// No bytes.
     Empty,
     #[error("the file is {size} bytes; the limit is {limit} bytes")]
-    TooLarge { size: usize, limit: usize },
+    /// Larger than the limit.
+    TooLarge {
+        /// The size, in bytes.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
     #[error("{reason}")]
-    UnsupportedEncoding { reason: String },
+    /// An encoding the interface does not use.
+    UnsupportedEncoding {
+        /// Why.
+        reason: String,
+    },
     #[error("the declaration says {declared} but byte {offset} (0x{byte:02X}) is not valid {declared}{hint}")]
+    /// Bytes that are not of the declared encoding.
     EncodingMismatch {
+        /// The declared encoding.
         declared: TextEncoding,
+        /// The offset of the first bad byte.
         offset: usize,
+        /// The byte.
         byte: u8,
+        /// A hint for the fix.
         hint: &'static str,
     },
     #[error("a UTF-8 byte-order mark precedes a declaration that says {declared:?}")]
-    BomContradictsDeclaration { declared: String },
+    /// A byte-order mark that contradicts the declaration.
+    BomContradictsDeclaration {
+        /// What the declaration says.
+        declared: String,
+    },
     #[error("line {line}: a DTD (<!DOCTYPE …>) is not allowed: messages have no DTD and entity expansion is refused")]
-    Dtd { line: u32 },
+    /// A DOCTYPE (refused: entities could expand without end).
+    Dtd {
+        /// The line.
+        line: u32,
+    },
     #[error(
         "line {line}: entity &{name}; is not defined (only &lt; &gt; &amp; &apos; &quot; and character references are allowed)"
     )]
-    UndefinedEntity { line: u32, name: String },
+    /// An entity that is not one of XML's five.
+    UndefinedEntity {
+        /// The line.
+        line: u32,
+        /// The name.
+        name: String,
+    },
     #[error("line {line}: {message}")]
-    Malformed { line: u32, message: String },
+    /// Not well-formed.
+    Malformed {
+        /// The line.
+        line: u32,
+        /// What is wrong.
+        message: String,
+    },
     #[error("the file ends inside <{open}> (line {line}): it is truncated or still being written")]
-    Truncated { open: String, line: u32 },
+    /// The document ends inside an element.
+    Truncated {
+        /// The element left open.
+        open: String,
+        /// The line.
+        line: u32,
+    },
     #[error("there is no root element")]
+    /// No root element.
     NoRoot,
     #[error("line {line}: text {text:?} appears next to child elements inside <{element}>")]
-    MixedContent { line: u32, element: String, text: String },
+    /// Text beside child elements.
+    MixedContent {
+        /// The line.
+        line: u32,
+        /// The element.
+        element: String,
+        /// The text.
+        text: String,
+    },
     #[error("line {line}: elements nest deeper than {limit} levels")]
-    TooDeep { line: u32, limit: usize },
+    /// Nested deeper than the limit.
+    TooDeep {
+        /// The line.
+        line: u32,
+        /// The limit.
+        limit: usize,
+    },
     #[error("more than {limit} elements")]
-    TooManyElements { limit: usize },
+    /// More elements than the limit.
+    TooManyElements {
+        /// The limit.
+        limit: usize,
+    },
 }
 
 impl DecodeError {
@@ -240,6 +319,7 @@ impl DecodeError {
         }
     }
 
+    /// The line of the problem, when known.
     pub fn line(&self) -> Option<u32> {
         match self {
             DecodeError::Dtd { line }
@@ -659,6 +739,7 @@ fn leading_ws(s: &str) -> usize {
 /// How to write a document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WriteOptions {
+    /// The text encoding to write.
     pub encoding: TextEncoding,
     /// Pretty-print with two-space indentation (readers must not care).
     pub indent: bool,
@@ -680,15 +761,31 @@ pub enum EncodeError {
         "{path}: {ch:?} (U+{code:04X}) cannot be written in {encoding}; it is not replaced — choose UTF-8 or change the value",
         code = *ch as u32
     )]
+    /// A character the encoding cannot hold.
     Unencodable {
+        /// The element's path.
         path: String,
+        /// The character.
         ch: char,
+        /// The encoding.
         encoding: TextEncoding,
     },
     #[error("{path}: U+{code:04X} is not allowed in XML 1.0", code = *ch as u32)]
-    InvalidCharacter { path: String, ch: char },
+    /// A character XML cannot hold.
+    InvalidCharacter {
+        /// The element's path.
+        path: String,
+        /// The character.
+        ch: char,
+    },
     #[error("{path}: {name:?} is not a valid XML name")]
-    InvalidName { path: String, name: String },
+    /// A name that is not an XML name.
+    InvalidName {
+        /// The element's path.
+        path: String,
+        /// The name.
+        name: String,
+    },
 }
 
 /// Writes `root` with a declaration that matches the bytes.

@@ -1,6 +1,6 @@
 //! Typed messages of the folder interface.
 //!
-//! Each record is declared once with [`xml_record!`]: the Rust struct, its XML element
+//! Each record is declared once with `xml_record!`: the Rust struct, its XML element
 //! names, their spec (logical) order and the schema the lint walks all come from that one
 //! list. Every field is optional so that a message missing required elements still reads —
 //! saying what is missing is the lint's job, not the reader's. Values are kept as written
@@ -22,11 +22,15 @@ pub fn interface_insurer_number(printed: &str) -> String {
 /// What kind of element a field is, for the lint's schema walk.
 #[derive(Debug, Clone, Copy)]
 pub enum FieldKind {
+    /// A leaf with a value.
     Value,
+    /// A record with these children.
     Record(&'static [Child]),
     /// A wrapper element holding repeated `item` records.
     List {
+        /// The item element's name.
         item: &'static str,
+        /// The item's children.
         children: &'static [Child],
     },
     /// A record that may appear several times directly in its parent (no wrapper).
@@ -36,7 +40,9 @@ pub enum FieldKind {
 /// A child element of a record: its name and kind.
 #[derive(Debug, Clone, Copy)]
 pub struct Child {
+    /// The element's name.
     pub name: &'static str,
+    /// What kind of element it is.
     pub kind: FieldKind,
 }
 
@@ -44,15 +50,30 @@ pub struct Child {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ModelError {
     #[error("line {line}: <{element}> should hold a value but contains elements")]
-    ExpectedValue { element: String, line: u32 },
+    /// A value was expected, an element with children was found.
+    ExpectedValue {
+        /// The element.
+        element: String,
+        /// The line.
+        line: u32,
+    },
     #[error("the root element is <{found}>, expected <{expected}>")]
-    WrongRoot { found: String, expected: &'static str },
+    /// The root element is not the message's.
+    WrongRoot {
+        /// What was found.
+        found: String,
+        /// What was expected.
+        expected: &'static str,
+    },
 }
 
 /// A field type: a value (string or code) or a nested record or list.
 pub trait Field: Sized {
+    /// What kind of element the type is.
     const KIND: FieldKind;
+    /// Reads it from an element.
     fn read(el: &Element) -> Result<Self, ModelError>;
+    /// Writes it as an element named `name`.
     fn write(&self, name: &'static str) -> Element;
 
     /// Reads the field out of its parent: the first child named `name` (a repeated field
@@ -95,9 +116,12 @@ impl<T: Code> Field for T {
 
 /// A record: an element whose children are named fields.
 pub trait XmlRecord: Field + Default {
+    /// The root element's name.
     const ELEMENT: &'static str;
+    /// Its children, in the specification's order.
     const CHILDREN: &'static [Child];
 
+    /// The message as its root element.
     fn to_element(&self) -> Element {
         self.write(Self::ELEMENT)
     }
@@ -126,6 +150,7 @@ macro_rules! xml_record {
         #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
         pub struct $ty {
             $(
+                #[doc = concat!("`", $fxml, "`.")]
                 $(#[$fmeta])*
                 #[serde(rename = $fxml, default, skip_serializing_if = "Option::is_none")]
                 pub $field: Option<$fty>,
@@ -450,10 +475,12 @@ pub use medical_info::*;
 pub use reference::*;
 
 impl QualificationResult {
+    /// The header.
     pub fn header(&self) -> MessageHeader {
         self.message_header.clone().unwrap_or_default()
     }
 
+    /// The body.
     pub fn body(&self) -> QualificationResultBody {
         self.message_body.clone().unwrap_or_default()
     }
@@ -469,10 +496,12 @@ impl QualificationResult {
 }
 
 impl QualificationRequest {
+    /// The header.
     pub fn header(&self) -> MessageHeader {
         self.message_header.clone().unwrap_or_default()
     }
 
+    /// The card data searched with.
     pub fn search_info(&self) -> QualificationConfirmSearchInfo {
         self.message_body
             .as_ref()
