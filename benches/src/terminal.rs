@@ -183,7 +183,7 @@ impl Bench {
             .context("generated person")?;
         let c = &p.insurance.last().context("an insurance period")?.card;
         Ok(QualificationConfirmSearchInfo {
-            insurer_number: Some(c.insurer_number.clone()),
+            insurer_number: Some(c.insurer_number.interface().to_owned()),
             insured_card_symbol: c.symbol.clone(),
             insured_identification_number: Some(c.number.clone()),
             insured_branch_number: c.branch.clone(),

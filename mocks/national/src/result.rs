@@ -68,7 +68,7 @@ pub(crate) fn result_for(
         .collect();
     ResultOfQualificationConfirmation {
         insured_card_classification: Some(codes::InsuredCardClassification::from_code(&period.card_classification)),
-        insurer_number: Some(period.card.insurer_number.clone()),
+        insurer_number: Some(period.card.insurer_number.interface().to_owned()),
         insured_card_symbol: period.card.symbol.clone(),
         insured_identification_number: Some(period.card.number.clone()),
         insured_branch_number: period.card.branch.clone(),

@@ -5,7 +5,7 @@
 
 use chrono::{Duration, NaiveDate};
 use onshi_registry::date::DateExpr;
-use onshi_registry::{CardIdentity, InsurancePeriod, Person, interface_insurer_number};
+use onshi_registry::{CardIdentity, InsurancePeriod, InsurerNumber, Person};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -147,7 +147,7 @@ pub fn apply(person: &mut Person, change: &PersonChange, today: NaiveDate) -> Re
             let previous = person.insurance[old].clone();
             person.insurance.push(InsurancePeriod {
                 card: CardIdentity {
-                    insurer_number: interface_insurer_number(printed),
+                    insurer_number: InsurerNumber::from_printed(printed),
                     symbol: symbol.clone(),
                     number: number.clone(),
                     branch: branch.clone(),
@@ -184,7 +184,7 @@ mod tests {
     fn query(p: &Person, i: usize) -> CardQuery {
         let c = &p.insurance[i].card;
         CardQuery {
-            insurer_number: c.insurer_number.clone(),
+            insurer_number: c.insurer_number.interface().to_owned(),
             symbol: c.symbol.clone(),
             number: c.number.clone(),
             branch: c.branch.clone(),
@@ -249,7 +249,7 @@ mod tests {
             validity(&r, &p, 0, today()),
             Some(Validity::InvalidNewQualification { current: 1 })
         );
-        assert_eq!(p.insurance[1].card.insurer_number, "  990015");
+        assert_eq!(p.insurance[1].card.insurer_number.interface(), "  990015");
         assert_eq!(validity(&r, &p, 1, today()), Some(Validity::Valid));
         assert_eq!(validity(&r, &p, 0, today() - Duration::days(1)), Some(Validity::Valid));
     }

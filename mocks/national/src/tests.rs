@@ -30,7 +30,7 @@ fn request_for(n: &LocalNational, persona: &str, period: usize, branch: bool, co
         }),
         message_body: Some(QualificationRequestBody {
             qualification_confirm_search_info: Some(QualificationConfirmSearchInfo {
-                insurer_number: Some(c.insurer_number.clone()),
+                insurer_number: Some(c.insurer_number.interface().to_owned()),
                 insured_card_symbol: c.symbol.clone(),
                 insured_identification_number: Some(c.number.clone()),
                 insured_branch_number: if branch { c.branch.clone() } else { None },

@@ -886,7 +886,7 @@ async fn every_answer_passes_a_strict_validator_of_real_answers_error_answers_in
         let c = &period.card;
         let birthdate = p.birthdate.format("%Y%m%d").to_string();
         let q = query((
-            &c.insurer_number,
+            c.insurer_number.interface(),
             c.symbol.as_deref(),
             &c.number,
             c.branch.as_deref(),

@@ -23,8 +23,8 @@ use serde::Serialize;
 
 pub use cards::{CardHolding, card_holdings};
 pub use person::{
-    CardIdentity, InsurancePeriod, MedicalAid, MedicalTicket, Person, PersonId, ProcessingNotice, VisitConsent,
-    VisitKind, interface_insurer_number,
+    CardIdentity, InsurancePeriod, InsurerNumber, MedicalAid, MedicalTicket, Person, PersonId, ProcessingNotice,
+    VisitConsent, VisitKind, interface_insurer_number,
 };
 pub use persona::{PersonaError, parse_personas};
 pub use population::Population;
@@ -262,7 +262,7 @@ impl Registry {
 }
 
 fn card_matches(card: &CardIdentity, q: &CardQuery) -> bool {
-    card.insurer_number == q.insurer_number
+    card.insurer_number.interface() == q.insurer_number
         && non_empty(&card.symbol) == non_empty(&q.symbol)
         && card.number == q.number
         && match non_empty(&q.branch) {
@@ -282,7 +282,7 @@ mod tests {
     fn query(p: &Person, period: usize) -> CardQuery {
         let c = &p.insurance[period].card;
         CardQuery {
-            insurer_number: c.insurer_number.clone(),
+            insurer_number: c.insurer_number.interface().to_owned(),
             symbol: c.symbol.clone(),
             number: c.number.clone(),
             branch: c.branch.clone(),

@@ -44,8 +44,8 @@ impl PersonId {
 /// The data printed on an insurance card that identifies it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct CardIdentity {
-    /// 8 characters as the interface writes it (6-digit 国保 numbers space-padded).
-    pub insurer_number: String,
+    /// 保険者番号.
+    pub insurer_number: InsurerNumber,
     /// 記号, when the card has one.
     pub symbol: Option<String>,
     /// 番号.
@@ -57,11 +57,11 @@ pub struct CardIdentity {
 impl CardIdentity {
     /// The insurer number as printed on the card (6 or 8 digits).
     pub fn printed_insurer_number(&self) -> &str {
-        self.insurer_number.trim_start()
+        self.insurer_number.printed()
     }
 }
 
-pub use onshi_protocol::model::interface_insurer_number;
+pub use onshi_protocol::model::{InsurerNumber, interface_insurer_number};
 
 /// 高齢受給者証.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

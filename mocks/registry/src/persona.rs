@@ -11,8 +11,8 @@ use toml::Spanned;
 
 use crate::date::DateExpr;
 use crate::person::{
-    CardIdentity, ElderlyCertificate, InsurancePeriod, LimitCertificate, MedicalAid, MedicalTicket, Person, PersonId,
-    ProcessingNotice, SpecificDisease, VisitConsent, VisitKind, interface_insurer_number,
+    CardIdentity, ElderlyCertificate, InsurancePeriod, InsurerNumber, LimitCertificate, MedicalAid, MedicalTicket,
+    Person, PersonId, ProcessingNotice, SpecificDisease, VisitConsent, VisitKind,
 };
 
 /// Why a persona file cannot be used.
@@ -336,7 +336,7 @@ fn period(ctx: &Ctx<'_>, def: &InsuranceDef) -> Result<InsurancePeriod, PersonaE
     }
     Ok(InsurancePeriod {
         card: CardIdentity {
-            insurer_number: interface_insurer_number(printed),
+            insurer_number: InsurerNumber::from_printed(printed),
             symbol: def.symbol.clone(),
             number: def.number.clone(),
             branch,
@@ -430,7 +430,7 @@ from = "20200401"
     #[test]
     fn six_digit_insurer_numbers_are_space_padded() {
         let p = parse_personas(MINIMAL, "t.toml", today()).unwrap();
-        assert_eq!(p[0].insurance[0].card.insurer_number, "  990012");
+        assert_eq!(p[0].insurance[0].card.insurer_number.interface(), "  990012");
         assert_eq!(p[0].insurance[0].card.printed_insurer_number(), "990012");
         assert_eq!(p[0].birthdate, NaiveDate::from_ymd_opt(1985, 11, 21).unwrap());
     }

@@ -8,7 +8,7 @@
 
 use chrono::{Duration, NaiveDate};
 
-use crate::person::{CardIdentity, InsurancePeriod, Person, PersonId};
+use crate::person::{CardIdentity, InsurancePeriod, InsurerNumber, Person, PersonId};
 use crate::rng::Stream;
 
 /// Insurers of the generated population. None is used by a persona, so generated and named
@@ -78,7 +78,7 @@ impl Population {
         };
         let kouki = kind == "kouki";
         let card = CardIdentity {
-            insurer_number: insurer.to_owned(),
+            insurer_number: InsurerNumber::from_printed(insurer),
             symbol: (!kouki).then(|| format!("ｹﾝｼｮｳ{}", r.below(90) + 10)),
             number: Population::card_number(n),
             branch: (!kouki).then(|| "00".to_owned()),
@@ -144,7 +144,7 @@ mod tests {
             prop_assert_eq!(Some(a.clone()), pop.person(n));
             let number = &a.insurance[0].card.number;
             prop_assert_eq!(pop.person_for_card_number(number), Some(a.clone()));
-            prop_assert!(a.insurance[0].card.insurer_number.len() == 8);
+            prop_assert!(a.insurance[0].card.insurer_number.interface().len() == 8);
         }
 
         #[test]

@@ -61,7 +61,7 @@ fn registration_info(registry: &Registry, persona: &str, reference: &str) -> Ref
     let c = &registry.persona(persona).unwrap().insurance[0].card;
     ReferenceNumberRegistrationInfo {
         reference_number: Some(reference.into()),
-        insurer_number: Some(c.insurer_number.clone()),
+        insurer_number: Some(c.insurer_number.interface().to_owned()),
         insured_card_symbol: c.symbol.clone(),
         insured_identification_number: Some(c.number.clone()),
         insured_branch_number: c.branch.clone(),
@@ -122,7 +122,7 @@ fn search_info(registry: &Registry, persona: &str, id: &str) -> QualificationCon
     let p = registry.persona(persona).unwrap();
     let c = &p.insurance[0].card;
     QualificationConfirmSearchInfo {
-        insurer_number: Some(c.insurer_number.clone()),
+        insurer_number: Some(c.insurer_number.interface().to_owned()),
         insured_card_symbol: c.symbol.clone(),
         insured_identification_number: Some(c.number.clone()),
         insured_branch_number: c.branch.clone(),
@@ -271,7 +271,7 @@ fn drug_request(registry: &Registry, persona: &str, category: &str) -> Vec<u8> {
         &MedicalInfoRequest {
             message_header: Some(MedicalInfoRequestHeader {
                 medical_institution_code: Some("9900000001".into()),
-                insurer_number: Some(c.insurer_number.clone()),
+                insurer_number: Some(c.insurer_number.interface().to_owned()),
                 insurance_card_symbol: c.symbol.clone(),
                 insured_person_identification_number: Some(c.number.clone()),
                 branch_number: c.branch.clone(),

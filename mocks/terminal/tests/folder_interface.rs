@@ -42,7 +42,7 @@ fn request(registry: &Registry, persona: &str) -> QualificationRequest {
         }),
         message_body: Some(QualificationRequestBody {
             qualification_confirm_search_info: Some(QualificationConfirmSearchInfo {
-                insurer_number: Some(c.insurer_number.clone()),
+                insurer_number: Some(c.insurer_number.interface().to_owned()),
                 insured_card_symbol: c.symbol.clone(),
                 insured_identification_number: Some(c.number.clone()),
                 insured_branch_number: c.branch.clone(),

@@ -13,10 +13,40 @@ use thiserror::Error;
 use crate::codes::{self, Code};
 use crate::xml::Element;
 
-/// A printed insurer number (6 or 8 digits) the way the interface carries it: 8 characters,
-/// a 6-digit 国保 number right-aligned with two half-width spaces — never zeros (MSG-INS-002).
+/// An insurer number (保険者番号) — the one place that knows how the interface writes it: 8
+/// characters, a 6-digit 国保 number right-aligned with two half-width spaces, never zeros
+/// (MSG-INS-002); the card prints it without the spaces.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct InsurerNumber(String);
+
+impl InsurerNumber {
+    /// The number as printed on a card (6 or 8 digits).
+    pub fn from_printed(printed: &str) -> InsurerNumber {
+        InsurerNumber(format!("{:>8}", printed.trim()))
+    }
+
+    /// The 8 characters the interface carries.
+    pub fn interface(&self) -> &str {
+        &self.0
+    }
+
+    /// The number as printed on the card.
+    pub fn printed(&self) -> &str {
+        self.0.trim_start()
+    }
+}
+
+impl std::fmt::Display for InsurerNumber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A printed insurer number (6 or 8 digits) the way the interface carries it
+/// ([`InsurerNumber::from_printed`]).
 pub fn interface_insurer_number(printed: &str) -> String {
-    format!("{:>8}", printed.trim())
+    InsurerNumber::from_printed(printed).0
 }
 
 /// What kind of element a field is, for the lint's schema walk.
@@ -513,6 +543,17 @@ impl QualificationRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_insurer_number_is_padded_with_spaces_for_the_interface_and_printed_without() {
+        let kokuho = InsurerNumber::from_printed("990015");
+        assert_eq!(kokuho.interface(), "  990015");
+        assert_eq!(kokuho.printed(), "990015");
+        let kenpo = InsurerNumber::from_printed(" 06990012 ");
+        assert_eq!((kenpo.interface(), kenpo.printed()), ("06990012", "06990012"));
+        assert_eq!(InsurerNumber::from_printed(kokuho.interface()), kokuho);
+        assert_eq!(serde_json::to_string(&kokuho).unwrap(), "\"  990015\"");
+    }
 
     #[test]
     fn schema_lists_children_in_spec_order() {

@@ -39,7 +39,7 @@ fn info_for(n: &LocalNational, persona: &str, reference: &str) -> ReferenceNumbe
     let c = &n.registry().persona(persona).unwrap().insurance[0].card;
     ReferenceNumberRegistrationInfo {
         reference_number: Some(reference.into()),
-        insurer_number: Some(c.insurer_number.clone()),
+        insurer_number: Some(c.insurer_number.interface().to_owned()),
         insured_card_symbol: c.symbol.clone(),
         insured_identification_number: Some(c.number.clone()),
         insured_branch_number: c.branch.clone(),
@@ -203,7 +203,7 @@ fn a_bulk_confirmation_answers_each_person_and_counts() {
         let p = n.registry().persona(persona).unwrap();
         let c = &p.insurance[p.active_period(today()).unwrap_or(0)].card;
         QualificationConfirmSearchInfo {
-            insurer_number: Some(c.insurer_number.clone()),
+            insurer_number: Some(c.insurer_number.interface().to_owned()),
             insured_card_symbol: c.symbol.clone(),
             insured_identification_number: Some(c.number.clone()),
             insured_branch_number: c.branch.clone(),
@@ -379,7 +379,7 @@ fn drug_request(n: &LocalNational, persona: &str, category: &str) -> MedicalInfo
     MedicalInfoRequest {
         message_header: Some(MedicalInfoRequestHeader {
             medical_institution_code: Some("9900000001".into()),
-            insurer_number: Some(c.insurer_number.clone()),
+            insurer_number: Some(c.insurer_number.interface().to_owned()),
             insurance_card_symbol: c.symbol.clone(),
             insured_person_identification_number: Some(c.number.clone()),
             branch_number: c.branch.clone(),
