@@ -17,11 +17,41 @@ pub use crate::spec::{
 };
 pub use load::{RUSH_DIR, Suite, load_dir, load_sources};
 
+/// A case's ID, `AREA-TOPIC-001` (A–Z, 0–9, '-'), which is also its file's name. Only
+/// [`CaseId::parse`] makes one, so a loaded case's ID has the right shape.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CaseId(String);
+
+impl CaseId {
+    /// The ID written `s`, or why it is not one.
+    pub fn parse(s: &str) -> Result<CaseId, String> {
+        let ok = s.split('-').count() >= 2
+            && s.split('-')
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+        if ok {
+            Ok(CaseId(s.to_owned()))
+        } else {
+            Err(format!("case id {s:?} must look like AREA-TOPIC-001 (A–Z, 0–9, '-')"))
+        }
+    }
+
+    /// The ID as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for CaseId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// A case, as its file defines it (see `docs/scenario-format.md`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseDef {
     /// The case ID, e.g. `FILE-QUAL-001` (also the file's name).
-    pub id: String,
+    pub id: CaseId,
     /// What the case tests, in one line.
     pub title: String,
     /// The requirements covered (IDs of `requirements/requirements.toml`), e.g.
@@ -70,6 +100,6 @@ pub struct Case {
 impl Case {
     /// The case's ID.
     pub fn id(&self) -> &str {
-        &self.def.id
+        self.def.id.as_str()
     }
 }
