@@ -3,13 +3,16 @@
 //! checks with the rule, why it matters and how to fix it, expected and actual side by side
 //! with the difference marked, and the messages exchanged in the case — what the client sent
 //! beside what the World answered. A view of the report and the journal only.
+//!
+//! The page is built with `maud`, which escapes every value it inserts: text a client
+//! controls can only ever become text. The one raw insertion is [`head`]'s fixed
+//! stylesheet and policy.
 
-use std::fmt::Write as _;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::{CaseReport, RunReport, Verdict};
-use crate::checks;
+use crate::checks::{self, CheckResult};
 use crate::journal::{Entry, Event};
-use crate::report::svg::escape;
 use onshi_national::events::NationalEvent;
 use onshi_terminal::TerminalEvent;
 
@@ -35,6 +38,20 @@ mark { background: #ffd54f; }
 .label { font-size: 12px; color: #555; font-weight: 600; }
 ";
 
+/// The `<head>` every report page shares: charset, viewport, the content policy, the title
+/// (escaped) and the page's fixed stylesheet.
+pub fn head(title: &str, css: &[&str]) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            (PreEscaped(CSP))
+            title { (title) }
+            style { @for c in css { (PreEscaped(c)) } }
+        }
+    }
+}
+
 /// Message bytes as text: UTF-8, or Shift_JIS when they are not UTF-8.
 fn text(bytes: &[u8]) -> (String, &'static str) {
     match std::str::from_utf8(bytes) {
@@ -46,35 +63,31 @@ fn text(bytes: &[u8]) -> (String, &'static str) {
     }
 }
 
-/// `expected` and `actual` escaped, with the part of each line that differs marked: the
+/// `expected` and `actual` as markup, with the part of each line that differs marked: the
 /// lines are compared in order, and within a line what lies between the common start and
 /// the common end is marked.
-pub(crate) fn diff(expected: &str, actual: &str) -> (String, String) {
+pub(crate) fn diff(expected: &str, actual: &str) -> (Markup, Markup) {
     let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
-    let mut out = (String::new(), String::new());
+    let (mut left, mut right) = (Vec::new(), Vec::new());
     for i in 0..e.len().max(a.len()) {
-        let (x, y) = (e.get(i).copied(), a.get(i).copied());
-        let (mx, my) = match (x, y) {
-            (Some(x), Some(y)) => mark_line(x, y),
-            (Some(x), None) => (format!("<mark>{}</mark>", escape(x)), String::new()),
-            (None, Some(y)) => (String::new(), format!("<mark>{}</mark>", escape(y))),
+        match (e.get(i), a.get(i)) {
+            (Some(x), Some(y)) => {
+                let (mx, my) = mark_line(x, y);
+                left.push(mx);
+                right.push(my);
+            }
+            (Some(x), None) => left.push(html! { mark { (x) } }),
+            (None, Some(y)) => right.push(html! { mark { (y) } }),
             (None, None) => unreachable!("within the longer of the two"),
-        };
-        if x.is_some() {
-            out.0.push_str(&mx);
-            out.0.push('\n');
-        }
-        if y.is_some() {
-            out.1.push_str(&my);
-            out.1.push('\n');
         }
     }
-    out
+    let lines = |v: Vec<Markup>| html! { @for l in &v { (l) "\n" } };
+    (lines(left), lines(right))
 }
 
-fn mark_line(x: &str, y: &str) -> (String, String) {
+fn mark_line(x: &str, y: &str) -> (Markup, Markup) {
     if x == y {
-        return (escape(x), escape(y));
+        return (html! { (x) }, html! { (y) });
     }
     let (xc, yc): (Vec<char>, Vec<char>) = (x.chars().collect(), y.chars().collect());
     let pre = xc.iter().zip(&yc).take_while(|(a, b)| a == b).count();
@@ -85,13 +98,8 @@ fn mark_line(x: &str, y: &str) -> (String, String) {
         .take_while(|(a, b)| a == b)
         .count();
     let part = |c: &[char]| {
-        let s = |r: &[char]| escape(&r.iter().collect::<String>());
-        format!(
-            "{}<mark>{}</mark>{}",
-            s(&c[..pre]),
-            s(&c[pre..c.len() - post]),
-            s(&c[c.len() - post..])
-        )
+        let s = |r: &[char]| r.iter().collect::<String>();
+        html! { (s(&c[..pre])) mark { (s(&c[pre..c.len() - post])) } (s(&c[c.len() - post..])) }
     };
     (part(&xc), part(&yc))
 }
@@ -153,214 +161,182 @@ fn shorten(s: &str) -> String {
     )
 }
 
+/// A link to a failed case's details further down the page.
+fn case_link(id: &str) -> Markup {
+    html! { a href={ "#case-" (id) } { (id) } }
+}
+
 /// One failed check: what went wrong, expected beside actual, the rule and the fix.
-fn check_block(h: &mut String, k: &crate::checks::CheckResult) {
+fn check_block(k: &CheckResult) -> Markup {
     let info = checks::info(&k.id);
-    let _ = write!(
-        h,
-        r#"<p><b>{}</b> {}</p><p>{}</p>"#,
-        escape(&k.id),
-        escape(info.map_or("", |i| i.title)),
-        escape(&k.message)
-    );
-    if k.expected.is_some() || k.actual.is_some() {
-        let (e, a) = diff(k.expected.as_deref().unwrap_or(""), k.actual.as_deref().unwrap_or(""));
-        let _ = write!(
-            h,
-            r#"<div class="sbs"><div><span class="label">expected</span><pre>{e}</pre></div><div><span class="label">actual</span><pre>{a}</pre></div></div>"#
-        );
-    }
-    if let Some(i) = info {
-        let _ = write!(
-            h,
-            "<p><b>Rule:</b> {}<br><b>Why it matters:</b> {}<br><b>Fix:</b> {}</p>",
-            escape(i.rule),
-            escape(i.why),
-            escape(i.fix)
-        );
-    }
-    if !k.events.is_empty() {
-        let ev: Vec<String> = k.events.iter().map(|e| format!("#{e}")).collect();
-        let _ = write!(h, r#"<p class="meta">journal events {}</p>"#, ev.join(", "));
+    html! {
+        p { b { (k.id) } " " (info.map_or("", |i| i.title)) }
+        p { (k.message) }
+        @if k.expected.is_some() || k.actual.is_some() {
+            @let (e, a) = diff(k.expected.as_deref().unwrap_or(""), k.actual.as_deref().unwrap_or(""));
+            div.sbs {
+                div { span.label { "expected" } pre { (e) } }
+                div { span.label { "actual" } pre { (a) } }
+            }
+        }
+        @if let Some(i) = info {
+            p {
+                b { "Rule:" } " " (i.rule) br;
+                b { "Why it matters:" } " " (i.why) br;
+                b { "Fix:" } " " (i.fix)
+            }
+        }
+        @if !k.events.is_empty() {
+            @let ev: Vec<String> = k.events.iter().map(|e| format!("#{e}")).collect();
+            p.meta { "journal events " (ev.join(", ")) }
+        }
     }
 }
 
-fn case_details(h: &mut String, c: &CaseReport, journal: &[Entry]) {
-    let _ = write!(
-        h,
-        r#"<section id="case-{id}"><h3>{id} — <span class="{v}">{vs}</span> — {t}</h3><p class="meta">requirement {r} · {sev:?} · {src} · journal #{f}–#{l}</p>"#,
-        id = escape(&c.id),
-        v = c.verdict.as_str(),
-        vs = c.verdict.as_str(),
-        t = escape(&c.title),
-        r = escape(&c.requirement),
-        sev = c.severity,
-        src = escape(&c.source),
-        f = c.journal.first,
-        l = c.journal.last
-    );
-    if let Some(reason) = &c.reason {
-        let _ = write!(h, "<p><b>Reason:</b> {}</p>", escape(reason));
-    }
-    for (k, after) in c.root_failures() {
-        h.push_str(r#"<div class="check">"#);
-        check_block(h, k);
-        if !after.is_empty() {
-            // what followed from it, each in full behind its one-line summary
-            h.push_str("<p><b>Then failed because of it:</b></p>");
-            for a in after {
-                let _ = write!(
-                    h,
-                    "<details><summary><b>{}</b> {}</summary>",
-                    escape(&a.id),
-                    escape(&a.message)
-                );
-                check_block(h, a);
-                h.push_str("</details>");
-            }
-        }
-        h.push_str("</div>");
-    }
+fn case_details(c: &CaseReport, journal: &[Entry]) -> Markup {
     let span: Vec<Entry> = journal
         .iter()
         .filter(|e| e.seq >= c.journal.first && e.seq <= c.journal.last)
         .cloned()
         .collect();
     let msgs = messages(&span);
-    if !msgs.is_empty() {
-        h.push_str(r#"<h4>Messages exchanged</h4><div class="sbs"><div class="label">the client sent</div><div class="label">the World answered</div>"#);
-        for m in msgs {
-            let cell = format!(
-                r#"<div><span class="label">#{} {}</span><pre>{}</pre></div>"#,
-                m.seq,
-                escape(&m.what),
-                escape(&shorten(&m.body))
-            );
-            if m.from_client {
-                h.push_str(&cell);
-                h.push_str("<div></div>");
-            } else {
-                h.push_str("<div></div>");
-                h.push_str(&cell);
+    html! {
+        section id={ "case-" (c.id) } {
+            h3 { (c.id) " — " span class=(c.verdict.as_str()) { (c.verdict.as_str()) } " — " (c.title) }
+            p.meta {
+                "requirement " (c.requirement) " · " (format!("{:?}", c.severity)) " · " (c.source)
+                " · journal #" (c.journal.first) "–#" (c.journal.last)
+            }
+            @if let Some(reason) = &c.reason {
+                p { b { "Reason:" } " " (reason) }
+            }
+            @for (k, after) in c.root_failures() {
+                div.check {
+                    (check_block(k))
+                    @if !after.is_empty() {
+                        // what followed from it, each in full behind its one-line summary
+                        p { b { "Then failed because of it:" } }
+                        @for a in after {
+                            details {
+                                summary { b { (a.id) } " " (a.message) }
+                                (check_block(a))
+                            }
+                        }
+                    }
+                }
+            }
+            @if !msgs.is_empty() {
+                h4 { "Messages exchanged" }
+                div.sbs {
+                    div.label { "the client sent" }
+                    div.label { "the World answered" }
+                    @for m in &msgs {
+                        @let cell = html! {
+                            div { span.label { "#" (m.seq) " " (m.what) } pre { (shorten(&m.body)) } }
+                        };
+                        @if m.from_client { (cell) div {} } @else { div {} (cell) }
+                    }
+                }
             }
         }
-        h.push_str("</div>");
     }
-    h.push_str("</section>");
 }
 
 /// `report.html` of run `r`, with the messages of each failed case taken from `journal`.
 pub fn render(r: &RunReport, journal: &[Entry]) -> String {
-    let mut h = String::new();
-    let _ = write!(
-        h,
-        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">{CSP}<title>onshi run — {} passed, {} failed</title><style>{CSS}</style></head><body>"#,
-        r.summary.pass, r.summary.fail
-    );
     let client = r
         .run
         .client
         .as_ref()
         .map(|c| format!("{} {} ({})", c.name, c.version, c.capabilities.join(", ")))
         .unwrap_or_else(|| "did not initialize".into());
-    let _ = write!(
-        h,
-        r#"<h1>Conformance run (オンライン資格確認)</h1><p class="meta">client {} · adapter <code>{}</code> · reception date {} · seed {} · {} s · started {} · {} {}</p>"#,
-        escape(&client),
-        escape(&r.run.adapter),
-        escape(&r.run.date),
-        r.run.seed,
-        r.run.duration_ms / 1000,
-        escape(&r.run.started_at),
-        escape(&r.harness.name),
-        escape(&r.harness.version)
-    );
     let s = &r.summary;
-    h.push_str(r#"<div class="cards">"#);
-    for (label, n, class) in [
-        ("cases", s.total, ""),
-        ("passed", s.pass, "pass"),
-        ("failed", s.fail, "fail"),
-        ("mandatory failed", s.mandatory_failures, "fail"),
-        ("not applicable", s.not_applicable, "not_applicable"),
-        ("errors", s.error, "error"),
-    ] {
-        let _ = write!(h, r#"<div class="card"><b class="{class}">{n}</b>{label}</div>"#);
-    }
-    h.push_str("</div>");
-    h.push_str(
-        "<h2>Cases</h2><table><tr><th>case</th><th>verdict</th><th>title</th><th>failed checks / reason</th></tr>",
-    );
-    for c in &r.cases {
-        let failed: Vec<&str> = c.failures().map(|k| k.id.as_str()).collect();
-        let detail = if !failed.is_empty() {
-            failed.join(", ")
-        } else {
-            c.reason.clone().unwrap_or_default()
-        };
-        let id = if matches!(c.verdict, Verdict::Fail | Verdict::Error) {
-            format!(r##"<a href="#case-{0}">{0}</a>"##, escape(&c.id))
-        } else {
-            escape(&c.id)
-        };
-        let _ = write!(
-            h,
-            r#"<tr><td>{id}</td><td class="{v}">{v}</td><td>{}</td><td>{}</td></tr>"#,
-            escape(&c.title),
-            escape(&detail),
-            v = c.verdict.as_str()
-        );
-    }
-    h.push_str("</table>");
     let failing: Vec<&CaseReport> = r
         .cases
         .iter()
         .filter(|c| matches!(c.verdict, Verdict::Fail | Verdict::Error))
         .collect();
     let causes = super::root_causes(r);
-    if !causes.is_empty() {
-        h.push_str(
-            "<h2>Root causes — fix these first</h2><table><tr><th>check</th><th>cases</th><th>e.g.</th><th>fix</th><th>then failed because of it</th></tr>",
-        );
-        for c in &causes {
-            let info = checks::info(c.id);
-            let cases: Vec<String> = c
-                .cases
-                .iter()
-                .map(|id| format!(r##"<a href="#case-{0}">{0}</a>"##, escape(id)))
-                .collect();
-            let after: Vec<String> = c
-                .consequences
-                .iter()
-                .map(|(id, n)| {
-                    if *n > 1 {
-                        format!("{} ×{n}", escape(id))
-                    } else {
-                        escape(id)
+    let title = format!("onshi run — {} passed, {} failed", s.pass, s.fail);
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            (head(&title, &[CSS]))
+            body {
+                h1 { "Conformance run (オンライン資格確認)" }
+                p.meta {
+                    "client " (client) " · adapter " code { (r.run.adapter) }
+                    " · reception date " (r.run.date) " · seed " (r.run.seed)
+                    " · " (r.run.duration_ms / 1000) " s · started " (r.run.started_at)
+                    " · " (r.harness.name) " " (r.harness.version)
+                }
+                div.cards {
+                    @for (label, n, class) in [
+                        ("cases", s.total, ""),
+                        ("passed", s.pass, "pass"),
+                        ("failed", s.fail, "fail"),
+                        ("mandatory failed", s.mandatory_failures, "fail"),
+                        ("not applicable", s.not_applicable, "not_applicable"),
+                        ("errors", s.error, "error"),
+                    ] {
+                        div.card { b class=(class) { (n) } (label) }
                     }
-                })
-                .collect();
-            let _ = write!(
-                h,
-                "<tr><td><b>{}</b> {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(c.id),
-                escape(info.map_or("", |i| i.title)),
-                cases.join(", "),
-                escape(&c.example.message),
-                escape(info.map_or("", |i| i.fix)),
-                after.join(", ")
-            );
+                }
+                h2 { "Cases" }
+                table {
+                    tr { th { "case" } th { "verdict" } th { "title" } th { "failed checks / reason" } }
+                    @for c in &r.cases {
+                        @let failed: Vec<&str> = c.failures().map(|k| k.id.as_str()).collect();
+                        tr {
+                            td {
+                                @if matches!(c.verdict, Verdict::Fail | Verdict::Error) { (case_link(&c.id)) }
+                                @else { (c.id) }
+                            }
+                            td class=(c.verdict.as_str()) { (c.verdict.as_str()) }
+                            td { (c.title) }
+                            td {
+                                @if failed.is_empty() { (c.reason.as_deref().unwrap_or_default()) }
+                                @else { (failed.join(", ")) }
+                            }
+                        }
+                    }
+                }
+                @if !causes.is_empty() {
+                    h2 { "Root causes — fix these first" }
+                    table {
+                        tr { th { "check" } th { "cases" } th { "e.g." } th { "fix" } th { "then failed because of it" } }
+                        @for c in &causes {
+                            @let info = checks::info(c.id);
+                            tr {
+                                td { b { (c.id) } " " (info.map_or("", |i| i.title)) }
+                                td {
+                                    @for (i, id) in c.cases.iter().enumerate() {
+                                        @if i > 0 { ", " }
+                                        (case_link(id))
+                                    }
+                                }
+                                td { (c.example.message) }
+                                td { (info.map_or("", |i| i.fix)) }
+                                td {
+                                    @for (i, (id, n)) in c.consequences.iter().enumerate() {
+                                        @if i > 0 { ", " }
+                                        (id)
+                                        @if *n > 1 { " ×" (n) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if !failing.is_empty() {
+                    h2 { "What went wrong" }
+                    @for c in failing { (case_details(c, journal)) }
+                }
+                p.meta { "The same data is in report.json; every message in journal.jsonl. All data is synthetic." }
+            }
         }
-        h.push_str("</table>");
     }
-    if !failing.is_empty() {
-        h.push_str("<h2>What went wrong</h2>");
-        for c in failing {
-            case_details(&mut h, c, journal);
-        }
-    }
-    h.push_str(r#"<p class="meta">The same data is in report.json; every message in journal.jsonl. All data is synthetic.</p></body></html>"#);
-    h
+    .into_string()
 }
 
 #[cfg(test)]
@@ -369,6 +345,10 @@ mod tests {
 
     #[test]
     fn the_difference_is_marked_on_both_sides() {
+        let diff = |e, a| {
+            let (e, a) = diff(e, a);
+            (e.into_string(), a.into_string())
+        };
         let (e, a) = diff("invalid_new_qualification", "valid");
         assert_eq!(e, "<mark>invalid_new_qualification</mark>\n");
         assert_eq!(a, "<mark>valid</mark>\n");
@@ -377,6 +357,8 @@ mod tests {
         assert_eq!(a, "InsurerNumber &quot;<mark>00</mark>990015&quot;\n");
         let (e, a) = diff("a\nb", "a");
         assert_eq!((e.as_str(), a.as_str()), ("a\n<mark>b</mark>\n", "a\n"));
+        let (e, _) = diff("x <b>&", "x <i>&");
+        assert_eq!(e, "x &lt;<mark>b</mark>&gt;&amp;\n");
     }
 
     #[test]
@@ -387,7 +369,7 @@ mod tests {
     }
 
     /// Everything a client controls — its messages, its name, the values it stored, the
-    /// bytes it wrote — reaches the page escaped by the one escaping function: a client's text
+    /// bytes it wrote — reaches the page escaped by maud, the page builder: a client's text
     /// can never become markup in a reviewer's browser.
     #[test]
     fn client_text_is_escaped_everywhere() {

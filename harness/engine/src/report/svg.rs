@@ -2,23 +2,7 @@
 //! carry units, and the numbers are in the markup as text (tick labels, value labels, a
 //! `<title>` per point), so a reader without a mouse — and a test — can find them.
 
-use std::fmt::Write as _;
-
-/// Escapes text for HTML and SVG.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use maud::{Markup, html};
 
 /// A number as a label: few digits, no trailing zeros.
 pub fn num(x: f64) -> String {
@@ -85,7 +69,7 @@ const BOTTOM: f64 = 48.0;
 
 impl LineChart {
     /// The chart as an inline SVG element (texts escaped).
-    pub fn render(&self) -> String {
+    pub fn render(&self) -> Markup {
         let all = self.series.iter().flat_map(|s| s.points.iter());
         let (xmin, xmax, ymax) = all.fold((f64::INFINITY, f64::NEG_INFINITY, 0.0f64), |(a, b, c), &(x, y)| {
             (a.min(x), b.max(x), c.max(y))
@@ -97,98 +81,54 @@ impl LineChart {
         };
         let yt = ticks(ymax, 5);
         let ytop = *yt.last().expect("at least one tick");
-        let xt = ticks(xmax - xmin, 8);
+        let xt: Vec<f64> = ticks(xmax - xmin, 8)
+            .iter()
+            .map(|x| x + xmin)
+            .filter(|x| *x <= xmax + 1e-9)
+            .collect();
         let px = |x: f64| LEFT + (x - xmin) / (xmax - xmin) * (W - LEFT - RIGHT);
         let py = |y: f64| H - BOTTOM - y / ytop * (H - TOP - BOTTOM);
-        let mut s = String::new();
-        let _ = write!(
-            s,
-            r#"<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{t}" xmlns="http://www.w3.org/2000/svg"><title>{t}</title>"#,
-            t = escape(&self.title)
-        );
-        let _ = write!(
-            s,
-            r#"<text class="ctitle" x="{LEFT}" y="18">{}</text>"#,
-            escape(&self.title)
-        );
-        for y in &yt {
-            let _ = write!(
-                s,
-                r#"<line class="grid" x1="{LEFT}" x2="{}" y1="{v}" y2="{v}"/><text class="tick" x="{}" y="{}" text-anchor="end">{}</text>"#,
-                W - RIGHT,
-                LEFT - 6.0,
-                py(*y) + 4.0,
-                num(*y),
-                v = py(*y)
-            );
-        }
-        for x in xt.iter().map(|x| x + xmin).filter(|x| *x <= xmax + 1e-9) {
-            let _ = write!(
-                s,
-                r#"<line class="axis" x1="{v}" x2="{v}" y1="{}" y2="{}"/><text class="tick" x="{v}" y="{}" text-anchor="middle">{}</text>"#,
-                H - BOTTOM,
-                H - BOTTOM + 5.0,
-                H - BOTTOM + 18.0,
-                num(x),
-                v = px(x)
-            );
-        }
-        let _ = write!(
-            s,
-            r#"<line class="axis" x1="{LEFT}" x2="{}" y1="{b}" y2="{b}"/><line class="axis" x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{b}"/>"#,
-            W - RIGHT,
-            b = H - BOTTOM
-        );
-        let _ = write!(
-            s,
-            r#"<text class="label" x="{}" y="{}" text-anchor="middle">{}</text><text class="label" transform="translate(16 {}) rotate(-90)" text-anchor="middle">{}</text>"#,
-            (LEFT + W - RIGHT) / 2.0,
-            H - 10.0,
-            escape(&self.x_label),
-            (TOP + H - BOTTOM) / 2.0,
-            escape(&self.y_label)
-        );
-        for (i, series) in self.series.iter().enumerate() {
-            let pts: Vec<String> = series
-                .points
-                .iter()
-                .map(|&(x, y)| format!("{:.1},{:.1}", px(x), py(y)))
-                .collect();
-            let max = series.points.iter().map(|p| p.1).fold(0.0, f64::max);
-            let _ = write!(
-                s,
-                r#"<polyline class="line" data-series="{n}" fill="none" stroke="{c}" stroke-width="2" points="{}"/>"#,
-                pts.join(" "),
-                n = escape(&series.name),
-                c = series.color
-            );
-            if series.points.len() <= 240 {
-                for &(x, y) in &series.points {
-                    let _ = write!(
-                        s,
-                        r#"<circle cx="{:.1}" cy="{:.1}" r="2.2" fill="{}"><title>{} at {}: {}</title></circle>"#,
-                        px(x),
-                        py(y),
-                        series.color,
-                        escape(&series.name),
-                        num(x),
-                        num(y)
-                    );
+        let b = H - BOTTOM;
+        // SVG elements get explicit end tags: inside HTML, `<line …>` without one would
+        // swallow its siblings.
+        html! {
+            svg.chart viewBox={ "0 0 " (W) " " (H) } role="img" aria-label=(self.title) xmlns="http://www.w3.org/2000/svg" {
+                title { (self.title) }
+                text.ctitle x=(LEFT) y="18" { (self.title) }
+                @for y in &yt {
+                    line.grid x1=(LEFT) x2=(W - RIGHT) y1=(py(*y)) y2=(py(*y)) {}
+                    text.tick x=(LEFT - 6.0) y=(py(*y) + 4.0) text-anchor="end" { (num(*y)) }
+                }
+                @for x in &xt {
+                    line.axis x1=(px(*x)) x2=(px(*x)) y1=(b) y2=(b + 5.0) {}
+                    text.tick x=(px(*x)) y=(b + 18.0) text-anchor="middle" { (num(*x)) }
+                }
+                line.axis x1=(LEFT) x2=(W - RIGHT) y1=(b) y2=(b) {}
+                line.axis x1=(LEFT) x2=(LEFT) y1=(TOP) y2=(b) {}
+                text.label x=((LEFT + W - RIGHT) / 2.0) y=(H - 10.0) text-anchor="middle" { (self.x_label) }
+                text.label transform={ "translate(16 " ((TOP + b) / 2.0) ") rotate(-90)" } text-anchor="middle" { (self.y_label) }
+                @for (i, series) in self.series.iter().enumerate() {
+                    @let pts: Vec<String> = series
+                        .points
+                        .iter()
+                        .map(|&(x, y)| format!("{:.1},{:.1}", px(x), py(y)))
+                        .collect();
+                    @let max = series.points.iter().map(|p| p.1).fold(0.0, f64::max);
+                    polyline.line data-series=(series.name) fill="none" stroke=(series.color) stroke-width="2" points=(pts.join(" ")) {}
+                    @if series.points.len() <= 240 {
+                        @for &(x, y) in &series.points {
+                            circle cx=(format!("{:.1}", px(x))) cy=(format!("{:.1}", py(y))) r="2.2" fill=(series.color) {
+                                title { (series.name) " at " (num(x)) ": " (num(y)) }
+                            }
+                        }
+                    }
+                    // legend with the series' highest value
+                    @let lx = LEFT + 10.0 + i as f64 * 210.0;
+                    rect x=(lx) y="26" width="12" height="4" fill=(series.color) {}
+                    text.legend x=(lx + 16.0) y="32" { (series.name) " (max " (num(max)) ")" }
                 }
             }
-            // legend with the series' highest value
-            let lx = LEFT + 10.0 + i as f64 * 210.0;
-            let _ = write!(
-                s,
-                r#"<rect x="{lx}" y="26" width="12" height="4" fill="{c}"/><text class="legend" x="{}" y="32">{} (max {})</text>"#,
-                lx + 16.0,
-                escape(&series.name),
-                num(max),
-                c = series.color
-            );
         }
-        s.push_str("</svg>");
-        s
     }
 }
 
@@ -207,7 +147,7 @@ pub struct BarChart {
 
 impl BarChart {
     /// The chart as an inline SVG element (texts escaped).
-    pub fn render(&self) -> String {
+    pub fn render(&self) -> Markup {
         let bar = 11.0;
         let gap = 10.0;
         let label_w = 120.0;
@@ -217,67 +157,35 @@ impl BarChart {
         let xt = ticks(max, 6);
         let xtop = *xt.last().expect("at least one tick");
         let px = |v: f64| label_w + v / xtop * (W - label_w - 90.0);
-        let mut s = String::new();
-        let _ = write!(
-            s,
-            r#"<svg class="chart" viewBox="0 0 {W} {h}" role="img" aria-label="{t}" xmlns="http://www.w3.org/2000/svg"><title>{t}</title><text class="ctitle" x="10" y="18">{t}</text>"#,
-            t = escape(&self.title)
-        );
         let bottom = h - 30.0;
-        for x in &xt {
-            let _ = write!(
-                s,
-                r#"<line class="grid" x1="{v}" x2="{v}" y1="{TOP}" y2="{bottom}"/><text class="tick" x="{v}" y="{}" text-anchor="middle">{}</text>"#,
-                bottom + 14.0,
-                num(*x),
-                v = px(*x)
-            );
-        }
-        let _ = write!(
-            s,
-            r#"<text class="label" x="{}" y="{}" text-anchor="middle">{}</text>"#,
-            (label_w + W - 90.0) / 2.0,
-            h - 4.0,
-            escape(&self.unit)
-        );
-        for (i, (m, c)) in self.measures.iter().enumerate() {
-            let lx = label_w + i as f64 * 90.0;
-            let _ = write!(
-                s,
-                r#"<rect x="{lx}" y="26" width="12" height="6" fill="{c}"/><text class="legend" x="{}" y="32">{}</text>"#,
-                lx + 16.0,
-                escape(m)
-            );
-        }
-        for (r, (label, values)) in self.rows.iter().enumerate() {
-            let y0 = TOP + r as f64 * group_h;
-            let _ = write!(
-                s,
-                r#"<text class="tick" x="{}" y="{}" text-anchor="end">{}</text>"#,
-                label_w - 8.0,
-                y0 + group_h / 2.0,
-                escape(label)
-            );
-            for (i, v) in values.iter().enumerate() {
-                let (m, c) = &self.measures[i];
-                let y = y0 + i as f64 * bar;
-                let _ = write!(
-                    s,
-                    r#"<rect class="bar" x="{label_w}" y="{y}" width="{:.1}" height="{}" fill="{c}"><title>{} {}: {} {}</title></rect><text class="value" x="{:.1}" y="{}">{}</text>"#,
-                    (px(*v) - label_w).max(0.5),
-                    bar - 2.0,
-                    escape(label),
-                    escape(m),
-                    num(*v),
-                    escape(&self.unit),
-                    px(*v) + 4.0,
-                    y + bar - 3.0,
-                    num(*v)
-                );
+        html! {
+            svg.chart viewBox={ "0 0 " (W) " " (h) } role="img" aria-label=(self.title) xmlns="http://www.w3.org/2000/svg" {
+                title { (self.title) }
+                text.ctitle x="10" y="18" { (self.title) }
+                @for x in &xt {
+                    line.grid x1=(px(*x)) x2=(px(*x)) y1=(TOP) y2=(bottom) {}
+                    text.tick x=(px(*x)) y=(bottom + 14.0) text-anchor="middle" { (num(*x)) }
+                }
+                text.label x=((label_w + W - 90.0) / 2.0) y=(h - 4.0) text-anchor="middle" { (self.unit) }
+                @for (i, (m, c)) in self.measures.iter().enumerate() {
+                    @let lx = label_w + i as f64 * 90.0;
+                    rect x=(lx) y="26" width="12" height="6" fill=(c) {}
+                    text.legend x=(lx + 16.0) y="32" { (m) }
+                }
+                @for (r, (label, values)) in self.rows.iter().enumerate() {
+                    @let y0 = TOP + r as f64 * group_h;
+                    text.tick x=(label_w - 8.0) y=(y0 + group_h / 2.0) text-anchor="end" { (label) }
+                    @for (i, v) in values.iter().enumerate() {
+                        @let (m, c) = &self.measures[i];
+                        @let y = y0 + i as f64 * bar;
+                        rect.bar x=(label_w) y=(y) width=(format!("{:.1}", (px(*v) - label_w).max(0.5))) height=(bar - 2.0) fill=(c) {
+                            title { (label) " " (m) ": " (num(*v)) " " (self.unit) }
+                        }
+                        text.value x=(format!("{:.1}", px(*v) + 4.0)) y=(y + bar - 3.0) { (num(*v)) }
+                    }
+                }
             }
         }
-        s.push_str("</svg>");
-        s
     }
 }
 
@@ -323,7 +231,8 @@ mod tests {
                 points: vec![(0.0, 1.0), (1.0, 48.2), (2.0, 3.0)],
             }],
         }
-        .render();
+        .render()
+        .into_string();
         assert!(c.contains("latency &lt;over&gt; time") && !c.contains("<over>"));
         assert!(c.contains("p99 (max 48.2)") && c.contains("p99 at 1: 48.2"));
         let b = BarChart {
@@ -332,7 +241,8 @@ mod tests {
             measures: vec![("p50".into(), "#08c"), ("p99".into(), "#c00")],
             rows: vec![("queue".into(), vec![0.0, 12.5]), ("national".into(), vec![0.4, 3.1])],
         }
-        .render();
+        .render()
+        .into_string();
         assert!(b.contains(">12.5</text>") && b.contains(">3.1</text>") && b.contains("national p99: 3.1 seconds"));
         assert_eq!(b.matches("<rect class=\"bar\"").count(), 4);
     }
@@ -345,7 +255,8 @@ mod tests {
             y_label: "y".into(),
             series: vec![],
         }
-        .render();
+        .render()
+        .into_string();
         assert!(c.starts_with("<svg") && c.ends_with("</svg>") && !c.contains("NaN"));
     }
 }
