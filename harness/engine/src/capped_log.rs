@@ -12,7 +12,7 @@ use std::path::Path;
 pub(crate) const HEAD_BYTES: u64 = 4 * 1024 * 1024;
 pub(crate) const TAIL_BYTES: u64 = 4 * 1024 * 1024;
 
-pub struct CappedLog {
+pub(crate) struct CappedLog {
     file: Option<File>,
     head_limit: u64,
     tail_limit: u64,

@@ -248,7 +248,7 @@ pub fn read_jsonl(path: &Path) -> std::io::Result<Vec<Entry>> {
 /// file, written by a thread of its own so that serialising and writing stay off the request
 /// path (the file is flushed whenever the writer has caught up, and on [`LiveJournal::close`]).
 /// The most recent events are kept in memory, as lines, for the admin API.
-pub struct LiveJournal {
+pub(crate) struct LiveJournal {
     start: Instant,
     sender: Mutex<Option<(u64, std::sync::mpsc::Sender<Entry>)>>,
     recent: std::sync::Arc<Mutex<std::collections::VecDeque<(u64, String)>>>,
@@ -372,7 +372,7 @@ impl onshi_national::events::NationalRecorder for NationalRecorder {
 }
 
 /// Lets the terminal record straight into the journal.
-pub struct TerminalRecorder(pub std::sync::Arc<Journal>);
+pub(crate) struct TerminalRecorder(pub std::sync::Arc<Journal>);
 
 impl onshi_terminal::Recorder for TerminalRecorder {
     fn record(&self, event: TerminalEvent) {

@@ -270,7 +270,7 @@ pub struct CheckResult {
 
 /// How a driver call ended, as far as checks are concerned.
 #[derive(Debug, Clone, PartialEq)]
-pub enum CallAnswer<T> {
+pub(crate) enum CallAnswer<T> {
     /// The client answered.
     Answered(T),
     /// No answer within the step's deadline.

@@ -17,7 +17,7 @@ use onshi_national::events::NationalEvent;
 use onshi_terminal::TerminalEvent;
 
 /// Nothing may load from outside the page.
-pub const CSP: &str =
+const CSP: &str =
     r#"<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">"#;
 
 const CSS: &str = "

@@ -190,7 +190,7 @@ impl CaseReport {
 /// A root cause across a run: a check that failed first in its step, the cases it failed in,
 /// the first failure (as an example) and the checks that failed because of it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RootCause<'a> {
+pub(crate) struct RootCause<'a> {
     /// The check that failed first.
     pub id: &'a str,
     /// The cases it failed in.

@@ -18,7 +18,7 @@ pub const TIMEOUT: &str = "timeout";
 
 /// What substituting did: the text to parse, and whether any expression was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Substituted {
+pub(crate) struct Substituted {
     /// The case file with every time expression replaced by milliseconds.
     pub text: String,
     /// Whether it had any expression naming `timeout`.
@@ -27,7 +27,7 @@ pub struct Substituted {
 
 /// A bad expression: its line and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExprError {
+pub(crate) struct ExprError {
     /// The line of the expression.
     pub line: usize,
     /// What is wrong with it.
