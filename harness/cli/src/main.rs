@@ -7,6 +7,7 @@ mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_suite.rs"));
 }
 mod card;
+mod operator;
 mod rush;
 mod serve;
 mod validate;
@@ -87,13 +88,18 @@ enum Command {
     /// "onshi reference-client --defect NAME"` shows a deliberate defect caught;
     /// `--list-defects` lists them.
     ReferenceClient(onshi_reference_client::Args),
+    /// The operator console `onshi run --operator` starts as its adapter.
+    #[command(hide = true)]
+    OperatorConsole(operator::ConsoleCommand),
 }
 
 #[derive(clap::Args)]
 struct RunArgs {
     /// The adapter command, run with `sh -c`, e.g. "python3 my_adapter.py".
-    #[arg(long, value_name = "CMD")]
-    adapter: String,
+    #[arg(long, value_name = "CMD", required_unless_present = "operator")]
+    adapter: Option<String>,
+    #[command(flatten)]
+    operator: operator::OperatorArgs,
     /// Read cases from this folder instead of the embedded suite.
     #[arg(value_parser = crate::absolute_path(), long, value_name = "DIR")]
     suite: Option<PathBuf>,
@@ -184,7 +190,8 @@ fn main() -> ExitCode {
                 }
             };
             run_command(RunArgs {
-                adapter: format!("{} reference-client", shell_quote(&exe)),
+                adapter: Some(format!("{} reference-client", shell_quote(&exe))),
+                operator: Default::default(),
                 suite: None,
                 cases: Vec::new(),
                 seed: 0,
@@ -205,6 +212,13 @@ fn main() -> ExitCode {
         Command::Pki { command } => serve::pki_command(command),
         Command::Card { command } => card::card_command(command),
         Command::ReferenceClient(_) => unreachable!("handled above"),
+        Command::OperatorConsole(c) => match operator::console_command(c) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("onshi operator-console: {e:#}");
+                ExitCode::from(EXIT_HARNESS)
+            }
+        },
     }
 }
 
@@ -339,13 +353,38 @@ fn run_command(args: RunArgs) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    let (adapter, operator, call_timeout) = if args.operator.operator {
+        let p = match operator::prepare(&args.operator, &args.report_dir, date, args.seed) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("onshi run --operator: {e}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        };
+        if p.lan {
+            eprintln!(
+                "onshi: WARNING the operator console listens on an address other machines can reach; \
+                 anyone with the URL below can answer for you (他のPCからアクセスできます。URLを共有しないでください)"
+            );
+        }
+        eprintln!(
+            "onshi: operator mode (手作業モード) — open this page in a browser and follow it:\n\n    {}\n",
+            p.url
+        );
+        // a person who walks away times out like a hung adapter, after their allowance
+        let timeout = args.call_timeout.max(args.operator.operator_time);
+        (p.adapter, Some(p.mode), timeout)
+    } else {
+        (args.adapter.clone().unwrap_or_default(), None, args.call_timeout)
+    };
     let options = RunOptions {
         error_codes,
         seed: args.seed,
         terminal_dir: args.terminal_dir.clone(),
-        call_timeout: Duration::from_secs(args.call_timeout.max(1)),
+        call_timeout: Duration::from_secs(call_timeout.max(1)),
         desk_timeout: Duration::from_secs(args.desk_timeout),
-        ..RunOptions::new(args.adapter.clone(), date, args.report_dir.clone())
+        operator,
+        ..RunOptions::new(adapter.clone(), date, args.report_dir.clone())
     };
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
@@ -360,7 +399,11 @@ fn run_command(args: RunArgs) -> ExitCode {
             args.cases.len()
         },
         suite.origin,
-        args.adapter,
+        if args.operator.operator {
+            "the operator console"
+        } else {
+            &adapter
+        },
         date.format("%Y-%m-%d"),
         args.seed
     );

@@ -167,6 +167,8 @@ pub struct Entry {
 pub struct Journal {
     start: Instant,
     entries: Mutex<Vec<Entry>>,
+    /// A file every entry is also appended to as it happens (operator mode).
+    tee: Mutex<Option<std::io::LineWriter<std::fs::File>>>,
 }
 
 impl Default for Journal {
@@ -174,6 +176,7 @@ impl Default for Journal {
         Journal {
             start: Instant::now(),
             entries: Mutex::new(Vec::new()),
+            tee: Mutex::new(None),
         }
     }
 }
@@ -184,12 +187,28 @@ impl Journal {
         let t_ms = self.start.elapsed().as_secs_f64() * 1000.0;
         let mut entries = self.entries.lock().expect("journal");
         let seq = entries.len() as u64 + 1;
-        entries.push(Entry {
+        let entry = Entry {
             seq,
             t_ms: (t_ms * 1000.0).round() / 1000.0,
             event,
-        });
+        };
+        if let Some(tee) = self.tee.lock().expect("journal tee").as_mut() {
+            // one whole line per entry: a reader never sees half of one
+            let mut line = serde_json::to_vec(&entry).expect("journal events serialise");
+            line.push(b'\n');
+            if let Err(e) = tee.write_all(&line) {
+                tracing::warn!("the live journal cannot be written: {e}");
+            }
+        }
+        entries.push(entry);
         seq
+    }
+
+    /// From now on, also appends every entry to `path` as it happens (created or truncated).
+    pub fn tee_to(&self, path: &Path) -> std::io::Result<()> {
+        let file = std::fs::File::create(path)?;
+        *self.tee.lock().expect("journal tee") = Some(std::io::LineWriter::new(file));
+        Ok(())
     }
 
     /// The next sequence number (the first event appended after this call gets it).
@@ -384,6 +403,27 @@ impl onshi_terminal::Recorder for TerminalRecorder {
 mod tests {
     use super::*;
     use onshi_terminal::{Actor, Blob, Folder, FsOp};
+
+    /// Operator mode's live journal: each entry is a whole line in the file the moment it is
+    /// appended, before the run writes journal.jsonl.
+    #[test]
+    fn a_tee_has_every_entry_as_it_happens() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("live.jsonl");
+        let j = Journal::default();
+        j.append(Event::Note {
+            message: "before".into(),
+        });
+        j.tee_to(&p).unwrap();
+        for n in 0..3 {
+            j.append(Event::Note {
+                message: format!("n{n}"),
+            });
+            let back = read_jsonl(&p).unwrap();
+            assert_eq!(back.len(), n + 1, "entry {n} is in the file at once");
+            assert_eq!(back.last(), j.range(n as u64 + 2, u64::MAX).first());
+        }
+    }
 
     #[test]
     fn entries_round_trip_through_jsonl() {

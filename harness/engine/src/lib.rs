@@ -27,6 +27,7 @@ pub mod spec;
 pub mod steps;
 pub mod world;
 
+pub use options::OperatorMode;
 pub use report::{RunReport, Verdict};
 pub use runner::{Progress, Quiet, RunError, RunOptions, run};
 pub use scenario::{Suite, load_dir, load_sources};

@@ -34,6 +34,20 @@ pub struct RunOptions {
     pub error_codes: Option<Arc<ErrorCatalogue>>,
     /// The longest own time-out a client may declare before CLIENT-TIMEOUT warns.
     pub desk_timeout: Duration,
+    /// Set when a person answers the calls through the operator console instead of a program.
+    pub operator: Option<OperatorMode>,
+}
+
+/// A run answered by a person (`onshi run --operator`).
+#[derive(Debug, Clone)]
+pub struct OperatorMode {
+    /// Added to every deadline a case sets: the time a person needs to read the screen of
+    /// their software and report it. The software's own timing is still judged from what it
+    /// does on the folder and the API.
+    pub allowance: Duration,
+    /// Every journal event is also appended here as it happens, so that the console can show
+    /// the person what the terminal answered beside what their software shows.
+    pub live_journal: PathBuf,
 }
 
 impl RunOptions {
@@ -50,6 +64,7 @@ impl RunOptions {
             settle: Duration::from_millis(300),
             error_codes: None,
             desk_timeout: Duration::from_millis(checks::DESK_TIMEOUT_MS),
+            operator: None,
         }
     }
 }

@@ -122,6 +122,12 @@ pub async fn run(
     let started_at = chrono::Utc::now();
     let started = Instant::now();
     let journal = Arc::new(Journal::default());
+    if let Some(op) = &options.operator {
+        journal.tee_to(&op.live_journal).map_err(|source| RunError::ReportDir {
+            path: op.live_journal.display().to_string(),
+            source,
+        })?;
+    }
     journal.append(Event::Run {
         harness_version: env!("CARGO_PKG_VERSION").into(),
         seed: options.seed,
@@ -321,6 +327,11 @@ impl Adapter {
     ) -> Result<CallAnswer<Value>, Stop> {
         // An earlier step may have had to stop the adapter; a new one starts initialized.
         self.ensure(env, self.api_setup).await?;
+        // a person needs time to read their screen and say what it shows
+        let deadline = match &env.options.operator {
+            Some(op) => deadline.map(|d| d + op.allowance),
+            None => deadline,
+        };
         let timeout = deadline.unwrap_or(env.options.call_timeout);
         match self.driver.call(method, params, timeout).await {
             Ok(v) => Ok(CallAnswer::Answered(v)),

@@ -212,6 +212,13 @@ impl StepKind for Rush {
 
     async fn execute(def: &Def, cx: &mut StepContext<'_>) -> Result<Record, Stop> {
         let options = cx.options;
+        if options.operator.is_some() {
+            return Err(Stop::not_applicable(
+                "a reception rush cannot be done by hand: it drives several reception PCs at machine speed \
+                 (受付ラッシュは手作業では実施できません)",
+                None,
+            ));
+        }
         let run = RushRun {
             adapter: options.adapter.clone(),
             seed: options.seed,

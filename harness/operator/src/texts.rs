@@ -1,0 +1,140 @@
+//! The console's words. Japanese first (clinic staff read it), English beside the domain
+//! terms; `--lang en` puts English first with the Japanese term beside it.
+
+use maud::{Markup, html};
+use onshi_protocol::driver::Outcome;
+
+/// The language the page is shown in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    /// Japanese, with English beside the domain terms (the default).
+    #[default]
+    Ja,
+    /// English, with the Japanese term beside it.
+    En,
+}
+
+impl Lang {
+    /// `ja` or `en`.
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s {
+            "ja" => Some(Lang::Ja),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// The `lang` attribute of the page.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Ja => "ja",
+            Lang::En => "en",
+        }
+    }
+
+    /// One text in the page's language.
+    pub fn pick<'a>(self, ja: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Ja => ja,
+            Lang::En => en,
+        }
+    }
+
+    /// A term in the page's language with the other language beside it, smaller.
+    pub fn both(self, ja: &str, en: &str) -> Markup {
+        let (first, other) = match self {
+            Lang::Ja => (ja, en),
+            Lang::En => (en, ja),
+        };
+        html! { (first) " " span.other { "(" (other) ")" } }
+    }
+}
+
+/// Every outcome a clinic's screen can show, in the order the form offers them.
+pub const OUTCOMES: [Outcome; 6] = [
+    Outcome::Valid,
+    Outcome::Invalid,
+    Outcome::InvalidNewQualification,
+    Outcome::NotFound,
+    Outcome::Multiple,
+    Outcome::Error,
+];
+
+/// An outcome as a clinic's screen says it, and in English.
+pub fn outcome_words(o: Outcome) -> (&'static str, &'static str) {
+    match o {
+        Outcome::Valid => ("有効", "valid"),
+        Outcome::Invalid => ("無効", "invalid"),
+        Outcome::InvalidNewQualification => ("無効（新しい資格あり）", "invalid, a newer qualification exists"),
+        Outcome::NotFound => ("該当資格なし", "no matching qualification"),
+        Outcome::Multiple => ("複数該当", "several matches"),
+        Outcome::Error => ("エラー", "error — no usable answer"),
+    }
+}
+
+/// The record fields a person compares, with their names in both languages.
+pub const RECORD_FIELDS: [(&str, &str, &str); 10] = [
+    ("insurer_number", "保険者番号", "insurer number"),
+    ("symbol", "記号", "symbol"),
+    ("number", "番号", "number"),
+    ("branch", "枝番", "branch number"),
+    ("name", "氏名", "name"),
+    ("name_kana", "氏名（カナ）", "name in kana"),
+    ("birthdate", "生年月日", "date of birth"),
+    ("sex", "性別", "sex"),
+    ("insurer_name", "保険者名称", "insurer name"),
+    ("copay_ratio", "一部負担金割合", "co-payment ratio"),
+];
+
+/// The capabilities a person can exercise by hand, with what they mean at the clinic.
+pub const HAND_CAPABILITIES: [(&str, &str, &str); 3] = [
+    (
+        "file.qualification",
+        "資格確認（保険証の入力、端末フォルダ経由）",
+        "qualification by card number, through the terminal folder",
+    ),
+    (
+        "file.face",
+        "顔認証付きカードリーダーの結果の取込み",
+        "importing the face-auth reader's results",
+    ),
+    (
+        "api.qualification",
+        "資格確認（オンライン資格確認のAPI）",
+        "qualification through the national system's API",
+    ),
+];
+
+/// A date `YYYYMMDD` the way a clinic writes it (1988年4月12日); anything else as given.
+pub fn japanese_date(yyyymmdd: &str) -> String {
+    let ok = yyyymmdd.len() == 8 && yyyymmdd.bytes().all(|b| b.is_ascii_digit());
+    if !ok {
+        return yyyymmdd.to_owned();
+    }
+    let n = |r: std::ops::Range<usize>| yyyymmdd[r].parse::<u32>().unwrap_or(0);
+    format!("{}年{}月{}日", n(0..4), n(4..6), n(6..8))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_read_as_at_the_clinic() {
+        assert_eq!(japanese_date("19880412"), "1988年4月12日");
+        assert_eq!(japanese_date("1988-04-12"), "1988-04-12");
+    }
+
+    #[test]
+    fn the_page_language_comes_first() {
+        assert_eq!(
+            Lang::Ja.both("有効", "valid").into_string(),
+            "有効 <span class=\"other\">(valid)</span>"
+        );
+        assert_eq!(
+            Lang::En.both("有効", "valid").into_string(),
+            "valid <span class=\"other\">(有効)</span>"
+        );
+        assert_eq!(Lang::parse("fr"), None);
+    }
+}
