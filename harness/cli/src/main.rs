@@ -10,6 +10,7 @@ mod card;
 mod operator;
 mod rush;
 mod serve;
+mod smb;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -100,6 +101,11 @@ struct RunArgs {
     adapter: Option<String>,
     #[command(flatten)]
     operator: operator::OperatorArgs,
+    #[command(flatten)]
+    smb: smb::SmbArgs,
+    /// Allow --listen / --smb-listen on an address other machines can reach.
+    #[arg(long)]
+    lan: bool,
     /// Read cases from this folder instead of the embedded suite.
     #[arg(value_parser = crate::absolute_path(), long, value_name = "DIR")]
     suite: Option<PathBuf>,
@@ -192,6 +198,8 @@ fn main() -> ExitCode {
             run_command(RunArgs {
                 adapter: Some(format!("{} reference-client", shell_quote(&exe))),
                 operator: Default::default(),
+                smb: Default::default(),
+                lan: false,
                 suite: None,
                 cases: Vec::new(),
                 seed: 0,
@@ -326,10 +334,13 @@ impl Progress for Bar {
 }
 
 fn run_command(args: RunArgs) -> ExitCode {
-    if let Err(e) = onshi_harness::folders::run_folders(&args.report_dir, args.terminal_dir.as_deref()) {
-        eprintln!("onshi run: {e}");
-        return ExitCode::from(EXIT_USAGE);
-    }
+    let terminal_root = match onshi_harness::folders::run_folders(&args.report_dir, args.terminal_dir.as_deref()) {
+        Ok((_, t)) => t,
+        Err(e) => {
+            eprintln!("onshi run: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
     let date = args.date.unwrap_or_else(today_jst);
     let registry = Arc::new(Registry::embedded(date, args.seed));
     let suite = match load_suite(args.suite.as_deref(), &registry) {
@@ -354,7 +365,7 @@ fn run_command(args: RunArgs) -> ExitCode {
         }
     };
     let (adapter, operator, call_timeout) = if args.operator.operator {
-        let p = match operator::prepare(&args.operator, &args.report_dir, date, args.seed) {
+        let p = match operator::prepare(&args.operator, args.lan, &args.report_dir, date, args.seed) {
             Ok(p) => p,
             Err(e) => {
                 eprintln!("onshi run --operator: {e}");
@@ -385,6 +396,14 @@ fn run_command(args: RunArgs) -> ExitCode {
         desk_timeout: Duration::from_secs(args.desk_timeout),
         operator,
         ..RunOptions::new(adapter.clone(), date, args.report_dir.clone())
+    };
+    // kept until the run ends: dropping it stops smbd
+    let _share = match smb::start(&args.smb, &terminal_root, &args.report_dir.join("smb"), args.lan) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("onshi run --smb: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
     };
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")

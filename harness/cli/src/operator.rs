@@ -21,9 +21,6 @@ pub(crate) struct OperatorArgs {
     /// Where the console listens (default: a free port on 127.0.0.1).
     #[arg(long, value_name = "ADDR", requires = "operator")]
     pub listen: Option<SocketAddr>,
-    /// Allow --listen on an address other PCs can reach (the token still guards the page).
-    #[arg(long, requires = "operator")]
-    pub lan: bool,
     /// The console's language: ja (default, English beside the domain terms) or en.
     #[arg(long, default_value = "ja", value_parser = ["ja", "en"], requires = "operator")]
     pub lang: String,
@@ -62,11 +59,17 @@ pub(crate) struct Prepared {
 }
 
 /// Checks the address, picks a port, writes the token and builds the adapter command.
-pub(crate) fn prepare(args: &OperatorArgs, report_dir: &Path, date: NaiveDate, seed: u64) -> Result<Prepared, String> {
+pub(crate) fn prepare(
+    args: &OperatorArgs,
+    lan: bool,
+    report_dir: &Path,
+    date: NaiveDate,
+    seed: u64,
+) -> Result<Prepared, String> {
     let want = args
         .listen
         .unwrap_or(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0));
-    if !want.ip().is_loopback() && !args.lan {
+    if !want.ip().is_loopback() && !lan {
         return Err(format!(
             "--listen {want} is not a loopback address: the console would be reachable from other machines. \
              Add --lan to allow that on purpose (ループバック以外で待ち受けるには --lan が必要です)"

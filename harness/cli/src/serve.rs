@@ -62,6 +62,11 @@ pub struct ServeArgs {
     /// Error codes for the World's answers (default: the embedded synthetic codes).
     #[arg(value_parser = crate::absolute_path(), long, value_name = "FILE")]
     error_codes: Option<PathBuf>,
+    #[command(flatten)]
+    smb: crate::smb::SmbArgs,
+    /// Allow --smb-listen on an address other machines can reach.
+    #[arg(long)]
+    lan: bool,
 }
 
 #[derive(clap::Subcommand)]
@@ -157,6 +162,7 @@ pub fn serve_command(args: ServeArgs) -> ExitCode {
         }
     };
     let date = args.date.unwrap_or_else(today_jst);
+    let smb_dir = args.dir.join("smb");
     let options = ServeOptions {
         dir: args.dir,
         national,
@@ -179,6 +185,15 @@ pub fn serve_command(args: ServeArgs) -> ExitCode {
             Err(e) => {
                 eprintln!("onshi serve: {e}");
                 return ExitCode::from(EXIT_HARNESS);
+            }
+        };
+        // kept until the session stops: dropping it stops smbd
+        let _share = match crate::smb::start(&args.smb, &session.folders.root, &smb_dir, args.lan) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("onshi serve --smb: {e}");
+                session.stop().await;
+                return ExitCode::from(EXIT_USAGE);
             }
         };
         print!("{}", session.instructions());

@@ -16,6 +16,7 @@ pub mod folders;
 mod observe;
 pub mod reader;
 pub mod settings;
+pub mod smb;
 mod terminal;
 
 pub use events::{Actor, Blob, Folder, FsOp, MemoryRecorder, Recorder, TerminalEvent};
