@@ -126,26 +126,34 @@ fn as_shown(step: u64, outcome: &str, message: &str, record: Option<&Value>) -> 
     f.finish()
 }
 
-#[test]
-fn a_person_answers_the_suite_through_the_console_and_gets_the_adapter_verdicts() {
+/// A running `onshi run --operator`: its process, the printed URL's host and token, the
+/// report folder, and the rest of its stderr once it ends.
+struct OperatorRun {
+    process: std::process::Child,
+    host: String,
+    token: String,
+    report_dir: std::path::PathBuf,
+    stderr: std::thread::JoinHandle<String>,
+    _dir: tempfile::TempDir,
+}
+
+fn start_run(cases: &[&str]) -> OperatorRun {
+    start_run_with(cases, &["--operator-time", "120"])
+}
+
+fn start_run_with(cases: &[&str], extra: &[&str]) -> OperatorRun {
     let dir = tempfile::tempdir().unwrap();
     let report_dir = dir.path().join("report");
-    let mut run = Command::new(common::onshi())
-        .args([
-            "run",
-            "--operator",
-            "--case",
-            "FILE-QUAL-001",
-            "--case",
-            "FILE-QUAL-002",
-        ])
-        .args(["--operator-time", "120", "--report-dir"])
+    let mut process = Command::new(common::onshi())
+        .args(["run", "--operator", "--report-dir"])
         .arg(&report_dir)
+        .args(extra)
+        .args(cases.iter().flat_map(|c| ["--case", c]))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stderr = BufReader::new(run.stderr.take().unwrap());
+    let mut stderr = BufReader::new(process.stderr.take().unwrap());
     let url = loop {
         let mut line = String::new();
         assert!(
@@ -167,6 +175,64 @@ fn a_person_answers_the_suite_through_the_console_and_gets_the_adapter_verdicts(
         let (host, query) = rest.split_once('/').unwrap();
         (host.to_owned(), query.strip_prefix("?token=").unwrap().to_owned())
     };
+    OperatorRun {
+        process,
+        host,
+        token,
+        report_dir,
+        stderr: rest,
+        _dir: dir,
+    }
+}
+
+impl OperatorRun {
+    /// Waits for the end: the exit status and report.json.
+    fn finish(&mut self) -> (std::process::ExitStatus, Value) {
+        let status = self.process.wait().unwrap();
+        let report = std::fs::read(self.report_dir.join("report.json"));
+        let report: Value = match report.ok().and_then(|r| serde_json::from_slice(&r).ok()) {
+            Some(r) => r,
+            None => {
+                let stderr = std::mem::replace(&mut self.stderr, std::thread::spawn(String::new));
+                panic!("no report.json; the run said:\n{}", stderr.join().unwrap());
+            }
+        };
+        (status, report)
+    }
+
+    /// "Their software": the reference client's folder code on the run's terminal folder.
+    fn software(&self) -> FolderClient {
+        let init: InitializeParams = serde_json::from_value(last_call(&self.live(), "initialize")).unwrap();
+        let folders = init.environment.terminal.expect("the terminal folders");
+        FolderClient::new(&folders, &init.environment.institution_code, Options::default())
+    }
+
+    fn live(&self) -> std::path::PathBuf {
+        self.report_dir.join("operator/live.jsonl")
+    }
+}
+
+fn verdict_and_failures(report: &Value, id: &str) -> (String, Vec<String>) {
+    let case = report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap();
+    let failed = case["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "fail")
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect();
+    (case["verdict"].as_str().unwrap().to_owned(), failed)
+}
+
+#[test]
+fn a_person_answers_the_suite_through_the_console_and_gets_the_adapter_verdicts() {
+    let mut run = start_run(&["FILE-QUAL-001", "FILE-QUAL-002"]);
+    let (host, token) = (run.host.clone(), run.token.clone());
     assert!(host.starts_with("127.0.0.1:"), "loopback by default: {host}");
 
     // a wrong or missing token is refused and changes nothing
@@ -222,10 +288,8 @@ fn a_person_answers_the_suite_through_the_console_and_gets_the_adapter_verdicts(
     );
     assert_eq!(ok.status, 303, "{}", ok.body);
 
-    let live = report_dir.join("operator/live.jsonl");
-    let init: InitializeParams = serde_json::from_value(last_call(&live, "initialize")).unwrap();
-    let folders = init.environment.terminal.expect("the terminal folders");
-    let mut software = FolderClient::new(&folders, &init.environment.institution_code, Options::default());
+    let live = run.live();
+    let mut software = run.software();
 
     // case 1: the page says what the patient did, in the clinic's words
     let page = page_when(&host, &cookie, |p| p.contains("保険証を提示しました"));
@@ -238,7 +302,7 @@ fn a_person_answers_the_suite_through_the_console_and_gets_the_adapter_verdicts(
     );
     let params: ConfirmQualificationParams = serde_json::from_value(last_call(&live, "confirm_qualification")).unwrap();
     let shown = serde_json::to_value(software.confirm(&params)).unwrap();
-    let page = page_when(&host, &cookie, |p| p.contains("端末の回答"));
+    let page = page_when(&host, &cookie, |p| p.contains(r#"id="terminal-answer""#));
     assert!(page.contains("有効"), "the terminal's answer is shown beside the form");
     let answer = as_shown(
         step,
@@ -260,34 +324,16 @@ fn a_person_answers_the_suite_through_the_console_and_gets_the_adapter_verdicts(
     let params: ConfirmQualificationParams = serde_json::from_value(last_call(&live, "confirm_qualification")).unwrap();
     let shown = serde_json::to_value(software.confirm(&params)).unwrap();
     assert_eq!(shown["outcome"], "invalid");
-    page_when(&host, &cookie, |p| p.contains("端末の回答"));
+    page_when(&host, &cookie, |p| p.contains(r#"id="terminal-answer""#));
     let answer = as_shown(step, "valid", "有効", shown.get("record"));
     assert_eq!(http(&host, "POST", "/answer", Some(&cookie), Some(&answer)).status, 303);
 
-    let status = run.wait().unwrap();
-    let log = rest.join().unwrap();
-    let report: Value = serde_json::from_slice(&std::fs::read(report_dir.join("report.json")).unwrap())
-        .unwrap_or_else(|e| panic!("{e}\n{log}"));
-    let case = |id: &str| {
-        report["cases"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == id)
-            .unwrap()
-            .clone()
-    };
-    assert_eq!(case("FILE-QUAL-001")["verdict"], "pass", "{:#}", case("FILE-QUAL-001"));
-    let wrong = case("FILE-QUAL-002");
-    assert_eq!(wrong["verdict"], "fail");
-    let failed: Vec<&str> = wrong["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["status"] == "fail")
-        .map(|c| c["id"].as_str().unwrap())
-        .collect();
-    assert!(failed.contains(&"OUT-INVALID"), "{failed:?}");
+    let (status, report) = run.finish();
+    let report_dir = run.report_dir.clone();
+    assert_eq!(verdict_and_failures(&report, "FILE-QUAL-001").0, "pass");
+    let (verdict, failed) = verdict_and_failures(&report, "FILE-QUAL-002");
+    assert_eq!(verdict, "fail");
+    assert!(failed.contains(&"OUT-INVALID".to_owned()), "{failed:?}");
     assert_eq!(report["run"]["client"]["name"], "Receipt");
     assert!(!status.success(), "a failed case fails the run");
     // the token is in no report
@@ -295,6 +341,85 @@ fn a_person_answers_the_suite_through_the_console_and_gets_the_adapter_verdicts(
         let text = std::fs::read_to_string(report_dir.join(f)).unwrap();
         assert!(!text.contains(&token), "{f} carries the token");
     }
+}
+
+/// A person who walks away: the step times out as a hung adapter's call does, the case is an
+/// error, and the next case starts on a fresh console that remembers the software.
+#[test]
+fn a_step_nobody_answers_times_out_and_the_run_goes_on() {
+    let mut run = start_run_with(
+        &["FILE-QUAL-001", "FILE-QUAL-002"],
+        &["--operator-time", "10", "--call-timeout", "10"],
+    );
+    let host = run.host.clone();
+    let first = http(&host, "GET", &format!("/?token={}", run.token), None, None);
+    let cookie = first
+        .headers
+        .iter()
+        .find(|(k, _)| k == "set-cookie")
+        .unwrap()
+        .1
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let page = page_when(&host, &cookie, |p| p.contains(r#"name="cap""#));
+    let id = step_of(&page);
+    let ok = http(
+        &host,
+        "POST",
+        "/answer",
+        Some(&cookie),
+        Some(&format!("step={id}&name=Receipt&cap=file.qualification")),
+    );
+    assert_eq!(ok.status, 303);
+    let page = page_when(&host, &cookie, |p| p.contains("保険証を提示しました"));
+    let abandoned = step_of(&page);
+    // nobody answers; the harness gives up and starts the console again for the next case
+    let start = Instant::now();
+    let page = loop {
+        if let Ok(mut s) = TcpStream::connect(&host) {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let req = format!("GET / HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n");
+            let mut raw = String::new();
+            if s.write_all(req.as_bytes()).is_ok()
+                && s.read_to_string(&mut raw).is_ok()
+                && raw.contains("保険証を提示しました")
+            {
+                let step = step_of(&raw);
+                if step != abandoned || start.elapsed() > Duration::from_secs(11) {
+                    break raw;
+                }
+            }
+        }
+        assert!(start.elapsed() < Duration::from_secs(90), "no second case");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(!page.contains(r#"name="cap""#), "the software's identity is remembered");
+    let mut software = run.software();
+    let params: ConfirmQualificationParams =
+        serde_json::from_value(last_call(&run.live(), "confirm_qualification")).unwrap();
+    let shown = serde_json::to_value(software.confirm(&params)).unwrap();
+    page_when(&host, &cookie, |p| p.contains(r#"id="terminal-answer""#));
+    let page = page_when(&host, &cookie, |_| true);
+    let answer = as_shown(
+        step_of(&page),
+        shown["outcome"].as_str().unwrap(),
+        "",
+        shown.get("record"),
+    );
+    assert_eq!(http(&host, "POST", "/answer", Some(&cookie), Some(&answer)).status, 303);
+    let (_, report) = run.finish();
+    let (verdict, _) = verdict_and_failures(&report, "FILE-QUAL-001");
+    assert_eq!(verdict, "error", "{report:#}");
+    let case = report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "FILE-QUAL-001")
+        .unwrap();
+    assert!(case.to_string().contains("DRV-HANG"), "{case:#}");
+    assert_eq!(verdict_and_failures(&report, "FILE-QUAL-002").0, "pass", "{report:#}");
 }
 
 #[test]
@@ -306,4 +431,204 @@ fn a_lan_address_needs_the_flag() {
     assert_eq!(out.status.code(), Some(3), "a usage error");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--lan"), "{err}");
+}
+
+/// Debian's chromedriver, if installed (must be when ONSHI_REQUIRE_SYSTEM_TOOLS is set).
+fn chromedriver() -> Option<std::path::PathBuf> {
+    let found = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+        .iter()
+        .map(std::path::PathBuf::from)
+        .find(|p| p.is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var("ONSHI_REQUIRE_SYSTEM_TOOLS").is_err(),
+            "ONSHI_REQUIRE_SYSTEM_TOOLS is set but chromedriver is not installed"
+        );
+        eprintln!("chromedriver is not installed: the operator console is not driven in a browser here");
+    }
+    found
+}
+
+/// The browser's console messages so far (chromedriver's log endpoint).
+#[derive(Debug)]
+struct BrowserLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(r#"{"type":"browser"}"#.into()))
+    }
+}
+
+async fn wait_page(client: &fantoccini::Client, what: &str, ready: impl Fn(&str) -> bool) -> String {
+    let start = Instant::now();
+    loop {
+        let page = client.source().await.unwrap();
+        if ready(&page) {
+            return page;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the page never showed {what}:\n{page}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Ticks the radio or box `selector` and types `text` into `field`, as a person does.
+async fn click(client: &fantoccini::Client, selector: &str) {
+    client
+        .find(fantoccini::Locator::Css(selector))
+        .await
+        .unwrap_or_else(|e| panic!("{selector}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn type_into(client: &fantoccini::Client, selector: &str, text: &str) {
+    client
+        .find(fantoccini::Locator::Css(selector))
+        .await
+        .unwrap_or_else(|e| panic!("{selector}: {e}"))
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+/// Answers the current step in the browser: the outcome, the message, and "same" ticked for
+/// every value the software stored.
+async fn answer_in_browser(client: &fantoccini::Client, outcome: &str, message: &str, record: Option<&Value>) {
+    click(client, &format!("input[name=outcome][value={outcome}]")).await;
+    type_into(client, "textarea[name=message]", message).await;
+    if let Some(Value::Object(r)) = record {
+        for (k, v) in r {
+            if v.is_string() {
+                click(client, &format!("input[name=same_{k}]")).await;
+            }
+        }
+    }
+    click(client, "button[type=submit]").await;
+}
+
+/// The whole session in a real browser (headless chromium through chromedriver): the person
+/// follows the printed URL, says which software it is, answers one case as the software showed
+/// it and one wrongly, reloads mid-case, and the page updates by itself when the terminal
+/// answers. The page logs no console message and loads nothing from elsewhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_in_a_browser_runs_the_console_end_to_end() {
+    let Some(browser) = common::chromium() else { return };
+    let Some(driver) = chromedriver() else { return };
+    let mut run = start_run(&["FILE-QUAL-001", "FILE-QUAL-002"]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut webdriver = Command::new(driver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "chromedriver does not listen"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let profile = tempfile::tempdir().unwrap();
+    let caps = serde_json::json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": browser,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                     format!("--user-data-dir={}", profile.path().display())],
+        },
+        "goog:loggingPrefs": {"browser": "ALL"},
+    });
+    let serde_json::Value::Object(caps) = caps else {
+        unreachable!()
+    };
+    let client = fantoccini::ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a chromium session");
+    let origin = format!("http://{}", run.host);
+    client.goto(&format!("{origin}/?token={}", run.token)).await.unwrap();
+    assert_eq!(
+        client.current_url().await.unwrap().as_str(),
+        format!("{origin}/"),
+        "the token leaves the address bar"
+    );
+
+    wait_page(&client, "the identity form", |p| p.contains(r#"name="cap""#)).await;
+    type_into(&client, "input[name=name]", "BrowserReceipt").await;
+    click(&client, "input[name=cap][value='file.qualification']").await;
+    click(&client, "button[type=submit]").await;
+
+    let mut software = run.software();
+    let mut last_step = 0;
+    for (case, wrong) in [("FILE-QUAL-001", None), ("FILE-QUAL-002", Some("valid"))] {
+        let page = wait_page(&client, case, |p| {
+            p.contains("保険証を提示しました") && step_of(p) != last_step
+        })
+        .await;
+        let step = step_of(&page);
+        last_step = step;
+        client.refresh().await.unwrap();
+        assert_eq!(
+            step_of(&client.source().await.unwrap()),
+            step,
+            "a reload keeps the step"
+        );
+        let params: ConfirmQualificationParams =
+            serde_json::from_value(last_call(&run.live(), "confirm_qualification")).unwrap();
+        let shown = tokio::task::block_in_place(|| serde_json::to_value(software.confirm(&params)).unwrap());
+        // no reload by the test: the page's own script notices the terminal's answer
+        wait_page(&client, "the terminal's answer", |p| {
+            p.contains(r#"id="terminal-answer""#)
+        })
+        .await;
+        let outcome = wrong.unwrap_or_else(|| shown["outcome"].as_str().unwrap());
+        eprintln!("{case}: the software showed {shown}");
+        answer_in_browser(
+            &client,
+            outcome,
+            shown["message"].as_str().unwrap_or(""),
+            shown.get("record"),
+        )
+        .await;
+    }
+    wait_page(&client, "the end of the run", |p| p.contains("試験は終了しました")).await;
+
+    let loaded = client
+        .execute(
+            "return performance.getEntriesByType('resource').map(e => e.name)",
+            vec![],
+        )
+        .await
+        .unwrap();
+    for name in loaded.as_array().unwrap() {
+        assert!(name.as_str().unwrap().starts_with(&origin), "an outside load: {name}");
+    }
+    let log = client.issue_cmd(BrowserLog).await.unwrap();
+    assert_eq!(log.as_array().map_or(0, Vec::len), 0, "console messages: {log:#}");
+    client.close().await.unwrap();
+    let _ = webdriver.kill();
+    let _ = webdriver.wait();
+
+    let (status, report) = run.finish();
+    assert!(!status.success());
+    assert_eq!(report["run"]["client"]["name"], "BrowserReceipt");
+    assert_eq!(verdict_and_failures(&report, "FILE-QUAL-001").0, "pass");
+    let (verdict, failed) = verdict_and_failures(&report, "FILE-QUAL-002");
+    assert_eq!(verdict, "fail");
+    assert!(failed.contains(&"OUT-INVALID".to_owned()), "{failed:?}");
 }

@@ -130,6 +130,8 @@ pub struct Console {
     pub args: ConsoleArgs,
     state: Mutex<State>,
     next: Mutex<u64>,
+    /// A browser has been shown that the run is over.
+    pub(crate) farewell: tokio::sync::Notify,
 }
 
 impl Console {
@@ -139,6 +141,7 @@ impl Console {
             args,
             state: Mutex::new(State::default()),
             next: Mutex::new(0),
+            farewell: tokio::sync::Notify::new(),
         })
     }
 
@@ -274,6 +277,9 @@ impl Console {
     }
 }
 
+/// How long the console stays after `shutdown` for a page to show that the run is over.
+const FAREWELL: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Methods that can be done by hand; anything else is answered "not implemented", which
 /// makes its cases not applicable.
 fn task_of(req: &RpcRequest) -> Result<Task, String> {
@@ -343,6 +349,9 @@ pub async fn run_console(args: ConsoleArgs) -> Result<(), ConsoleError> {
                     "shutdown" => {
                         console.change(|s| s.finished = true);
                         reply(&mut out, req.id, Ok(json!({}))).await?;
+                        // a moment for the open page to learn the run is over (it polls every
+                        // second), rather than finding the server gone
+                        let _ = tokio::time::timeout(FAREWELL, console.farewell.notified()).await;
                         break;
                     }
                     _ => match task_of(&req) {

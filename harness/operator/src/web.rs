@@ -145,7 +145,11 @@ async fn handle(console: Arc<Console>, req: Request<Incoming>) -> Result<Reply, 
     Ok(match (req.method().clone(), req.uri().path()) {
         (Method::GET, "/") => {
             let nonce = new_secret();
-            page_reply(StatusCode::OK, page(&console, None, &nonce), &nonce)
+            let reply = page_reply(StatusCode::OK, page(&console, None, &nonce), &nonce);
+            if console.with(|s| s.finished) {
+                console.farewell.notify_one();
+            }
+            reply
         }
         (Method::GET, "/state") => {
             let body = serde_json::json!({
@@ -274,7 +278,7 @@ pub fn page(console: &Console, notice: Option<String>, nonce: &str) -> String {
                             Some(p) => (step(lang, p, terminal.as_ref())),
                         }
                     }
-                    script nonce=(nonce) { (PreEscaped(SCRIPT)) }
+                    @if !s.finished { script nonce=(nonce) { (PreEscaped(SCRIPT)) } }
                 }
             }
         }
@@ -382,7 +386,7 @@ fn answer_form(lang: Lang, p: &Pending, terminal: Option<&TerminalAnswer>) -> Ma
     html! {
         @match terminal {
             Some(t) => {
-                p { (lang.pick("端末の回答", "The terminal answered")) ": " code { (t.file) } " — "
+                p #terminal-answer { (lang.pick("端末の回答", "The terminal answered")) ": " code { (t.file) } " — "
                     @let (ja, en) = outcome_words(t.outcome); (lang.both(ja, en)) }
             }
             None if waits => {
