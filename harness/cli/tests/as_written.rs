@@ -73,6 +73,9 @@ use How::*;
 const RUSH_30S: &[(&str, &str)] = &[("ONSHI_RUSH_MAX_WINDOW", "30s")];
 
 /// Every command the docs tell a user to run: (document, command as written, how).
+/// Operator mode waits for a person; tests/operator.rs answers its page as one.
+const BY_HAND: &str = "waits for a person at the browser; tests/operator.rs drives the same run through its page";
+
 const DOCUMENTED: &[(&str, &str, How)] = &[
     (
         "README.md",
@@ -219,6 +222,26 @@ const DOCUMENTED: &[(&str, &str, How)] = &[
         "docs/api.md",
         "sudo onshi serve --listen 127.0.0.1:443          # or keep 8443 and forward 443 → 8443",
         NotRun("needs root for port 443"),
+    ),
+    (
+        "README.md",
+        "target/release/onshi run --operator            # prints http://127.0.0.1:PORT/?token=…",
+        NotRun(BY_HAND),
+    ),
+    (
+        "docs/operator.md",
+        "target/release/onshi run --operator --report-dir 受付試験",
+        NotRun(BY_HAND),
+    ),
+    (
+        "docs/operator.md",
+        "target/release/onshi run --operator --report-dir reception-test",
+        NotRun(BY_HAND),
+    ),
+    (
+        "docs/operator.md",
+        "sudo target/release/onshi run --operator --smb --smb-listen 192.0.2.10:445 --lan --listen 192.0.2.10:8080",
+        NotRun("a person at a browser on a LAN address; tests/operator.rs and tests/smb.rs run the same on loopback"),
     ),
     (
         "docs/performance.md",

@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use onshi_harness::journal::{DriverEvent, Entry, Event};
-use onshi_protocol::driver::{ConfirmQualificationParams, InitializeParams};
+use onshi_protocol::driver::{ConfirmQualificationParams, Consents, ImportFaceParams, InitializeParams, PatientRecord};
 use onshi_reference_client::{FolderClient, Options};
 use serde_json::Value;
 
@@ -111,19 +111,25 @@ fn last_call(live: &Path, method: &str) -> Value {
 
 /// The person's form for what the software showed: its outcome and message, and "same as
 /// the terminal" ticked for every value it stored.
-fn as_shown(step: u64, outcome: &str, message: &str, record: Option<&Value>) -> String {
+fn as_shown(step: u64, outcome: &str, shown: &Value) -> String {
     let mut f = form_urlencoded::Serializer::new(String::new());
     f.append_pair("step", &step.to_string())
         .append_pair("outcome", outcome)
-        .append_pair("message", message);
-    if let Some(Value::Object(r)) = record {
-        for (k, v) in r {
-            if v.is_string() {
-                f.append_pair(&format!("same_{k}"), "on");
-            }
-        }
+        .append_pair("message", shown["message"].as_str().unwrap_or(""));
+    for key in stored_keys(shown) {
+        f.append_pair(&format!("same_{key}"), "on");
     }
     f.finish()
+}
+
+/// The form fields of every value the software stored (record, consents, 照会番号).
+fn stored_keys(shown: &Value) -> Vec<&'static str> {
+    let record: Option<PatientRecord> = serde_json::from_value(shown["record"].clone()).ok();
+    let consents: Option<Consents> = serde_json::from_value(shown["consents"].clone()).ok();
+    let reference = shown["reference_number"].as_str();
+    onshi_operator::fields::flatten(record.as_ref(), consents.as_ref(), reference)
+        .into_keys()
+        .collect()
 }
 
 /// A running `onshi run --operator`: its process, the printed URL's host and token, the
@@ -231,7 +237,7 @@ fn verdict_and_failures(report: &Value, id: &str) -> (String, Vec<String>) {
 
 #[test]
 fn a_person_answers_the_suite_through_the_console_and_gets_the_adapter_verdicts() {
-    let mut run = start_run(&["FILE-QUAL-001", "FILE-QUAL-002"]);
+    let mut run = start_run(&["FILE-QUAL-001", "FILE-QUAL-002", "FILE-FACE-001"]);
     let (host, token) = (run.host.clone(), run.token.clone());
     assert!(host.starts_with("127.0.0.1:"), "loopback by default: {host}");
 
@@ -284,15 +290,36 @@ fn a_person_answers_the_suite_through_the_console_and_gets_the_adapter_verdicts(
         "POST",
         "/answer",
         Some(&cookie),
-        Some(&format!("step={id}&name=Receipt&version=4.2&cap=file.qualification")),
+        Some(&format!(
+            "step={id}&name=Receipt&version=4.2&cap=file.qualification&cap=file.face"
+        )),
     );
     assert_eq!(ok.status, 303, "{}", ok.body);
 
     let live = run.live();
     let mut software = run.software();
 
+    // the cases run in order: FILE-FACE-001 first — the face-auth reader, whose consents and
+    // 照会番号 are compared too
+    let page = page_when(&host, &cookie, |p| {
+        p.contains("顔認証付きカードリーダーで受付を完了しました")
+    });
+    let step = step_of(&page);
+    let params: ImportFaceParams = serde_json::from_value(last_call(&live, "import_face")).unwrap();
+    let shown = serde_json::to_value(software.import_face(&params)).unwrap();
+    let page = page_when(&host, &cookie, |p| p.contains(r#"id="terminal-answer""#));
+    assert!(
+        page.contains("薬剤情報の閲覧同意"),
+        "the consents are shown for comparison"
+    );
+    let answer = as_shown(step, shown["outcome"].as_str().unwrap(), &shown);
+    assert_eq!(http(&host, "POST", "/answer", Some(&cookie), Some(&answer)).status, 303);
+
     // case 1: the page says what the patient did, in the clinic's words
-    let page = page_when(&host, &cookie, |p| p.contains("保険証を提示しました"));
+    let face_step = step;
+    let page = page_when(&host, &cookie, |p| {
+        p.contains("保険証を提示しました") && step_of(p) != face_step
+    });
     assert!(page.contains("保険者番号 06990012"), "{page}");
     let step = step_of(&page);
     assert_eq!(
@@ -304,12 +331,7 @@ fn a_person_answers_the_suite_through_the_console_and_gets_the_adapter_verdicts(
     let shown = serde_json::to_value(software.confirm(&params)).unwrap();
     let page = page_when(&host, &cookie, |p| p.contains(r#"id="terminal-answer""#));
     assert!(page.contains("有効"), "the terminal's answer is shown beside the form");
-    let answer = as_shown(
-        step,
-        shown["outcome"].as_str().unwrap(),
-        shown["message"].as_str().unwrap_or(""),
-        shown.get("record"),
-    );
+    let answer = as_shown(step, shown["outcome"].as_str().unwrap(), &shown);
     assert_eq!(http(&host, "POST", "/answer", Some(&cookie), Some(&answer)).status, 303);
     // a second browser answering the same step is told it is over
     let again = http(&host, "POST", "/answer", Some(&cookie), Some(&answer));
@@ -325,7 +347,7 @@ fn a_person_answers_the_suite_through_the_console_and_gets_the_adapter_verdicts(
     let shown = serde_json::to_value(software.confirm(&params)).unwrap();
     assert_eq!(shown["outcome"], "invalid");
     page_when(&host, &cookie, |p| p.contains(r#"id="terminal-answer""#));
-    let answer = as_shown(step, "valid", "有効", shown.get("record"));
+    let answer = as_shown(step, "valid", &shown);
     assert_eq!(http(&host, "POST", "/answer", Some(&cookie), Some(&answer)).status, 303);
 
     let (status, report) = run.finish();
@@ -334,6 +356,11 @@ fn a_person_answers_the_suite_through_the_console_and_gets_the_adapter_verdicts(
     let (verdict, failed) = verdict_and_failures(&report, "FILE-QUAL-002");
     assert_eq!(verdict, "fail");
     assert!(failed.contains(&"OUT-INVALID".to_owned()), "{failed:?}");
+    assert_eq!(
+        verdict_and_failures(&report, "FILE-FACE-001"),
+        ("pass".to_owned(), vec![]),
+        "{report:#}"
+    );
     assert_eq!(report["run"]["client"]["name"], "Receipt");
     assert!(!status.success(), "a failed case fails the run");
     // the token is in no report
@@ -402,12 +429,7 @@ fn a_step_nobody_answers_times_out_and_the_run_goes_on() {
     let shown = serde_json::to_value(software.confirm(&params)).unwrap();
     page_when(&host, &cookie, |p| p.contains(r#"id="terminal-answer""#));
     let page = page_when(&host, &cookie, |_| true);
-    let answer = as_shown(
-        step_of(&page),
-        shown["outcome"].as_str().unwrap(),
-        "",
-        shown.get("record"),
-    );
+    let answer = as_shown(step_of(&page), shown["outcome"].as_str().unwrap(), &shown);
     assert_eq!(http(&host, "POST", "/answer", Some(&cookie), Some(&answer)).status, 303);
     let (_, report) = run.finish();
     let (verdict, _) = verdict_and_failures(&report, "FILE-QUAL-001");
@@ -501,15 +523,16 @@ async fn type_into(client: &fantoccini::Client, selector: &str, text: &str) {
 
 /// Answers the current step in the browser: the outcome, the message, and "same" ticked for
 /// every value the software stored.
-async fn answer_in_browser(client: &fantoccini::Client, outcome: &str, message: &str, record: Option<&Value>) {
+async fn answer_in_browser(client: &fantoccini::Client, outcome: &str, shown: &Value) {
     click(client, &format!("input[name=outcome][value={outcome}]")).await;
-    type_into(client, "textarea[name=message]", message).await;
-    if let Some(Value::Object(r)) = record {
-        for (k, v) in r {
-            if v.is_string() {
-                click(client, &format!("input[name=same_{k}]")).await;
-            }
-        }
+    type_into(
+        client,
+        "textarea[name=message]",
+        shown["message"].as_str().unwrap_or(""),
+    )
+    .await;
+    for key in stored_keys(shown) {
+        click(client, &format!("input[name='same_{key}']")).await;
     }
     click(client, "button[type=submit]").await;
 }
@@ -597,14 +620,7 @@ async fn a_person_in_a_browser_runs_the_console_end_to_end() {
         })
         .await;
         let outcome = wrong.unwrap_or_else(|| shown["outcome"].as_str().unwrap());
-        eprintln!("{case}: the software showed {shown}");
-        answer_in_browser(
-            &client,
-            outcome,
-            shown["message"].as_str().unwrap_or(""),
-            shown.get("record"),
-        )
-        .await;
+        answer_in_browser(&client, outcome, &shown).await;
     }
     wait_page(&client, "the end of the run", |p| p.contains("試験は終了しました")).await;
 

@@ -3,11 +3,12 @@
 
 use std::collections::HashMap;
 
-use onshi_protocol::driver::{ClientInfo, InitializeResult, Outcome, PatientRecord};
+use onshi_protocol::driver::{ClientInfo, Consents, InitializeResult, Outcome, PatientRecord};
 use thiserror::Error;
 
-use crate::terminal::{self, TerminalAnswer};
-use crate::texts::{HAND_CAPABILITIES, RECORD_FIELDS};
+use crate::fields::{self, FIELDS, Values};
+use crate::terminal::TerminalAnswer;
+use crate::texts::HAND_CAPABILITIES;
 
 /// A form's fields: a name may repeat (the capability boxes).
 pub type Form = HashMap<String, Vec<String>>;
@@ -48,31 +49,48 @@ pub enum AnswerError {
     NoCapability,
 }
 
-/// The outcome, message and record a person reported, `terminal` being what the terminal
-/// answered (for the ticked "same as the terminal" boxes).
-pub fn screen_answer(
-    form: &Form,
-    terminal: Option<&TerminalAnswer>,
-) -> Result<(Outcome, String, Option<PatientRecord>), AnswerError> {
+/// What a person reported their software shows and stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScreenAnswer {
+    /// The outcome the screen shows.
+    pub outcome: Outcome,
+    /// The message it shows.
+    pub message: String,
+    /// The record it stored.
+    pub record: Option<PatientRecord>,
+    /// The consents it stored (face-auth results).
+    pub consents: Option<Consents>,
+    /// The 照会番号 it stored (face-auth results).
+    pub reference_number: Option<String>,
+}
+
+/// The person's answer: a ticked "same" takes the terminal's value, a typed value is taken as
+/// typed, and nothing means nothing stored.
+pub fn screen_answer(form: &Form, terminal: Option<&TerminalAnswer>) -> Result<ScreenAnswer, AnswerError> {
     let outcome = one(form, "outcome").ok_or(AnswerError::NoOutcome)?;
     let outcome: Outcome = serde_json::from_value(serde_json::Value::String(outcome.to_owned()))
         .map_err(|_| AnswerError::UnknownOutcome(outcome.to_owned()))?;
     let message = one(form, "message").unwrap_or_default().to_owned();
-    let from_terminal = terminal.and_then(|t| t.record.as_ref());
-    let mut record = PatientRecord::default();
-    let mut any = false;
-    for (name, _, _) in RECORD_FIELDS {
-        let same = one(form, &format!("same_{name}")).is_some();
-        let value = match (same, from_terminal.and_then(|r| terminal::field(r, name))) {
-            (true, Some(v)) => Some(v.to_owned()),
-            _ => one(form, &format!("v_{name}")).map(str::to_owned),
+    let shown = terminal.map(TerminalAnswer::values).unwrap_or_default();
+    let mut values = Values::new();
+    for field in FIELDS {
+        let same = one(form, &format!("same_{}", field.key)).is_some();
+        let value = match (same, shown.get(field.key)) {
+            (true, Some(v)) => Some(v.clone()),
+            _ => one(form, &format!("v_{}", field.key)).map(str::to_owned),
         };
         if let Some(v) = value {
-            terminal::set_field(&mut record, name, v);
-            any = true;
+            values.insert(field.key, v);
         }
     }
-    Ok((outcome, message, any.then_some(record)))
+    let (record, consents, reference_number) = fields::assemble(&values);
+    Ok(ScreenAnswer {
+        outcome,
+        message,
+        record,
+        consents,
+        reference_number,
+    })
 }
 
 /// The `initialize` result from the identity form: the software's name and version, its own
@@ -124,15 +142,25 @@ mod tests {
                 name: Some("検証　花子".into()),
                 ..Default::default()
             }),
+            consents: Some(Consents {
+                pharmacists: Some(onshi_protocol::driver::ConsentRecord {
+                    flag: "1".into(),
+                    time: None,
+                    available_time: None,
+                }),
+                ..Default::default()
+            }),
+            reference_number: Some("0123456789".into()),
         }
     }
 
     #[test]
     fn ticked_fields_take_the_terminals_value_and_typed_ones_what_was_typed() {
         let form = parse_form("outcome=valid&message=%E6%9C%89%E5%8A%B9&same_insurer_number=on&v_name=%E6%A4%9C%E8%A8%BC+%E8%8A%B1%E5%AD%90".as_bytes());
-        let (o, m, r) = screen_answer(&form, Some(&terminal())).unwrap();
-        assert_eq!((o, m.as_str()), (Outcome::Valid, "有効"));
-        let r = r.unwrap();
+        let a = screen_answer(&form, Some(&terminal())).unwrap();
+        assert_eq!((a.outcome, a.message.as_str()), (Outcome::Valid, "有効"));
+        assert_eq!((a.consents, a.reference_number), (None, None), "not ticked, not typed");
+        let r = a.record.unwrap();
         assert_eq!(r.insurer_number.as_deref(), Some("06990012"));
         assert_eq!(r.name.as_deref(), Some("検証 花子"), "typed, not the terminal's");
         assert_eq!(r.symbol, None);
@@ -141,13 +169,16 @@ mod tests {
     #[test]
     fn nothing_stored_is_no_record() {
         let form = parse_form(b"outcome=not_found");
-        assert_eq!(
-            screen_answer(&form, None).unwrap(),
-            (Outcome::NotFound, String::new(), None)
-        );
+        let a = screen_answer(&form, None).unwrap();
+        assert_eq!((a.outcome, a.record, a.consents), (Outcome::NotFound, None, None));
         // a tick with no terminal value stores nothing
         let form = parse_form(b"outcome=error&same_name=on");
-        assert_eq!(screen_answer(&form, None).unwrap().2, None);
+        assert_eq!(screen_answer(&form, None).unwrap().record, None);
+        // the face values come back ticked
+        let form = parse_form(b"outcome=valid&same_consents.pharmacists.flag=on&same_reference_number=on");
+        let a = screen_answer(&form, Some(&terminal())).unwrap();
+        assert_eq!(a.consents.unwrap().pharmacists.unwrap().flag, "1");
+        assert_eq!(a.reference_number.as_deref(), Some("0123456789"));
     }
 
     #[test]

@@ -74,7 +74,7 @@ impl Task {
             Task::Identity => None,
             Task::Confirm(p) if p.via == onshi_protocol::driver::Via::File => Some(Awaited::Result),
             Task::Confirm(_) => None,
-            Task::Face(_) => Some(Awaited::Face),
+            Task::Face(f) => Some(Awaited::Face(f.file.clone())),
         }
     }
 }
@@ -159,11 +159,18 @@ impl Console {
     /// What the terminal has answered in the current step, if it has.
     pub fn terminal_answer(&self) -> Option<TerminalAnswer> {
         let (from, awaited) = self.with(|s| {
-            s.pending
-                .as_ref()
-                .and_then(|p| p.task.awaited().map(|a| (p.journal_from, a)))
+            s.pending.as_ref().and_then(|p| {
+                // a face file was written before its step: look from the run's start
+                let awaited = p.task.awaited()?;
+                let from = if matches!(awaited, Awaited::Face(_)) {
+                    0
+                } else {
+                    p.journal_from
+                };
+                Some((from, awaited))
+            })
         })?;
-        terminal::latest_answer(&self.args.live_journal, from, awaited)
+        terminal::latest_answer(&self.args.live_journal, from, &awaited)
     }
 
     /// Shows `task` to the person; the receiver gets their answer as the call's result.
@@ -231,22 +238,22 @@ impl Console {
                 serde_json::to_value(id).expect("serialisable")
             }
             Task::Confirm(_) => {
-                let (outcome, message, record) = answer::screen_answer(form, terminal.as_ref())?;
+                let a = answer::screen_answer(form, terminal.as_ref())?;
                 serde_json::to_value(ConfirmQualificationResult {
-                    outcome,
-                    message,
-                    record,
+                    outcome: a.outcome,
+                    message: a.message,
+                    record: a.record,
                 })
                 .expect("serialisable")
             }
             Task::Face(_) => {
-                let (outcome, message, record) = answer::screen_answer(form, terminal.as_ref())?;
+                let a = answer::screen_answer(form, terminal.as_ref())?;
                 serde_json::to_value(ImportFaceResult {
-                    outcome,
-                    message,
-                    record,
-                    consents: None,
-                    reference_number: None,
+                    outcome: a.outcome,
+                    message: a.message,
+                    record: a.record,
+                    consents: a.consents,
+                    reference_number: a.reference_number,
                 })
                 .expect("serialisable")
             }

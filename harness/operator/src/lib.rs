@@ -10,6 +10,7 @@
 //! and judged by the harness itself; the person reports only the screen.
 //!
 //! - [`texts`]: the page's words, Japanese and English;
+//! - [`fields`]: the compared values (record, consents, 照会番号) as one list of form fields;
 //! - [`answer`]: a submitted form turned into a driver result;
 //! - [`terminal`]: what the terminal answered, read from the run's live journal;
 //! - [`console`]: the state shared by the driver side (stdin/stdout) and the web side;
@@ -18,6 +19,7 @@
 
 pub mod answer;
 pub mod console;
+pub mod fields;
 pub mod terminal;
 pub mod texts;
 pub mod web;

@@ -6,19 +6,22 @@ use std::io::{BufRead, Seek, SeekFrom};
 use std::path::Path;
 
 use onshi_harness::journal::{Entry, Event};
-use onshi_protocol::driver::{Outcome, PatientRecord};
+use onshi_protocol::driver::{Consents, Outcome, PatientRecord};
 use onshi_protocol::model::QualificationResult;
 use onshi_protocol::{Limits, read_message};
 use onshi_reference_client::interpret;
 use onshi_terminal::TerminalEvent;
 
+use crate::fields::{Values, flatten};
+
 /// Which of the terminal's answers a step waits for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Awaited {
-    /// A result file in `res/` (資格確認結果).
+    /// A result file in `res/` (資格確認結果), written during the step.
     Result,
-    /// A face-auth result in `face/` (顔認証結果).
-    Face,
+    /// The face-auth result of this name in `face/` (顔認証結果): the reader wrote it before
+    /// the step that imports it.
+    Face(String),
 }
 
 /// The terminal's answer, as a correct client reads it.
@@ -32,6 +35,21 @@ pub struct TerminalAnswer {
     pub message: String,
     /// The record a correct client stores.
     pub record: Option<PatientRecord>,
+    /// The consents of a face-auth result.
+    pub consents: Option<Consents>,
+    /// The 照会番号 of a face-auth result.
+    pub reference_number: Option<String>,
+}
+
+impl TerminalAnswer {
+    /// Its values by field key.
+    pub fn values(&self) -> Values {
+        flatten(
+            self.record.as_ref(),
+            self.consents.as_ref(),
+            self.reference_number.as_deref(),
+        )
+    }
 }
 
 /// The journal's length now: a step reads only what comes after it.
@@ -42,7 +60,7 @@ pub fn journal_end(path: &Path) -> u64 {
 /// The last answer of kind `awaited` journaled after byte `from` of the live journal, if any.
 /// Lines that are not journal entries are skipped: the journal is the harness's own file,
 /// and a half-read line cannot happen (each entry is written as one line).
-pub fn latest_answer(path: &Path, from: u64, awaited: Awaited) -> Option<TerminalAnswer> {
+pub fn latest_answer(path: &Path, from: u64, awaited: &Awaited) -> Option<TerminalAnswer> {
     let mut file = std::fs::File::open(path).ok()?;
     file.seek(SeekFrom::Start(from)).ok()?;
     let mut found = None;
@@ -53,7 +71,9 @@ pub fn latest_answer(path: &Path, from: u64, awaited: Awaited) -> Option<Termina
         };
         let (name, bytes) = match (&entry.event, awaited) {
             (Event::Terminal(TerminalEvent::ResultWritten { name, bytes, .. }), Awaited::Result) => (name, bytes),
-            (Event::Terminal(TerminalEvent::FaceWritten { name, bytes, .. }), Awaited::Face) => (name, bytes),
+            (Event::Terminal(TerminalEvent::FaceWritten { name, bytes, .. }), Awaited::Face(file)) if name == file => {
+                (name, bytes)
+            }
             _ => continue,
         };
         found = Some(read_answer(name, &bytes.0));
@@ -66,11 +86,14 @@ pub fn read_answer(name: &str, bytes: &[u8]) -> TerminalAnswer {
     match read_message::<QualificationResult>(bytes, &Limits::default()) {
         Ok((result, doc)) => {
             let c = interpret::conclude(&result, doc.root.child("MessageHeader"), &[]);
+            let first = result.results().first();
             TerminalAnswer {
                 file: name.to_owned(),
                 outcome: c.outcome,
                 message: c.message,
                 record: c.record,
+                consents: first.map(interpret::consents),
+                reference_number: first.and_then(|r| r.reference_number.clone()),
             }
         }
         Err(e) => TerminalAnswer {
@@ -78,61 +101,15 @@ pub fn read_answer(name: &str, bytes: &[u8]) -> TerminalAnswer {
             outcome: Outcome::Error,
             message: format!("the file cannot be read: {e}"),
             record: None,
+            consents: None,
+            reference_number: None,
         },
     }
-}
-
-/// A record's field by its driver-protocol name (the fields [`crate::texts::RECORD_FIELDS`]
-/// lists).
-pub fn field<'a>(r: &'a PatientRecord, name: &str) -> Option<&'a str> {
-    match name {
-        "insurer_number" => r.insurer_number.as_deref(),
-        "symbol" => r.symbol.as_deref(),
-        "number" => r.number.as_deref(),
-        "branch" => r.branch.as_deref(),
-        "name" => r.name.as_deref(),
-        "name_kana" => r.name_kana.as_deref(),
-        "birthdate" => r.birthdate.as_deref(),
-        "sex" => r.sex.as_deref(),
-        "insurer_name" => r.insurer_name.as_deref(),
-        "copay_ratio" => r.copay_ratio.as_deref(),
-        _ => None,
-    }
-}
-
-/// Sets a record's field by its driver-protocol name; unknown names are ignored.
-pub fn set_field(r: &mut PatientRecord, name: &str, value: String) {
-    let slot = match name {
-        "insurer_number" => &mut r.insurer_number,
-        "symbol" => &mut r.symbol,
-        "number" => &mut r.number,
-        "branch" => &mut r.branch,
-        "name" => &mut r.name,
-        "name_kana" => &mut r.name_kana,
-        "birthdate" => &mut r.birthdate,
-        "sex" => &mut r.sex,
-        "insurer_name" => &mut r.insurer_name,
-        "copay_ratio" => &mut r.copay_ratio,
-        _ => return,
-    };
-    *slot = Some(value);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::texts::RECORD_FIELDS;
-
-    #[test]
-    fn every_compared_field_reads_and_writes() {
-        let mut r = PatientRecord::default();
-        for (name, _, _) in RECORD_FIELDS {
-            set_field(&mut r, name, format!("v-{name}"));
-        }
-        for (name, _, _) in RECORD_FIELDS {
-            assert_eq!(field(&r, name), Some(format!("v-{name}").as_str()), "{name}");
-        }
-    }
 
     #[test]
     fn an_unreadable_file_is_an_error_answer_not_a_panic() {
@@ -146,9 +123,9 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("onshi-op-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("live.jsonl");
-        assert_eq!(latest_answer(&p, 0, Awaited::Result), None);
+        assert_eq!(latest_answer(&p, 0, &Awaited::Result), None);
         std::fs::write(&p, "not json\n{\"seq\":1}\n").unwrap();
-        assert_eq!(latest_answer(&p, 0, Awaited::Result), None);
+        assert_eq!(latest_answer(&p, 0, &Awaited::Result), None);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

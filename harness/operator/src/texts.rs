@@ -72,20 +72,6 @@ pub fn outcome_words(o: Outcome) -> (&'static str, &'static str) {
     }
 }
 
-/// The record fields a person compares, with their names in both languages.
-pub const RECORD_FIELDS: [(&str, &str, &str); 10] = [
-    ("insurer_number", "保険者番号", "insurer number"),
-    ("symbol", "記号", "symbol"),
-    ("number", "番号", "number"),
-    ("branch", "枝番", "branch number"),
-    ("name", "氏名", "name"),
-    ("name_kana", "氏名（カナ）", "name in kana"),
-    ("birthdate", "生年月日", "date of birth"),
-    ("sex", "性別", "sex"),
-    ("insurer_name", "保険者名称", "insurer name"),
-    ("copay_ratio", "一部負担金割合", "co-payment ratio"),
-];
-
 /// The capabilities a person can exercise by hand, with what they mean at the clinic.
 pub const HAND_CAPABILITIES: [(&str, &str, &str); 3] = [
     (

@@ -23,8 +23,9 @@ use tokio::task::JoinHandle;
 
 use crate::answer::parse_form;
 use crate::console::{Console, ConsoleError, Pending, SubmitError, Task};
-use crate::terminal::{self, TerminalAnswer};
-use crate::texts::{HAND_CAPABILITIES, Lang, OUTCOMES, RECORD_FIELDS, japanese_date, outcome_words};
+use crate::fields::{FIELDS, Field};
+use crate::terminal::TerminalAnswer;
+use crate::texts::{HAND_CAPABILITIES, Lang, OUTCOMES, japanese_date, outcome_words};
 
 /// The cookie the browser keeps the token in after the first visit.
 pub const COOKIE: &str = "onshi_console";
@@ -381,8 +382,22 @@ fn step(lang: Lang, p: &Pending, terminal: Option<&TerminalAnswer>) -> Markup {
     }
 }
 
+/// One compared value: its name, the terminal's value, "same", and the software's value.
+fn field_row(lang: Lang, field: &Field, shown: Option<&String>) -> Markup {
+    html! {
+        tr {
+            td { (lang.both(field.ja, field.en)) }
+            td { code { (shown.map_or("—", String::as_str)) } }
+            td { @if shown.is_some() { input type="checkbox" name={ "same_" (field.key) } aria-label=(field.en); } }
+            td { input type="text" name={ "v_" (field.key) } aria-label=(field.en); }
+        }
+    }
+}
+
 fn answer_form(lang: Lang, p: &Pending, terminal: Option<&TerminalAnswer>) -> Markup {
     let waits = p.task.awaited().is_some();
+    let face = matches!(p.task, Task::Face(_));
+    let shown = terminal.map(TerminalAnswer::values).unwrap_or_default();
     html! {
         @match terminal {
             Some(t) => {
@@ -422,13 +437,15 @@ fn answer_form(lang: Lang, p: &Pending, terminal: Option<&TerminalAnswer>) -> Ma
                     th { (lang.both("同じ", "same")) }
                     th { (lang.both("ソフトの値", "your software")) }
                 }
-                @for (key, ja, en) in RECORD_FIELDS {
-                    @let shown = terminal.and_then(|t| t.record.as_ref()).and_then(|r| terminal::field(r, key));
-                    tr {
-                        td { (lang.both(ja, en)) }
-                        td { code { (shown.unwrap_or("—")) } }
-                        td { @if shown.is_some() { input type="checkbox" name={ "same_" (key) } aria-label=(en); } }
-                        td { input type="text" name={ "v_" (key) } aria-label=(en); }
+                @for field in FIELDS.iter().filter(|f| f.primary || shown.contains_key(f.key)).filter(|f| face || !f.face_only) {
+                    (field_row(lang, field, shown.get(field.key)))
+                }
+            }
+            details {
+                summary { (lang.both("その他の保存値（端末の回答にない項目）", "other values your software stored")) }
+                table {
+                    @for field in FIELDS.iter().filter(|f| !f.primary && !shown.contains_key(f.key)).filter(|f| face || !f.face_only) {
+                        (field_row(lang, field, None))
                     }
                 }
             }
