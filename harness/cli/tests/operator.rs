@@ -23,8 +23,34 @@ struct Reply {
     body: String,
 }
 
-/// One HTTP/1.1 request on a fresh connection.
+/// One HTTP/1.1 request on a fresh connection, with an urlencoded form.
 fn http(host: &str, method: &str, path: &str, cookie: Option<&str>, form: Option<&str>) -> Reply {
+    let body = form.map(|f| ("application/x-www-form-urlencoded".to_owned(), f.as_bytes().to_vec()));
+    send(host, method, path, cookie, body)
+}
+
+/// A `multipart/form-data` body: the text fields, then a file in `file_field`.
+fn multipart(fields: &[(String, String)], file_field: &str, file: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "----onshi-test-boundary-7d3a";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{file_field}\"; filename=\"..\\\\..\\\\screen.png\"\r\nContent-Type: image/png\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// One HTTP/1.1 request on a fresh connection; `body` is its content type and bytes.
+fn send(host: &str, method: &str, path: &str, cookie: Option<&str>, body: Option<(String, Vec<u8>)>) -> Reply {
     // the console starts with the run's first call, a moment after the URL is printed
     let start = Instant::now();
     let mut s = loop {
@@ -39,16 +65,18 @@ fn http(host: &str, method: &str, path: &str, cookie: Option<&str>, form: Option
     if let Some(c) = cookie {
         req.push_str(&format!("Cookie: {c}\r\n"));
     }
-    let body = form.unwrap_or("");
-    if form.is_some() {
+    if let Some((content_type, bytes)) = &body {
         req.push_str(&format!(
-            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
-            body.len()
+            "Content-Type: {content_type}\r\nContent-Length: {}\r\n",
+            bytes.len()
         ));
     }
     req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes()).unwrap();
+    let mut raw_req = req.into_bytes();
+    if let Some((_, bytes)) = body {
+        raw_req.extend_from_slice(&bytes);
+    }
+    s.write_all(&raw_req).unwrap();
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).unwrap();
     let raw = String::from_utf8_lossy(&raw).into_owned();
@@ -332,7 +360,34 @@ fn a_person_answers_the_suite_through_the_console_and_gets_the_adapter_verdicts(
     let page = page_when(&host, &cookie, |p| p.contains(r#"id="terminal-answer""#));
     assert!(page.contains("有効"), "the terminal's answer is shown beside the form");
     let answer = as_shown(step, shown["outcome"].as_str().unwrap(), &shown);
-    assert_eq!(http(&host, "POST", "/answer", Some(&cookie), Some(&answer)).status, 303);
+    let fields: Vec<(String, String)> = form_urlencoded::parse(answer.as_bytes()).into_owned().collect();
+    // a screenshot must be an image: anything else is refused and the step stays open
+    let exe = multipart(&fields, "screenshot", b"MZ\x90\0 not a picture");
+    let refused = send(&host, "POST", "/answer", Some(&cookie), Some(exe));
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(
+        refused.body.contains("画像ファイルを添付してください"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        step_of(&page_when(&host, &cookie, |_| true)),
+        step,
+        "the step is still open"
+    );
+    // the answer with a screenshot: kept as evidence, named by the harness
+    let png = [
+        &[0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a][..],
+        b"synthetic screen",
+    ]
+    .concat();
+    let with_shot = multipart(&fields, "screenshot", &png);
+    assert_eq!(
+        send(&host, "POST", "/answer", Some(&cookie), Some(with_shot)).status,
+        303
+    );
+    let after = page_when(&host, &cookie, |p| p.contains(r#"id="evidence""#));
+    assert!(after.contains("FILE-QUAL-001-step"), "{after}");
     // a second browser answering the same step is told it is over
     let again = http(&host, "POST", "/answer", Some(&cookie), Some(&answer));
     assert_eq!(again.status, 409);
@@ -363,6 +418,20 @@ fn a_person_answers_the_suite_through_the_console_and_gets_the_adapter_verdicts(
     );
     assert_eq!(report["run"]["client"]["name"], "Receipt");
     assert!(!status.success(), "a failed case fails the run");
+    // the screenshot is indexed with the case and its hash, and the journal ties it to the answer
+    let evidence = report_dir.join("operator/evidence");
+    let index = std::fs::read_to_string(evidence.join("index.jsonl")).unwrap();
+    let kept: Value = serde_json::from_str(index.lines().next().unwrap()).unwrap();
+    assert_eq!(kept["case"], "FILE-QUAL-001");
+    let file = kept["file"].as_str().unwrap();
+    assert!(file.ends_with(".png") && !file.contains(".."), "{file}");
+    assert_eq!(std::fs::read(evidence.join(file)).unwrap(), png);
+    assert_eq!(index.lines().count(), 1, "the refused file was not kept");
+    let journal = std::fs::read_to_string(report_dir.join("journal.jsonl")).unwrap();
+    assert!(
+        journal.contains(&format!("operator/evidence/{file}")) && journal.contains(kept["sha256"].as_str().unwrap()),
+        "the answer in the journal names the screenshot and its hash"
+    );
     // the token is in no report
     for f in ["report.json", "journal.jsonl", "junit.xml"] {
         let text = std::fs::read_to_string(report_dir.join(f)).unwrap();

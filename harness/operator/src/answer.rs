@@ -47,6 +47,9 @@ pub enum AnswerError {
     /// No capability was ticked.
     #[error("tick at least one function your software has (機能を一つ以上選んでください)")]
     NoCapability,
+    /// The body is not a readable form.
+    #[error("the form cannot be read: {0} (フォームを読み取れません)")]
+    Malformed(String),
 }
 
 /// What a person reported their software shows and stored.

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use onshi_protocol::driver::{
-    ConfirmQualificationParams, ConfirmQualificationResult, ImportFaceParams, ImportFaceResult, InitializeResult,
-    RpcRequest, RpcResponse,
+    ConfirmQualificationParams, ConfirmQualificationResult, Evidence, ImportFaceParams, ImportFaceResult,
+    InitializeResult, RpcRequest, RpcResponse,
 };
 use onshi_protocol::model::interface_insurer_number;
 use onshi_registry::{CardKey, Registry};
@@ -20,6 +20,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::oneshot;
 
 use crate::answer::{self, AnswerError, Form};
+use crate::evidence::{self, Screenshot};
 use crate::terminal::{self, Awaited, TerminalAnswer};
 use crate::texts::Lang;
 
@@ -110,6 +111,8 @@ pub struct State {
     pub finished: bool,
     /// The last step that ended without the person's answer (the harness moved on).
     pub expired: Option<u64>,
+    /// The screenshot kept with the last answer.
+    pub last_evidence: Option<crate::evidence::Kept>,
 }
 
 /// Why an answer was not taken.
@@ -121,6 +124,14 @@ pub enum SubmitError {
     /// The form is not a valid answer.
     #[error(transparent)]
     Invalid(#[from] AnswerError),
+    /// The attached screenshot is not kept (not an image, too large).
+    #[error(transparent)]
+    Screenshot(#[from] crate::evidence::ScreenshotError),
+    /// The screenshot could not be written; the answer was not taken, so nothing is lost.
+    #[error(
+        "the screenshot cannot be kept ({0}); answer again without it, or free disk space (スクリーンショットを保存できません)"
+    )]
+    Keep(String),
 }
 
 /// The console: its settings and its state.
@@ -222,8 +233,9 @@ impl Console {
         });
     }
 
-    /// Takes the person's answer to step `number`: the first answer wins.
-    pub fn submit(&self, number: u64, form: &Form) -> Result<(), SubmitError> {
+    /// Takes the person's answer to step `number`, with the screenshot they attached: the
+    /// first answer wins. The screenshot is kept before the answer goes to the harness.
+    pub fn submit(&self, number: u64, form: &Form, shot: Option<&Screenshot>) -> Result<(), SubmitError> {
         let terminal = self.terminal_answer();
         let mut s = self.state.lock().expect("console state");
         let p = s
@@ -231,37 +243,63 @@ impl Console {
             .as_mut()
             .filter(|p| p.number == number)
             .ok_or(SubmitError::Over(number))?;
-        let result = match &p.task {
-            Task::Identity => {
-                let id = answer::identity(form)?;
+        // the form is judged first: a refused answer keeps no screenshot
+        enum Given {
+            Identity(InitializeResult),
+            Screen(Box<answer::ScreenAnswer>),
+        }
+        let given = match &p.task {
+            Task::Identity => Given::Identity(answer::identity(form)?),
+            Task::Confirm(_) | Task::Face(_) => {
+                Given::Screen(Box::new(answer::screen_answer(form, terminal.as_ref())?))
+            }
+        };
+        let kept = match shot {
+            Some(shot) => Some(
+                evidence::keep(
+                    &self.args.state_dir.join("evidence"),
+                    shot,
+                    number,
+                    evidence::current_step(&self.args.live_journal),
+                )
+                .map_err(|e| SubmitError::Keep(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let evidence: Vec<Evidence> = kept
+            .iter()
+            .map(|k| Evidence {
+                file: format!("{}/{}", evidence::RELATIVE, k.file),
+                sha256: k.sha256.clone(),
+            })
+            .collect();
+        let result = match (&p.task, given) {
+            (_, Given::Identity(id)) => {
                 self.remember(&id);
                 serde_json::to_value(id).expect("serialisable")
             }
-            Task::Confirm(_) => {
-                let a = answer::screen_answer(form, terminal.as_ref())?;
-                serde_json::to_value(ConfirmQualificationResult {
-                    outcome: a.outcome,
-                    message: a.message,
-                    record: a.record,
-                })
-                .expect("serialisable")
-            }
-            Task::Face(_) => {
-                let a = answer::screen_answer(form, terminal.as_ref())?;
-                serde_json::to_value(ImportFaceResult {
-                    outcome: a.outcome,
-                    message: a.message,
-                    record: a.record,
-                    consents: a.consents,
-                    reference_number: a.reference_number,
-                })
-                .expect("serialisable")
-            }
+            (Task::Face(_), Given::Screen(a)) => serde_json::to_value(ImportFaceResult {
+                outcome: a.outcome,
+                message: a.message,
+                record: a.record,
+                consents: a.consents,
+                reference_number: a.reference_number,
+                evidence,
+            })
+            .expect("serialisable"),
+            (_, Given::Screen(a)) => serde_json::to_value(ConfirmQualificationResult {
+                outcome: a.outcome,
+                message: a.message,
+                record: a.record,
+                evidence,
+            })
+            .expect("serialisable"),
         };
         let reply = p.reply.take().ok_or(SubmitError::Over(number))?;
         // the harness may have gone: the answer then has nowhere to go, as for any adapter
         let _ = reply.send(result);
         s.pending = None;
+        s.last_evidence = kept;
         s.answered += 1;
         s.version += 1;
         Ok(())

@@ -13,12 +13,14 @@
 //! - [`fields`]: the compared values (record, consents, 照会番号) as one list of form fields;
 //! - [`answer`]: a submitted form turned into a driver result;
 //! - [`terminal`]: what the terminal answered, read from the run's live journal;
+//! - [`evidence`]: screenshots attached to answers, kept beside the report;
 //! - [`console`]: the state shared by the driver side (stdin/stdout) and the web side;
 //! - [`web`]: the HTTP server, its token, and the pages.
 #![warn(missing_docs)]
 
 pub mod answer;
 pub mod console;
+pub mod evidence;
 pub mod fields;
 pub mod terminal;
 pub mod texts;

@@ -21,16 +21,19 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::answer::parse_form;
+use crate::answer::{AnswerError, Form, parse_form};
 use crate::console::{Console, ConsoleError, Pending, SubmitError, Task};
+use crate::evidence::{MAX_SCREENSHOT, Screenshot};
 use crate::fields::{FIELDS, Field};
 use crate::terminal::TerminalAnswer;
 use crate::texts::{HAND_CAPABILITIES, Lang, OUTCOMES, japanese_date, outcome_words};
 
 /// The cookie the browser keeps the token in after the first visit.
 pub const COOKIE: &str = "onshi_console";
-/// Largest form accepted.
+/// Largest form accepted, without its screenshot.
 const MAX_FORM: usize = 256 * 1024;
+/// The form field a screenshot is attached in.
+pub const SCREENSHOT_FIELD: &str = "screenshot";
 
 /// The running web console.
 #[derive(Debug)]
@@ -160,27 +163,45 @@ async fn handle(console: Arc<Console>, req: Request<Incoming>) -> Result<Reply, 
             respond(StatusCode::OK, "application/json", body.to_string())
         }
         (Method::POST, "/answer") => {
-            let form = match Limited::new(req.into_body(), MAX_FORM).collect().await {
-                Ok(b) => parse_form(&b.to_bytes()),
+            let boundary = req
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|ct| multer::parse_boundary(ct).ok());
+            let limit = if boundary.is_some() {
+                MAX_FORM + MAX_SCREENSHOT
+            } else {
+                MAX_FORM
+            };
+            let body = match Limited::new(req.into_body(), limit).collect().await {
+                Ok(b) => b.to_bytes(),
                 Err(_) => {
                     return Ok(respond(
                         StatusCode::PAYLOAD_TOO_LARGE,
                         "text/plain; charset=utf-8",
-                        "the form is too large",
+                        "the form is too large (a screenshot may be up to 10 MiB)",
                     ));
                 }
             };
-            let step = form
-                .get("step")
-                .and_then(|v| v.first())
-                .and_then(|s| s.parse::<u64>().ok())
-                .unwrap_or(0);
-            match console.submit(step, &form) {
+            let parsed = match boundary {
+                Some(boundary) => read_multipart(body, boundary).await,
+                None => Ok((parse_form(&body), None)),
+            };
+            let submitted = parsed.and_then(|(form, shot)| {
+                let step = form
+                    .get("step")
+                    .and_then(|v| v.first())
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .unwrap_or(0);
+                console.submit(step, &form, shot.as_ref())
+            });
+            match submitted {
                 Ok(()) => see_other("/"),
                 Err(e) => {
                     let status = match e {
                         SubmitError::Over(_) => StatusCode::CONFLICT,
-                        SubmitError::Invalid(_) => StatusCode::BAD_REQUEST,
+                        SubmitError::Invalid(_) | SubmitError::Screenshot(_) => StatusCode::BAD_REQUEST,
+                        SubmitError::Keep(_) => StatusCode::INTERNAL_SERVER_ERROR,
                     };
                     let nonce = new_secret();
                     page_reply(status, page(&console, Some(e.to_string()), &nonce), &nonce)
@@ -189,6 +210,26 @@ async fn handle(console: Arc<Console>, req: Request<Incoming>) -> Result<Reply, 
         }
         _ => respond(StatusCode::NOT_FOUND, "text/plain; charset=utf-8", "not found"),
     })
+}
+
+/// A `multipart/form-data` answer (the form with a screenshot field): the text fields as a
+/// form, and the screenshot when one was attached and is an image.
+async fn read_multipart(body: Bytes, boundary: String) -> Result<(Form, Option<Screenshot>), SubmitError> {
+    let malformed = |e: multer::Error| SubmitError::Invalid(AnswerError::Malformed(e.to_string()));
+    let mut parts = multer::Multipart::with_reader(std::io::Cursor::new(body), boundary);
+    let mut form = Form::new();
+    let mut shot = None;
+    while let Some(field) = parts.next_field().await.map_err(malformed)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == SCREENSHOT_FIELD {
+            shot = Screenshot::from_upload(field.bytes().await.map_err(malformed)?.to_vec())?;
+        } else {
+            form.entry(name)
+                .or_default()
+                .push(field.text().await.map_err(malformed)?);
+        }
+    }
+    Ok((form, shot))
 }
 
 fn refused(lang: Lang) -> Reply {
@@ -270,6 +311,10 @@ pub fn page(console: &Console, notice: Option<String>, nonce: &str) -> String {
                                 h2 { (lang.both("待機中", "waiting")) }
                                 p { (lang.pick("ハーネスが次の手順を準備しています。このページは自動で更新されます。",
                                                "The harness is preparing the next step; this page updates by itself.")) }
+                                @if let Some(k) = &s.last_evidence {
+                                    p.meta #evidence { (lang.pick("スクリーンショットを証跡として保存しました", "The screenshot was kept as evidence")) ": "
+                                        code { "operator/evidence/" (k.file) } " (SHA-256 " (&k.sha256[..16]) "…)" }
+                                }
                                 @if let Some(n) = s.expired {
                                     p.meta { (lang.pick("手順", "Step")) " " (n) " " (lang.pick(
                                         "は回答されないまま終了しました（時間切れ）。",
@@ -413,7 +458,7 @@ fn answer_form(lang: Lang, p: &Pending, terminal: Option<&TerminalAnswer>) -> Ma
             }
             None => {}
         }
-        form method="post" action="/answer" {
+        form method="post" action="/answer" enctype="multipart/form-data" {
             input type="hidden" name="step" value=(p.number);
             fieldset {
                 legend { (lang.both("お使いのソフトの表示", "what your software shows")) }
@@ -448,6 +493,10 @@ fn answer_form(lang: Lang, p: &Pending, terminal: Option<&TerminalAnswer>) -> Ma
                         (field_row(lang, field, None))
                     }
                 }
+            }
+            label {
+                (lang.both("画面のスクリーンショット（任意、証跡として保存）", "a screenshot of the screen, optional, kept as evidence"))
+                input type="file" name=(SCREENSHOT_FIELD) accept="image/png,image/jpeg,image/webp,image/gif,image/bmp";
             }
             button type="submit" { (lang.both("回答する", "answer")) }
         }

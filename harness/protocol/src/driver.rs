@@ -437,6 +437,19 @@ pub struct ConfirmQualificationResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     /// What the client stored, when it stored something.
     pub record: Option<PatientRecord>,
+    /// Files kept as evidence of what the screen showed (operator mode: the person's
+    /// screenshot). Optional; no check judges it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<Evidence>,
+}
+
+/// A file kept as evidence of an answer, named relative to the report folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Evidence {
+    /// Its path, relative to the report folder (`operator/evidence/…`).
+    pub file: String,
+    /// SHA-256 of its bytes, lower-case hex.
+    pub sha256: String,
 }
 
 /// `import_face` params.
@@ -500,6 +513,9 @@ pub struct ImportFaceResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     /// The 照会番号 it stored.
     pub reference_number: Option<String>,
+    /// Files kept as evidence of what the screen showed (see [`Evidence`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<Evidence>,
 }
 
 /// `register_reference_number` params.

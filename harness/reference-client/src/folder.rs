@@ -683,6 +683,7 @@ impl FolderClient {
             record: None,
             consents: None,
             reference_number: None,
+            evidence: Vec::new(),
         };
         if p.file.contains(['/', '\\']) || p.file.contains("..") {
             return error(format!("ファイル名が不正です: {:?}", p.file));
@@ -723,6 +724,7 @@ impl FolderClient {
             reference_number: first
                 .and_then(|r| r.reference_number.clone())
                 .filter(|_| !self.has(Defect::IgnoreReferenceNumber)),
+            evidence: Vec::new(),
         }
     }
 }

@@ -28,6 +28,7 @@ impl From<Conclusion> for onshi_protocol::driver::ConfirmQualificationResult {
             outcome: c.outcome,
             message: c.message,
             record: c.record,
+            evidence: Vec::new(),
         }
     }
 }

@@ -12,8 +12,9 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::{CaseReport, RunReport, Verdict};
 use crate::checks::{self, CheckResult};
-use crate::journal::{Entry, Event};
+use crate::journal::{DriverEvent, Entry, Event};
 use onshi_national::events::NationalEvent;
+use onshi_protocol::driver::Evidence;
 use onshi_terminal::TerminalEvent;
 
 /// Nothing may load from outside the page.
@@ -193,6 +194,29 @@ fn check_block(k: &CheckResult) -> Markup {
     }
 }
 
+/// Evidence the client attached to its answers in `entries` (operator mode: screenshots).
+fn evidence(entries: &[Entry]) -> Vec<Evidence> {
+    entries
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Driver(DriverEvent::Result { result, .. }) => result.get("evidence").cloned(),
+            _ => None,
+        })
+        .filter_map(|v| serde_json::from_value::<Vec<Evidence>>(v).ok())
+        .flatten()
+        .collect()
+}
+
+/// Whether an evidence path names a file in the report's evidence folder (an adapter writes
+/// the path: a link elsewhere, or a `javascript:` one, is shown as text).
+fn linkable(file: &str) -> bool {
+    file.strip_prefix("operator/evidence/").is_some_and(|rest| {
+        !rest.is_empty()
+            && !rest.starts_with('.')
+            && rest.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    })
+}
+
 fn case_details(c: &CaseReport, journal: &[Entry]) -> Markup {
     let span: Vec<Entry> = journal
         .iter()
@@ -200,6 +224,7 @@ fn case_details(c: &CaseReport, journal: &[Entry]) -> Markup {
         .cloned()
         .collect();
     let msgs = messages(&span);
+    let shots = evidence(&span);
     html! {
         section id={ "case-" (c.id) } {
             h3 { (c.id) " — " span class=(c.verdict.as_str()) { (c.verdict.as_str()) } " — " (c.title) }
@@ -209,6 +234,17 @@ fn case_details(c: &CaseReport, journal: &[Entry]) -> Markup {
             }
             @if let Some(reason) = &c.reason {
                 p { b { "Reason:" } " " (reason) }
+            }
+            @if !shots.is_empty() {
+                p {
+                    b { "Screenshots (証跡):" }
+                    @for e in &shots {
+                        " "
+                        // a link only to a file in the evidence folder; anything else is text
+                        @if linkable(&e.file) { a href=(e.file) { (e.file) } } @else { code { (e.file) } }
+                        " " span.meta { "SHA-256 " (e.sha256) }
+                    }
+                }
             }
             @for (k, after) in c.root_failures() {
                 div.check {
@@ -397,20 +433,44 @@ mod tests {
             capabilities: vec![HOSTILE.into()],
         });
         r.run.adapter = HOSTILE.into();
-        let journal = vec![Entry {
-            seq: 2,
-            t_ms: 1.0,
-            event: Event::Terminal(TerminalEvent::RequestTaken {
-                name: format!("OQSsiquc01req_{HOSTILE}.xml"),
-                bytes: Blob(format!("<?xml version=\"1.0\"?><XmlMsg>{HOSTILE}</XmlMsg>").into_bytes()),
-            }),
-        }];
+        let journal = vec![
+            Entry {
+                seq: 2,
+                t_ms: 1.0,
+                event: Event::Terminal(TerminalEvent::RequestTaken {
+                    name: format!("OQSsiquc01req_{HOSTILE}.xml"),
+                    bytes: Blob(format!("<?xml version=\"1.0\"?><XmlMsg>{HOSTILE}</XmlMsg>").into_bytes()),
+                }),
+            },
+            Entry {
+                seq: 3,
+                t_ms: 2.0,
+                event: Event::Driver(DriverEvent::Result {
+                    id: 1,
+                    method: "confirm_qualification".into(),
+                    result: serde_json::json!({"outcome": "valid", "message": "", "evidence": [
+                        {"file": "javascript:alert(3)", "sha256": HOSTILE},
+                        {"file": "operator/evidence/FILE-QUAL-001-step2-answer3.png", "sha256": "ab"},
+                    ]}),
+                    elapsed_ms: 1,
+                }),
+            },
+        ];
         let html = render(&r, &journal);
         assert!(!html.contains("<script"), "a raw <script in the page");
         assert!(!html.contains("<img"), "a raw <img in the page");
         assert!(
             html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
             "the text is shown, escaped"
+        );
+        assert!(
+            !html.contains("href=\"javascript:"),
+            "an adapter's path is never a script link"
+        );
+        assert!(html.contains("<code>javascript:alert(3)</code>"), "it is shown as text");
+        assert!(
+            html.contains("href=\"operator/evidence/FILE-QUAL-001-step2-answer3.png\""),
+            "a screenshot in the evidence folder is linked"
         );
     }
 }
