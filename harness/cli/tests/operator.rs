@@ -554,6 +554,59 @@ impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
     }
 }
 
+/// A Chrome DevTools Protocol command through chromedriver.
+#[derive(Debug)]
+struct Cdp(&'static str, Value);
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/goog/cdp/execute", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({"cmd": self.0, "params": self.1});
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// The fonts the browser really drew `selector`'s own text with, and how many glyphs each:
+/// Japanese drawn as empty boxes would show no CJK font here.
+async fn fonts_drawing(client: &fantoccini::Client, selector: &str) -> Vec<(String, u64)> {
+    let root = client
+        .issue_cmd(Cdp("DOM.getDocument", serde_json::json!({})))
+        .await
+        .unwrap();
+    let node = client
+        .issue_cmd(Cdp(
+            "DOM.querySelector",
+            serde_json::json!({"nodeId": root["root"]["nodeId"], "selector": selector}),
+        ))
+        .await
+        .unwrap();
+    client
+        .issue_cmd(Cdp("CSS.enable", serde_json::json!({})))
+        .await
+        .unwrap();
+    let fonts = client
+        .issue_cmd(Cdp(
+            "CSS.getPlatformFontsForNode",
+            serde_json::json!({"nodeId": node["nodeId"]}),
+        ))
+        .await
+        .unwrap();
+    fonts["fonts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["familyName"].as_str().unwrap_or_default().to_owned(),
+                f["glyphCount"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
 async fn wait_page(client: &fantoccini::Client, what: &str, ready: impl Fn(&str) -> bool) -> String {
     let start = Instant::now();
     loop {
@@ -692,6 +745,14 @@ async fn a_person_in_a_browser_runs_the_console_end_to_end() {
         answer_in_browser(&client, outcome, &shown).await;
     }
     wait_page(&client, "the end of the run", |p| p.contains("試験は終了しました")).await;
+    // the Japanese is drawn with a Japanese font, not as empty boxes
+    let fonts = fonts_drawing(&client, "h1").await;
+    assert!(
+        fonts
+            .iter()
+            .any(|(family, glyphs)| family.contains("CJK") && *glyphs > 0),
+        "the heading's Japanese was drawn with {fonts:?}"
+    );
 
     let loaded = client
         .execute(
@@ -716,4 +777,292 @@ async fn a_person_in_a_browser_runs_the_console_end_to_end() {
     let (verdict, failed) = verdict_and_failures(&report, "FILE-QUAL-002");
     assert_eq!(verdict, "fail");
     assert!(failed.contains(&"OUT-INVALID".to_owned()), "{failed:?}");
+}
+
+/// The printed URL's token moved into the session cookie, as a browser does.
+fn cookie_of(run: &OperatorRun) -> String {
+    let first = http(&run.host, "GET", &format!("/?token={}", run.token), None, None);
+    first
+        .headers
+        .iter()
+        .find(|(k, _)| k == "set-cookie")
+        .expect("a cookie")
+        .1
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// "Their software" as a program of its own: the reference client's adapter, driven with the
+/// calls the harness made to the console — as a person drives their program with what the
+/// page says. It works the terminal folder and the API itself; the robot only reports.
+struct Program {
+    child: std::process::Child,
+    input: std::process::ChildStdin,
+    output: BufReader<std::process::ChildStdout>,
+    next: u64,
+}
+
+impl Program {
+    fn start() -> Program {
+        let mut child = Command::new(common::onshi())
+            .arg("reference-client")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Program {
+            input: child.stdin.take().unwrap(),
+            output: BufReader::new(child.stdout.take().unwrap()),
+            child,
+            next: 0,
+        }
+    }
+
+    fn call(&mut self, method: &str, params: &Value) -> Value {
+        self.next += 1;
+        let req = serde_json::json!({"jsonrpc": "2.0", "id": self.next, "method": method, "params": params});
+        writeln!(self.input, "{req}").unwrap();
+        let mut line = String::new();
+        self.output.read_line(&mut line).unwrap();
+        let reply: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{method}: {e}: {line}"));
+        assert!(reply["error"].is_null(), "the program failed {method}: {reply}");
+        reply["result"].clone()
+    }
+}
+
+impl Drop for Program {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Follows the live journal: each complete line once, with the byte offset after it.
+struct Tail {
+    path: std::path::PathBuf,
+    offset: u64,
+}
+
+impl Tail {
+    /// The next entry, or None when the run has ended and nothing more comes.
+    fn next(&mut self, run: &mut OperatorRun) -> Option<Entry> {
+        let start = Instant::now();
+        loop {
+            let text = std::fs::read(&self.path).unwrap_or_default();
+            let rest = text.get(self.offset as usize..).unwrap_or_default();
+            if let Some(end) = rest.iter().position(|b| *b == b'\n') {
+                self.offset += end as u64 + 1;
+                match serde_json::from_slice::<Entry>(&rest[..end]) {
+                    Ok(entry) => return Some(entry),
+                    Err(_) => continue,
+                }
+            }
+            if run.process.try_wait().unwrap().is_some() {
+                return None;
+            }
+            assert!(start.elapsed() < Duration::from_secs(180), "the journal stopped moving");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Whether call `id` has been answered (or given up) since this tail's offset `from`.
+    fn settled(&self, from: u64, id: u64) -> bool {
+        let text = std::fs::read(&self.path).unwrap_or_default();
+        text.get(from as usize..)
+            .unwrap_or_default()
+            .split(|b| *b == b'\n')
+            .filter_map(|l| serde_json::from_slice::<Entry>(l).ok())
+            .any(|e| {
+                matches!(e.event,
+                Event::Driver(DriverEvent::Result { id: i, .. } | DriverEvent::Error { id: i, .. } | DriverEvent::Timeout { id: i, .. }) if i == id)
+            })
+    }
+}
+
+/// The page of the step the console shows for call `id` (a page with `marker`), or None if
+/// the harness settled the call without the person (the software's identity, remembered).
+fn step_page(host: &str, cookie: &str, marker: &str, (tail, from, id): (&Tail, u64, u64)) -> Option<String> {
+    let start = Instant::now();
+    loop {
+        let page = http(host, "GET", "/", Some(cookie), None).body;
+        if page.contains(r#"name="step" value=""#) && page.contains(marker) {
+            return Some(page);
+        }
+        if tail.settled(from, id) {
+            return None;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "no step shown:\n{page}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Case → (verdict, check → status) of a report.
+fn verdicts(report: &Value) -> std::collections::BTreeMap<String, (String, Vec<(String, String)>)> {
+    report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let checks = c["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| {
+                    (
+                        k["id"].as_str().unwrap().to_owned(),
+                        k["status"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect();
+            (
+                c["id"].as_str().unwrap().to_owned(),
+                (c["verdict"].as_str().unwrap().to_owned(), checks),
+            )
+        })
+        .collect()
+}
+
+/// The whole suite by hand: a robot person reads each step off the page, works "their
+/// software" (the reference client as a separate program on the same terminal folder and
+/// API) and reports what it shows — ticking "same" where the page shows the terminal's or
+/// the API's answer, typing the values where it does not. Every case that can be done by hand
+/// gets the verdict and the checks an adapter run of the same program gets; the rest are not
+/// applicable with a reason.
+#[test]
+fn the_whole_applicable_suite_by_hand_gives_the_adapter_report() {
+    let mut run = start_run_with(&[], &["--operator-time", "60"]);
+    let host = run.host.clone();
+    let cookie = cookie_of(&run);
+    // the harness starts its driver again at times (a restart case); so does the robot
+    let mut program = Program::start();
+    let mut tail = Tail {
+        path: run.live(),
+        offset: 0,
+    };
+    let hand = ["file.qualification", "file.face", "api.qualification"];
+    let started = Instant::now();
+    let (mut steps, mut api_answers_shown) = (0, 0);
+    while let Some(entry) = tail.next(&mut run) {
+        let Event::Driver(DriverEvent::Call { id, method, params }) = entry.event else {
+            continue;
+        };
+        let from = tail.offset;
+        match method.as_str() {
+            "initialize" => {
+                let me = program.call("initialize", &params);
+                let Some(page) = step_page(&host, &cookie, r#"name="cap""#, (&tail, from, id)) else {
+                    continue;
+                };
+                let mut form = form_urlencoded::Serializer::new(String::new());
+                form.append_pair("step", &step_of(&page).to_string())
+                    .append_pair("name", me["client"]["name"].as_str().unwrap())
+                    .append_pair("version", me["client"]["version"].as_str().unwrap());
+                for cap in me["capabilities"].as_array().unwrap() {
+                    if hand.contains(&cap.as_str().unwrap()) {
+                        form.append_pair("cap", cap.as_str().unwrap());
+                    }
+                }
+                let r = http(&host, "POST", "/answer", Some(&cookie), Some(&form.finish()));
+                assert_eq!(r.status, 303, "{}", r.body);
+            }
+            "reset" => {
+                program.call("reset", &params);
+            }
+            "shutdown" => {
+                program.call("shutdown", &params);
+                program = Program::start();
+            }
+            "confirm_qualification" | "import_face" => {
+                let shown = program.call(&method, &params);
+                let page = step_page(&host, &cookie, r#"name="outcome""#, (&tail, from, id)).expect("a step to answer");
+                let mut form = form_urlencoded::Serializer::new(String::new());
+                form.append_pair("step", &step_of(&page).to_string())
+                    .append_pair("outcome", shown["outcome"].as_str().unwrap())
+                    .append_pair("message", shown["message"].as_str().unwrap_or(""));
+                let answered = page.contains(r#"id="terminal-answer""#);
+                if answered && page.contains("HTTP ") {
+                    api_answers_shown += 1;
+                }
+                let record: Option<PatientRecord> = serde_json::from_value(shown["record"].clone()).ok();
+                let consents: Option<Consents> = serde_json::from_value(shown["consents"].clone()).ok();
+                let values = onshi_operator::fields::flatten(
+                    record.as_ref(),
+                    consents.as_ref(),
+                    shown["reference_number"].as_str(),
+                );
+                for (key, value) in values {
+                    match answered {
+                        true => form.append_pair(&format!("same_{key}"), "on"),
+                        false => form.append_pair(&format!("v_{key}"), &value),
+                    };
+                }
+                let form = form.finish();
+                let r = http(&host, "POST", "/answer", Some(&cookie), Some(&form));
+                assert_eq!(
+                    r.status, 303,
+                    "{method} step not taken: {} {form} {shown}\n{page}",
+                    r.body
+                );
+                steps += 1;
+            }
+            _ => {}
+        }
+    }
+    let by_hand = started.elapsed();
+    let (_, report) = run.finish();
+    let operator = verdicts(&report);
+    let applicable: Vec<String> = report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        // a rush drives several reception PCs at machine speed: not by hand
+        .filter(|c| c["area"] != "perf")
+        .filter(|c| {
+            c["capabilities"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|cap| hand.contains(&cap.as_str().unwrap()))
+        })
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect();
+    let wrong: Vec<String> = report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            let expected = if applicable.iter().any(|a| c["id"] == a.as_str()) {
+                "pass"
+            } else {
+                "not_applicable"
+            };
+            c["verdict"] != expected
+        })
+        .map(|c| format!("{} {} {} {}", c["id"], c["verdict"], c["reason"], c["checks"]))
+        .collect();
+    assert!(wrong.is_empty(), "by hand:\n{}", wrong.join("\n"));
+    assert!(api_answers_shown > 0, "the API's answers were shown beside the form");
+    eprintln!(
+        "the whole suite by hand: {} cases applicable, {steps} steps answered, {} s",
+        applicable.len(),
+        by_hand.as_secs()
+    );
+
+    // the same program through an adapter, on the same cases: the same verdicts and checks
+    let dir = tempfile::tempdir().unwrap();
+    let cases: Vec<&str> = applicable.iter().flat_map(|c| ["--case", c.as_str()]).collect();
+    let (code, adapter_report, stderr) =
+        common::run_suite(&common::reference_adapter(None), &dir.path().join("r"), &cases);
+    assert_eq!(code, 0, "{stderr}");
+    let adapter = verdicts(&adapter_report.unwrap());
+    for (case, result) in &adapter {
+        assert_eq!(&operator[case], result, "{case}: by hand (left) and by adapter (right)");
+    }
+    assert_eq!(adapter.len(), applicable.len());
+    // the same artefacts
+    let junit = std::fs::read_to_string(run.report_dir.join("junit.xml")).unwrap();
+    assert_eq!(junit.matches("<testcase").count(), operator.len());
 }

@@ -17,9 +17,14 @@ use serde_json::Value;
 fn samba() -> bool {
     use std::os::unix::fs::MetadataExt as _;
     let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
-    let tools = ["/usr/sbin/smbd", "/usr/bin/smbclient", "/usr/bin/pdbedit"]
-        .iter()
-        .all(|p| Path::new(p).is_file());
+    let tools = [
+        "/usr/sbin/smbd",
+        "/usr/bin/smbclient",
+        "/usr/bin/pdbedit",
+        "/usr/bin/smbstatus",
+    ]
+    .iter()
+    .all(|p| Path::new(p).is_file());
     if !(root && tools) {
         assert!(
             std::env::var("ONSHI_REQUIRE_SYSTEM_TOOLS").is_err(),
@@ -94,21 +99,17 @@ fn a_client_on_the_share_is_judged_as_a_local_one() {
     }
 }
 
-#[test]
-fn the_share_refuses_a_wrong_password_and_stops_with_the_session() {
-    if !samba() {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
+/// `onshi serve --smb` on `dir`: the process and its share.json once the share is up.
+fn serve_share(dir: &Path) -> (std::process::Child, Value) {
     let mut serve = Command::new(common::onshi())
         .args(["serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
         .args(["--smb", "--smb-listen", "127.0.0.1:0", "--dir"])
-        .arg(dir.path())
+        .arg(dir)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let share_json = dir.path().join("smb/share.json");
+    let share_json = dir.join("smb/share.json");
     let start = Instant::now();
     while !share_json.exists() {
         if let Ok(Some(status)) = serve.try_wait() {
@@ -119,7 +120,27 @@ fn the_share_refuses_a_wrong_password_and_stops_with_the_session() {
         assert!(start.elapsed() < Duration::from_secs(60), "no share.json");
         std::thread::sleep(Duration::from_millis(100));
     }
-    let info: Value = serde_json::from_slice(&std::fs::read(&share_json).unwrap()).unwrap();
+    let info = serde_json::from_slice(&std::fs::read(&share_json).unwrap()).unwrap();
+    (serve, info)
+}
+
+fn stop(mut serve: std::process::Child) {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(serve.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(serve.wait().unwrap().success());
+}
+
+#[test]
+fn the_share_refuses_a_wrong_password_and_stops_with_the_session() {
+    if !samba() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (serve, info) = serve_share(dir.path());
+    let share_json = dir.path().join("smb/share.json");
     use std::os::unix::fs::PermissionsExt as _;
     assert_eq!(
         std::fs::metadata(&share_json).unwrap().permissions().mode() & 0o777,
@@ -143,16 +164,128 @@ fn the_share_refuses_a_wrong_password_and_stops_with_the_session() {
     for folder in ["req", "res", "face"] {
         assert!(text.contains(folder), "{folder} in the share:\n{text}");
     }
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(serve.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    assert!(serve.wait().unwrap().success());
+    stop(serve);
     assert!(
         std::net::TcpStream::connect(format!("127.0.0.1:{port}")).is_err(),
         "smbd stops with the session"
     );
+}
+
+/// smbclient on the share, with its arguments.
+fn smbclient(info: &Value) -> Command {
+    let mut c = Command::new("smbclient");
+    c.arg(format!("//127.0.0.1/{}", info["share"].as_str().unwrap()))
+        .args(["-p", &info["port"].as_u64().unwrap().to_string(), "-U"])
+        .arg(format!(
+            "{}%{}",
+            info["user"].as_str().unwrap(),
+            info["password"].as_str().unwrap()
+        ));
+    c
+}
+
+/// A request sent the way a careful client does: a temporary name, then a rename.
+fn send_request(info: &Value, local: &Path, name: &str) {
+    let out = smbclient(info)
+        .arg("-c")
+        .arg(format!(
+            "put \"{}\" \"req\\.sending.tmp\"; rename \"req\\.sending.tmp\" \"req\\{name}\"",
+            local.display()
+        ))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && !text.contains("NT_STATUS_"), "{text}");
+}
+
+/// A client that keeps a result open on the share (a program still showing it, a virus
+/// scanner) does not stop the terminal: the next answer under the same name — a resend —
+/// still replaces it, and the client reads the new one.
+#[test]
+fn a_file_a_client_holds_open_does_not_stop_the_terminal() {
+    use std::io::Write as _;
+    use std::os::unix::fs::MetadataExt as _;
+    if !samba() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (serve, info) = serve_share(dir.path());
+    let request = std::fs::read_dir(dir.path().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "xml"))
+        .expect("onshi serve writes an example request");
+    let name = request.file_name().unwrap().to_str().unwrap().to_owned();
+    let result = dir.path().join("terminal/res").join(name.replace("req_", "res_"));
+    let answered = |since: Option<u64>| {
+        let start = Instant::now();
+        loop {
+            if let Ok(m) = std::fs::metadata(&result)
+                && Some(m.ino()) != since
+            {
+                return m.ino();
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "no answer in {}",
+                result.display()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    send_request(&info, &request, &name);
+    let first = answered(None);
+
+    // another client opens the result and keeps it open
+    let mut holder = smbclient(&info)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = holder.stdin.take().unwrap();
+    let res_name = result.file_name().unwrap().to_str().unwrap();
+    writeln!(stdin, "open \"res\\{res_name}\"").unwrap();
+    stdin.flush().unwrap();
+    // smbd's own view: the file is open on the share (smbclient's output is buffered)
+    let start = Instant::now();
+    loop {
+        let status = Command::new("smbstatus")
+            .arg("-s")
+            .arg(dir.path().join("smb/smb.conf"))
+            .arg("-L")
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&status.stdout).contains(res_name) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "the result is not held open");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // the resend is answered: the held file is replaced, the share serves the new one
+    send_request(&info, &request, &name);
+    let second = answered(Some(first));
+    assert_ne!(first, second);
+    let got = dir.path().join("got.xml");
+    let out = smbclient(&info)
+        .arg("-c")
+        .arg(format!("get \"res\\{res_name}\" \"{}\"", got.display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(std::fs::read(&got).unwrap(), std::fs::read(&result).unwrap());
+    let journal = std::fs::read_to_string(dir.path().join("journal.jsonl")).unwrap();
+    assert_eq!(
+        journal.matches("\"result_written\"").count(),
+        2,
+        "each request answered once"
+    );
+
+    writeln!(stdin, "close 1\nquit").unwrap();
+    drop(stdin);
+    assert!(holder.wait().unwrap().success());
+    stop(serve);
 }
 
 #[test]

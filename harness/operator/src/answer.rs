@@ -137,7 +137,7 @@ mod tests {
 
     fn terminal() -> TerminalAnswer {
         TerminalAnswer {
-            file: "OQSsiquc01res_1.xml".into(),
+            source: crate::terminal::Source::File("OQSsiquc01res_1.xml".into()),
             outcome: Outcome::Valid,
             message: "有効".into(),
             record: Some(PatientRecord {

@@ -74,7 +74,7 @@ impl Task {
         match self {
             Task::Identity => None,
             Task::Confirm(p) if p.via == onshi_protocol::driver::Via::File => Some(Awaited::Result),
-            Task::Confirm(_) => None,
+            Task::Confirm(_) => Some(Awaited::Api),
             Task::Face(f) => Some(Awaited::Face(f.file.clone())),
         }
     }
@@ -167,7 +167,8 @@ impl Console {
         s.version += 1;
     }
 
-    /// What the terminal has answered in the current step, if it has.
+    /// What the terminal (or the API, for a step through it) has answered in the current
+    /// step, if it has.
     pub fn terminal_answer(&self) -> Option<TerminalAnswer> {
         let (from, awaited) = self.with(|s| {
             s.pending.as_ref().and_then(|p| {

@@ -25,7 +25,7 @@ use crate::answer::{AnswerError, Form, parse_form};
 use crate::console::{Console, ConsoleError, Pending, SubmitError, Task};
 use crate::evidence::{MAX_SCREENSHOT, Screenshot};
 use crate::fields::{FIELDS, Field};
-use crate::terminal::TerminalAnswer;
+use crate::terminal::{Awaited, Source, TerminalAnswer};
 use crate::texts::{HAND_CAPABILITIES, Lang, OUTCOMES, japanese_date, outcome_words};
 
 /// The cookie the browser keeps the token in after the first visit.
@@ -441,17 +441,27 @@ fn field_row(lang: Lang, field: &Field, shown: Option<&String>) -> Markup {
 
 fn answer_form(lang: Lang, p: &Pending, terminal: Option<&TerminalAnswer>) -> Markup {
     let waits = p.task.awaited().is_some();
+    let api = p.task.awaited() == Some(Awaited::Api);
     let face = matches!(p.task, Task::Face(_));
     let shown = terminal.map(TerminalAnswer::values).unwrap_or_default();
     html! {
         @match terminal {
             Some(t) => {
-                p #terminal-answer { (lang.pick("端末の回答", "The terminal answered")) ": " code { (t.file) } " — "
-                    @let (ja, en) = outcome_words(t.outcome); (lang.both(ja, en)) }
+                p #terminal-answer {
+                    @match &t.source {
+                        Source::File(name) => { (lang.pick("端末の回答", "The terminal answered")) ": " code { (name) } }
+                        Source::Api(status) => { (lang.pick("オンライン資格確認APIの回答", "The national system's API answered")) ": " code { "HTTP " (status) } }
+                    }
+                    " — " @let (ja, en) = outcome_words(t.outcome); (lang.both(ja, en))
+                }
             }
             None if waits => {
                 p.wait {
-                    (lang.pick("端末はまだ応答していません（", "The terminal has not answered for "))
+                    @if api {
+                        (lang.pick("APIはまだ応答していません（", "The API has not answered for "))
+                    } @else {
+                        (lang.pick("端末はまだ応答していません（", "The terminal has not answered for "))
+                    }
                     span #waited { (p.started.elapsed().as_secs()) }
                     (lang.pick(" 秒）— お使いのソフトには今何が表示されていますか？", " s — what does your software show now?"))
                 }
@@ -478,7 +488,7 @@ fn answer_form(lang: Lang, p: &Pending, terminal: Option<&TerminalAnswer>) -> Ma
             table {
                 tr {
                     th { (lang.pick("項目", "field")) }
-                    th { (lang.both("端末の回答", "terminal")) }
+                    th { @if api { (lang.both("APIの回答", "API")) } @else { (lang.both("端末の回答", "terminal")) } }
                     th { (lang.both("同じ", "same")) }
                     th { (lang.both("ソフトの値", "your software")) }
                 }
