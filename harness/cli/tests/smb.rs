@@ -1,7 +1,8 @@
 //! The terminal folder over SMB (`--smb`): a private smbd shares it, a client that reaches the
 //! folder only through smbclient is answered and judged exactly as a local one — its atomic
-//! writes pass, its in-place writes fail FS-REQ-ATOMIC — and the share refuses a wrong
-//! password. Needs root and Debian's samba and smbclient (scripts/test installs them).
+//! writes pass, its in-place writes fail FS-REQ-ATOMIC — also when a person answers at the
+//! operator console; a file a client holds open does not stop the terminal; the share refuses
+//! a wrong password. Needs root and Debian's samba and smbclient (scripts/test installs them).
 
 mod common;
 
@@ -286,6 +287,44 @@ fn a_file_a_client_holds_open_does_not_stop_the_terminal() {
     drop(stdin);
     assert!(holder.wait().unwrap().success());
     stop(serve);
+}
+
+/// The whole setup of a clinic review: a person at the console, their program on the share.
+/// The program (the test's smbclient adapter, started by the robot person from what the page
+/// says) writes its requests through SMB; the person reports its screen. A careful program
+/// passes; one writing in place is caught by FS-REQ-ATOMIC as with an adapter.
+#[test]
+fn a_person_answers_by_hand_while_their_program_uses_the_share() {
+    if !samba() {
+        return;
+    }
+    for in_place in [false, true] {
+        let mut run = common::console::start_run_with(
+            &["FILE-QUAL-001", "FILE-QUAL-002", "FILE-ATOMIC-001"],
+            &["--operator-time", "60", "--smb", "--smb-listen", "127.0.0.1:0"],
+        );
+        let share = run.report_dir.join("smb/share.json");
+        let program = || {
+            let mut c = Command::new("sh");
+            c.args(["-c", &smb_adapter(&share, in_place)]);
+            c
+        };
+        let session = common::console::by_hand(&mut run, program, &["file.qualification"]);
+        let (status, report) = run.finish();
+        assert!(session.steps >= 3, "{} steps", session.steps);
+        let verdicts = common::verdicts(&report);
+        let atomic = verdicts.iter().find(|v| v.0 == "FILE-ATOMIC-001").unwrap();
+        for v in &verdicts {
+            if in_place && v.0 == "FILE-ATOMIC-001" {
+                assert_eq!(v.1, "fail");
+                assert!(v.2.contains(&"FS-REQ-ATOMIC".to_owned()), "{verdicts:?}");
+            } else {
+                assert_eq!(v.1, "pass", "in place: {in_place}: {verdicts:?}");
+            }
+        }
+        assert_eq!(status.success(), !in_place, "{atomic:?}");
+        assert_eq!(report["run"]["client"]["name"], "smb-client");
+    }
 }
 
 #[test]
