@@ -12,6 +12,7 @@ mod rush;
 mod serve;
 mod smb;
 mod validate;
+mod verify;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -79,6 +80,9 @@ enum Command {
         #[command(subcommand)]
         command: serve::PkiCommand,
     },
+    /// Judge a finished run again from its journal: every case's checks and verdict derived
+    /// anew with the suite and compared with report.json; exit 1 on any difference.
+    Verify(verify::VerifyArgs),
     /// Print the case catalogue.
     Cases {
         /// Read cases from this folder instead of the embedded suite.
@@ -216,6 +220,7 @@ fn main() -> ExitCode {
         Command::Rush(args) => rush::rush_command(args),
         Command::Validate { files } => validate::run(&files),
         Command::Cases { suite } => cases_command(suite.as_deref()),
+        Command::Verify(args) => verify::verify_command(args),
         Command::Serve(args) => serve::serve_command(args),
         Command::Pki { command } => serve::pki_command(command),
         Command::Card { command } => card::card_command(command),
@@ -234,7 +239,7 @@ pub(crate) fn shell_quote(p: &Path) -> String {
     format!("'{}'", p.display().to_string().replace('\'', "'\\''"))
 }
 
-fn load_suite(dir: Option<&Path>, registry: &Registry) -> Result<Suite, Vec<LoadError>> {
+pub(crate) fn load_suite(dir: Option<&Path>, registry: &Registry) -> Result<Suite, Vec<LoadError>> {
     match dir {
         Some(d) => onshi_harness::load_dir(d, registry, &onshi_rush::step::Support),
         None => {
@@ -247,7 +252,7 @@ fn load_suite(dir: Option<&Path>, registry: &Registry) -> Result<Suite, Vec<Load
     }
 }
 
-fn print_load_errors(errors: &[LoadError]) {
+pub(crate) fn print_load_errors(errors: &[LoadError]) {
     eprintln!("onshi: the suite has {} problem(s):", errors.len());
     for e in errors {
         eprintln!("  {e}");

@@ -111,6 +111,22 @@ pub enum Event {
         case: String,
         /// Its verdict.
         verdict: String,
+        /// The checks were judged on the case's entries before this sequence number (entries
+        /// after it, a late connection's, were not seen); none when the case stopped early.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        judged_before: Option<u64>,
+    },
+    /// A step ended: what it recorded for its checks. With the case and the journal, this is
+    /// all a check needs, so a journal's verdicts can be judged again (`onshi verify`).
+    StepDone {
+        /// The case's ID.
+        case: String,
+        /// The step, 1-based.
+        index: usize,
+        /// The step's entries end before this sequence number.
+        end_seq: u64,
+        /// The step kind's record.
+        record: Value,
     },
     /// A step of a case started.
     Step {

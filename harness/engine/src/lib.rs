@@ -19,6 +19,7 @@ pub mod folders;
 pub mod input;
 pub mod journal;
 mod options;
+pub mod rederive;
 pub mod report;
 mod runner;
 pub mod scenario;

@@ -223,6 +223,7 @@ pub async fn run(
             }),
             journal: JOURNAL_FILE.into(),
             terminal_root,
+            desk_timeout_ms: Some(options.desk_timeout.as_millis() as u64),
         },
         summary: Default::default(),
         cases: reports,
@@ -390,21 +391,24 @@ impl Runner<'_> {
         let first = self.journal.append(Event::CaseStart {
             case: case.id().to_owned(),
         });
-        let (verdict, reason, reason_check, checks) = match self.execute(case, first).await {
-            Ok(checks) => {
+        let (verdict, reason, reason_check, checks, judged_before) = match self.execute(case, first).await {
+            Ok((checks, judged_before)) => {
                 let failed = checks.iter().any(|c| c.status == checks::Status::Fail);
-                (if failed { Verdict::Fail } else { Verdict::Pass }, None, None, checks)
+                let verdict = if failed { Verdict::Fail } else { Verdict::Pass };
+                (verdict, None, None, checks, Some(judged_before))
             }
             Err(stop) => (
                 stop.verdict,
                 (!stop.reason.is_empty()).then_some(stop.reason),
                 stop.check.map(String::from),
                 stop.checks,
+                None,
             ),
         };
         let last = self.journal.append(Event::CaseEnd {
             case: case.id().to_owned(),
             verdict: verdict.as_str().to_owned(),
+            judged_before,
         });
         CaseReport {
             id: case.id().to_owned(),
@@ -423,8 +427,9 @@ impl Runner<'_> {
         }
     }
 
-    /// Runs the case; `Err` ends it early with a verdict.
-    async fn execute(&mut self, case: &Case, first: u64) -> Result<Vec<checks::CheckResult>, Stop> {
+    /// Runs the case: its checks, and the sequence number before which the journal was judged;
+    /// `Err` ends it early with a verdict.
+    async fn execute(&mut self, case: &Case, first: u64) -> Result<(Vec<checks::CheckResult>, u64), Stop> {
         if let Some(why) = &self.pcsc_unavailable
             && case.def.capabilities.iter().any(|c| c == driver::capability::CARD_PCSC)
         {
@@ -485,6 +490,7 @@ impl Runner<'_> {
         cw.terminal.stop().await;
         let executed = outcome?;
         let entries = self.journal.range(first, u64::MAX);
+        let judged_before = first + entries.len() as u64;
         let mut results = steps::evaluate(&case.def.steps, &executed, &case.def.checks, case.def.api, &entries);
         if case.def.follows_client_timeout {
             results.extend(checks::client_timeout(
@@ -492,7 +498,7 @@ impl Runner<'_> {
                 self.options.desk_timeout.as_millis() as u64,
             ));
         }
-        Ok(results)
+        Ok((results, judged_before))
     }
 
     /// The case's steps in order, each through its kind (`crate::steps`).
@@ -537,7 +543,15 @@ impl Runner<'_> {
                 index,
                 calls: &mut calling,
             };
-            executed.push(step.execute(&mut cx, first_seq).await?);
+            let done = step.execute(&mut cx, first_seq).await?;
+            // the record makes the checks a function of the journal (`onshi verify`)
+            self.journal.append(Event::StepDone {
+                case: case.id().to_owned(),
+                index: index + 1,
+                end_seq: done.span.end_seq,
+                record: done.record_json(),
+            });
+            executed.push(done);
         }
         Ok(executed)
     }

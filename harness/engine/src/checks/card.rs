@@ -15,7 +15,7 @@ use crate::journal::{Entry, Event};
 use crate::spec::Expect;
 
 /// What the harness knew about the card when the step ran.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CardFacts {
     /// A card was in the reader when the call started.
     pub inserted: bool,

@@ -269,7 +269,8 @@ pub struct CheckResult {
 }
 
 /// How a driver call ended, as far as checks are concerned.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub(crate) enum CallAnswer<T> {
     /// The client answered.
     Answered(T),

@@ -39,6 +39,7 @@ pub(crate) fn report(cases: Vec<CaseReport>) -> RunReport {
             client: None,
             journal: "journal.jsonl".into(),
             terminal_root: "/t".into(),
+            desk_timeout_ms: None,
         },
         summary: Default::default(),
         cases,

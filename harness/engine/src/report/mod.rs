@@ -95,6 +95,10 @@ pub struct RunInfo {
     pub journal: String,
     /// The terminal folder the client was told to use.
     pub terminal_root: String,
+    /// (added) `--desk-timeout`, in milliseconds: the longest own time-out a client may
+    /// declare before CLIENT-TIMEOUT warns; needed to judge the run again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desk_timeout_ms: Option<u64>,
 }
 
 /// How many cases ended how.

@@ -36,7 +36,7 @@ pub(crate) struct Def {
     pub expect: Expect,
 }
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Record {
     params: ConfirmQualificationParams,
     answer: CallAnswer<ConfirmQualificationResult>,

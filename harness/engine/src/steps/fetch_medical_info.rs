@@ -37,7 +37,7 @@ pub(crate) struct Def {
     pub expect: Expect,
 }
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Record {
     params: FetchMedicalInfoParams,
     answer: CallAnswer<FetchMedicalInfoResult>,

@@ -26,7 +26,7 @@ pub(crate) struct Def {
     pub expect: Expect,
 }
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Record {
     /// The face file imported.
     pub file: String,

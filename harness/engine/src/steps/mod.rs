@@ -86,8 +86,9 @@ pub(crate) trait StepKind: 'static {
     type Raw: DeserializeOwned;
     /// The step as the case defines it.
     type Def: Clone + fmt::Debug + PartialEq + 'static;
-    /// What the step did when it ran, for its checks.
-    type Record: fmt::Debug + 'static;
+    /// What the step did when it ran, for its checks; journaled (`step_done`) so that the
+    /// checks can be re-derived from the journal alone.
+    type Record: fmt::Debug + Serialize + DeserializeOwned + 'static;
 
     /// The definition, or every problem of the table.
     fn parse(raw: Self::Raw, cx: &ParseContext<'_>) -> Result<Self::Def, Vec<Problem>>;
@@ -349,6 +350,15 @@ impl Step {
         })
     }
 
+    /// The step as it ran, from its journaled record (`step_done`) and its place in the
+    /// journal: what re-deriving a case's checks from a journal starts from.
+    pub(crate) fn restore(&self, span: StepSpan, record: serde_json::Value) -> Result<Executed, serde_json::Error> {
+        Ok(Executed {
+            span,
+            done: self.0.restore(record)?,
+        })
+    }
+
     /// The definition, when the step is of kind `K`.
     #[cfg(test)]
     pub(crate) fn def<K: StepKind>(&self) -> Option<&K::Def> {
@@ -421,6 +431,11 @@ pub(crate) struct Executed {
 }
 
 impl Executed {
+    /// What the step recorded, as journaled.
+    pub fn record_json(&self) -> serde_json::Value {
+        self.done.record()
+    }
+
     /// What the step recorded, when it is of kind `K`.
     pub fn record<K: StepKind>(&self) -> Option<&K::Record> {
         self.done.as_any().downcast_ref::<DoneOf<K>>().map(|d| &d.record)
@@ -590,6 +605,7 @@ trait Defined: fmt::Debug {
     fn execute<'a>(&'a self, cx: &'a mut StepContext<'_>) -> LocalFuture<'a, Result<Box<dyn Done>, Stop>>;
     fn checks(&self) -> Vec<CheckId>;
     fn outcome_checks(&self) -> Vec<CheckId>;
+    fn restore(&self, record: serde_json::Value) -> Result<Box<dyn Done>, serde_json::Error>;
     fn clone_box(&self) -> Box<dyn Defined>;
     fn eq_dyn(&self, other: &dyn Any) -> bool;
     fn as_any(&self) -> &dyn Any;
@@ -630,6 +646,13 @@ impl<K: StepKind> Defined for Def<K> {
         K::outcome_checks(&self.0)
     }
 
+    fn restore(&self, record: serde_json::Value) -> Result<Box<dyn Done>, serde_json::Error> {
+        Ok(Box::new(DoneOf::<K> {
+            def: self.0.clone(),
+            record: serde_json::from_value(record)?,
+        }))
+    }
+
     fn clone_box(&self) -> Box<dyn Defined> {
         Box::new(Def::<K>(self.0.clone()))
     }
@@ -645,6 +668,7 @@ impl<K: StepKind> Defined for Def<K> {
 
 trait Done {
     fn evaluate(&self, cx: &EvalContext<'_>, out: &mut Vec<CheckResult>);
+    fn record(&self) -> serde_json::Value;
     fn as_any(&self) -> &dyn Any;
 }
 
@@ -656,6 +680,10 @@ struct DoneOf<K: StepKind> {
 impl<K: StepKind> Done for DoneOf<K> {
     fn evaluate(&self, cx: &EvalContext<'_>, out: &mut Vec<CheckResult>) {
         K::evaluate(&self.def, &self.record, cx, out);
+    }
+
+    fn record(&self) -> serde_json::Value {
+        serde_json::to_value(&self.record).expect("a step record is serialisable")
     }
 
     fn as_any(&self) -> &dyn Any {

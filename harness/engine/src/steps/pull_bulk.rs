@@ -34,7 +34,7 @@ pub(crate) struct Def {
     pub expect: Expect,
 }
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Record {
     params: PullBulkParams,
     answer: CallAnswer<PullBulkResult>,

@@ -161,7 +161,7 @@ impl PartialEq for Def {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Record {
     checks: Vec<CheckResult>,
 }

@@ -29,7 +29,7 @@ pub(crate) struct Def {
     pub expect: Expect,
 }
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Record {
     params: VerifyCardPinParams,
     answer: CallAnswer<VerifyCardPinResult>,
