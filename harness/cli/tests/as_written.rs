@@ -209,6 +209,14 @@ const DOCUMENTED: &[(&str, &str, How)] = &[
         }),
     ),
     (
+        "README.md",
+        r#"target/release/onshi verify onshi-report    # "N cases re-derived identically …""#,
+        Run(|r| {
+            r.exits(0);
+            r.prints("cases re-derived identically");
+        }),
+    ),
+    (
         "docs/api.md",
         "target/release/onshi serve            # national API on https://localhost:8443, admin API on 127.0.0.1:8444",
         UntilInterrupted { ready: "Ctrl-C stops" },
