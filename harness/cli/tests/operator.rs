@@ -400,28 +400,19 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
 /// The fonts the browser really drew `selector`'s own text with, and how many glyphs each:
 /// Japanese drawn as empty boxes would show no CJK font here.
 async fn fonts_drawing(client: &fantoccini::Client, selector: &str) -> Vec<(String, u64)> {
-    let root = client
-        .issue_cmd(Cdp("DOM.getDocument", serde_json::json!({})))
-        .await
-        .unwrap();
-    let node = client
-        .issue_cmd(Cdp(
-            "DOM.querySelector",
-            serde_json::json!({"nodeId": root["root"]["nodeId"], "selector": selector}),
-        ))
-        .await
-        .unwrap();
-    client
-        .issue_cmd(Cdp("CSS.enable", serde_json::json!({})))
-        .await
-        .unwrap();
-    let fonts = client
-        .issue_cmd(Cdp(
-            "CSS.getPlatformFontsForNode",
-            serde_json::json!({"nodeId": node["nodeId"]}),
-        ))
-        .await
-        .unwrap();
+    let cdp = |cmd, params| async move { client.issue_cmd(Cdp(cmd, params)).await.unwrap() };
+    let root = cdp("DOM.getDocument", serde_json::json!({})).await;
+    let node = cdp(
+        "DOM.querySelector",
+        serde_json::json!({"nodeId": root["root"]["nodeId"], "selector": selector}),
+    )
+    .await;
+    cdp("CSS.enable", serde_json::json!({})).await;
+    let fonts = cdp(
+        "CSS.getPlatformFontsForNode",
+        serde_json::json!({"nodeId": node["nodeId"]}),
+    )
+    .await;
     fonts["fonts"]
         .as_array()
         .unwrap()

@@ -56,6 +56,24 @@ pub struct TerminalAnswer {
 }
 
 impl TerminalAnswer {
+    /// A result (from a file or the API) as a correct client reads it.
+    fn of(
+        source: Source,
+        result: &QualificationResult,
+        header: Option<&onshi_protocol::xml::Element>,
+    ) -> TerminalAnswer {
+        let c = interpret::conclude(result, header, &[]);
+        let first = result.results().first();
+        TerminalAnswer {
+            source,
+            outcome: c.outcome,
+            message: c.message,
+            record: c.record,
+            consents: first.map(interpret::consents),
+            reference_number: first.and_then(|r| r.reference_number.clone()),
+        }
+    }
+
     fn error(source: Source, message: String) -> TerminalAnswer {
         TerminalAnswer {
             source,
@@ -112,16 +130,7 @@ pub fn latest_answer(path: &Path, from: u64, awaited: &Awaited) -> Option<Termin
 pub fn read_answer(name: &str, bytes: &[u8]) -> TerminalAnswer {
     match read_message::<QualificationResult>(bytes, &Limits::default()) {
         Ok((result, doc)) => {
-            let c = interpret::conclude(&result, doc.root.child("MessageHeader"), &[]);
-            let first = result.results().first();
-            TerminalAnswer {
-                source: Source::File(name.to_owned()),
-                outcome: c.outcome,
-                message: c.message,
-                record: c.record,
-                consents: first.map(interpret::consents),
-                reference_number: first.and_then(|r| r.reference_number.clone()),
-            }
+            TerminalAnswer::of(Source::File(name.to_owned()), &result, doc.root.child("MessageHeader"))
         }
         Err(e) => TerminalAnswer::error(Source::File(name.to_owned()), format!("the file cannot be read: {e}")),
     }
@@ -145,18 +154,7 @@ pub fn read_api_answer(x: &Exchange) -> TerminalAnswer {
             serde_json::from_value::<QualificationResult>(msg).map_err(|e| e.to_string())
         });
     match result {
-        Ok(result) => {
-            let c = interpret::conclude(&result, None, &[]);
-            let first = result.results().first();
-            TerminalAnswer {
-                source,
-                outcome: c.outcome,
-                message: c.message,
-                record: c.record,
-                consents: first.map(interpret::consents),
-                reference_number: first.and_then(|r| r.reference_number.clone()),
-            }
-        }
+        Ok(result) => TerminalAnswer::of(source, &result, None),
         Err(e) => TerminalAnswer::error(source, format!("the API's answer cannot be read: {e}")),
     }
 }
