@@ -6,6 +6,7 @@
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_suite.rs"));
 }
+mod bundle;
 mod card;
 mod operator;
 mod rush;
@@ -58,6 +59,8 @@ enum Command {
         /// Where to write report.json, junit.xml, journal.jsonl.
         #[arg(value_parser = crate::absolute_path(), long, default_value = "onshi-report", value_name = "DIR")]
         report_dir: PathBuf,
+        #[command(flatten)]
+        bundle: bundle::BundleArgs,
     },
     /// A reception rush (受付ラッシュ): lookup latency under load, per stage, from a profile.
     Rush(rush::RushArgs),
@@ -83,6 +86,11 @@ enum Command {
     /// Judge a finished run again from its journal: every case's checks and verdict derived
     /// anew with the suite and compared with report.json; exit 1 on any difference.
     Verify(verify::VerifyArgs),
+    /// Signing keys for evidence bundles (`--sign-key`, `onshi verify --key`).
+    Keys {
+        #[command(subcommand)]
+        command: bundle::KeysCommand,
+    },
     /// Print the case catalogue.
     Cases {
         /// Read cases from this folder instead of the embedded suite.
@@ -107,6 +115,8 @@ struct RunArgs {
     operator: operator::OperatorArgs,
     #[command(flatten)]
     smb: smb::SmbArgs,
+    #[command(flatten)]
+    bundle: bundle::BundleArgs,
     /// Allow --listen / --smb-listen on an address other machines can reach.
     #[arg(long)]
     lan: bool,
@@ -191,7 +201,7 @@ fn main() -> ExitCode {
         .init();
     match cli.command {
         Command::Run(args) => run_command(args),
-        Command::Demo { report_dir } => {
+        Command::Demo { report_dir, bundle } => {
             let exe = match std::env::current_exe() {
                 Ok(p) => p,
                 Err(e) => {
@@ -203,6 +213,7 @@ fn main() -> ExitCode {
                 adapter: Some(format!("{} reference-client", shell_quote(&exe))),
                 operator: Default::default(),
                 smb: Default::default(),
+                bundle,
                 lan: false,
                 suite: None,
                 cases: Vec::new(),
@@ -221,6 +232,7 @@ fn main() -> ExitCode {
         Command::Validate { files } => validate::run(&files),
         Command::Cases { suite } => cases_command(suite.as_deref()),
         Command::Verify(args) => verify::verify_command(args),
+        Command::Keys { command } => bundle::keys_command(command),
         Command::Serve(args) => serve::serve_command(args),
         Command::Pki { command } => serve::pki_command(command),
         Command::Card { command } => card::card_command(command),
@@ -240,15 +252,22 @@ pub(crate) fn shell_quote(p: &Path) -> String {
 }
 
 pub(crate) fn load_suite(dir: Option<&Path>, registry: &Registry) -> Result<Suite, Vec<LoadError>> {
+    let (origin, sources) = suite_sources(dir)?;
+    onshi_harness::load_sources(&origin, &sources, registry, &onshi_rush::step::Support)
+}
+
+/// The suite's files as (origin, [(path inside the suite, text)]): a folder's, or the
+/// embedded ones.
+pub(crate) fn suite_sources(dir: Option<&Path>) -> Result<(String, Vec<(String, String)>), Vec<LoadError>> {
     match dir {
-        Some(d) => onshi_harness::load_dir(d, registry, &onshi_rush::step::Support),
-        None => {
-            let sources: Vec<(String, String)> = embedded::SCENARIOS
+        Some(d) => Ok((d.display().to_string(), onshi_harness::read_dir_sources(d)?)),
+        None => Ok((
+            "embedded".into(),
+            embedded::SCENARIOS
                 .iter()
                 .map(|(p, t)| ((*p).to_owned(), (*t).to_owned()))
-                .collect();
-            onshi_harness::load_sources("embedded", &sources, registry, &onshi_rush::step::Support)
-        }
+                .collect(),
+        )),
     }
 }
 
@@ -348,10 +367,20 @@ fn run_command(args: RunArgs) -> ExitCode {
     };
     let date = args.date.unwrap_or_else(today_jst);
     let registry = Arc::new(Registry::embedded(date, args.seed));
-    let suite = match load_suite(args.suite.as_deref(), &registry) {
+    let loaded = suite_sources(args.suite.as_deref()).and_then(|(origin, sources)| {
+        onshi_harness::load_sources(&origin, &sources, &registry, &onshi_rush::step::Support).map(|s| (s, sources))
+    });
+    let (suite, sources) = match loaded {
         Ok(s) => s,
         Err(e) => {
             print_load_errors(&e);
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let sign_key = match args.bundle.key() {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("onshi run: --sign-key: {e}");
             return ExitCode::from(EXIT_USAGE);
         }
     };
@@ -362,7 +391,7 @@ fn run_command(args: RunArgs) -> ExitCode {
         );
         return ExitCode::from(EXIT_USAGE);
     }
-    let error_codes = match load_error_codes(args.error_codes.as_deref()) {
+    let (error_codes, error_codes_text) = match load_error_codes(args.error_codes.as_deref()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("onshi run: --error-codes: {e}");
@@ -458,6 +487,33 @@ fn run_command(args: RunArgs) -> ExitCode {
         eprintln!("onshi: cannot write the reports: {e}");
         return ExitCode::from(EXIT_HARNESS);
     }
+    if let Some(path) = &args.bundle.bundle {
+        let evidence = bundle::RunEvidence {
+            report_dir: &args.report_dir,
+            report: &report,
+            suite: &sources,
+            error_codes: error_codes_text,
+            operator: args.operator.operator_name.clone(),
+            world: [
+                ("call_timeout_s".to_owned(), call_timeout.into()),
+                (
+                    "error_codes".to_owned(),
+                    args.error_codes
+                        .as_ref()
+                        .map_or("embedded synthetic codes".to_owned(), |p| p.display().to_string())
+                        .into(),
+                ),
+            ]
+            .into(),
+        };
+        match bundle::write_run_bundle(path, sign_key.as_ref(), evidence) {
+            Ok(m) => bundle::print_written(path, &m, sign_key.as_ref()),
+            Err(e) => {
+                eprintln!("onshi: cannot write the bundle: {e}");
+                return ExitCode::from(EXIT_HARNESS);
+            }
+        }
+    }
     print!("{}", report::summary_table(&report));
     if let Some(line) = report::pcsc_notice(&report) {
         print!("{line}");
@@ -479,14 +535,16 @@ fn run_command(args: RunArgs) -> ExitCode {
     ExitCode::from(report.exit_code as u8)
 }
 
-/// The error-code file of `--error-codes`, if given.
-pub(crate) fn load_error_codes(path: Option<&Path>) -> Result<Option<Arc<ErrorCatalogue>>, String> {
-    let Some(path) = path else { return Ok(None) };
+/// The error-code file of `--error-codes`, if given, and the text of the codes in use
+/// (the embedded ones without it), which a bundle keeps.
+pub(crate) fn load_error_codes(path: Option<&Path>) -> Result<(Option<Arc<ErrorCatalogue>>, String), String> {
+    let Some(path) = path else {
+        return Ok((None, onshi_protocol::synthetic::DEFAULT.to_owned()));
+    };
     let text = onshi_harness::input::read_text(path, "error-code file", onshi_harness::input::MAX_TEXT_BYTES)
         .map_err(|e| e.to_string())?;
-    ErrorCatalogue::parse(&text, &path.display().to_string())
-        .map(|c| Some(Arc::new(c)))
-        .map_err(|e| e.to_string())
+    let catalogue = ErrorCatalogue::parse(&text, &path.display().to_string()).map_err(|e| e.to_string())?;
+    Ok((Some(Arc::new(catalogue)), text))
 }
 
 fn write_reports(report: &RunReport, args: &RunArgs) -> Result<(), String> {

@@ -28,6 +28,9 @@ pub(crate) struct OperatorArgs {
     #[arg(long, default_value_t = 600, value_name = "SECS", requires = "operator",
           value_parser = clap::value_parser!(u64).range(10..=7200))]
     pub operator_time: u64,
+    /// The name of the person answering, recorded in the evidence bundle (`--bundle`).
+    #[arg(long, value_name = "NAME", requires = "operator")]
+    pub operator_name: Option<String>,
 }
 
 /// The hidden subcommand the run starts as its adapter.

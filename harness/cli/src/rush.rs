@@ -96,6 +96,8 @@ pub struct RushArgs {
     /// whole; see docs/scaling.md.
     #[arg(value_parser = crate::absolute_path(), long, value_name = "DIR", num_args = 1.., conflicts_with_all = ["virtual_time", "adapter", "partition", "duration"])]
     merge: Vec<PathBuf>,
+    #[command(flatten)]
+    bundle: crate::bundle::BundleArgs,
 }
 
 /// The shipped profiles: (id, text).
@@ -114,10 +116,11 @@ fn shipped() -> Vec<(&'static str, &'static str)> {
 /// The most a rush.json or rush.hlog to merge or fit may hold.
 const MAX_REPORT_BYTES: u64 = 256 * 1024 * 1024;
 
-/// Reads the profile named on the command line.
-fn load(name: &str, registry: &Registry) -> Result<Profile, String> {
+/// Reads the profile named on the command line: the profile, its path as a suite file and its
+/// text (a bundle keeps them).
+fn load(name: &str, registry: &Registry) -> Result<(Profile, String, String), String> {
     let (text, origin) = match shipped().into_iter().find(|(id, _)| *id == name) {
-        Some((id, text)) => (text.to_owned(), format!("scenarios/rush/{id}.toml")),
+        Some((id, text)) => (text.to_owned(), format!("scenarios/{}{id}.toml", onshi_harness::scenario::RUSH_DIR)),
         None if name.ends_with(".toml") || name.contains('/') => (
             input::read_text(Path::new(name), "rush profile", input::MAX_TEXT_BYTES).map_err(|e| e.to_string())?,
             name.to_owned(),
@@ -130,13 +133,17 @@ fn load(name: &str, registry: &Registry) -> Result<Profile, String> {
             ));
         }
     };
-    rush::load_profile(&text, &origin, registry).map_err(|errors| {
+    let profile = rush::load_profile(&text, &origin, registry).map_err(|errors| {
         let mut s = format!("the profile has {} problem(s):", errors.len());
         for e in errors {
             s.push_str(&format!("\n  {e}"));
         }
         s
-    })
+    })?;
+    // in a bundle the profile sits where a suite keeps profiles
+    let file_name = origin.rsplit('/').next().unwrap_or("profile.toml");
+    let rel = format!("{}{file_name}", onshi_harness::scenario::RUSH_DIR);
+    Ok((profile, rel, text))
 }
 
 pub fn rush_command(args: RushArgs) -> ExitCode {
@@ -152,7 +159,7 @@ pub fn rush_command(args: RushArgs) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let name = args.profile.as_deref().expect("clap requires PROFILE without --list");
-    let profile = match load(name, &registry) {
+    let (profile, profile_file, profile_text) = match load(name, &registry) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("onshi rush: {e}");
@@ -240,6 +247,12 @@ pub fn rush_command(args: RushArgs) -> ExitCode {
     if let Err(e) = write_report(&args.report_dir, &stats, &report) {
         eprintln!("onshi rush: {e}");
         return ExitCode::from(EXIT_HARNESS);
+    }
+    if let Some(path) = &args.bundle.bundle {
+        if let Err(e) = write_bundle(path, &args, &report, (profile_file, profile_text), date) {
+            eprintln!("onshi rush: cannot write the bundle: {e}");
+            return ExitCode::from(EXIT_HARNESS);
+        }
     }
     println!(
         "Report: {} ({})",
@@ -355,6 +368,7 @@ fn run_live(
     let started = Instant::now();
     let catalogue = crate::load_error_codes(args.error_codes.as_deref())
         .map_err(|e| format!("--error-codes: {e}"))?
+        .0
         .unwrap_or_default();
     let adapter = match &args.adapter {
         Some(a) => a.clone(),
@@ -505,7 +519,7 @@ fn micros(d: Duration) -> u64 {
 /// Reads the runs in `dirs` and adds them up into the report of the whole.
 fn merge_runs(profile: &Profile, dirs: &[PathBuf]) -> Result<(RushStats, RushReport), String> {
     let started = Instant::now();
-    let mut merger = merge::Merger::new(&profile.id);
+    let mut parts = Vec::new();
     for dir in dirs {
         let read = |name: &str| {
             let path = dir.join(name);
@@ -513,17 +527,9 @@ fn merge_runs(profile: &Profile, dirs: &[PathBuf]) -> Result<(RushStats, RushRep
         };
         let part = merge::read_part(&read("rush.json")?, &read(merge::HLOG)?)
             .map_err(|e| format!("{}: {e}", dir.display()))?;
-        merger.add(part).map_err(|e| format!("{}: {e}", dir.display()))?;
+        parts.push((dir.display().to_string(), part));
     }
-    let merged = merger.finish().map_err(|e| e.to_string())?;
-    if merged.stats.slos.len() != profile.slos.len() {
-        return Err(format!(
-            "the runs measured {} SLO(s), the profile {} has {}: merge with the profile file they ran",
-            merged.stats.slos.len(),
-            profile.id,
-            profile.slos.len()
-        ));
-    }
+    let (merged, report) = merge_parts(profile, parts)?;
     eprintln!(
         "onshi rush: merged {} run(s) ({} facilities) in {:.2} s{}",
         dirs.len(),
@@ -535,6 +541,24 @@ fn merge_runs(profile: &Profile, dirs: &[PathBuf]) -> Result<(RushStats, RushRep
             .map(|p| format!(" — only partitions {p}: not the whole facility set"))
             .unwrap_or_default()
     );
+    Ok((merged.stats, report))
+}
+
+/// Adds up runs, each named by where it came from, into the report of the whole.
+fn merge_parts(profile: &Profile, parts: Vec<(String, merge::Part)>) -> Result<(merge::Merged, RushReport), String> {
+    let mut merger = merge::Merger::new(&profile.id);
+    for (from, part) in parts {
+        merger.add(part).map_err(|e| format!("{from}: {e}"))?;
+    }
+    let merged = merger.finish().map_err(|e| e.to_string())?;
+    if merged.stats.slos.len() != profile.slos.len() {
+        return Err(format!(
+            "the runs measured {} SLO(s), the profile {} has {}: merge with the profile file they ran",
+            merged.stats.slos.len(),
+            profile.id,
+            profile.slos.len()
+        ));
+    }
     let report = RushReport::new(
         &merged.stats,
         &RunInfo {
@@ -547,7 +571,77 @@ fn merge_runs(profile: &Profile, dirs: &[PathBuf]) -> Result<(RushStats, RushRep
             elapsed_s: merged.elapsed_s,
         },
     );
-    Ok((merged.stats, report))
+    Ok((merged, report))
+}
+
+/// A rush's verdicts judged again from a bundle: the report rebuilt from the run's exact
+/// counters (rush.hlog) with the bundled profile, its SLO verdicts and counts compared with
+/// rush.json. Returns the differences, or why it cannot be judged.
+pub(crate) fn rederive_bundle(bundle: &onshi_evidence::Bundle) -> Result<Vec<String>, String> {
+    let file = |name: &str| {
+        bundle
+            .file(name)
+            .ok_or_else(|| format!("{name} is not in the bundle; nothing to judge"))
+    };
+    let json = file("report/rush.json")?;
+    let hlog = file(&format!("report/{}", merge::HLOG))?;
+    let recorded: serde_json::Value =
+        serde_json::from_slice(json).map_err(|e| format!("report/rush.json is not JSON: {e}"))?;
+    let profiles: Vec<(&String, &Vec<u8>)> = bundle
+        .files
+        .iter()
+        .filter(|(p, _)| p.starts_with(&format!("suite/{}", onshi_harness::scenario::RUSH_DIR)))
+        .collect();
+    let [(profile_path, profile_text)] = profiles[..] else {
+        return Err(format!(
+            "the bundle holds {} rush profiles; a rush's bundle holds the one it ran",
+            profiles.len()
+        ));
+    };
+    let text = std::str::from_utf8(profile_text).map_err(|_| format!("{profile_path} is not UTF-8"))?;
+    let date = (bundle.manifest.run.world.get("date").and_then(|d| d.as_str()))
+        .and_then(|d| crate::parse_date(d).ok())
+        .ok_or("the bundle's manifest does not say the reception date")?;
+    let seed = recorded.get("seed").and_then(|s| s.as_u64()).unwrap_or(0);
+    let registry = Registry::embedded(date, seed);
+    let profile = rush::load_profile(text, profile_path, &registry).map_err(|errors| {
+        format!(
+            "{profile_path} does not load in this harness ({}){}",
+            errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+            crate::verify::made_by_note(&bundle.manifest)
+        )
+    })?;
+    let part = merge::read_part(json, hlog).map_err(|e| format!("report/rush.json with report/rush.hlog: {e}"))?;
+    let (_, again) = merge_parts(&profile, vec![("the bundle".into(), part)])?;
+    let again = serde_json::to_value(&again).map_err(|e| e.to_string())?;
+    let mut differences = Vec::new();
+    for field in ["slos", "counts", "latency"] {
+        let (a, b) = (recorded.get(field), again.get(field));
+        if a != b {
+            differences.push(match (field, a.and_then(|v| v.as_array()), b.and_then(|v| v.as_array())) {
+                ("slos", Some(a), Some(b)) => {
+                    let changed: Vec<String> = a
+                        .iter()
+                        .zip(b)
+                        .filter(|(x, y)| x != y)
+                        .map(|(x, y)| {
+                            format!(
+                                "{}: recorded pass={} measured {} ms, re-derived pass={} measured {} ms",
+                                y["id"].as_str().unwrap_or("?"),
+                                x["pass"],
+                                x["measured_ms"],
+                                y["pass"],
+                                y["measured_ms"]
+                            )
+                        })
+                        .collect();
+                    format!("report/rush.json SLO verdicts differ from rush.hlog: {}", changed.join("; "))
+                }
+                _ => format!("report/rush.json `{field}` differs from what rush.hlog re-derives"),
+            });
+        }
+    }
+    Ok(differences)
 }
 
 /// The live progress line: time, arrivals, queues, latency so far, failures.
@@ -573,6 +667,37 @@ fn live_line(s: &LiveState, window_us: u64) -> String {
         s.failed.load(Ordering::Relaxed),
         s.late.load(Ordering::Relaxed),
     )
+}
+
+/// The rush's evidence bundle: its reports, the profile and the World's settings.
+fn write_bundle(
+    path: &Path,
+    args: &RushArgs,
+    report: &RushReport,
+    profile: (String, String),
+    date: NaiveDate,
+) -> Result<(), String> {
+    let key = args.bundle.key()?;
+    let (_, error_codes) = crate::load_error_codes(args.error_codes.as_deref())?;
+    let world = [
+        ("seed".to_owned(), serde_json::Value::from(args.seed)),
+        ("date".to_owned(), date.format("%Y%m%d").to_string().into()),
+        ("mode".to_owned(), report.mode.clone().into()),
+        ("window_s".to_owned(), report.window_s.into()),
+        ("partition".to_owned(), report.partition.clone().into()),
+    ]
+    .into();
+    let evidence = crate::bundle::RushEvidence {
+        report_dir: &args.report_dir,
+        profile,
+        error_codes,
+        adapter: (!args.virtual_time && args.merge.is_empty())
+            .then(|| args.adapter.clone().unwrap_or_else(|| "onshi reference-client".into())),
+        world,
+    };
+    let m = crate::bundle::write_rush_bundle(path, key.as_ref(), evidence)?;
+    crate::bundle::print_written(path, &m, key.as_ref());
+    Ok(())
 }
 
 fn write_report(dir: &Path, stats: &RushStats, report: &RushReport) -> Result<(), String> {

@@ -122,7 +122,7 @@ pub fn serve_command(args: ServeArgs) -> ExitCode {
         ExitCode::from(EXIT_USAGE)
     };
     let catalogue = match load_error_codes(args.error_codes.as_deref()) {
-        Ok(c) => c.unwrap_or_default(),
+        Ok((c, _)) => c.unwrap_or_default(),
         Err(e) => return usage(format!("--error-codes: {e}")),
     };
     let pki = match &args.pki {

@@ -31,4 +31,4 @@ pub mod world;
 pub use options::OperatorMode;
 pub use report::{RunReport, Verdict};
 pub use runner::{Progress, Quiet, RunError, RunOptions, run};
-pub use scenario::{Suite, load_dir, load_sources};
+pub use scenario::{Suite, load_dir, load_sources, read_dir_sources};

@@ -230,7 +230,8 @@ pub struct ErrorCatalogue {
     pub shape: ErrorShape,
 }
 
-const DEFAULT: &str = include_str!("../../../fixtures/synthetic-error-codes.toml");
+/// The embedded synthetic error codes, as text (an evidence bundle keeps the codes a run used).
+pub const DEFAULT: &str = include_str!("../../../fixtures/synthetic-error-codes.toml");
 
 impl Default for ErrorCatalogue {
     fn default() -> Self {

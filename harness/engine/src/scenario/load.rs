@@ -82,6 +82,13 @@ pub(crate) const MAX_STEPS: usize = 1000;
 
 /// Loads every `*.toml` below `dir`; the profiles under `rush/` through `rushes`.
 pub fn load_dir(dir: &Path, registry: &Registry, rushes: &dyn Rushes) -> Result<Suite, Vec<LoadError>> {
+    let sources = read_dir_sources(dir)?;
+    load_sources(&dir.display().to_string(), &sources, registry, rushes)
+}
+
+/// Every `*.toml` below `dir` as `(path relative to dir, text)`, in file order: the suite
+/// exactly as a run reads it (an evidence bundle keeps these).
+pub fn read_dir_sources(dir: &Path) -> Result<Vec<(String, String)>, Vec<LoadError>> {
     let mut files = Vec::new();
     collect(dir, dir, &mut files).map_err(|e| {
         vec![LoadError {
@@ -110,15 +117,7 @@ pub fn load_dir(dir: &Path, registry: &Registry, rushes: &dyn Rushes) -> Result<
             }),
         }
     }
-    let result = load_sources(&dir.display().to_string(), &sources, registry, rushes);
-    match (result, errors.is_empty()) {
-        (Ok(suite), true) => Ok(suite),
-        (Ok(_), false) => Err(errors),
-        (Err(mut e), _) => {
-            errors.append(&mut e);
-            Err(errors)
-        }
-    }
+    if errors.is_empty() { Ok(sources) } else { Err(errors) }
 }
 
 fn collect(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {

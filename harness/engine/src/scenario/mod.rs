@@ -15,7 +15,7 @@ pub use crate::spec::{
     ApiSetup, CardCommand, CardSpec, CertificateChoice, Expect, FromResult, LoadError, PeriodChoice, PeriodSpec,
     PullSpec, ReferenceSpec, Severity, SlowSpec,
 };
-pub use load::{RUSH_DIR, Suite, load_dir, load_sources};
+pub use load::{RUSH_DIR, Suite, load_dir, load_sources, read_dir_sources};
 
 /// A case's ID, `AREA-TOPIC-001` (A–Z, 0–9, '-'), which is also its file's name. Only
 /// [`CaseId::parse`] makes one, so a loaded case's ID has the right shape.
