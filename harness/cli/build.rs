@@ -20,8 +20,14 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
 /// The commit of the checkout, if this is one; tells cargo to look again when it moves.
 fn commit(repo: &Path) -> Option<String> {
     let git = |args: &[&str]| {
-        let out = std::process::Command::new("git").args(args).current_dir(repo).output().ok()?;
-        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(repo)
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
     };
     let git_dir = repo.join(git(&["rev-parse", "--git-dir"])?);
     for watched in ["HEAD", "packed-refs", "refs/heads"] {

@@ -173,10 +173,7 @@ fn common_files(suite: &[(String, String)], error_codes: String) -> Vec<(String,
         "catalogue/requirements.toml".into(),
         onshi_harness::scenario::requirements::TEXT.into(),
     ));
-    files.push((
-        "world/personas.toml".into(),
-        onshi_registry::EMBEDDED_PERSONAS.into(),
-    ));
+    files.push(("world/personas.toml".into(), onshi_registry::EMBEDDED_PERSONAS.into()));
     files.push(("world/error-codes.toml".into(), error_codes.into_bytes()));
     files
 }
@@ -222,12 +219,7 @@ pub(crate) fn write_rush_bundle(
 /// Prints where the bundle went and how to check it.
 pub(crate) fn print_written(path: &Path, m: &Manifest, key: Option<&SigningKey>) {
     let signed = key
-        .map(|k| {
-            format!(
-                ", signed by {}",
-                onshi_evidence::fingerprint(&k.verifying_key())
-            )
-        })
+        .map(|k| format!(", signed by {}", onshi_evidence::fingerprint(&k.verifying_key())))
         .unwrap_or_default();
     println!(
         "bundle: {} ({} files{signed}) — check it with `onshi verify {}`",
@@ -268,9 +260,9 @@ pub(crate) fn keys_command(command: KeysCommand) -> ExitCode {
             return ExitCode::from(EXIT_HARNESS);
         }
     };
-    if let Err(e) = write_secret(&out, &secret_pem).and_then(|()| {
-        std::fs::write(&public, public_pem).map_err(|e| format!("{}: {e}", public.display()))
-    }) {
+    if let Err(e) = write_secret(&out, &secret_pem)
+        .and_then(|()| std::fs::write(&public, public_pem).map_err(|e| format!("{}: {e}", public.display())))
+    {
         eprintln!("onshi keys new: {e}");
         return ExitCode::from(EXIT_HARNESS);
     }

@@ -256,9 +256,11 @@ pub(crate) fn load_suite(dir: Option<&Path>, registry: &Registry) -> Result<Suit
     onshi_harness::load_sources(&origin, &sources, registry, &onshi_rush::step::Support)
 }
 
-/// The suite's files as (origin, [(path inside the suite, text)]): a folder's, or the
-/// embedded ones.
-pub(crate) fn suite_sources(dir: Option<&Path>) -> Result<(String, Vec<(String, String)>), Vec<LoadError>> {
+/// A suite's files: (path inside the suite, text).
+pub(crate) type Sources = Vec<(String, String)>;
+
+/// The suite's files with its origin: a folder's, or the embedded ones.
+pub(crate) fn suite_sources(dir: Option<&Path>) -> Result<(String, Sources), Vec<LoadError>> {
     match dir {
         Some(d) => Ok((d.display().to_string(), onshi_harness::read_dir_sources(d)?)),
         None => Ok((

@@ -120,7 +120,10 @@ const MAX_REPORT_BYTES: u64 = 256 * 1024 * 1024;
 /// text (a bundle keeps them).
 fn load(name: &str, registry: &Registry) -> Result<(Profile, String, String), String> {
     let (text, origin) = match shipped().into_iter().find(|(id, _)| *id == name) {
-        Some((id, text)) => (text.to_owned(), format!("scenarios/{}{id}.toml", onshi_harness::scenario::RUSH_DIR)),
+        Some((id, text)) => (
+            text.to_owned(),
+            format!("scenarios/{}{id}.toml", onshi_harness::scenario::RUSH_DIR),
+        ),
         None if name.ends_with(".toml") || name.contains('/') => (
             input::read_text(Path::new(name), "rush profile", input::MAX_TEXT_BYTES).map_err(|e| e.to_string())?,
             name.to_owned(),
@@ -617,31 +620,90 @@ pub(crate) fn rederive_bundle(bundle: &onshi_evidence::Bundle) -> Result<Vec<Str
     let mut differences = Vec::new();
     for field in ["slos", "counts", "latency"] {
         let (a, b) = (recorded.get(field), again.get(field));
-        if a != b {
-            differences.push(match (field, a.and_then(|v| v.as_array()), b.and_then(|v| v.as_array())) {
-                ("slos", Some(a), Some(b)) => {
-                    let changed: Vec<String> = a
-                        .iter()
-                        .zip(b)
-                        .filter(|(x, y)| x != y)
-                        .map(|(x, y)| {
-                            format!(
-                                "{}: recorded pass={} measured {} ms, re-derived pass={} measured {} ms",
-                                y["id"].as_str().unwrap_or("?"),
-                                x["pass"],
-                                x["measured_ms"],
-                                y["pass"],
-                                y["measured_ms"]
-                            )
-                        })
-                        .collect();
-                    format!("report/rush.json SLO verdicts differ from rush.hlog: {}", changed.join("; "))
-                }
-                _ => format!("report/rush.json `{field}` differs from what rush.hlog re-derives"),
-            });
+        if !same(a, b) {
+            differences.push(
+                match (field, a.and_then(|v| v.as_array()), b.and_then(|v| v.as_array())) {
+                    ("slos", Some(a), Some(b)) => {
+                        let changed: Vec<String> = a
+                            .iter()
+                            .zip(b)
+                            .filter(|(x, y)| !same(Some(x), Some(y)))
+                            .map(|(x, y)| {
+                                format!(
+                                    "{}: recorded pass={} measured {} ms, re-derived pass={} measured {} ms",
+                                    y["id"].as_str().unwrap_or("?"),
+                                    x["pass"],
+                                    x["measured_ms"],
+                                    y["pass"],
+                                    y["measured_ms"]
+                                )
+                            })
+                            .collect();
+                        format!(
+                            "report/rush.json SLO verdicts differ from rush.hlog: {}",
+                            changed.join("; ")
+                        )
+                    }
+                    _ => format!(
+                        "report/rush.json `{field}` differs from what rush.hlog re-derives: recorded {}, re-derived {}",
+                        first_difference(a, b).0,
+                        first_difference(a, b).1
+                    ),
+                },
+            );
         }
     }
     Ok(differences)
+}
+
+/// Whether two JSON values are the same, numbers to within rounding: a mean added up in
+/// another order differs in its last digit.
+fn same(a: Option<&serde_json::Value>, b: Option<&serde_json::Value>) -> bool {
+    use serde_json::Value;
+    match (a, b) {
+        (Some(Value::Number(x)), Some(Value::Number(y))) => match (x.as_f64(), y.as_f64()) {
+            (Some(x), Some(y)) => (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0),
+            _ => x == y,
+        },
+        (Some(Value::Array(x)), Some(Value::Array(y))) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(Some(p), Some(q)))
+        }
+        (Some(Value::Object(x)), Some(Value::Object(y))) => {
+            x.keys().eq(y.keys()) && x.keys().all(|k| same(x.get(k), y.get(k)))
+        }
+        _ => a == b,
+    }
+}
+
+/// The first place two JSON values differ, each side shortened for a message.
+fn first_difference(a: Option<&serde_json::Value>, b: Option<&serde_json::Value>) -> (String, String) {
+    use serde_json::Value;
+    match (a, b) {
+        (Some(Value::Array(x)), Some(Value::Array(y))) if x.len() == y.len() => {
+            let i = x.iter().zip(y).position(|(p, q)| !same(Some(p), Some(q))).unwrap_or(0);
+            first_difference(x.get(i), y.get(i))
+        }
+        (Some(Value::Object(x)), Some(Value::Object(y))) if x.keys().eq(y.keys()) => {
+            let k = x
+                .keys()
+                .find(|k| !same(x.get(*k), y.get(*k)))
+                .cloned()
+                .unwrap_or_default();
+            let (p, q) = first_difference(x.get(&k), y.get(&k));
+            (format!("{k}: {p}"), format!("{k}: {q}"))
+        }
+        _ => {
+            let show = |v: Option<&Value>| {
+                let t = v.map_or("nothing".to_owned(), Value::to_string);
+                if t.chars().count() > 80 {
+                    format!("{}…", t.chars().take(80).collect::<String>())
+                } else {
+                    t
+                }
+            };
+            (show(a), show(b))
+        }
+    }
 }
 
 /// The live progress line: time, arrivals, queues, latency so far, failures.

@@ -79,7 +79,10 @@ pub(crate) fn verify_command(args: VerifyArgs) -> ExitCode {
         return verify_bundle(&args);
     }
     if args.key.is_some() {
-        eprintln!("onshi verify: --key checks a bundle's signature; {} is not a bundle", args.report.display());
+        eprintln!(
+            "onshi verify: --key checks a bundle's signature; {} is not a bundle",
+            args.report.display()
+        );
         return ExitCode::from(crate::EXIT_USAGE);
     }
     let (report, journal) = match read_run(&args.report) {
@@ -183,8 +186,13 @@ fn rederive_run(bundle: &onshi_evidence::Bundle) -> Result<(onshi_harness::reder
         seed: report.run.seed,
         ..Default::default()
     };
-    let registry = Registry::new(text(bundle, "world/personas.toml")?, "world/personas.toml", population, date)
-        .map_err(|e| format!("world/personas.toml: {e}{}", made_by_note(&bundle.manifest)))?;
+    let registry = Registry::new(
+        text(bundle, "world/personas.toml")?,
+        "world/personas.toml",
+        population,
+        date,
+    )
+    .map_err(|e| format!("world/personas.toml: {e}{}", made_by_note(&bundle.manifest)))?;
     let sources = texts_under(bundle, "suite/")?;
     let suite = onshi_harness::load_sources(&report.run.suite, &sources, &registry, &onshi_rush::step::Support)
         .map_err(|errors| {
@@ -290,7 +298,10 @@ fn verify_bundle(args: &VerifyArgs) -> ExitCode {
         println!("verified (検証に成功しました)");
         ExitCode::SUCCESS
     } else {
-        println!("{} problem(s) — this bundle is not the run it claims to be (検証に失敗しました):", problems.len());
+        println!(
+            "{} problem(s) — this bundle is not the run it claims to be (検証に失敗しました):",
+            problems.len()
+        );
         for p in &problems {
             println!("  {p}");
         }

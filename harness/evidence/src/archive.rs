@@ -83,7 +83,9 @@ pub(crate) fn safe_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 512
         && !name.chars().any(|c| c.is_control() || c == '\\' || c == ':')
-        && name.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
+        && name
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..")
 }
 
 /// Writes `files` as a bundle at `path` with a manifest built from `manifest` (its `files`
@@ -192,7 +194,9 @@ pub fn read_with(path: &Path, limits: Limits) -> Result<Bundle, BundleError> {
         });
     }
     let mut bytes = Vec::with_capacity(len as usize);
-    file.take(limits.archive_bytes + 1).read_to_end(&mut bytes).map_err(io)?;
+    file.take(limits.archive_bytes + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
     read_bytes(&bytes, limits)
 }
 
@@ -219,7 +223,11 @@ pub fn read_bytes(bytes: &[u8], limits: Limits) -> Result<Bundle, BundleError> {
         // names that are not UTF-8 are refused rather than guessed at
         let name = match entry.name() {
             Ok(n) => n.into_owned(),
-            Err(_) => return Err(BundleError::UnsafeName(String::from_utf8_lossy(entry.name_raw()).into_owned())),
+            Err(_) => {
+                return Err(BundleError::UnsafeName(
+                    String::from_utf8_lossy(entry.name_raw()).into_owned(),
+                ));
+            }
         };
         if entry.is_dir() {
             // a re-zipped bundle may carry folder entries; they hold no bytes

@@ -39,7 +39,10 @@ fn files() -> Vec<(String, Vec<u8>)> {
     vec![
         ("report/report.json".into(), br#"{"verdict":"pass"}"#.to_vec()),
         ("report/journal.jsonl".into(), b"{\"seq\":1}\n{\"seq\":2}\n".to_vec()),
-        ("suite/file/FILE-QUAL-001.toml".into(), "id = \"FILE-QUAL-001\"\n".as_bytes().to_vec()),
+        (
+            "suite/file/FILE-QUAL-001.toml".into(),
+            "id = \"FILE-QUAL-001\"\n".as_bytes().to_vec(),
+        ),
     ]
 }
 
@@ -96,7 +99,10 @@ fn a_written_bundle_reads_back_whole_and_checks_clean() {
     // unsigned: clean without a key, refused with one
     let b = read_bytes(&made(None), Limits::default()).unwrap();
     assert_eq!(check(&b, None).problems, vec![]);
-    assert_eq!(check(&b, Some(&key().verifying_key())).problems, vec![Problem::Unsigned]);
+    assert_eq!(
+        check(&b, Some(&key().verifying_key())).problems,
+        vec![Problem::Unsigned]
+    );
 }
 
 #[test]
@@ -136,7 +142,9 @@ fn a_dropped_file_and_an_added_one_are_named() {
 fn a_manifest_changed_after_signing_and_another_key_are_refused() {
     let mut e = entries(&made(Some(&key())));
     let m = e.iter_mut().find(|(n, _)| n == MANIFEST).unwrap();
-    let text = String::from_utf8(m.1.clone()).unwrap().replace("\"cpus\": 2", "\"cpus\": 4");
+    let text = String::from_utf8(m.1.clone())
+        .unwrap()
+        .replace("\"cpus\": 2", "\"cpus\": 4");
     assert_ne!(text.as_bytes(), &m.1[..]);
     m.1 = text.into_bytes();
     let b = read_bytes(&zipped(&e), Limits::default()).unwrap();
@@ -169,7 +177,15 @@ fn truncated_or_foreign_archives_are_refused() {
 
 #[test]
 fn names_that_leave_the_bundle_are_refused() {
-    for name in ["../evil.txt", "/etc/passwd", "a/../../b", "C:/x", "a\\..\\b", "./a", "a//b"] {
+    for name in [
+        "../evil.txt",
+        "/etc/passwd",
+        "a/../../b",
+        "C:/x",
+        "a\\..\\b",
+        "./a",
+        "a//b",
+    ] {
         let mut e = entries(&made(None));
         e.push((name.into(), b"x".to_vec()));
         let err = read_bytes(&zipped(&e), Limits::default()).unwrap_err();
@@ -185,7 +201,11 @@ fn names_that_leave_the_bundle_are_refused() {
     )
     .unwrap_err();
     assert!(matches!(err, BundleError::UnsafeName(_)));
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no partial file left");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no partial file left"
+    );
 }
 
 #[test]
