@@ -9,6 +9,7 @@ mod embedded {
 mod bundle;
 mod card;
 mod operator;
+mod review;
 mod rush;
 mod serve;
 mod smb;
@@ -61,6 +62,9 @@ enum Command {
         report_dir: PathBuf,
         #[command(flatten)]
         bundle: bundle::BundleArgs,
+        /// The language of the reports: ja or en (default: the locale).
+        #[arg(long, value_name = "ja|en", value_parser = ["ja", "en"])]
+        lang: Option<String>,
     },
     /// A reception rush (受付ラッシュ): lookup latency under load, per stage, from a profile.
     Rush(rush::RushArgs),
@@ -86,6 +90,9 @@ enum Command {
     /// Judge a finished run again from its journal: every case's checks and verdict derived
     /// anew with the suite and compared with report.json; exit 1 on any difference.
     Verify(verify::VerifyArgs),
+    /// Render a bundle (or a report folder) again for a reviewer: report.html opening with the
+    /// readiness page (導入準備の判定), in Japanese or English, optionally printed to PDF.
+    Report(review::ReportArgs),
     /// Signing keys for evidence bundles (`--sign-key`, `onshi verify --key`).
     Keys {
         #[command(subcommand)]
@@ -201,7 +208,11 @@ fn main() -> ExitCode {
         .init();
     match cli.command {
         Command::Run(args) => run_command(args),
-        Command::Demo { report_dir, bundle } => {
+        Command::Demo {
+            report_dir,
+            bundle,
+            lang,
+        } => {
             let exe = match std::env::current_exe() {
                 Ok(p) => p,
                 Err(e) => {
@@ -211,7 +222,10 @@ fn main() -> ExitCode {
             };
             run_command(RunArgs {
                 adapter: Some(format!("{} reference-client", shell_quote(&exe))),
-                operator: Default::default(),
+                operator: operator::OperatorArgs {
+                    lang,
+                    ..Default::default()
+                },
                 smb: Default::default(),
                 bundle,
                 lan: false,
@@ -233,6 +247,7 @@ fn main() -> ExitCode {
         Command::Cases { suite } => cases_command(suite.as_deref()),
         Command::Verify(args) => verify::verify_command(args),
         Command::Keys { command } => bundle::keys_command(command),
+        Command::Report(args) => review::report_command(args),
         Command::Serve(args) => serve::serve_command(args),
         Command::Pki { command } => serve::pki_command(command),
         Command::Card { command } => card::card_command(command),
@@ -549,6 +564,12 @@ pub(crate) fn load_error_codes(path: Option<&Path>) -> Result<(Option<Arc<ErrorC
     Ok((Some(Arc::new(catalogue)), text))
 }
 
+/// The language asked for with `--lang`, else the locale's.
+pub(crate) fn report_lang(flag: Option<&str>) -> onshi_harness::texts::Lang {
+    flag.and_then(|l| onshi_harness::texts::Lang::parse(l).ok())
+        .unwrap_or_else(onshi_harness::texts::Lang::from_env)
+}
+
 fn write_reports(report: &RunReport, args: &RunArgs) -> Result<(), String> {
     let write = |path: &Path, text: &str| std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()));
     let json = serde_json::to_string_pretty(report).expect("report serialises");
@@ -559,7 +580,7 @@ fn write_reports(report: &RunReport, args: &RunArgs) -> Result<(), String> {
     let journal = onshi_harness::journal::read_jsonl(&args.report_dir.join("journal.jsonl")).unwrap_or_default();
     write(
         &args.report_dir.join("report.html"),
-        &report::html::render(report, &journal),
+        &report::html::render(report, &journal, report_lang(args.operator.lang.as_deref())),
     )?;
     if let Some(p) = &args.json {
         write(p, &json)?;

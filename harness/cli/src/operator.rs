@@ -21,9 +21,10 @@ pub(crate) struct OperatorArgs {
     /// Where the console listens (default: a free port on 127.0.0.1).
     #[arg(long, value_name = "ADDR", requires = "operator")]
     pub listen: Option<SocketAddr>,
-    /// The console's language: ja (default, English beside the domain terms) or en.
-    #[arg(long, default_value = "ja", value_parser = ["ja", "en"], requires = "operator")]
-    pub lang: String,
+    /// The language of the reports and the operator console: ja or en (default: the locale,
+    /// LANG=ja_JP.UTF-8 giving Japanese; the console is Japanese unless en is asked for).
+    #[arg(long, value_name = "ja|en", value_parser = ["ja", "en"])]
+    pub lang: Option<String>,
     /// Time a person gets to report each step, added to the deadline a case sets, in seconds.
     #[arg(long, default_value_t = 600, value_name = "SECS", requires = "operator",
           value_parser = clap::value_parser!(u64).range(10..=7200))]
@@ -94,7 +95,7 @@ pub(crate) fn prepare(
         "{} operator-console --listen {addr} --token-file {} --lang {} --live-journal {} --state-dir {} --date {} --seed {seed}",
         crate::shell_quote(&exe),
         crate::shell_quote(&token_file),
-        args.lang,
+        args.lang.as_deref().unwrap_or("ja"),
         crate::shell_quote(&live),
         crate::shell_quote(&dir),
         date.format("%Y%m%d"),

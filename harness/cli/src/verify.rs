@@ -29,7 +29,7 @@ pub(crate) struct VerifyArgs {
 }
 
 /// Whether `path` is a bundle rather than a report folder or report.json: a zip archive.
-fn is_bundle(path: &Path) -> bool {
+pub(crate) fn is_bundle(path: &Path) -> bool {
     use std::io::Read as _;
     let mut magic = [0u8; 4];
     path.is_file()
@@ -51,7 +51,7 @@ fn parse_journal(text: &str, what: &str) -> Result<Vec<Entry>, String> {
 }
 
 /// Reads report.json and its journal from a report folder (or the report.json itself).
-fn read_run(path: &Path) -> Result<(RunReport, Vec<Entry>), String> {
+pub(crate) fn read_run(path: &Path) -> Result<(RunReport, Vec<Entry>), String> {
     let (dir, report_file) = if path.is_dir() {
         (path.to_path_buf(), path.join("report.json"))
     } else {

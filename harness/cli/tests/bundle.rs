@@ -234,6 +234,57 @@ fn a_signed_bundle_verifies_and_every_kind_of_tampering_is_named() {
     );
     assert!(!d.join("outside.txt").exists() && !d.parent().unwrap().join("outside.txt").exists());
 
+    // a reviewer renders the bundle again, in Japanese or English
+    let ja = d.join("ja");
+    let (code, said) = onshi(&["report", s(&bundle), "--lang", "ja", "--out", s(&ja)]);
+    assert_eq!(code, 0, "{said}");
+    let page = std::fs::read_to_string(ja.join("report.html")).unwrap();
+    for needle in [
+        "<html lang=\"ja\"",
+        "導入準備の判定",
+        "準備完了",
+        "資格確認（端末のファイル連携）",
+        "@media print",
+    ] {
+        assert!(page.contains(needle), "{needle:?} not in the Japanese page");
+    }
+    let en = d.join("en");
+    let (code, said) = onshi(&["report", s(&bundle), "--lang", "en", "--out", s(&en)]);
+    assert_eq!(code, 0, "{said}");
+    let page = std::fs::read_to_string(en.join("report.html")).unwrap();
+    assert!(page.contains("Readiness") && page.contains("Ready — every mandatory requirement is met"));
+    // the locale decides when --lang is not given
+    let out = std::process::Command::new(common::onshi())
+        .args(["report", s(&bundle), "--out", s(&d.join("locale"))])
+        .env("LANG", "ja_JP.UTF-8")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        std::fs::read_to_string(d.join("locale/report.html"))
+            .unwrap()
+            .contains("導入準備の判定")
+    );
+    let (code, said) = onshi(&["report", s(&bundle), "--lang", "fr", "--out", s(&d.join("fr"))]);
+    assert_eq!(code, 3, "{said}");
+    assert!(!d.join("fr").exists());
+    // a tampered bundle is not rendered
+    let flipped = d.join("flip.zip");
+    let (code, said) = onshi(&["report", s(&flipped), "--out", s(&d.join("tampered"))]);
+    assert_eq!(code, 1, "{said}");
+    assert!(
+        said.contains("report/journal.jsonl") && !d.join("tampered").exists(),
+        "{said}"
+    );
+    if common::chromium().is_some() {
+        let pdf = d.join("readiness.pdf");
+        let (code, said) = onshi(&["report", s(&bundle), "--lang", "ja", "--out", s(&ja), "--pdf", s(&pdf)]);
+        assert_eq!(code, 0, "{said}");
+        assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF-"));
+    }
+
     let p = repack(&bundle, &d.join("future.zip"), |e| {
         let m = file(e, "manifest.json");
         let text = String::from_utf8(m.clone()).unwrap();

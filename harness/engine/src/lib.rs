@@ -26,6 +26,7 @@ pub mod scenario;
 pub mod serve;
 pub mod spec;
 pub mod steps;
+pub mod texts;
 pub mod world;
 
 pub use options::OperatorMode;

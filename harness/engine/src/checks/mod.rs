@@ -39,6 +39,77 @@ pub fn info(id: &str) -> Option<&'static CheckInfo> {
     all().find(|c| c.id == id)
 }
 
+/// A check's words in one language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Localized {
+    /// The rule as a statement of what is correct, in one line.
+    pub title: &'static str,
+    /// The rule in full.
+    pub rule: &'static str,
+    /// Why it matters at a clinic reception.
+    pub why: &'static str,
+    /// How to fix a failure.
+    pub fix: &'static str,
+}
+
+/// The catalogue entry of `id` in `lang`: the English of the catalogue, or the Japanese of
+/// `texts/checks.toml`.
+pub fn info_in(id: &str, lang: crate::texts::Lang) -> Option<Localized> {
+    let i = info(id)?;
+    Some(match lang {
+        crate::texts::Lang::En => Localized {
+            title: i.title,
+            rule: i.rule,
+            why: i.why,
+            fix: i.fix,
+        },
+        // every check has its Japanese (tested); English stands in should one lack it
+        crate::texts::Lang::Ja => match japanese::get(id) {
+            Some(ja) => Localized {
+                title: &ja.title,
+                rule: &ja.rule,
+                why: &ja.why,
+                fix: &ja.fix,
+            },
+            None => return info_in(id, crate::texts::Lang::En),
+        },
+    })
+}
+
+/// The Japanese of the check catalogue (`texts/checks.toml`).
+pub mod japanese {
+    use std::collections::HashMap;
+    use std::sync::OnceLock;
+
+    /// One check in Japanese.
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct CheckText {
+        /// One line.
+        pub title: String,
+        /// The rule in full.
+        pub rule: String,
+        /// Why it matters.
+        pub why: String,
+        /// How to fix it.
+        pub fix: String,
+    }
+
+    /// The data file, as built in.
+    pub const SOURCE: &str = include_str!("../../../../texts/checks.toml");
+
+    /// Every check's Japanese, by ID.
+    pub fn all() -> &'static HashMap<String, CheckText> {
+        static ALL: OnceLock<HashMap<String, CheckText>> = OnceLock::new();
+        ALL.get_or_init(|| toml::from_str(SOURCE).expect("texts/checks.toml is valid (tested)"))
+    }
+
+    /// The Japanese of check `id`.
+    pub fn get(id: &str) -> Option<&'static CheckText> {
+        all().get(id)
+    }
+}
+
 /// The checks a `record = "result"` expectation reports.
 pub(crate) const RECORD_CHECKS: &[CheckId] = &[
     ids::REC_INSURER,

@@ -13,6 +13,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use super::{CaseReport, RunReport, Verdict};
 use crate::checks::{self, CheckResult};
 use crate::journal::{DriverEvent, Entry, Event};
+use crate::texts::Lang;
 use onshi_national::events::NationalEvent;
 use onshi_protocol::driver::Evidence;
 use onshi_terminal::TerminalEvent;
@@ -37,6 +38,17 @@ th, td { border: 1px solid #ddd; padding: 0.2rem 0.5rem; text-align: left; verti
 pre { background: #f6f6f6; padding: 0.5rem; overflow-x: auto; white-space: pre-wrap; word-break: break-all; font-size: 12.5px; margin: 0.2rem 0; }
 mark { background: #ffd54f; }
 .label { font-size: 12px; color: #555; font-weight: 600; }
+.readiness .verdict { font-size: 1.35rem; font-weight: 700; padding: 0.5rem 0.8rem; border-radius: 6px; }
+.readiness .ready { background: #e8f5e9; color: #17702a; } .readiness .action { background: #fdecea; color: #b00; }
+.unmet { border-left: 4px solid #b00; padding: 0 0.8rem; margin: 0.8rem 0; }
+@media print {
+  body { margin: 0; max-width: none; font-size: 10.5pt; }
+  .readiness { page-break-after: always; }
+  h2, h3 { page-break-after: avoid; } tr, .check, .unmet { page-break-inside: avoid; }
+  a { color: inherit; text-decoration: none; }
+  pre { white-space: pre-wrap; }
+  .noprint { display: none; }
+}
 ";
 
 /// The `<head>` every report page shares: charset, viewport, the content policy, the title
@@ -168,28 +180,28 @@ fn case_link(id: &str) -> Markup {
 }
 
 /// One failed check: what went wrong, expected beside actual, the rule and the fix.
-fn check_block(k: &CheckResult) -> Markup {
-    let info = checks::info(&k.id);
+fn check_block(k: &CheckResult, lang: Lang) -> Markup {
+    let info = checks::info_in(&k.id, lang);
     html! {
         p { b { (k.id) } " " (info.map_or("", |i| i.title)) }
         p { (k.message) }
         @if k.expected.is_some() || k.actual.is_some() {
             @let (e, a) = diff(k.expected.as_deref().unwrap_or(""), k.actual.as_deref().unwrap_or(""));
             div.sbs {
-                div { span.label { "expected" } pre { (e) } }
-                div { span.label { "actual" } pre { (a) } }
+                div { span.label { (lang.t("html.expected")) } pre { (e) } }
+                div { span.label { (lang.t("html.actual")) } pre { (a) } }
             }
         }
         @if let Some(i) = info {
             p {
-                b { "Rule:" } " " (i.rule) br;
-                b { "Why it matters:" } " " (i.why) br;
-                b { "Fix:" } " " (i.fix)
+                b { (lang.t("html.rule")) } " " (i.rule) br;
+                b { (lang.t("readiness.why")) ":" } " " (i.why) br;
+                b { (lang.t("readiness.fix")) ":" } " " (i.fix)
             }
         }
         @if !k.events.is_empty() {
             @let ev: Vec<String> = k.events.iter().map(|e| format!("#{e}")).collect();
-            p.meta { "journal events " (ev.join(", ")) }
+            p.meta { (lang.t("html.journal_events")) " " (ev.join(", ")) }
         }
     }
 }
@@ -217,7 +229,7 @@ fn linkable(file: &str) -> bool {
     })
 }
 
-fn case_details(c: &CaseReport, journal: &[Entry]) -> Markup {
+fn case_details(c: &CaseReport, journal: &[Entry], lang: Lang) -> Markup {
     let span: Vec<Entry> = journal
         .iter()
         .filter(|e| e.seq >= c.journal.first && e.seq <= c.journal.last)
@@ -227,17 +239,17 @@ fn case_details(c: &CaseReport, journal: &[Entry]) -> Markup {
     let shots = evidence(&span);
     html! {
         section id={ "case-" (c.id) } {
-            h3 { (c.id) " — " span class=(c.verdict.as_str()) { (c.verdict.as_str()) } " — " (c.title) }
+            h3 { (c.id) " — " span class=(c.verdict.as_str()) { (verdict_word(c.verdict, lang)) } " — " (c.title) }
             p.meta {
-                "requirement " (c.requirement) " · " (format!("{:?}", c.severity)) " · " (c.source)
-                " · journal #" (c.journal.first) "–#" (c.journal.last)
+                (lang.t("readiness.requirement")) " " (c.requirement) " · " (severity_word(c.severity, lang)) " · " (c.source)
+                " · " (lang.t("html.journal")) " #" (c.journal.first) "–#" (c.journal.last)
             }
             @if let Some(reason) = &c.reason {
-                p { b { "Reason:" } " " (reason) }
+                p { b { (lang.t("html.reason")) } " " (reason) }
             }
             @if !shots.is_empty() {
                 p {
-                    b { "Screenshots (証跡):" }
+                    b { (lang.t("html.screenshots")) }
                     @for e in &shots {
                         " "
                         // a link only to a file in the evidence folder; anything else is text
@@ -248,24 +260,24 @@ fn case_details(c: &CaseReport, journal: &[Entry]) -> Markup {
             }
             @for (k, after) in c.root_failures() {
                 div.check {
-                    (check_block(k))
+                    (check_block(k, lang))
                     @if !after.is_empty() {
                         // what followed from it, each in full behind its one-line summary
-                        p { b { "Then failed because of it:" } }
+                        p { b { (lang.t("html.then_failed")) } }
                         @for a in after {
                             details {
                                 summary { b { (a.id) } " " (a.message) }
-                                (check_block(a))
+                                (check_block(a, lang))
                             }
                         }
                     }
                 }
             }
             @if !msgs.is_empty() {
-                h4 { "Messages exchanged" }
+                h4 { (lang.t("html.messages")) }
                 div.sbs {
-                    div.label { "the client sent" }
-                    div.label { "the World answered" }
+                    div.label { (lang.t("html.client_sent")) }
+                    div.label { (lang.t("html.world_answered")) }
                     @for m in &msgs {
                         @let cell = html! {
                             div { span.label { "#" (m.seq) " " (m.what) } pre { (shorten(&m.body)) } }
@@ -278,14 +290,32 @@ fn case_details(c: &CaseReport, journal: &[Entry]) -> Markup {
     }
 }
 
-/// `report.html` of run `r`, with the messages of each failed case taken from `journal`.
-pub fn render(r: &RunReport, journal: &[Entry]) -> String {
+/// A verdict in the reader's language.
+pub fn verdict_word(v: Verdict, lang: Lang) -> &'static str {
+    lang.t(match v {
+        Verdict::Pass => "verdict.pass",
+        Verdict::Fail => "verdict.fail",
+        Verdict::NotApplicable => "verdict.not_applicable",
+        Verdict::Error => "verdict.error",
+    })
+}
+
+fn severity_word(s: crate::spec::Severity, lang: Lang) -> &'static str {
+    match s {
+        crate::spec::Severity::Mandatory => lang.t("readiness.mandatory"),
+        crate::spec::Severity::Recommended => lang.t("readiness.recommended"),
+    }
+}
+
+/// `report.html` of run `r` in `lang`, opening with the readiness page, with the messages of
+/// each failed case taken from `journal`.
+pub fn render(r: &RunReport, journal: &[Entry], lang: Lang) -> String {
     let client = r
         .run
         .client
         .as_ref()
         .map(|c| format!("{} {} ({})", c.name, c.version, c.capabilities.join(", ")))
-        .unwrap_or_else(|| "did not initialize".into());
+        .unwrap_or_else(|| lang.t("html.no_client").to_owned());
     let s = &r.summary;
     let failing: Vec<&CaseReport> = r
         .cases
@@ -293,34 +323,40 @@ pub fn render(r: &RunReport, journal: &[Entry]) -> String {
         .filter(|c| matches!(c.verdict, Verdict::Fail | Verdict::Error))
         .collect();
     let causes = super::root_causes(r);
-    let title = format!("onshi run — {} passed, {} failed", s.pass, s.fail);
+    let title = format!("onshi — {}", super::readiness::Readiness::of(r).verdict_line(lang));
     html! {
         (DOCTYPE)
-        html lang="en" {
+        html lang=(lang.code()) {
             (head(&title, &[CSS]))
             body {
-                h1 { "Conformance run (オンライン資格確認)" }
+                h1 { (lang.t("report.title")) }
+                p.meta.noprint { (lang.t("report.print")) }
+                (super::readiness::section(r, lang))
+                h2 { (lang.t("html.run")) }
                 p.meta {
-                    "client " (client) " · adapter " code { (r.run.adapter) }
-                    " · reception date " (r.run.date) " · seed " (r.run.seed)
-                    " · " (r.run.duration_ms / 1000) " s · started " (r.run.started_at)
+                    (lang.t("html.client")) " " (client) " · " (lang.t("html.adapter")) " " code { (r.run.adapter) }
+                    " · " (lang.t("html.date")) " " (r.run.date) " · " (lang.t("html.seed")) " " (r.run.seed)
+                    " · " (r.run.duration_ms / 1000) " s · " (lang.t("html.started")) " " (r.run.started_at)
                     " · " (r.harness.name) " " (r.harness.version)
                 }
                 div.cards {
                     @for (label, n, class) in [
-                        ("cases", s.total, ""),
-                        ("passed", s.pass, "pass"),
-                        ("failed", s.fail, "fail"),
-                        ("mandatory failed", s.mandatory_failures, "fail"),
-                        ("not applicable", s.not_applicable, "not_applicable"),
-                        ("errors", s.error, "error"),
+                        ("report.card.cases", s.total, ""),
+                        ("report.card.passed", s.pass, "pass"),
+                        ("report.card.failed", s.fail, "fail"),
+                        ("report.card.mandatory_failed", s.mandatory_failures, "fail"),
+                        ("report.card.not_applicable", s.not_applicable, "not_applicable"),
+                        ("report.card.errors", s.error, "error"),
                     ] {
-                        div.card { b class=(class) { (n) } (label) }
+                        div.card { b class=(class) { (n) } (lang.t(label)) }
                     }
                 }
-                h2 { "Cases" }
+                h2 { (lang.t("report.cases")) }
                 table {
-                    tr { th { "case" } th { "verdict" } th { "title" } th { "failed checks / reason" } }
+                    tr {
+                        th { (lang.t("report.col.case")) } th { (lang.t("report.col.verdict")) }
+                        th { (lang.t("report.col.title")) } th { (lang.t("report.col.failed")) }
+                    }
                     @for c in &r.cases {
                         @let failed: Vec<&str> = c.failures().map(|k| k.id.as_str()).collect();
                         tr {
@@ -328,7 +364,7 @@ pub fn render(r: &RunReport, journal: &[Entry]) -> String {
                                 @if matches!(c.verdict, Verdict::Fail | Verdict::Error) { (case_link(&c.id)) }
                                 @else { (c.id) }
                             }
-                            td class=(c.verdict.as_str()) { (c.verdict.as_str()) }
+                            td class=(c.verdict.as_str()) { (verdict_word(c.verdict, lang)) }
                             td { (c.title) }
                             td {
                                 @if failed.is_empty() { (c.reason.as_deref().unwrap_or_default()) }
@@ -338,11 +374,14 @@ pub fn render(r: &RunReport, journal: &[Entry]) -> String {
                     }
                 }
                 @if !causes.is_empty() {
-                    h2 { "Root causes — fix these first" }
+                    h2 { (lang.t("report.root_causes")) }
                     table {
-                        tr { th { "check" } th { "cases" } th { "e.g." } th { "fix" } th { "then failed because of it" } }
+                        tr {
+                            th { (lang.t("readiness.check")) } th { (lang.t("report.card.cases")) } th { (lang.t("html.example")) }
+                            th { (lang.t("readiness.fix")) } th { (lang.t("html.then_failed")) }
+                        }
                         @for c in &causes {
-                            @let info = checks::info(c.id);
+                            @let info = checks::info_in(c.id, lang);
                             tr {
                                 td { b { (c.id) } " " (info.map_or("", |i| i.title)) }
                                 td {
@@ -365,10 +404,10 @@ pub fn render(r: &RunReport, journal: &[Entry]) -> String {
                     }
                 }
                 @if !failing.is_empty() {
-                    h2 { "What went wrong" }
-                    @for c in failing { (case_details(c, journal)) }
+                    h2 { (lang.t("report.what_went_wrong")) }
+                    @for c in failing { (case_details(c, journal, lang)) }
                 }
-                p.meta { "The same data is in report.json; every message in journal.jsonl. All data is synthetic." }
+                p.meta { (lang.t("report.footer")) }
             }
         }
     }
@@ -456,7 +495,7 @@ mod tests {
                 }),
             },
         ];
-        let html = render(&r, &journal);
+        let html = render(&r, &journal, Lang::En);
         assert!(!html.contains("<script"), "a raw <script in the page");
         assert!(!html.contains("<img"), "a raw <img in the page");
         assert!(

@@ -6,6 +6,7 @@ mod console;
 pub(crate) mod fixtures;
 pub mod html;
 mod junit;
+pub mod readiness;
 pub mod svg;
 
 use schemars::JsonSchema;

@@ -18,12 +18,32 @@ pub struct Requirement {
     pub title_ja: String,
     /// Where it comes from: a file family, an endpoint, public client behaviour.
     pub source: String,
+    /// The area it belongs to ([`Group`]).
+    pub group: String,
+}
+
+/// An area a reviewer reads readiness by: 資格確認 by file, the face-auth reader, the API, …
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    /// Its ID, which requirements name.
+    pub id: String,
+    /// Its name, in English.
+    pub title: String,
+    /// Its name in Japanese.
+    pub title_ja: String,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
+    group: Vec<Group>,
     requirement: Vec<Requirement>,
+}
+
+fn file() -> &'static File {
+    static FILE: OnceLock<File> = OnceLock::new();
+    FILE.get_or_init(|| toml::from_str::<File>(TEXT).expect("requirements/requirements.toml is valid (tested)"))
 }
 
 /// The catalogue file as built in (an evidence bundle keeps it).
@@ -31,12 +51,12 @@ pub const TEXT: &str = include_str!("../../../../requirements/requirements.toml"
 
 /// Every requirement, in the file's order.
 pub fn all() -> &'static [Requirement] {
-    static ALL: OnceLock<Vec<Requirement>> = OnceLock::new();
-    ALL.get_or_init(|| {
-        toml::from_str::<File>(TEXT)
-            .expect("requirements/requirements.toml is valid (tested)")
-            .requirement
-    })
+    &file().requirement
+}
+
+/// Every area, in the order a reviewer reads them.
+pub fn groups() -> &'static [Group] {
+    &file().group
 }
 
 /// The requirement `id`, if the list has it.
@@ -109,5 +129,25 @@ mod tests {
             Some("file")
         );
         assert!(get("OQS-IF-999").is_none());
+    }
+
+    #[test]
+    fn every_requirement_is_in_an_area_and_every_area_has_one() {
+        for r in all() {
+            assert!(
+                groups().iter().any(|g| g.id == r.group),
+                "{} names area {:?}",
+                r.id,
+                r.group
+            );
+        }
+        for g in groups() {
+            assert!(
+                all().iter().any(|r| r.group == g.id),
+                "area {} has no requirement",
+                g.id
+            );
+            assert!(g.title_ja.chars().any(|c| c as u32 >= 0x3000), "{g:?}");
+        }
     }
 }
