@@ -8,6 +8,7 @@ mod embedded {
 }
 mod bundle;
 mod card;
+mod diff;
 mod operator;
 mod review;
 mod rush;
@@ -93,6 +94,9 @@ enum Command {
     /// Render a bundle (or a report folder) again for a reviewer: report.html opening with the
     /// readiness page (導入準備の判定), in Japanese or English, optionally printed to PDF.
     Report(review::ReportArgs),
+    /// Compare two runs (bundles, report folders or report.json): regressions, fixes,
+    /// applicability and check changes; exit 1 on a regression — the gate against a baseline.
+    Diff(diff::DiffArgs),
     /// Signing keys for evidence bundles (`--sign-key`, `onshi verify --key`).
     Keys {
         #[command(subcommand)]
@@ -248,6 +252,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify::verify_command(args),
         Command::Keys { command } => bundle::keys_command(command),
         Command::Report(args) => review::report_command(args),
+        Command::Diff(args) => diff::diff_command(args),
         Command::Serve(args) => serve::serve_command(args),
         Command::Pki { command } => serve::pki_command(command),
         Command::Card { command } => card::card_command(command),

@@ -33,6 +33,33 @@ pub fn junit_xml(report: &RunReport) -> String {
         .expect("a report of plain strings serialises to a String")
 }
 
+/// A comparison of two runs as JUnit XML: one `<testcase>` per case of the new run, failed
+/// when it regressed (its failing checks as the text), so CI shows the gate's reason.
+pub fn diff_junit(d: &super::diff::RunDiff, new: &RunReport) -> String {
+    let mut junit = Report::new("onshi-diff");
+    let mut suite = TestSuite::new("regressions against the baseline");
+    for c in &new.cases {
+        let status = match d.regressions.iter().find(|r| r.id == c.id) {
+            None => TestCaseStatus::success(),
+            Some(r) => {
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                let was = r.old.map_or("not in the baseline".to_owned(), |v| format!("was {v}"));
+                let now = r.new.map_or_else(String::new, |v| v.to_string());
+                status.set_message(xml_text(&format!("{now} ({was})")));
+                status.set_description(xml_text(&r.failing.join("\n")));
+                status
+            }
+        };
+        let mut case = TestCase::new(format!("{} {}", xml_text(&c.id), xml_text(&c.title)), status);
+        case.set_classname(xml_text(&c.area));
+        suite.add_test_case(case);
+    }
+    junit.add_test_suite(suite);
+    junit
+        .to_string()
+        .expect("a report of plain strings serialises to a String")
+}
+
 fn status(c: &CaseReport) -> TestCaseStatus {
     match c.verdict {
         Verdict::Pass => TestCaseStatus::success(),

@@ -2,6 +2,7 @@
 //! Its schema is `docs/report.schema.json` (generated from these types).
 
 mod console;
+pub mod diff;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod html;
@@ -16,7 +17,7 @@ use crate::checks::{CheckResult, Status};
 use crate::spec::Severity;
 
 pub use console::{failure_details, pcsc_notice, root_cause_summary, summary_table};
-pub use junit::junit_xml;
+pub use junit::{diff_junit, junit_xml};
 
 /// The schema name written in every report.
 pub(crate) const SCHEMA: &str = "onshi-report/1";
