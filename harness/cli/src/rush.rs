@@ -51,8 +51,9 @@ pub struct RushArgs {
     #[arg(value_parser = crate::absolute_path(), long, default_value = "onshi-rush", value_name = "DIR")]
     report_dir: PathBuf,
     /// Run only facilities i with i % N == K (scale-out over several processes; see
-    /// docs/scaling.md).
-    #[arg(long, value_parser = str::parse::<Partition>, value_name = "K/N")]
+    /// docs/scaling.md). `job/N` takes K from JOB_COMPLETION_INDEX, which a Kubernetes
+    /// Indexed Job gives each of its pods.
+    #[arg(long, value_parser = parse_partition, value_name = "K/N")]
     partition: Option<Partition>,
     /// Worker threads on virtual time (default: the number of CPUs; at most twice that —
     /// the simulation is CPU-bound, and each thread holds a facility's patients).
@@ -98,6 +99,22 @@ pub struct RushArgs {
     merge: Vec<PathBuf>,
     #[command(flatten)]
     bundle: crate::bundle::BundleArgs,
+}
+
+/// `K/N`, or `job/N` with K from the environment's JOB_COMPLETION_INDEX (a Kubernetes
+/// Indexed Job's pod index).
+fn parse_partition(s: &str) -> Result<Partition, String> {
+    match s.strip_prefix("job/") {
+        None => s.parse(),
+        Some(n) => {
+            let k = std::env::var("JOB_COMPLETION_INDEX").map_err(|_| {
+                "job/N takes the partition from JOB_COMPLETION_INDEX, which is not set (a Kubernetes Indexed Job sets it; elsewhere give K/N)".to_owned()
+            })?;
+            format!("{}/{n}", k.trim())
+                .parse()
+                .map_err(|e| format!("JOB_COMPLETION_INDEX={k}: {e}"))
+        }
+    }
 }
 
 /// The shipped profiles: (id, text).

@@ -360,6 +360,54 @@ const DOCUMENTED: &[(&str, &str, How)] = &[
         }),
     ),
     (
+        "docs/ci.md",
+        "cargo install --locked --path harness/cli   # puts onshi in ~/.cargo/bin",
+        NotRun(
+            "it would install into the user's ~/.cargo/bin; the_installed_onshi_works_from_an_empty_folder runs it with --root in a temporary folder",
+        ),
+    ),
+    (
+        "docs/ci.md",
+        r#"onshi run --adapter "python3 examples/python-adapter/adapter.py" --report-dir ci-report --bundle ci-report/onshi-run.zip --junit ci-report/junit.xml"#,
+        Run(|r| {
+            r.exits(0);
+            r.prints("check it with `onshi verify");
+            for f in [
+                "ci-report/onshi-run.zip",
+                "ci-report/junit.xml",
+                "ci-report/report.html",
+            ] {
+                r.wrote(f);
+            }
+        }),
+    ),
+    (
+        "docs/ci.md",
+        "onshi verify ci-report/onshi-run.zip",
+        Run(|r| {
+            r.exits(0);
+            r.prints("re-derived identically");
+            r.prints("verified");
+        }),
+    ),
+    (
+        "docs/ci.md",
+        "mkdir -p ci-baseline && cp ci-report/onshi-run.zip ci-baseline/baseline.zip   # on a release only: the new baseline",
+        Run(|r| {
+            r.exits(0);
+            r.wrote("ci-baseline/baseline.zip");
+        }),
+    ),
+    (
+        "docs/ci.md",
+        "onshi diff ci-baseline/baseline.zip ci-report/onshi-run.zip --junit ci-report/diff.xml",
+        Run(|r| {
+            r.exits(0);
+            r.prints("0 regression(s)");
+            r.wrote("ci-report/diff.xml");
+        }),
+    ),
+    (
         "docs/scaling.md",
         "onshi rush national-peak --virtual --seed 7 --partition 0/2 --report-dir part-0   # on machine a",
         Run(|r| {
@@ -672,4 +720,211 @@ fn commands_are_found_in_blocks_with_continuations_and_untagged_blocks_are_flagg
         vec![(5, "onshi a --b c".to_owned()), (7, "onshi d   # note".to_owned())]
     );
     assert_eq!(untagged, vec![9]);
+}
+
+/// `onshi` as `cargo install --locked --path harness/cli` (docs/ci.md) installs it, into a
+/// temporary root instead of ~/.cargo: from an empty folder, with nothing of the checkout
+/// around, it has the suite, the personas, the PKI and the reference client built in.
+#[test]
+#[ignore = "builds the release binary; scripts/test runs it"]
+fn the_installed_onshi_works_from_an_empty_folder() {
+    let repo = repo();
+    let root = tempfile::tempdir().unwrap();
+    let out = Command::new("cargo")
+        .args(["install", "--locked", "--path", "harness/cli", "--root"])
+        .arg(root.path())
+        .current_dir(&repo)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bin = root.path().join("bin");
+    let empty = tempfile::tempdir().unwrap();
+    let onshi = |args: &[&str]| {
+        let out = Command::new(bin.join("onshi"))
+            .args(args)
+            .current_dir(empty.path())
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), text)
+    };
+    let (code, text) = onshi(&["cases"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("cases (embedded)"), "{text}");
+    let (code, text) = onshi(&["reference-client", "--list-defects"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("any-result-valid"), "{text}");
+    let (code, text) = onshi(&[
+        "run",
+        "--adapter",
+        "onshi reference-client",
+        "--case",
+        "FILE-QUAL-001",
+        "--case",
+        "API-QUAL-001",
+        "--bundle",
+        "b.zip",
+    ]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(empty.path().join("onshi-report/report.html").exists());
+    let (code, text) = onshi(&["verify", "b.zip"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("2 cases re-derived identically"), "{text}");
+}
+
+/// `scripts/package`'s tarball, unpacked anywhere, runs its demo from an empty folder and
+/// carries the docs and the examples.
+#[test]
+#[ignore = "builds the release binary and runs the demo (a minute); scripts/test runs it"]
+fn a_packaged_onshi_runs_its_demo_from_an_empty_folder() {
+    let repo = repo();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new("scripts/package")
+        .arg(tmp.path().join("pkg"))
+        .current_dir(&repo)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let tarball = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(tarball.ends_with("-linux.tar.gz"), "{tarball}");
+    let unpacked = tmp.path().join("unpacked");
+    std::fs::create_dir(&unpacked).unwrap();
+    let status = Command::new("tar")
+        .args(["-xzf", &tarball, "-C"])
+        .arg(&unpacked)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let top = std::fs::read_dir(&unpacked).unwrap().next().unwrap().unwrap().path();
+    for f in [
+        "bin/onshi",
+        "README.md",
+        "INSTALL.txt",
+        "docs/evidence.md",
+        "docs/ci.md",
+        "examples/python-adapter/adapter.py",
+    ] {
+        assert!(top.join(f).exists(), "the package lacks {f}");
+    }
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let onshi = |args: &[&str]| {
+        Command::new(top.join("bin/onshi"))
+            .args(args)
+            .current_dir(&empty)
+            .env("PATH", "/usr/bin:/bin")
+            .output()
+            .unwrap()
+    };
+    let out = onshi(&["demo", "--bundle", "demo.zip"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains(" cases: "), "{text}");
+    assert!(empty.join("onshi-report/report.html").exists());
+    let out = onshi(&["verify", "demo.zip"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+/// The Kubernetes Indexed Job of docs/scaling.md: it parses; `completions` and `parallelism`
+/// are the `N` of `--partition job/N`; the index comes from the pod's annotation; and each
+/// pod's command, run with the index that pod gets, and then the merge Job's command, do what
+/// the page says — the whole national peak, merged, in a bundle that verifies.
+#[test]
+#[ignore = "runs the release binary on the national peak (seconds); scripts/test runs it"]
+fn the_kubernetes_manifest_runs_as_written() {
+    use yaml_rust2::{Yaml, YamlLoader};
+    let repo = repo();
+    let doc = std::fs::read_to_string(repo.join("docs/scaling.md")).unwrap();
+    let block = doc
+        .split("```yaml\n")
+        .skip(1)
+        .map(|b| &b[..b.find("```").unwrap()])
+        .find(|b| b.contains("kind: Job"))
+        .expect("a Job manifest in docs/scaling.md");
+    let docs = YamlLoader::load_from_str(block).expect("the manifest is YAML");
+    assert_eq!(docs.len(), 2, "the indexed Job and the merge Job");
+    let args = |job: &Yaml| -> Vec<String> {
+        assert_eq!(job["kind"].as_str(), Some("Job"));
+        assert_eq!(job["apiVersion"].as_str(), Some("batch/v1"));
+        let c = &job["spec"]["template"]["spec"]["containers"][0];
+        c["args"]
+            .as_vec()
+            .expect("args")
+            .iter()
+            .map(|a| a.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let indexed = &docs[0];
+    let spec = &indexed["spec"];
+    assert_eq!(spec["completionMode"].as_str(), Some("Indexed"));
+    let n = spec["completions"].as_i64().unwrap();
+    assert_eq!(spec["parallelism"].as_i64(), Some(n));
+    let env = &spec["template"]["spec"]["containers"][0]["env"][0];
+    assert_eq!(env["name"].as_str(), Some("JOB_COMPLETION_INDEX"));
+    assert_eq!(
+        env["valueFrom"]["fieldRef"]["fieldPath"].as_str(),
+        Some("metadata.annotations['batch.kubernetes.io/job-completion-index']")
+    );
+    let pod = args(indexed);
+    assert!(
+        pod.windows(2)
+            .any(|w| w[0] == "--partition" && w[1] == format!("job/{n}")),
+        "{pod:?}"
+    );
+    let reports = tempfile::tempdir().unwrap();
+    let volume = |a: &str, k: Option<i64>| {
+        let a = a.replace("/reports", &reports.path().display().to_string());
+        match k {
+            // Kubernetes expands $(VAR) in args from the container's env
+            Some(k) => a.replace("$(JOB_COMPLETION_INDEX)", &k.to_string()),
+            None => a,
+        }
+    };
+    let onshi = repo.join("target/release/onshi");
+    let run = |args: &[String], k: Option<i64>| {
+        assert_eq!(args[0], "onshi");
+        let mut c = Command::new(&onshi);
+        c.args(args[1..].iter().map(|a| volume(a, k)));
+        if let Some(k) = k {
+            c.env("JOB_COMPLETION_INDEX", k.to_string());
+        }
+        let out = c.output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{args:?} (index {k:?}):\n{text}");
+        text
+    };
+    for k in 0..n {
+        run(&pod, Some(k));
+        assert!(reports.path().join(format!("part-{k}/rush.hlog")).exists());
+    }
+    let merged = run(&args(&docs[1]), None);
+    assert!(merged.contains("229963 facilities"), "{merged}");
+    let out = Command::new(&onshi)
+        .arg("verify")
+        .arg(reports.path().join("merged/rush.zip"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    // a pod without its index, or with one past N, is refused with the reason
+    let out = Command::new(&onshi)
+        .args(pod[1..].iter().map(|a| volume(a, Some(0))))
+        .env_remove("JOB_COMPLETION_INDEX")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("JOB_COMPLETION_INDEX"));
 }

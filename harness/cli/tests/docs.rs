@@ -184,3 +184,74 @@ fn the_scenario_format_documents_every_step_kind_and_key() {
     }
     assert!(missing.is_empty(), "docs/scenario-format.md:\n{}", missing.join("\n"));
 }
+
+/// The fenced blocks of a document tagged `tag`, in order.
+fn blocks<'a>(doc: &'a str, tag: &str) -> Vec<&'a str> {
+    doc.split(&format!("```{tag}\n"))
+        .skip(1)
+        .map(|b| &b[..b.find("```").expect("a closed block")])
+        .collect()
+}
+
+/// docs/ci.md's GitHub Actions and GitLab CI examples parse, and run exactly the steps of the
+/// page's `sh` block — which the test of the docs as written runs — so what is shown is what
+/// is tested: the same `onshi` commands (GitLab's `|| true` aside), and an install of
+/// harness/cli with `cargo install --locked --path`.
+#[test]
+fn the_ci_examples_run_the_documented_steps() {
+    use yaml_rust2::{Yaml, YamlLoader};
+    let doc = std::fs::read_to_string(repo().join("docs/ci.md")).unwrap();
+    let steps: Vec<String> = blocks(&doc, "sh")
+        .iter()
+        .flat_map(|b| b.lines())
+        .map(|l| l.split("   #").next().unwrap().trim().to_owned())
+        .filter(|l| l.starts_with("onshi "))
+        .collect();
+    assert_eq!(steps.len(), 3, "{steps:?}");
+    let examples = blocks(&doc, "yaml");
+    assert_eq!(examples.len(), 2, "a GitHub Actions and a GitLab CI example");
+    for (name, text) in ["GitHub Actions", "GitLab CI"].iter().zip(examples) {
+        let yaml = &YamlLoader::load_from_str(text).unwrap_or_else(|e| panic!("{name}: {e}"))[0];
+        let mut commands: Vec<String> = Vec::new();
+        let strings = |v: &Yaml| -> Vec<String> {
+            v.as_vec()
+                .map(|items| items.iter().filter_map(|i| i.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default()
+        };
+        if let Some(jobs) = yaml["jobs"].as_hash() {
+            for job in jobs.values() {
+                for step in job["steps"].as_vec().unwrap() {
+                    if let Some(run) = step["run"].as_str() {
+                        commands.push(run.to_owned());
+                    }
+                }
+            }
+        } else {
+            let job = &yaml["onshi"];
+            commands.extend(strings(&job["before_script"]));
+            commands.extend(strings(&job["script"]));
+        }
+        let mut onshi = Vec::new();
+        for c in &commands {
+            let c = c.trim().trim_end_matches(" || true");
+            if let Some(path) = c.strip_prefix("cargo install --locked --path ") {
+                assert!(path == "harness/cli" || path.ends_with("/harness/cli"), "{name}: {c}");
+            } else if c.starts_with("onshi ") {
+                assert!(
+                    steps.iter().any(|s| s == c),
+                    "{name} runs `{c}`, which docs/ci.md's steps do not"
+                );
+                onshi.push(c.to_owned());
+            } else {
+                assert!(c.starts_with("git clone "), "{name}: unexpected command `{c}`");
+            }
+        }
+        assert_eq!(onshi, steps, "{name} runs every step, in order");
+    }
+    // the rush matrix example of docs/scaling.md parses too (its Job manifest is run by
+    // as_written.rs)
+    let scaling = std::fs::read_to_string(repo().join("docs/scaling.md")).unwrap();
+    for b in blocks(&scaling, "yaml") {
+        YamlLoader::load_from_str(b).expect("docs/scaling.md's YAML parses");
+    }
+}
