@@ -392,6 +392,32 @@ impl<T> CallAnswer<T> {
 mod tests {
     use super::*;
 
+    /// Every check of the catalogue has its Japanese, in Japanese, and the Japanese file names
+    /// no check the catalogue lacks.
+    #[test]
+    fn every_check_has_its_japanese() {
+        let ja = japanese::all();
+        for c in all() {
+            let t = ja
+                .get(c.id.as_str())
+                .unwrap_or_else(|| panic!("texts/checks.toml has no [\"{}\"]", c.id));
+            for (field, text) in [("title", &t.title), ("rule", &t.rule), ("why", &t.why), ("fix", &t.fix)] {
+                assert!(
+                    text.chars()
+                        .any(|ch| ('\u{3040}'..='\u{30ff}').contains(&ch) || ('\u{4e00}'..='\u{9fff}').contains(&ch)),
+                    "{}.{field} is not Japanese: {text:?}",
+                    c.id
+                );
+            }
+            // the check's own IDs and codes survive translation
+            let ja_en = info_in(c.id.as_str(), crate::texts::Lang::Ja).unwrap();
+            assert_eq!(ja_en.fix, t.fix.as_str());
+        }
+        for id in ja.keys() {
+            assert!(info(id).is_some(), "texts/checks.toml has {id}, which is no check");
+        }
+    }
+
     #[test]
     fn check_ids_are_unique_and_documented() {
         let ids: Vec<_> = all().map(|c| c.id).collect();
