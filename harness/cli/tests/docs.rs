@@ -185,6 +185,22 @@ fn the_scenario_format_documents_every_step_kind_and_key() {
     assert!(missing.is_empty(), "docs/scenario-format.md:\n{}", missing.join("\n"));
 }
 
+/// Every shipped case tells its title and story in Japanese as well (a suite of one's own may
+/// leave them out).
+#[test]
+fn every_shipped_case_is_written_in_japanese_too() {
+    let registry = Registry::embedded(NaiveDate::from_ymd_opt(2025, 6, 2).unwrap(), 0);
+    let suite = onshi_harness::load_dir(&repo().join("scenarios"), &registry, &onshi_rush::step::Support)
+        .expect("the suite loads");
+    let japanese = |s: &str| s.chars().any(|c| ('\u{3040}'..='\u{30ff}').contains(&c));
+    for c in &suite.cases {
+        for (field, text) in [("title_ja", &c.def.title_ja), ("summary_ja", &c.def.summary_ja)] {
+            let text = text.as_deref().unwrap_or_else(|| panic!("{} has no {field}", c.id()));
+            assert!(japanese(text), "{}.{field} is not Japanese: {text}", c.id());
+        }
+    }
+}
+
 /// The fenced blocks of a document tagged `tag`, in order.
 fn blocks<'a>(doc: &'a str, tag: &str) -> Vec<&'a str> {
     doc.split(&format!("```{tag}\n"))

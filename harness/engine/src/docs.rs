@@ -150,6 +150,9 @@ pub fn cases_markdown(suite: &Suite, proofs: &[Proof]) -> String {
             c.source,
             c.def.summary.trim()
         ));
+        if let (Some(t), Some(s)) = (&c.def.title_ja, &c.def.summary_ja) {
+            out.push_str(&format!("> **{t}** — {}\n\n", s.trim()));
+        }
         let ids = checks_of(c);
         out.push_str(&format!(
             "Checks: {}\n\n",

@@ -413,6 +413,7 @@ impl Runner<'_> {
         CaseReport {
             id: case.id().to_owned(),
             title: case.def.title.clone(),
+            title_ja: case.def.title_ja.clone(),
             requirement: case.def.requirement.clone(),
             severity: case.def.severity,
             area: case.area.clone(),

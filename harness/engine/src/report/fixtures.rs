@@ -8,6 +8,7 @@ pub(crate) fn case(verdict: Verdict, checks: Vec<CheckResult>, reason: Option<&s
     CaseReport {
         id: "FILE-TEST-001".into(),
         title: "a <title> & more".into(),
+        title_ja: None,
         requirement: "OQS-IF-001/002".into(),
         severity: Severity::Mandatory,
         area: "file".into(),

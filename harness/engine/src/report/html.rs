@@ -239,7 +239,7 @@ fn case_details(c: &CaseReport, journal: &[Entry], lang: Lang) -> Markup {
     let shots = evidence(&span);
     html! {
         section id={ "case-" (c.id) } {
-            h3 { (c.id) " — " span class=(c.verdict.as_str()) { (verdict_word(c.verdict, lang)) } " — " (c.title) }
+            h3 { (c.id) " — " span class=(c.verdict.as_str()) { (verdict_word(c.verdict, lang)) } " — " (case_title(c, lang)) }
             p.meta {
                 (lang.t("readiness.requirement")) " " (c.requirement) " · " (severity_word(c.severity, lang)) " · " (c.source)
                 " · " (lang.t("html.journal")) " #" (c.journal.first) "–#" (c.journal.last)
@@ -287,6 +287,14 @@ fn case_details(c: &CaseReport, journal: &[Entry], lang: Lang) -> Markup {
                 }
             }
         }
+    }
+}
+
+/// A case's title in the reader's language (the English one when the case has no Japanese).
+pub fn case_title(c: &CaseReport, lang: Lang) -> &str {
+    match (lang, &c.title_ja) {
+        (Lang::Ja, Some(t)) => t,
+        _ => &c.title,
     }
 }
 
@@ -365,7 +373,7 @@ pub fn render(r: &RunReport, journal: &[Entry], lang: Lang) -> String {
                                 @else { (c.id) }
                             }
                             td class=(c.verdict.as_str()) { (verdict_word(c.verdict, lang)) }
-                            td { (c.title) }
+                            td { (case_title(c, lang)) }
                             td {
                                 @if failed.is_empty() { (c.reason.as_deref().unwrap_or_default()) }
                                 @else { (failed.join(", ")) }

@@ -136,6 +136,9 @@ pub struct CaseReport {
     pub id: String,
     /// What the case tests, in one line.
     pub title: String,
+    /// (added) The same in Japanese, when the case gives it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title_ja: Option<String>,
     /// The requirement IDs it covers (requirements/requirements.toml), joined with ", ".
     pub requirement: String,
     /// Whether a failure blocks certification.

@@ -31,6 +31,8 @@ struct CaseFile {
     capabilities: Vec<String>,
     severity: Severity,
     summary: String,
+    title_ja: Option<String>,
+    summary_ja: Option<String>,
     #[serde(default)]
     checks: Vec<String>,
     client_timeout_ms: Option<u64>,
@@ -324,6 +326,8 @@ fn load_case(
         capabilities: raw.capabilities,
         severity: raw.severity,
         summary: raw.summary,
+        title_ja: raw.title_ja,
+        summary_ja: raw.summary_ja,
         checks: raw.checks,
         client_timeout_ms: raw.client_timeout_ms,
         follows_client_timeout: follows,

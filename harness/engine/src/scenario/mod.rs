@@ -65,6 +65,10 @@ pub struct CaseDef {
     pub severity: Severity,
     /// Why the case exists, for the catalogue.
     pub summary: String,
+    /// The title in Japanese (every shipped case has one; a suite of one's own may leave it out).
+    pub title_ja: Option<String>,
+    /// The summary in Japanese.
+    pub summary_ja: Option<String>,
     /// Behaviour checks (FS-*) enabled for the whole case.
     pub checks: Vec<String>,
     /// The time-out the case asks the client to keep (`timeout_ms` of its steps that give
