@@ -536,12 +536,13 @@ fn run_command(args: RunArgs) -> ExitCode {
             }
         }
     }
-    print!("{}", report::summary_table(&report));
-    if let Some(line) = report::pcsc_notice(&report) {
+    let lang = report_lang(args.operator.lang.as_deref());
+    print!("{}", report::summary_table(&report, lang));
+    if let Some(line) = report::pcsc_notice(&report, lang) {
         print!("{line}");
     }
-    print!("{}", report::failure_details(&report));
-    print!("{}", report::root_cause_summary(&report));
+    print!("{}", report::failure_details(&report, lang));
+    print!("{}", report::root_cause_summary(&report, lang));
     println!(
         "\nreports: {dir}/report.html, {dir}/report.json, {dir}/junit.xml, journal {dir}/journal.jsonl",
         dir = args.report_dir.display()

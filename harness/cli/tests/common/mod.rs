@@ -22,8 +22,16 @@ pub fn reference_adapter(defect: Option<&str>) -> String {
     }
 }
 
+/// `onshi ARGS`, in English whatever the developer's locale (tests of the Japanese set
+/// LANG themselves).
 pub fn run_onshi(args: &[&str]) -> Output {
-    Command::new(onshi()).args(args).output().expect("onshi runs")
+    Command::new(onshi())
+        .args(args)
+        .env("LANG", "C.UTF-8")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .output()
+        .expect("onshi runs")
 }
 
 /// `onshi run` with `adapter`; returns the exit code and the parsed report.json.

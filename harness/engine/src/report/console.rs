@@ -4,16 +4,23 @@
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 
+use super::html::case_title;
 use super::{RunReport, Verdict};
 use crate::checks::{self, Status};
+use crate::texts::Lang;
 
-/// One row per case.
-pub fn summary_table(report: &RunReport) -> String {
+/// One row per case, in `lang`.
+pub fn summary_table(report: &RunReport, lang: Lang) -> String {
     let mut t = Table::new();
     t.load_style(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_width(120)
-        .set_header(["case", "verdict", "title", "failed checks / reason"]);
+        .set_header([
+            lang.t("report.col.case"),
+            lang.t("report.col.verdict"),
+            lang.t("report.col.title"),
+            lang.t("report.col.failed"),
+        ]);
     for c in &report.cases {
         let mut failed: Vec<&str> = c.failures().map(|f| f.id.as_str()).collect();
         failed.dedup();
@@ -22,23 +29,31 @@ pub fn summary_table(report: &RunReport) -> String {
             Verdict::Error | Verdict::NotApplicable => c.reason.clone().unwrap_or_default(),
             Verdict::Pass => String::new(),
         };
-        let verdict = match c.verdict {
-            Verdict::Pass => "PASS",
-            Verdict::Fail => "FAIL",
-            Verdict::NotApplicable => "n/a",
-            Verdict::Error => "ERROR",
-        };
-        t.add_row([c.id.as_str(), verdict, c.title.as_str(), first_line(&detail)]);
+        let verdict = lang.t(match c.verdict {
+            Verdict::Pass => "console.pass",
+            Verdict::Fail => "console.fail",
+            Verdict::NotApplicable => "console.not_applicable",
+            Verdict::Error => "console.error",
+        });
+        t.add_row([c.id.as_str(), verdict, case_title(c, lang), first_line(&detail)]);
     }
     let s = &report.summary;
-    format!(
-        "{t}\n{} cases: {} passed, {} failed ({} mandatory), {} not applicable, {} errors\n",
-        s.total, s.pass, s.fail, s.mandatory_failures, s.not_applicable, s.error
-    )
+    let line = lang.fill(
+        "console.summary",
+        &[
+            ("total", &s.total),
+            ("pass", &s.pass),
+            ("fail", &s.fail),
+            ("mandatory", &s.mandatory_failures),
+            ("na", &s.not_applicable),
+            ("error", &s.error),
+        ],
+    );
+    format!("{t}\n{line}\n")
 }
 
 /// One line on the PC/SC cases a run could not apply, and how to enable them.
-pub fn pcsc_notice(report: &RunReport) -> Option<String> {
+pub fn pcsc_notice(report: &RunReport, lang: Lang) -> Option<String> {
     let card = onshi_protocol::driver::capability::CARD_PCSC;
     let skipped: Vec<_> = report
         .cases
@@ -53,37 +68,42 @@ pub fn pcsc_notice(report: &RunReport) -> Option<String> {
     } else {
         "apt-get install pcscd vsmartcard-vpcd libpcsclite-dev pkgconf, and "
     };
-    Some(format!(
-        "{} PC/SC card case(s) not applicable ({reason}). To run them: {install}give the client PC/SC (the bundled \
-         one: cargo run --release -p onshi-cli --features pcsc -- demo).\n",
-        skipped.len(),
-    ))
+    let line = lang.fill(
+        "console.pcsc",
+        &[("n", &skipped.len()), ("reason", &reason), ("install", &install)],
+    );
+    Some(format!("{line}\n"))
 }
 
 fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("")
 }
 
-/// The details of every failure and error, with the catalogue's advice.
-pub fn failure_details(report: &RunReport) -> String {
+/// The details of every failure and error, with the catalogue's advice, in `lang`.
+pub fn failure_details(report: &RunReport, lang: Lang) -> String {
     let mut out = String::new();
     for c in &report.cases {
         match c.verdict {
             Verdict::Fail => {
-                out.push_str(&format!("\n✗ {} — {}\n", c.id, c.title));
+                out.push_str(&format!("\n✗ {} — {}\n", c.id, case_title(c, lang)));
                 // each root cause in full; what failed because of it, a line each
                 for (f, after) in c.root_failures() {
-                    let title = checks::info(&f.id).map(|i| i.title).unwrap_or("");
+                    let info = checks::info_in(&f.id, lang);
+                    let title = info.map(|i| i.title).unwrap_or("");
                     out.push_str(&format!("  {} {title}\n    {}\n", f.id, f.message));
                     if let (Some(e), Some(a)) = (&f.expected, &f.actual) {
-                        out.push_str(&format!("    expected: {e}\n    actual:   {a}\n"));
+                        out.push_str(&format!(
+                            "    {} {e}\n    {} {a}\n",
+                            lang.t("console.expected"),
+                            lang.t("console.actual")
+                        ));
                     }
                     if !f.events.is_empty() {
                         let ev: Vec<String> = f.events.iter().map(|e| format!("#{e}")).collect();
-                        out.push_str(&format!("    journal events: {}\n", ev.join(" ")));
+                        out.push_str(&format!("    {}: {}\n", lang.t("html.journal_events"), ev.join(" ")));
                     }
-                    if let Some(i) = checks::info(&f.id) {
-                        out.push_str(&format!("    fix: {}\n", i.fix));
+                    if let Some(i) = info {
+                        out.push_str(&format!("    {}: {}\n", lang.t("console.fix"), i.fix));
                     }
                     // one line per check, however often it followed (each retry, say)
                     let mut shown: Vec<&str> = Vec::new();
@@ -93,15 +113,14 @@ pub fn failure_details(report: &RunReport) -> String {
                         }
                         shown.push(&a.id);
                         let times = after.iter().filter(|x| x.id == a.id).count();
+                        let id = if times > 1 {
+                            format!("{} (×{times})", a.id)
+                        } else {
+                            a.id.clone()
+                        };
                         out.push_str(&format!(
-                            "    → then {}{} failed because of it: {}\n",
-                            a.id,
-                            if times > 1 {
-                                format!(" (×{times})")
-                            } else {
-                                String::new()
-                            },
-                            first_line(&a.message)
+                            "    → {}\n",
+                            lang.fill("console.then", &[("id", &id), ("message", &first_line(&a.message))])
                         ));
                     }
                 }
@@ -114,18 +133,29 @@ pub fn failure_details(report: &RunReport) -> String {
                     }
                 }
                 for (reason, ids) in skipped {
-                    out.push_str(&format!("  not evaluated: {} — {reason}\n", ids.join(", ")));
+                    out.push_str(&format!(
+                        "  {}: {} — {reason}\n",
+                        lang.t("console.not_evaluated"),
+                        ids.join(", ")
+                    ));
                 }
             }
             Verdict::Error => {
-                out.push_str(&format!("\n! {} — {} (harness or adapter error)\n", c.id, c.title));
+                out.push_str(&format!(
+                    "\n! {} — {} ({})\n",
+                    c.id,
+                    case_title(c, lang),
+                    lang.t("console.harness_error")
+                ));
                 if let Some(r) = &c.reason {
                     for line in r.lines() {
                         out.push_str(&format!("    {line}\n"));
                     }
                 }
-                if let Some(i) = c.reason_check.as_deref().and_then(checks::info) {
-                    out.push_str(&format!("    {}: {}\n", i.id, i.fix));
+                if let Some(id) = c.reason_check.as_deref()
+                    && let Some(i) = checks::info_in(id, lang)
+                {
+                    out.push_str(&format!("    {id}: {}\n", i.fix));
                 }
             }
             _ => {}
@@ -136,32 +166,43 @@ pub fn failure_details(report: &RunReport) -> String {
 
 /// The run's root causes, the most widespread first: what to fix first, with the cases each
 /// failed in and what failed because of it. Empty when nothing failed.
-pub fn root_cause_summary(report: &RunReport) -> String {
+pub fn root_cause_summary(report: &RunReport, lang: Lang) -> String {
     let causes = super::root_causes(report);
     if causes.is_empty() {
         return String::new();
     }
     let followed: usize = causes.iter().flat_map(|c| &c.consequences).map(|(_, n)| n).sum();
     let mut out = format!(
-        "\nRoot causes — fix these first ({} across {} failed case(s); {followed} more check(s) failed because of them):\n",
-        causes.len(),
-        report.summary.fail
+        "\n{}\n",
+        lang.fill(
+            "console.root_causes",
+            &[
+                ("n", &causes.len()),
+                ("cases", &report.summary.fail),
+                ("followed", &followed)
+            ]
+        )
     );
     for c in &causes {
-        let title = checks::info(c.id).map(|i| i.title).unwrap_or("");
+        let info = checks::info_in(c.id, lang);
+        let title = info.map(|i| i.title).unwrap_or("");
         let cases = if c.cases.len() > 4 {
-            format!("{} and {} more", c.cases[..4].join(", "), c.cases.len() - 4)
+            lang.fill(
+                "console.and_more",
+                &[("first", &c.cases[..4].join(", ")), ("n", &(c.cases.len() - 4))],
+            )
         } else {
             c.cases.join(", ")
         };
         out.push_str(&format!(
-            "  {} {title} — {} case(s): {cases}\n    e.g. {}\n",
+            "  {} {title} — {}\n    {} {}\n",
             c.id,
-            c.cases.len(),
+            lang.fill("console.in_cases", &[("n", &c.cases.len()), ("cases", &cases)]),
+            lang.t("html.example"),
             first_line(&c.example.message)
         ));
-        if let Some(i) = checks::info(c.id) {
-            out.push_str(&format!("    fix: {}\n", i.fix));
+        if let Some(i) = info {
+            out.push_str(&format!("    {}: {}\n", lang.t("console.fix"), i.fix));
         }
         if !c.consequences.is_empty() {
             let list: Vec<String> = c
@@ -175,7 +216,7 @@ pub fn root_cause_summary(report: &RunReport) -> String {
                     }
                 })
                 .collect();
-            out.push_str(&format!("    then failed because of it: {}\n", list.join(", ")));
+            out.push_str(&format!("    {} {}\n", lang.t("console.then_list"), list.join(", ")));
         }
     }
     out
