@@ -360,6 +360,35 @@ const DOCUMENTED: &[(&str, &str, How)] = &[
         }),
     ),
     (
+        "README.md",
+        "target/release/onshi demo --bundle onshi-report/demo.zip",
+        Run(|r| {
+            r.exits(0);
+            r.prints("bundle: ");
+            r.wrote("onshi-report/demo.zip");
+        }),
+    ),
+    (
+        "README.md",
+        "target/release/onshi verify onshi-report/demo.zip                  # hashes, signature, \"N cases re-derived identically\"",
+        Run(|r| {
+            r.exits(0);
+            r.prints("re-derived identically");
+            r.prints("signature: none");
+            r.prints("verified");
+        }),
+    ),
+    (
+        "README.md",
+        "target/release/onshi report onshi-report/demo.zip --lang ja        # onshi-review/report.html in Japanese",
+        Run(|r| {
+            r.exits(0);
+            r.wrote("onshi-review/report.html");
+            let page = std::fs::read_to_string(r.repo.join("onshi-review/report.html")).unwrap();
+            assert!(page.contains("導入準備の判定") && page.contains("準備完了"), "the readiness page is not there");
+        }),
+    ),
+    (
         "docs/ci.md",
         "cargo install --locked --path harness/cli   # puts onshi in ~/.cargo/bin",
         NotRun(
