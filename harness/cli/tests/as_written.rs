@@ -385,7 +385,10 @@ const DOCUMENTED: &[(&str, &str, How)] = &[
             r.exits(0);
             r.wrote("onshi-review/report.html");
             let page = std::fs::read_to_string(r.repo.join("onshi-review/report.html")).unwrap();
-            assert!(page.contains("導入準備の判定") && page.contains("準備完了"), "the readiness page is not there");
+            assert!(
+                page.contains("導入準備の判定") && page.contains("準備完了"),
+                "the readiness page is not there"
+            );
         }),
     ),
     (

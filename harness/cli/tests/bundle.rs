@@ -10,16 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-/// `onshi ARGS`: the exit code and everything it printed.
-fn onshi(args: &[&str]) -> (i32, String) {
-    let out = common::run_onshi(args);
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
-}
+use common::said as onshi;
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()

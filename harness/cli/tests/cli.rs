@@ -8,15 +8,7 @@ use std::time::{Duration, Instant};
 use common::*;
 
 fn code(args: &[&str]) -> (i32, String) {
-    let out = run_onshi(args);
-    (
-        out.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    common::said(args)
 }
 
 #[test]

@@ -14,15 +14,7 @@ fn s(p: &Path) -> &str {
 fn diff(args: &[&str]) -> (i32, String) {
     let mut all = vec!["diff"];
     all.extend_from_slice(args);
-    let out = common::run_onshi(&all);
-    (
-        out.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    common::said(&all)
 }
 
 #[test]

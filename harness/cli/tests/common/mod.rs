@@ -34,6 +34,19 @@ pub fn run_onshi(args: &[&str]) -> Output {
         .expect("onshi runs")
 }
 
+/// `onshi ARGS`: its exit code and everything it printed (stdout, then stderr).
+pub fn said(args: &[&str]) -> (i32, String) {
+    let out = run_onshi(args);
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
 /// `onshi run` with `adapter`; returns the exit code and the parsed report.json.
 pub fn run_suite(adapter: &str, report_dir: &Path, extra: &[&str]) -> (i32, Option<Value>, String) {
     let mut args = vec![

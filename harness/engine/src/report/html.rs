@@ -195,8 +195,8 @@ fn check_block(k: &CheckResult, lang: Lang) -> Markup {
         @if let Some(i) = info {
             p {
                 b { (lang.t("html.rule")) } " " (i.rule) br;
-                b { (lang.t("readiness.why")) ":" } " " (i.why) br;
-                b { (lang.t("readiness.fix")) ":" } " " (i.fix)
+                b { (lang.t("html.why")) } " " (i.why) br;
+                b { (lang.t("html.fix")) } " " (i.fix)
             }
         }
         @if !k.events.is_empty() {
