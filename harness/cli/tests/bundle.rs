@@ -195,6 +195,46 @@ fn a_signed_bundle_verifies_and_every_kind_of_tampering_is_named() {
     refused(&p, &[], &["FILE-QUAL-002"]);
     refused(&p, &key_arg, &["FILE-QUAL-002", "not signed"]);
 
+    // made by another version: the differences come with the version that re-derives it
+    let older = |e: &mut Vec<(String, Vec<u8>)>| {
+        let m = file(e, "manifest.json");
+        let mut v: Value = serde_json::from_slice(m).unwrap();
+        v["harness"]["version"] = "0.0.9".into();
+        v["harness"]["commit"] = "0123456789abcdef0123456789abcdef01234567".into();
+        *m = serde_json::to_vec_pretty(&v).unwrap();
+        e.retain(|(n, _)| n != "manifest.sig");
+    };
+    let p = repack(&bundle, &d.join("older.zip"), |e| {
+        let r = file(e, "report/report.json");
+        *r = changed_verdict(r);
+        forge_manifest(e, "report/report.json");
+        older(e);
+    });
+    refused(
+        &p,
+        &[],
+        &[
+            "FILE-QUAL-002",
+            "made by onshi-harness 0.0.9 (commit 0123456789abcdef",
+            "re-derive it with the version that made it",
+        ],
+    );
+    // … and a suite this version cannot load
+    let p = repack(&bundle, &d.join("older-suite.zip"), |e| {
+        file(e, "suite/file/FILE-QUAL-001.toml").extend_from_slice(b"\nfield_of_a_later_version = 1\n");
+        forge_manifest(e, "suite/file/FILE-QUAL-001.toml");
+        older(e);
+    });
+    refused(
+        &p,
+        &[],
+        &[
+            "cannot re-derive",
+            "does not load in this harness",
+            "made by onshi-harness 0.0.9",
+        ],
+    );
+
     // a file dropped
     let p = repack(&bundle, &d.join("dropped.zip"), |e| {
         e.retain(|(n, _)| n != "suite/file/FILE-QUAL-001.toml");
