@@ -221,12 +221,12 @@ pub(crate) fn print_written(path: &Path, m: &Manifest, key: Option<&SigningKey>)
     let signed = key
         .map(|k| format!(", signed by {}", onshi_evidence::fingerprint(&k.verifying_key())))
         .unwrap_or_default();
-    println!(
-        "bundle: {} ({} files{signed}) — check it with `onshi verify {}`",
+    crate::say(&format!(
+        "bundle: {} ({} files{signed}) — check it with `onshi verify {}`\n",
         path.display(),
         m.files.len(),
         crate::shell_quote(path)
-    );
+    ));
 }
 
 /// `onshi keys`.

@@ -267,6 +267,12 @@ fn main() -> ExitCode {
     }
 }
 
+/// Writes `text` to stdout; a closed pipe (`onshi … | head`) is not an error worth a panic.
+pub(crate) fn say(text: &str) {
+    use std::io::Write as _;
+    let _ = std::io::stdout().write_all(text.as_bytes());
+}
+
 pub(crate) fn shell_quote(p: &Path) -> String {
     format!("'{}'", p.display().to_string().replace('\'', "'\\''"))
 }

@@ -99,6 +99,9 @@ pub struct RushArgs {
     merge: Vec<PathBuf>,
     #[command(flatten)]
     bundle: crate::bundle::BundleArgs,
+    /// The language of rush.html: ja or en (default: the locale).
+    #[arg(long, value_name = "ja|en", value_parser = ["ja", "en"])]
+    lang: Option<String>,
 }
 
 /// `K/N`, or `job/N` with K from the environment's JOB_COMPLETION_INDEX (a Kubernetes
@@ -259,12 +262,9 @@ pub fn rush_command(args: RushArgs) -> ExitCode {
             return ExitCode::from(EXIT_HARNESS);
         }
     };
-    {
-        use std::io::Write as _;
-        // a closed pipe (`| head`) is not an error worth a panic
-        let _ = write!(std::io::stdout(), "{}", report.summary());
-    }
-    if let Err(e) = write_report(&args.report_dir, &stats, &report) {
+    let lang = crate::report_lang(args.lang.as_deref());
+    crate::say(&report.summary(lang));
+    if let Err(e) = write_report(&args.report_dir, &stats, &report, lang) {
         eprintln!("onshi rush: {e}");
         return ExitCode::from(EXIT_HARNESS);
     }
@@ -274,11 +274,11 @@ pub fn rush_command(args: RushArgs) -> ExitCode {
             return ExitCode::from(EXIT_HARNESS);
         }
     }
-    println!(
-        "Report: {} ({})",
+    crate::say(&format!(
+        "Report: {} ({})\n",
         args.report_dir.join("rush.html").display(),
         args.report_dir.join("rush.json").display()
-    );
+    ));
     if report.passed() {
         ExitCode::SUCCESS
     } else {
@@ -779,14 +779,19 @@ fn write_bundle(
     Ok(())
 }
 
-fn write_report(dir: &Path, stats: &RushStats, report: &RushReport) -> Result<(), String> {
+fn write_report(
+    dir: &Path,
+    stats: &RushStats,
+    report: &RushReport,
+    lang: onshi_harness::texts::Lang,
+) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let json = serde_json::to_vec_pretty(report).map_err(|e| e.to_string())?;
     let mut hlog = Vec::new();
     merge::write_hlog(stats, report.raw.window_us, &mut hlog).map_err(|e| e.to_string())?;
     for (name, bytes) in [
         ("rush.json", json),
-        ("rush.html", rush::html::render(report).into_bytes()),
+        ("rush.html", rush::html::render(report, lang).into_bytes()),
         (merge::HLOG, hlog),
     ] {
         let path = dir.join(name);

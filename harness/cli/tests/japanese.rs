@@ -51,3 +51,30 @@ fn the_locale_gives_a_japanese_console_and_report_and_the_flag_overrides_it() {
     let page = std::fs::read_to_string(en.join("report.html")).unwrap();
     assert!(page.contains("Action needed: 1 mandatory requirement(s) not met"));
 }
+
+#[test]
+fn a_rush_reports_in_japanese_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(common::onshi())
+        .args([
+            "rush",
+            "clinic-burst",
+            "--virtual",
+            "--duration",
+            "1m",
+            "--lang",
+            "ja",
+            "--report-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.code().is_some_and(|c| c == 0 || c == 1), "{said}");
+    assert!(
+        said.contains("受付ラッシュ clinic-burst") && said.contains("人の患者さんが到着"),
+        "{said}"
+    );
+    let page = std::fs::read_to_string(dir.path().join("rush.html")).unwrap();
+    assert!(page.contains("<html lang=\"ja\"") && page.contains("サービスレベル目標（SLO）"));
+}

@@ -8,6 +8,7 @@ use maud::{DOCTYPE, Markup, html};
 use super::report::RushReport;
 use onshi_harness::report::html::head;
 use onshi_harness::report::svg::{BarChart, CHART_CSS, LineChart, Series, num};
+use onshi_harness::texts::Lang;
 
 const P50: &str = "#2b7bb9";
 const P95: &str = "#e0a030";
@@ -38,10 +39,10 @@ fn s(ms: f64) -> f64 {
 }
 
 /// The latency charts: one bar per stage and percentile.
-fn stage_chart(r: &RushReport) -> Markup {
+fn stage_chart(r: &RushReport, lang: Lang) -> Markup {
     BarChart {
-        title: "Latency per stage, all ways (from the intended arrival)".into(),
-        unit: "seconds".into(),
+        title: lang.t("rush.chart.stages").into(),
+        unit: lang.t("rush.chart.seconds").into(),
         measures: vec![("p50".into(), P50), ("p95".into(), P95), ("p99".into(), P99)],
         rows: r
             .latency
@@ -59,7 +60,7 @@ fn stage_chart(r: &RushReport) -> Markup {
 }
 
 /// Latency, queue lengths and throughput per interval of the run.
-fn time_charts(r: &RushReport) -> [Markup; 3] {
+fn time_charts(r: &RushReport, lang: Lang) -> [Markup; 3] {
     let se = &r.series;
     let minutes: Vec<f64> = se.t_s.iter().map(|t| t / 60.0).collect();
     let line = |values: &[f64]| -> Vec<(f64, f64)> { minutes.iter().copied().zip(values.iter().copied()).collect() };
@@ -88,9 +89,9 @@ fn time_charts(r: &RushReport) -> [Markup; 3] {
         .collect();
     [
         LineChart {
-            title: "End-to-end latency of the patients arriving in each interval".into(),
-            x_label: "minutes from the start".into(),
-            y_label: "latency, seconds".into(),
+            title: lang.t("rush.chart.latency").into(),
+            x_label: lang.t("rush.chart.minutes").into(),
+            y_label: lang.t("rush.chart.latency_s").into(),
             series: vec![
                 series("p50", P50, latency(&se.p50_ms)),
                 series("p95", P95, latency(&se.p95_ms)),
@@ -99,69 +100,71 @@ fn time_charts(r: &RushReport) -> [Markup; 3] {
         }
         .render(),
         LineChart {
-            title: "Patients waiting (mean over each interval, all facilities)".into(),
-            x_label: "minutes from the start".into(),
-            y_label: "patients waiting".into(),
+            title: lang.t("rush.chart.waiting").into(),
+            x_label: lang.t("rush.chart.minutes").into(),
+            y_label: lang.t("rush.chart.waiting_y").into(),
             series: vec![
-                series("at readers", P50, line(&se.mean_queue_reader)),
-                series("at the desk", P95, line(&se.mean_queue_desk)),
-                series("longest at one facility", P99, line(&longest)),
+                series(lang.t("rush.chart.at_readers"), P50, line(&se.mean_queue_reader)),
+                series(lang.t("rush.chart.at_desk"), P95, line(&se.mean_queue_desk)),
+                series(lang.t("rush.chart.longest"), P99, line(&longest)),
             ],
         }
         .render(),
         LineChart {
-            title: "Throughput: arrivals and visits reaching the client".into(),
-            x_label: "minutes from the start".into(),
-            y_label: "patients per minute".into(),
+            title: lang.t("rush.chart.throughput").into(),
+            x_label: lang.t("rush.chart.minutes").into(),
+            y_label: lang.t("rush.chart.per_minute").into(),
             series: vec![
-                series("arrivals", P50, rate(&se.arrivals)),
-                series("reached the client", P99, rate(&se.completed)),
+                series(lang.t("rush.chart.arrivals"), P50, rate(&se.arrivals)),
+                series(lang.t("rush.card.reached"), P99, rate(&se.completed)),
             ],
         }
         .render(),
     ]
 }
 
-/// `rush.html`: the summary, the SLOs and the charts of report `r` as one self-contained page.
-pub fn render(r: &RushReport) -> String {
+/// `rush.html`: the summary, the SLOs and the charts of report `r` as one self-contained page,
+/// in `lang` (the SLOs' explanations are the report's own words, in English).
+pub fn render(r: &RushReport, lang: Lang) -> String {
     let c = &r.counts;
     let arrivals: u64 = c.arrivals.values().sum();
     let completed: u64 = c.completed.values().sum();
     let late_ms = super::live::LATE_START.as_secs_f64() * 1000.0;
     html! {
         (DOCTYPE)
-        html lang="en" {
+        html lang=(lang.code()) {
             (head(&format!("Rush {} — {}", r.profile, r.title), &[PAGE_CSS, CHART_CSS]))
             body {
-                h1 { "Reception rush (受付ラッシュ): " (r.title) }
+                h1 { (lang.t("rush.title")) ": " (r.title) }
                 p.meta {
-                    "Profile " code { (r.profile) } " · " (r.mode) " time · seed " (r.seed)
-                    " · " (r.facilities) " facilities"
-                    @if let Some(p) = &r.partition { " (partition " (p) ")" }
-                    " · arrival window " (num(r.window_s / 60.0)) " min · harness time "
-                    (num(r.elapsed_s)) " s · " (r.harness)
+                    (lang.t("rush.profile")) " " code { (r.profile) } " · " (r.mode) " · "
+                    (lang.t("html.seed")) " " (r.seed)
+                    " · " (lang.fill("rush.facilities", &[("n", &r.facilities)]))
+                    @if let Some(p) = &r.partition { " (" (lang.t("rush.partition")) " " (p) ")" }
+                    " · " (lang.fill("rush.window", &[("min", &num(r.window_s / 60.0))]))
+                    " · " (lang.fill("rush.harness_time", &[("s", &num(r.elapsed_s))])) " · " (r.harness)
                 }
                 div.cards {
-                    (card("patients arrived", &arrivals.to_string(), false))
-                    (card("reached the client", &completed.to_string(), completed < arrivals))
-                    (card("intended / min", &num(r.intended_per_min), false))
-                    (card("achieved / min", &num(r.achieved_per_min), false))
-                    (card("late starts", &c.late_starts.to_string(), c.late_starts > 0))
+                    (card(lang.t("rush.card.arrived"), &arrivals.to_string(), false))
+                    (card(lang.t("rush.card.reached"), &completed.to_string(), completed < arrivals))
+                    (card(lang.t("rush.card.intended"), &num(r.intended_per_min), false))
+                    (card(lang.t("rush.card.achieved"), &num(r.achieved_per_min), false))
+                    (card(lang.t("rush.card.late"), &c.late_starts.to_string(), c.late_starts > 0))
                     @if let Some(lag) = &r.start_lag {
-                        (card("harness start lag p99 (ms)", &num(lag.p99_ms), lag.p99_ms > late_ms))
+                        (card(lang.t("rush.card.lag"), &num(lag.p99_ms), lag.p99_ms > late_ms))
                     }
-                    (card("dropped", &c.dropped.to_string(), c.dropped > 0))
-                    (card("failed calls", &c.failed_calls.to_string(), c.failed_calls > 0))
-                    (card("adapter restarts", &c.adapter_restarts.to_string(), c.adapter_restarts > 0))
-                    (card("wrong answers", &c.wrong.to_string(), c.wrong > 0))
+                    (card(lang.t("rush.card.dropped"), &c.dropped.to_string(), c.dropped > 0))
+                    (card(lang.t("rush.card.failed"), &c.failed_calls.to_string(), c.failed_calls > 0))
+                    (card(lang.t("rush.card.restarts"), &c.adapter_restarts.to_string(), c.adapter_restarts > 0))
+                    (card(lang.t("rush.card.wrong"), &c.wrong.to_string(), c.wrong > 0))
                 }
                 @if let Some(model) = &r.client_model {
-                    p.text { "Client import modelled on " (model) }
+                    p.text { (lang.t("rush.model")) " " (model) }
                 }
                 @if !c.first_failures.is_empty() {
-                    h2 { "Failures" }
+                    h2 { (lang.t("rush.failures")) }
                     table {
-                        tr { th { "kind" } th { "count" } th { "the first message" } }
+                        tr { th { (lang.t("rush.col.kind")) } th { (lang.t("rush.col.count")) } th { (lang.t("rush.col.first")) } }
                         @for (kind, first) in &c.first_failures {
                             tr {
                                 td { (kind) }
@@ -172,25 +175,31 @@ pub fn render(r: &RushReport) -> String {
                     }
                 }
                 @if !r.slos.is_empty() {
-                    h2 { "Service-level objectives" }
+                    h2 { (lang.t("rush.slos")) }
                     table {
-                        tr { th { "SLO" } th { "objective" } th { "verdict" } th { "measured" } th { "explanation" } }
+                        tr {
+                            th { "SLO" } th { (lang.t("rush.col.objective")) } th { (lang.t("report.col.verdict")) }
+                            th { (lang.t("rush.col.measured")) } th { (lang.t("rush.col.explanation")) }
+                        }
                         @for v in &r.slos {
                             tr {
                                 td { (v.id) }
                                 td.text { (v.objective) }
-                                td class=(if v.pass { "pass" } else { "fail" }) { (if v.pass { "PASS" } else { "FAIL" }) }
+                                td class=(if v.pass { "pass" } else { "fail" }) {
+                                    (lang.t(if v.pass { "console.pass" } else { "console.fail" }))
+                                }
                                 td { (num(s(v.measured_ms))) " s" }
                                 td.text { (v.explanation) }
                             }
                         }
                     }
                 }
-                h2 { "Latency per stage" }
-                (stage_chart(r))
+                h2 { (lang.t("rush.latency")) }
+                (stage_chart(r, lang))
                 table {
                     tr {
-                        th { "way" } th { "stage" } th { "visits" } th { "mean s" } th { "p50 s" } th { "p90 s" }
+                        th { (lang.t("rush.col.way")) } th { (lang.t("rush.col.stage")) } th { (lang.t("rush.col.visits")) }
+                        th { (lang.t("rush.col.mean")) } th { "p50 s" } th { "p90 s" }
                         th { "p95 s" } th { "p99 s" } th { "p99.9 s" } th { "max s" }
                     }
                     @for x in &r.latency {
@@ -205,16 +214,15 @@ pub fn render(r: &RushReport) -> String {
                         }
                     }
                 }
-                h2 { "Over time" }
-                @for chart in time_charts(r) { (chart) }
-                h2 { "Outcomes" }
+                h2 { (lang.t("rush.over_time")) }
+                @for chart in time_charts(r, lang) { (chart) }
+                h2 { (lang.t("rush.outcomes")) }
                 table {
-                    tr { th { "outcome" } th { "visits" } }
+                    tr { th { (lang.t("rush.col.outcome")) } th { (lang.t("rush.col.visits")) } }
                     @for (k, v) in &c.outcomes { tr { td { (k) } td { (v) } } }
                 }
                 p.meta {
-                    "Latency counts from each patient's intended arrival (coordinated-omission safe). Stages: queue (待ち時間), reader or desk entry, terminal pickup, national answer, result written, client import. Format "
-                    (r.format) "; the same data is in rush.json. All data is synthetic."
+                    (lang.fill("rush.footer", &[("format", &r.format)]))
                 }
             }
         }

@@ -315,56 +315,98 @@ impl RushReport {
         self.slos.iter().all(|s| s.pass)
     }
 
-    /// The console summary.
-    pub fn summary(&self) -> String {
+    /// The console summary, in `lang` (the SLOs' explanations are the report's own words).
+    pub fn summary(&self, lang: onshi_harness::texts::Lang) -> String {
         let mut out = String::new();
         let c = &self.counts;
+        let partition = self
+            .partition
+            .as_ref()
+            .map(|p| format!(", {} {p}", lang.t("rush.partition")))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "Rush {} — {} ({} time, seed {}, {} facilities{})",
-            self.profile,
-            self.title,
-            self.mode,
-            self.seed,
-            self.facilities,
-            self.partition
-                .as_ref()
-                .map(|p| format!(", partition {p}"))
-                .unwrap_or_default()
+            "{}",
+            lang.fill(
+                "rush.console.head",
+                &[
+                    ("profile", &self.profile),
+                    ("title", &self.title),
+                    ("mode", &self.mode),
+                    ("seed", &self.seed),
+                    ("facilities", &self.facilities),
+                    ("partition", &partition),
+                ]
+            )
         );
         let arrivals: u64 = c.arrivals.values().sum();
         let completed: u64 = c.completed.values().sum();
         let _ = writeln!(
             out,
-            "  {arrivals} patients arrived over {} ({:.1}/min intended), {completed} reached the client ({:.1}/min achieved) in {:.1} s of harness time",
-            human(std::time::Duration::from_secs_f64(self.window_s)),
-            self.intended_per_min,
-            self.achieved_per_min,
-            self.elapsed_s
+            "  {}",
+            lang.fill(
+                "rush.console.arrived",
+                &[
+                    ("arrivals", &arrivals),
+                    ("window", &human(std::time::Duration::from_secs_f64(self.window_s))),
+                    ("intended", &format!("{:.1}", self.intended_per_min)),
+                    ("completed", &completed),
+                    ("achieved", &format!("{:.1}", self.achieved_per_min)),
+                    ("elapsed", &format!("{:.1}", self.elapsed_s)),
+                ]
+            )
         );
         let _ = writeln!(
             out,
-            "  late starts {}, dropped {}, failed calls {}, adapter restarts {}, wrong answers {}",
-            c.late_starts, c.dropped, c.failed_calls, c.adapter_restarts, c.wrong
+            "  {}",
+            lang.fill(
+                "rush.console.counts",
+                &[
+                    ("late", &c.late_starts),
+                    ("dropped", &c.dropped),
+                    ("failed", &c.failed_calls),
+                    ("restarts", &c.adapter_restarts),
+                    ("wrong", &c.wrong),
+                ]
+            )
         );
         if let Some(model) = &self.client_model {
-            let _ = writeln!(out, "  client import modelled on {model}");
+            let _ = writeln!(out, "  {} {model}", lang.t("rush.model"));
         }
         if let Some(lag) = &self.start_lag {
             let _ = writeln!(
                 out,
-                "  harness start lag (intended arrival → visit started): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-                lag.p50_ms, lag.p99_ms, lag.max_ms
+                "  {}",
+                lang.fill(
+                    "rush.console.lag",
+                    &[
+                        ("p50", &format!("{:.1}", lag.p50_ms)),
+                        ("p99", &format!("{:.1}", lag.p99_ms)),
+                        ("max", &format!("{:.1}", lag.max_ms)),
+                    ]
+                )
             );
         }
         let outcomes: Vec<String> = c.outcomes.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        let _ = writeln!(out, "  outcomes: {}", outcomes.join(", "));
+        let _ = writeln!(out, "  {}: {}", lang.t("rush.col.outcome"), outcomes.join(", "));
         for (kind, first) in &c.first_failures {
-            let _ = writeln!(out, "  first {kind}: {first}");
+            let _ = writeln!(
+                out,
+                "  {}",
+                lang.fill("rush.console.first", &[("kind", kind), ("first", first)])
+            );
         }
         let mut table = comfy_table::Table::new();
         table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
-        table.set_header(["way", "stage", "visits", "p50", "p95", "p99", "max"]);
+        table.set_header([
+            lang.t("rush.col.way"),
+            lang.t("rush.col.stage"),
+            lang.t("rush.col.visits"),
+            "p50",
+            "p95",
+            "p99",
+            "max",
+        ]);
         for r in &self.latency {
             let ms = |x: f64| human(std::time::Duration::from_secs_f64(x / 1000.0));
             table.add_row([
@@ -382,7 +424,11 @@ impl RushReport {
             let _ = writeln!(
                 out,
                 "  {} {}: {}",
-                if s.pass { "PASS" } else { "FAIL" },
+                if s.pass {
+                    lang.t("rush.console.pass")
+                } else {
+                    lang.t("rush.console.fail")
+                },
                 s.id,
                 s.explanation
             );
