@@ -205,6 +205,12 @@ pub fn checks_markdown(suite: &Suite) -> String {
             "\n## {}\n\n**{}**\n\n- **Rule:** {}\n- **Why it matters at reception:** {}\n- **How to fix:** {}\n",
             c.id, c.title, c.rule, c.why, c.fix
         ));
+        if let Some(ja) = checks::japanese::get(c.id.as_str()) {
+            out.push_str(&format!(
+                "- **日本語：** {} — {} **影響：** {} **対処方法：** {}\n",
+                ja.title, ja.rule, ja.why, ja.fix
+            ));
+        }
         if c.id == onshi_protocol::ids::MSG_REQ_001 {
             out.push_str("- **Required elements** (`MessageKind::required_elements`, the lint's own list):\n");
             for kind in onshi_protocol::MessageKind::ALL {
