@@ -25,13 +25,26 @@ pub(crate) struct BundleArgs {
 }
 
 impl BundleArgs {
-    /// The signing key, read before the run so that a wrong path costs no run.
-    pub(crate) fn key(&self) -> Result<Option<SigningKey>, String> {
+    /// Checked before the run, so that a wrong path costs no run: the bundle's folder (made
+    /// if missing) and the signing key, which is returned.
+    pub(crate) fn prepare(&self) -> Result<Option<SigningKey>, String> {
+        if let Some(bundle) = &self.bundle {
+            if bundle.is_dir() {
+                return Err(format!(
+                    "--bundle {} is a folder; give a file name, e.g. run.zip",
+                    bundle.display()
+                ));
+            }
+            if let Some(parent) = bundle.parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| format!("--bundle: cannot create {}: {e}", parent.display()))?;
+            }
+        }
         let Some(path) = &self.sign_key else { return Ok(None) };
-        let pem = read_key_file(path)?;
+        let pem = read_key_file(path).map_err(|e| format!("--sign-key: {e}"))?;
         onshi_evidence::read_secret_key(&pem, &path.display().to_string())
             .map(Some)
-            .map_err(|e| e.to_string())
+            .map_err(|e| format!("--sign-key: {e}"))
     }
 }
 

@@ -405,10 +405,10 @@ fn run_command(args: RunArgs) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let sign_key = match args.bundle.key() {
+    let sign_key = match args.bundle.prepare() {
         Ok(k) => k,
         Err(e) => {
-            eprintln!("onshi run: --sign-key: {e}");
+            eprintln!("onshi run: {e}");
             return ExitCode::from(EXIT_USAGE);
         }
     };

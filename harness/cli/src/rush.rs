@@ -193,6 +193,13 @@ pub fn rush_command(args: RushArgs) -> ExitCode {
         eprintln!("onshi rush: --virtual models the client; --adapter is for real-time runs");
         return ExitCode::from(EXIT_USAGE);
     }
+    let sign_key = match args.bundle.prepare() {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("onshi rush: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
     let client = match virtual_client(&args) {
         Ok(c) => c,
         Err(e) => {
@@ -269,7 +276,14 @@ pub fn rush_command(args: RushArgs) -> ExitCode {
         return ExitCode::from(EXIT_HARNESS);
     }
     if let Some(path) = &args.bundle.bundle {
-        if let Err(e) = write_bundle(path, &args, &report, (profile_file, profile_text), date) {
+        if let Err(e) = write_bundle(
+            path,
+            &args,
+            sign_key.as_ref(),
+            &report,
+            (profile_file, profile_text),
+            date,
+        ) {
             eprintln!("onshi rush: cannot write the bundle: {e}");
             return ExitCode::from(EXIT_HARNESS);
         }
@@ -752,11 +766,11 @@ fn live_line(s: &LiveState, window_us: u64) -> String {
 fn write_bundle(
     path: &Path,
     args: &RushArgs,
+    key: Option<&onshi_evidence::SigningKey>,
     report: &RushReport,
     profile: (String, String),
     date: NaiveDate,
 ) -> Result<(), String> {
-    let key = args.bundle.key()?;
     let (_, error_codes) = crate::load_error_codes(args.error_codes.as_deref())?;
     let world = [
         ("seed".to_owned(), serde_json::Value::from(args.seed)),
@@ -774,8 +788,8 @@ fn write_bundle(
             .then(|| args.adapter.clone().unwrap_or_else(|| "onshi reference-client".into())),
         world,
     };
-    let m = crate::bundle::write_rush_bundle(path, key.as_ref(), evidence)?;
-    crate::bundle::print_written(path, &m, key.as_ref());
+    let m = crate::bundle::write_rush_bundle(path, key, evidence)?;
+    crate::bundle::print_written(path, &m, key);
     Ok(())
 }
 

@@ -94,6 +94,36 @@ fn a_signed_bundle_verifies_and_every_kind_of_tampering_is_named() {
     let other = d.join("other.key");
     assert_eq!(onshi(&["keys", "new", "--out", s(&other)]).0, 0);
 
+    // a wrong bundle path or key is refused before anything runs
+    let (code, said) = onshi(&["demo", "--bundle", s(d), "--report-dir", s(&d.join("no"))]);
+    assert_eq!(code, 3, "{said}");
+    assert!(
+        said.contains("is a folder") && !d.join("no/report.json").exists(),
+        "{said}"
+    );
+    let (code, said) = onshi(&[
+        "rush",
+        "clinic-burst",
+        "--virtual",
+        "--bundle",
+        s(&d.join("x.zip")),
+        "--sign-key",
+        s(&d.join("missing.key")),
+    ]);
+    assert_eq!(code, 3, "{said}");
+    assert!(said.contains("--sign-key") && said.contains("missing.key"), "{said}");
+    let (code, said) = onshi(&[
+        "run",
+        "--adapter",
+        "true",
+        "--bundle",
+        s(&d.join("x.zip")),
+        "--sign-key",
+        s(&public),
+    ]);
+    assert_eq!(code, 3, "{said}");
+    assert!(said.contains("is not an Ed25519 secret key"), "{said}");
+
     let bundle = d.join("run.zip");
     let report_dir = d.join("r");
     let (code, _, text) = common::run_suite(
