@@ -371,7 +371,7 @@ impl RushReport {
             )
         );
         if let Some(model) = &self.client_model {
-            let _ = writeln!(out, "  {} {model}", lang.t("rush.model"));
+            let _ = writeln!(out, "  {} {model}", lang.t("rush.console.model"));
         }
         if let Some(lag) = &self.start_lag {
             let _ = writeln!(
@@ -388,7 +388,7 @@ impl RushReport {
             );
         }
         let outcomes: Vec<String> = c.outcomes.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        let _ = writeln!(out, "  {}: {}", lang.t("rush.col.outcome"), outcomes.join(", "));
+        let _ = writeln!(out, "  {} {}", lang.t("rush.console.outcomes"), outcomes.join(", "));
         for (kind, first) in &c.first_failures {
             let _ = writeln!(
                 out,
