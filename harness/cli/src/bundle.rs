@@ -48,6 +48,48 @@ impl BundleArgs {
     }
 }
 
+/// Why a bundle is not to be used: it cannot be read, or it does not match its manifest.
+pub(crate) enum NotIntact {
+    /// Not a readable bundle.
+    Unreadable(String),
+    /// Files or the signature disagree with the manifest.
+    Tampered(String),
+}
+
+impl NotIntact {
+    /// The exit code: 2 unreadable, 1 tampered (as `onshi verify`).
+    pub(crate) fn exit_code(&self) -> u8 {
+        match self {
+            NotIntact::Unreadable(_) => EXIT_HARNESS,
+            NotIntact::Tampered(_) => crate::EXIT_FAIL,
+        }
+    }
+
+    /// What to tell the user.
+    pub(crate) fn message(&self) -> &str {
+        match self {
+            NotIntact::Unreadable(m) | NotIntact::Tampered(m) => m,
+        }
+    }
+}
+
+/// The bundle at `path`, read and checked against its manifest (hashes and the signature
+/// over it): what `onshi report` and `onshi diff` work from. Verdicts are not re-derived —
+/// that is `onshi verify`.
+pub(crate) fn read_intact(path: &Path) -> Result<onshi_evidence::Bundle, NotIntact> {
+    let bundle = onshi_evidence::read(path).map_err(|e| NotIntact::Unreadable(format!("{}: {e}", path.display())))?;
+    let problems = onshi_evidence::check(&bundle, None).problems;
+    if problems.is_empty() {
+        return Ok(bundle);
+    }
+    let list: Vec<String> = problems.iter().map(|p| format!("\n  {p}")).collect();
+    Err(NotIntact::Tampered(format!(
+        "{} does not match its manifest (改変されたバンドルです); `onshi verify` tells more:{}",
+        path.display(),
+        list.concat()
+    )))
+}
+
 /// A key file's text (small; anything large is not a key).
 pub(crate) fn read_key_file(path: &Path) -> Result<String, String> {
     onshi_harness::input::read_text(path, "key file", 64 * 1024).map_err(|e| e.to_string())

@@ -26,13 +26,7 @@ pub(crate) struct DiffArgs {
 /// The report of a bundle (whose hashes must hold), a report folder or a report.json.
 fn read_report(path: &Path) -> Result<RunReport, String> {
     let bytes = if crate::verify::is_bundle(path) {
-        let bundle = onshi_evidence::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        if let Some(p) = onshi_evidence::check(&bundle, None).problems.first() {
-            return Err(format!(
-                "{} does not match its manifest ({p}); `onshi verify` tells more",
-                path.display()
-            ));
-        }
+        let bundle = crate::bundle::read_intact(path).map_err(|e| e.message().to_owned())?;
         if bundle.manifest.kind != onshi_evidence::Kind::Run {
             return Err(format!(
                 "{} is a reception rush's bundle; onshi diff compares suite runs (a rush's SLOs are in its rush.json)",

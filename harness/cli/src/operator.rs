@@ -138,7 +138,7 @@ pub(crate) fn console_command(c: ConsoleCommand) -> anyhow::Result<()> {
     let args = ConsoleArgs {
         listen: c.listen,
         token,
-        lang: Lang::parse(&c.lang).unwrap_or_default(),
+        lang: Lang::parse(&c.lang).unwrap_or(Lang::Ja),
         live_journal: c.live_journal,
         state_dir: c.state_dir,
         registry: Some(Arc::new(Registry::embedded(c.date, c.seed))),

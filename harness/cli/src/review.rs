@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use onshi_harness::RunReport;
 
-use crate::{EXIT_FAIL, EXIT_HARNESS, EXIT_USAGE};
+use crate::{EXIT_HARNESS, EXIT_USAGE};
 
 #[derive(clap::Args)]
 pub(crate) struct ReportArgs {
@@ -32,19 +32,8 @@ enum Source {
 }
 
 fn from_bundle(path: &Path) -> Result<Source, (u8, String)> {
-    let bundle = onshi_evidence::read(path).map_err(|e| (EXIT_HARNESS, format!("{}: {e}", path.display())))?;
-    let integrity = onshi_evidence::check(&bundle, None);
-    if !integrity.problems.is_empty() {
-        let list: Vec<String> = integrity.problems.iter().map(|p| format!("\n  {p}")).collect();
-        return Err((
-            EXIT_FAIL,
-            format!(
-                "{} does not match its manifest; not rendered (改変されたバンドルは表示しません):{}",
-                path.display(),
-                list.concat()
-            ),
-        ));
-    }
+    let bundle =
+        crate::bundle::read_intact(path).map_err(|e| (e.exit_code(), format!("not rendered: {}", e.message())))?;
     let file = |name: &str| {
         bundle
             .file(name)
@@ -55,10 +44,10 @@ fn from_bundle(path: &Path) -> Result<Source, (u8, String)> {
         onshi_evidence::Kind::Run => {
             let report = serde_json::from_slice(file("report/report.json")?)
                 .map_err(|e| (EXIT_HARNESS, format!("report/report.json is not a report: {e}")))?;
-            let journal = String::from_utf8_lossy(file("report/journal.jsonl")?)
-                .lines()
-                .filter_map(|l| serde_json::from_str(l).ok())
-                .collect();
+            let journal = std::str::from_utf8(file("report/journal.jsonl")?)
+                .map_err(|_| "report/journal.jsonl is not UTF-8".to_owned())
+                .and_then(|t| onshi_harness::journal::parse_jsonl(t, "report/journal.jsonl"))
+                .map_err(|e| (EXIT_HARNESS, e))?;
             Ok(Source::Run(Box::new(report), journal))
         }
     }

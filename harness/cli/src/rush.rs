@@ -675,11 +675,12 @@ pub(crate) fn rederive_bundle(bundle: &onshi_evidence::Bundle) -> Result<Vec<Str
                             changed.join("; ")
                         )
                     }
-                    _ => format!(
-                        "report/rush.json `{field}` differs from what rush.hlog re-derives: recorded {}, re-derived {}",
-                        first_difference(a, b).0,
-                        first_difference(a, b).1
-                    ),
+                    _ => {
+                        let (was, again) = first_difference(a, b);
+                        format!(
+                            "report/rush.json `{field}` differs from what rush.hlog re-derives: recorded {was}, re-derived {again}"
+                        )
+                    }
                 },
             );
         }

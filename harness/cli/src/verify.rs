@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use onshi_harness::RunReport;
-use onshi_harness::journal::Entry;
+use onshi_harness::journal::{Entry, parse_jsonl};
 use onshi_registry::Registry;
 
 use crate::{EXIT_FAIL, EXIT_HARNESS, load_suite, parse_date, print_load_errors};
@@ -39,17 +39,6 @@ pub(crate) fn is_bundle(path: &Path) -> bool {
         && magic == *b"PK\x03\x04"
 }
 
-/// Journal lines as entries; `what` names the file in errors.
-fn parse_journal(text: &str, what: &str) -> Result<Vec<Entry>, String> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            serde_json::from_str::<Entry>(l).map_err(|e| format!("{what} line {}: not a journal entry: {e}", i + 1))
-        })
-        .collect()
-}
-
 /// Reads report.json and its journal from a report folder (or the report.json itself).
 pub(crate) fn read_run(path: &Path) -> Result<(RunReport, Vec<Entry>), String> {
     let (dir, report_file) = if path.is_dir() {
@@ -71,7 +60,7 @@ pub(crate) fn read_run(path: &Path) -> Result<(RunReport, Vec<Entry>), String> {
     }
     let journal_file = dir.join(name);
     let journal = std::fs::read_to_string(&journal_file).map_err(|e| format!("{}: {e}", journal_file.display()))?;
-    Ok((report, parse_journal(&journal, &journal_file.display().to_string())?))
+    Ok((report, parse_jsonl(&journal, &journal_file.display().to_string())?))
 }
 
 pub(crate) fn verify_command(args: VerifyArgs) -> ExitCode {
@@ -174,7 +163,7 @@ fn text<'a>(bundle: &'a onshi_evidence::Bundle, path: &str) -> Result<&'a str, S
 fn rederive_run(bundle: &onshi_evidence::Bundle) -> Result<(onshi_harness::rederive::Rederived, usize), String> {
     let report: RunReport = serde_json::from_str(text(bundle, "report/report.json")?)
         .map_err(|e| format!("report/report.json is not a report: {e}"))?;
-    let journal = parse_journal(text(bundle, "report/journal.jsonl")?, "report/journal.jsonl")?;
+    let journal = parse_jsonl(text(bundle, "report/journal.jsonl")?, "report/journal.jsonl")?;
     let date = parse_date(&report.run.date).map_err(|e| format!("report/report.json's date: {e}"))?;
     if text(bundle, "catalogue/requirements.toml")? != onshi_harness::scenario::requirements::TEXT {
         return Err(format!(

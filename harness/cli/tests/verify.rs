@@ -6,11 +6,7 @@ mod common;
 use serde_json::Value;
 
 fn verify(dir: &std::path::Path) -> (i32, String) {
-    let out = common::run_onshi(&["verify", dir.to_str().unwrap()]);
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    common::said(&["verify", dir.to_str().unwrap()])
 }
 
 #[test]

@@ -265,17 +265,15 @@ impl Journal {
 /// Reads a journal written by the run (`journal.jsonl`).
 pub fn read_jsonl(path: &Path) -> std::io::Result<Vec<Entry>> {
     let text = std::fs::read_to_string(path)?;
+    parse_jsonl(&text, &path.display().to_string()).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
+/// A journal's text as entries; a line that is not an entry is named `origin:line`.
+pub fn parse_jsonl(text: &str, origin: &str) -> Result<Vec<Entry>, String> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|e| {
-                std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!("{}:{}: {e}", path.display(), i + 1),
-                )
-            })
-        })
+        .map(|(i, l)| serde_json::from_str(l).map_err(|e| format!("{origin}:{}: not a journal entry: {e}", i + 1)))
         .collect()
 }
 

@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use maud::{Markup, html};
+
 /// A reader's language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {
@@ -55,6 +57,23 @@ impl Lang {
             Lang::Ja => "ja",
             Lang::En => "en",
         }
+    }
+
+    /// Of two texts written in place (the operator console's), the one in this language.
+    pub fn pick<'a>(self, ja: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Ja => ja,
+            Lang::En => en,
+        }
+    }
+
+    /// A term in this language with the other language beside it, smaller.
+    pub fn both(self, ja: &str, en: &str) -> Markup {
+        let (first, other) = match self {
+            Lang::Ja => (ja, en),
+            Lang::En => (en, ja),
+        };
+        html! { (first) " " span.other { "(" (other) ")" } }
     }
 
     /// The text written `key` in this language.

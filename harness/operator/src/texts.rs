@@ -1,54 +1,12 @@
 //! The console's words. Japanese first (clinic staff read it), English beside the domain
 //! terms; `--lang en` puts English first with the Japanese term beside it.
 
-use maud::{Markup, html};
 use onshi_protocol::driver::Outcome;
 
-/// The language the page is shown in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Lang {
-    /// Japanese, with English beside the domain terms (the default).
-    #[default]
-    Ja,
-    /// English, with the Japanese term beside it.
-    En,
-}
-
-impl Lang {
-    /// `ja` or `en`.
-    pub fn parse(s: &str) -> Option<Lang> {
-        match s {
-            "ja" => Some(Lang::Ja),
-            "en" => Some(Lang::En),
-            _ => None,
-        }
-    }
-
-    /// The `lang` attribute of the page.
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::Ja => "ja",
-            Lang::En => "en",
-        }
-    }
-
-    /// One text in the page's language.
-    pub fn pick<'a>(self, ja: &'a str, en: &'a str) -> &'a str {
-        match self {
-            Lang::Ja => ja,
-            Lang::En => en,
-        }
-    }
-
-    /// A term in the page's language with the other language beside it, smaller.
-    pub fn both(self, ja: &str, en: &str) -> Markup {
-        let (first, other) = match self {
-            Lang::Ja => (ja, en),
-            Lang::En => (en, ja),
-        };
-        html! { (first) " " span.other { "(" (other) ")" } }
-    }
-}
+/// The language the page is shown in: the reports' language, with the console's `pick`
+/// and `both`. The console defaults to Japanese (`onshi run --operator` passes `ja` unless
+/// asked otherwise).
+pub use onshi_harness::texts::Lang;
 
 /// Every outcome a clinic's screen can show, in the order the form offers them.
 pub const OUTCOMES: [Outcome; 6] = [
@@ -121,6 +79,6 @@ mod tests {
             Lang::En.both("有効", "valid").into_string(),
             "valid <span class=\"other\">(有効)</span>"
         );
-        assert_eq!(Lang::parse("fr"), None);
+        assert!(Lang::parse("fr").is_err());
     }
 }
